@@ -1,0 +1,50 @@
+"""The one Diagnostic type every stage reports through, and the code catalogue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One finding about a spec, located in its source file.
+
+    Ordering is by file, then position, then code, so any list of diagnostics
+    sorts into the order a reader expects.
+    """
+
+    file: str
+    line: int
+    col: int
+    code: str
+    severity: Severity
+    message: str
+    hint: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def format(self) -> str:
+        """Render as `PATH:LINE:COL: CODE severity: message (hint)`."""
+        text = f"{self.file}:{self.line}:{self.col}: {self.code} {self.severity.value}: {self.message}"
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "col": self.col,
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+            "hint": self.hint,
+        }

@@ -1,0 +1,183 @@
+"""What a layer kind declares once: its parameters, shape rule and weight count.
+
+Every stage (validation, shape inference, summary, drawing, code generation)
+reads the same `LayerKind` entry, so a layer is described in exactly one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# A dimension: a known size, a named size (equal to every dimension with the
+# same name) or None (unknown). Keras only knows ints and None; a name is
+# mspec's extra knowledge and behaves like None wherever Keras checks sizes.
+Dim = int | str | None
+# A tensor shape including the batch dimension at index 0, as Keras prints it.
+Shape = tuple[Dim, ...]
+
+
+class ShapeError(Exception):
+    """A layer cannot take the input shapes it is given (as Keras would refuse)."""
+
+    def __init__(self, message: str, *, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+# Names Keras resolves from strings; only these may reach generated code.
+ACTIVATIONS = (
+    "celu", "elu", "exponential", "gelu", "glu", "hard_shrink", "hard_sigmoid", "hard_silu",
+    "hard_swish", "hard_tanh", "leaky_relu", "linear", "log_sigmoid", "log_softmax", "mish",
+    "relu", "relu6", "selu", "sigmoid", "silu", "soft_shrink", "softmax", "softplus", "softsign",
+    "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus", "swish", "tanh", "tanh_shrink",
+    "threshold",
+)  # fmt: skip
+INITIALIZERS = (
+    "constant", "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "identity",
+    "lecun_normal", "lecun_uniform", "ones", "orthogonal", "random_normal", "random_uniform",
+    "truncated_normal", "uniform", "variance_scaling", "zeros",
+)  # fmt: skip
+REGULARIZERS = ("l1", "l2", "l1l2", "orthogonal_regularizer")
+CONSTRAINTS = ("max_norm", "min_max_norm", "non_neg", "unit_norm")
+
+Activation = Literal[ACTIVATIONS] | None  # type: ignore[valid-type]
+Initializer = Literal[INITIALIZERS]  # type: ignore[valid-type]
+Regularizer = Literal[REGULARIZERS] | None  # type: ignore[valid-type]
+Constraint = Literal[CONSTRAINTS] | None  # type: ignore[valid-type]
+
+PositiveInt = Annotated[int, Field(gt=0)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+Rate = Annotated[float, Field(ge=0, lt=1)]
+Padding = Literal["valid", "same"]
+
+
+class LayerParams(BaseModel):
+    """Constructor arguments of one Keras layer; defaults are Keras' own."""
+
+    # defer_build: a spec only pays for the schemas of the layer kinds it uses.
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True, frozen=True)
+
+    trainable: bool = True
+
+    def explicit(self) -> dict[str, Any]:
+        """Return the arguments the spec set, in declaration order."""
+        return {name: getattr(self, name) for name in type(self).model_fields if name in self.model_fields_set}
+
+
+class DenseLikeParams(LayerParams):
+    """Arguments shared by layers with a kernel and a bias."""
+
+    activation: Activation = None
+    use_bias: bool = True
+    kernel_initializer: Initializer = "glorot_uniform"
+    bias_initializer: Initializer = "zeros"
+    kernel_regularizer: Regularizer = None
+    bias_regularizer: Regularizer = None
+    activity_regularizer: Regularizer = None
+    kernel_constraint: Constraint = None
+    bias_constraint: Constraint = None
+
+
+ShapeRule = Callable[[Any, Sequence[Shape]], Shape]
+CountRule = Callable[[Any, Sequence[Shape]], int]
+# (input index, axis) -> size that Keras fixes when the layer is first built.
+BuildKeyRule = Callable[[Any, Sequence[Shape]], dict[tuple[int, int], Dim]]
+
+
+@dataclass(frozen=True)
+class LayerKind:
+    """One Keras layer class as mspec knows it.
+
+    `build_axes` returns, keyed by (input index, axis), the input sizes that
+    Keras fixes when the layer is first built: a shared layer must see the
+    same sizes there at every use. Shape errors may name the layer's inputs
+    as `{0}`, `{1}`...; the inference pass fills in "name (None, 64)".
+    """
+
+    name: str
+    params: type[LayerParams]
+    output_shape: ShapeRule
+    param_count: CountRule
+    category: str
+    doc: str
+    min_inputs: int = 1
+    max_inputs: int | None = 1
+    build_axes: BuildKeyRule = field(default=lambda p, shapes: {})
+    # Parameters worth showing in a diagram or summary, in display order.
+    key_params: tuple[str, ...] = ()
+    # Wrappers (Bidirectional, TimeDistributed) take another step as `layer`.
+    wraps: bool = False
+
+    @property
+    def is_merge(self) -> bool:
+        return self.max_inputs is None or self.max_inputs > 1
+
+
+REGISTRY: dict[str, LayerKind] = {}
+
+
+def register(kind: LayerKind) -> LayerKind:
+    """Add a layer kind to the registry, refusing a second entry for a name."""
+    if kind.name in REGISTRY:
+        raise ValueError(f"layer kind {kind.name!r} registered twice")
+    REGISTRY[kind.name] = kind
+    return kind
+
+
+# --- helpers shared by the shape rules ------------------------------------
+
+
+def known(dim: Dim) -> bool:
+    """Return whether Keras knows this dimension's size."""
+    return isinstance(dim, int)
+
+
+def format_shape(shape: Shape) -> str:
+    """Render a shape the way Keras prints it: `(None, 64)`, names kept."""
+    parts = ["None" if d is None else str(d) for d in shape]
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+
+def product(dims: Sequence[Dim]) -> Dim:
+    """Multiply sizes; unknown if any factor is unknown."""
+    total = 1
+    for d in dims:
+        if not known(d):
+            return None
+        total *= d  # type: ignore[operator]
+    return total
+
+
+def require_rank(shape: Shape, layer: str, *, exact: int | None = None, minimum: int | None = None) -> None:
+    """Raise ShapeError unless the shape (batch included) has the rank the layer needs."""
+    rank = len(shape)
+    if exact is not None and rank != exact:
+        raise ShapeError(
+            f"{layer} expects a rank-{exact} input (batch included), got {format_shape(shape)}",
+        )
+    if minimum is not None and rank < minimum:
+        raise ShapeError(
+            f"{layer} expects an input of rank {minimum} or more (batch included), got {format_shape(shape)}",
+        )
+
+
+def require_known(dim: Dim, what: str, shape: Shape, layer: str) -> int:
+    """Return a dimension that Keras needs to know to create weights, or raise."""
+    if not known(dim):
+        raise ShapeError(
+            f"{layer} needs a known {what} to create its weights, got {format_shape(shape)}",
+            hint="give that dimension a fixed size in the input shape",
+        )
+    return dim  # type: ignore[return-value]
+
+
+def normalize_axis(axis: int, rank: int, layer: str, shape: Shape) -> int:
+    """Turn a possibly negative axis into a positive one, or raise like Keras."""
+    if not -rank <= axis < rank:
+        raise ShapeError(f"{layer} axis {axis} is out of range for input {format_shape(shape)}")
+    return axis % rank

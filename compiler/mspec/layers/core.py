@@ -1,0 +1,378 @@
+"""Core, normalization, regularization and simple reshaping layers."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from .base import (
+    Activation,
+    DenseLikeParams,
+    Initializer,
+    LayerKind,
+    LayerParams,
+    PositiveInt,
+    Regularizer,
+    Constraint,
+    Shape,
+    ShapeError,
+    format_shape,
+    normalize_axis,
+    product,
+    register,
+    require_known,
+    require_rank,
+)
+
+
+def _same_shape(p, shapes) -> Shape:
+    return shapes[0]
+
+
+def _no_weights(p, shapes) -> int:
+    return 0
+
+
+# --- Dense ------------------------------------------------------------------
+
+
+class DenseParams(DenseLikeParams):
+    units: PositiveInt
+
+
+def _dense_shape(p: DenseParams, shapes) -> Shape:
+    (shape,) = shapes
+    require_rank(shape, "Dense", minimum=2)
+    require_known(shape[-1], "last dimension", shape, "Dense")
+    return (*shape[:-1], p.units)
+
+
+def _dense_count(p: DenseParams, shapes) -> int:
+    fan_in = shapes[0][-1]
+    return fan_in * p.units + (p.units if p.use_bias else 0)
+
+
+register(
+    LayerKind(
+        "Dense", DenseParams, _dense_shape, _dense_count, "core",
+        "Fully connected layer applied to the last axis.",
+        build_axes=lambda p, shapes: {(0, -1): shapes[0][-1]},
+        key_params=("units", "activation"),
+    )
+)  # fmt: skip
+
+
+# --- Shape-preserving layers without weights --------------------------------
+
+
+class ActivationParams(LayerParams):
+    activation: Activation
+
+
+class DropoutParams(LayerParams):
+    rate: float = Field(ge=0, le=1)
+    noise_shape: list[int | None] | None = None
+    seed: int | None = None
+
+
+class SpatialDropoutParams(LayerParams):
+    rate: float = Field(ge=0, le=1)
+    seed: int | None = None
+
+
+class GaussianNoiseParams(LayerParams):
+    stddev: float = Field(ge=0)
+    seed: int | None = None
+
+
+class GaussianDropoutParams(LayerParams):
+    rate: float = Field(ge=0, le=1)
+    seed: int | None = None
+
+
+class RescalingParams(LayerParams):
+    scale: float
+    offset: float = 0.0
+
+
+class IdentityParams(LayerParams):
+    pass
+
+
+def _spatial_dropout_1d_shape(p, shapes) -> Shape:
+    require_rank(shapes[0], "SpatialDropout1D", exact=3)
+    return shapes[0]
+
+
+for _name, _params, _rule, _doc, _keys in (
+    ("Activation", ActivationParams, _same_shape, "Applies an activation function.", ("activation",)),
+    ("Dropout", DropoutParams, _same_shape, "Randomly zeroes inputs during training.", ("rate",)),
+    ("SpatialDropout1D", SpatialDropoutParams, _spatial_dropout_1d_shape,
+     "Drops whole 1D feature maps during training.", ("rate",)),
+    ("GaussianNoise", GaussianNoiseParams, _same_shape, "Adds zero-centred noise during training.", ("stddev",)),
+    ("GaussianDropout", GaussianDropoutParams, _same_shape,
+     "Multiplies inputs by 1-centred noise during training.", ("rate",)),
+    ("Rescaling", RescalingParams, _same_shape, "Computes `inputs * scale + offset`.", ("scale", "offset")),
+    ("Identity", IdentityParams, _same_shape, "Returns its input unchanged.", ()),
+):  # fmt: skip
+    register(LayerKind(_name, _params, _rule, _no_weights, "core", _doc, key_params=_keys))
+
+
+# --- Flatten, Reshape, Permute, RepeatVector --------------------------------
+
+
+class FlattenParams(LayerParams):
+    data_format: Literal["channels_last", "channels_first"] | None = None
+
+
+def _flatten_shape(p, shapes) -> Shape:
+    (shape,) = shapes
+    rest = shape[1:]
+    return (shape[0], product(rest) if rest else 1)
+
+
+class ReshapeParams(LayerParams):
+    target_shape: list[int]
+
+    @model_validator(mode="after")
+    def _check_target(self):
+        if self.target_shape.count(-1) > 1:
+            raise ValueError("target_shape may contain -1 at most once")
+        if any(d == 0 or d < -1 for d in self.target_shape):
+            raise ValueError("target_shape dimensions must be positive, or -1 once")
+        return self
+
+
+def _reshape_shape(p: ReshapeParams, shapes) -> Shape:
+    (shape,) = shapes
+    rest, target = shape[1:], list(p.target_shape)
+    size = product(rest)
+    if size is None:
+        return (shape[0], *(None if d == -1 else d for d in target))
+    if -1 not in target:
+        if product(target) != size:
+            raise ShapeError(
+                f"Reshape cannot turn {format_shape(shape)} ({size} values per sample) "
+                f"into target_shape {tuple(target)} ({product(target)} values)",
+                hint="the number of values must stay the same",
+            )
+        return (shape[0], *target)
+    known_size = product([d for d in target if d != -1])
+    if size % known_size:
+        raise ShapeError(
+            f"Reshape cannot turn {format_shape(shape)} ({size} values per sample) "
+            f"into target_shape {tuple(target)}: {size} is not divisible by {known_size}",
+        )
+    return (shape[0], *(size // known_size if d == -1 else d for d in target))
+
+
+class PermuteParams(LayerParams):
+    dims: list[PositiveInt]
+
+    @model_validator(mode="after")
+    def _check_dims(self):
+        if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
+            raise ValueError(f"dims must be a permutation of 1..{len(self.dims)}, got {self.dims}")
+        return self
+
+
+def _permute_shape(p: PermuteParams, shapes) -> Shape:
+    (shape,) = shapes
+    require_rank(shape, "Permute", exact=len(p.dims) + 1)
+    return (shape[0], *(shape[d] for d in p.dims))
+
+
+class RepeatVectorParams(LayerParams):
+    n: PositiveInt
+
+
+def _repeat_vector_shape(p: RepeatVectorParams, shapes) -> Shape:
+    (shape,) = shapes
+    require_rank(shape, "RepeatVector", exact=2)
+    return (shape[0], p.n, shape[1])
+
+
+register(LayerKind("Flatten", FlattenParams, _flatten_shape, _no_weights, "reshaping",
+                   "Flattens every axis but the batch axis."))
+register(LayerKind("Reshape", ReshapeParams, _reshape_shape, _no_weights, "reshaping",
+                   "Reshapes to `target_shape` (batch excluded; one -1 is inferred).",
+                   key_params=("target_shape",)))
+register(LayerKind("Permute", PermuteParams, _permute_shape, _no_weights, "reshaping",
+                   "Permutes the non-batch axes; `dims` counts from 1.", key_params=("dims",)))
+register(LayerKind("RepeatVector", RepeatVectorParams, _repeat_vector_shape, _no_weights, "reshaping",
+                   "Repeats a (batch, features) input `n` times along a new axis 1.", key_params=("n",)))  # fmt: skip
+
+
+# --- Embedding and CategoryEncoding -----------------------------------------
+
+
+class EmbeddingParams(LayerParams):
+    input_dim: PositiveInt
+    output_dim: PositiveInt
+    embeddings_initializer: Initializer = "uniform"
+    embeddings_regularizer: Regularizer = None
+    embeddings_constraint: Constraint = None
+    mask_zero: bool = False
+
+
+def _embedding_shape(p: EmbeddingParams, shapes) -> Shape:
+    return (*shapes[0], p.output_dim)
+
+
+register(
+    LayerKind(
+        "Embedding", EmbeddingParams, _embedding_shape, lambda p, s: p.input_dim * p.output_dim, "core",
+        "Maps integer indexes in [0, input_dim) to dense vectors of size output_dim.",
+        key_params=("input_dim", "output_dim"),
+    )
+)  # fmt: skip
+
+
+class CategoryEncodingParams(LayerParams):
+    num_tokens: PositiveInt
+    output_mode: Literal["multi_hot", "one_hot", "count"] = "multi_hot"
+    sparse: Literal[False] = False
+
+
+def _category_encoding_shape(p: CategoryEncodingParams, shapes) -> Shape:
+    (shape,) = shapes
+    if p.output_mode == "one_hot" and (shape[-1] != 1 or len(shape) == 1):
+        return (*shape, p.num_tokens)
+    return (*shape[:-1], p.num_tokens)
+
+
+register(
+    LayerKind(
+        "CategoryEncoding", CategoryEncodingParams, _category_encoding_shape, _no_weights, "preprocessing",
+        "Encodes integer category indexes as one-hot, multi-hot or count vectors.",
+        key_params=("num_tokens", "output_mode"),
+    )
+)  # fmt: skip
+
+
+# --- Normalization layers ---------------------------------------------------
+
+
+class BatchNormalizationParams(LayerParams):
+    axis: int = -1
+    momentum: float = Field(0.99, ge=0, le=1)
+    epsilon: float = Field(1e-3, gt=0)
+    center: bool = True
+    scale: bool = True
+    beta_initializer: Initializer = "zeros"
+    gamma_initializer: Initializer = "ones"
+    moving_mean_initializer: Initializer = "zeros"
+    moving_variance_initializer: Initializer = "ones"
+    beta_regularizer: Regularizer = None
+    gamma_regularizer: Regularizer = None
+    beta_constraint: Constraint = None
+    gamma_constraint: Constraint = None
+
+
+def _batch_norm_shape(p: BatchNormalizationParams, shapes) -> Shape:
+    (shape,) = shapes
+    axis = normalize_axis(p.axis, len(shape), "BatchNormalization", shape)
+    require_known(shape[axis], f"size on axis {p.axis}", shape, "BatchNormalization")
+    return shape
+
+
+def _batch_norm_count(p: BatchNormalizationParams, shapes) -> int:
+    channels = shapes[0][p.axis]
+    # Moving mean and variance always exist; gamma and beta only if asked for.
+    return channels * (2 + int(p.center) + int(p.scale))
+
+
+register(
+    LayerKind(
+        "BatchNormalization", BatchNormalizationParams, _batch_norm_shape, _batch_norm_count, "normalization",
+        "Normalizes with batch statistics (moving averages at inference).",
+        build_axes=lambda p, shapes: {(0, p.axis): shapes[0][p.axis]},
+    )
+)  # fmt: skip
+
+
+class LayerNormalizationParams(LayerParams):
+    axis: int | list[int] = -1
+    epsilon: float = Field(1e-3, gt=0)
+    center: bool = True
+    scale: bool = True
+    beta_initializer: Initializer = "zeros"
+    gamma_initializer: Initializer = "ones"
+    beta_regularizer: Regularizer = None
+    gamma_regularizer: Regularizer = None
+    beta_constraint: Constraint = None
+    gamma_constraint: Constraint = None
+
+    @property
+    def axes(self) -> list[int]:
+        return [self.axis] if isinstance(self.axis, int) else list(self.axis)
+
+
+def _layer_norm_shape(p: LayerNormalizationParams, shapes) -> Shape:
+    (shape,) = shapes
+    for axis in p.axes:
+        axis = normalize_axis(axis, len(shape), "LayerNormalization", shape)
+        require_known(shape[axis], f"size on axis {axis}", shape, "LayerNormalization")
+    return shape
+
+
+def _layer_norm_count(p: LayerNormalizationParams, shapes) -> int:
+    size = product([shapes[0][a] for a in p.axes])
+    return size * (int(p.center) + int(p.scale))
+
+
+register(
+    LayerKind(
+        "LayerNormalization", LayerNormalizationParams, _layer_norm_shape, _layer_norm_count, "normalization",
+        "Normalizes each sample over `axis`.",
+        build_axes=lambda p, shapes: {(0, a): shapes[0][a] for a in p.axes},
+    )
+)  # fmt: skip
+
+
+class NormalizationParams(LayerParams):
+    axis: int | list[int] | None = -1
+    mean: float | list[float] | None = None
+    variance: float | list[float] | None = None
+    invert: bool = False
+
+    @model_validator(mode="after")
+    def _mean_with_variance(self):
+        if (self.mean is None) != (self.variance is None):
+            raise ValueError("give both mean and variance, or neither (then call adapt())")
+        return self
+
+    @property
+    def kept_axes(self) -> list[int]:
+        if self.axis is None:
+            return []
+        return [self.axis] if isinstance(self.axis, int) else list(self.axis)
+
+
+def _normalization_shape(p: NormalizationParams, shapes) -> Shape:
+    (shape,) = shapes
+    for axis in p.kept_axes:
+        axis = normalize_axis(axis, len(shape), "Normalization", shape)
+        if axis == 0:
+            raise ShapeError("Normalization cannot keep the batch axis (axis 0)")
+        if p.mean is None:
+            require_known(shape[axis], f"size on axis {axis}", shape, "Normalization")
+    return shape
+
+
+def _normalization_count(p: NormalizationParams, shapes) -> int:
+    if p.mean is not None:
+        return 0
+    # adapt() state: a mean and a variance per kept position, plus a sample count.
+    return 2 * product([shapes[0][a] for a in p.kept_axes]) + 1  # type: ignore[operator]
+
+
+register(
+    LayerKind(
+        "Normalization", NormalizationParams, _normalization_shape, _normalization_count, "preprocessing",
+        "Feature-wise standardization with a given or adapted mean and variance.",
+        build_axes=lambda p, shapes: {(0, a): shapes[0][a] for a in p.kept_axes},
+    )
+)  # fmt: skip
+

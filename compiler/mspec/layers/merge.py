@@ -1,0 +1,282 @@
+"""Layers that combine several tensors: element-wise merges, Concatenate, Dot, attention."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from .base import (
+    Constraint,
+    Initializer,
+    LayerKind,
+    LayerParams,
+    PositiveInt,
+    Regularizer,
+    Shape,
+    ShapeError,
+    format_shape,
+    known,
+    normalize_axis,
+    register,
+    require_known,
+)
+
+
+def as_keras(shape: Shape) -> Shape:
+    """Forget dimension names: Keras only sees sizes and None."""
+    return tuple(d if known(d) else None for d in shape)
+
+
+# --- Element-wise merges ----------------------------------------------------
+
+
+class MergeParams(LayerParams):
+    pass
+
+
+def _broadcast(first: Shape, second: Shape) -> Shape | None:
+    """Broadcast two shapes (batch excluded) as Keras' merge layers do; None if they clash."""
+    if len(first) < len(second):
+        first, second = second, first
+    if not second:
+        return first
+    out = list(first[: len(first) - len(second)])
+    for a, b in zip(first[len(first) - len(second) :], second, strict=True):
+        if not known(a) or not known(b):
+            # Keras can only say "unknown"; keep a name both sides agree on.
+            out.append(a if a == b else None)
+        elif a == 1 or b == 1:
+            out.append(b if a == 1 else a)
+        elif a != b:
+            return None
+        else:
+            out.append(a)
+    return tuple(out)
+
+
+def _elementwise_shape(layer: str):
+    def rule(p, shapes) -> Shape:
+        batch_sizes = {s[0] for s in shapes if known(s[0])}
+        if len(batch_sizes) > 1:
+            raise ShapeError(f"{layer} cannot merge tensors with different batch sizes: {sorted(batch_sizes)}")
+        result = shapes[0][1:]
+        for index, shape in enumerate(shapes[1:], start=1):
+            merged = _broadcast(result, shape[1:])
+            if merged is None:
+                # Name the earliest input that clashes with this one on its own.
+                other = next((j for j in range(index) if _broadcast(shapes[j][1:], shape[1:]) is None), 0)
+                raise ShapeError(f"{layer} needs equal shapes, got {{{other}}} and {{{index}}}")
+            result = merged
+        return (shapes[0][0], *result)
+
+    return rule
+
+
+ELEMENTWISE_DOCS = {
+    "Add": "Adds its inputs element-wise (with broadcasting of size-1 axes).",
+    "Subtract": "Computes `from[0] - from[1]` element-wise.",
+    "Multiply": "Multiplies its inputs element-wise.",
+    "Average": "Averages its inputs element-wise.",
+    "Maximum": "Element-wise maximum of its inputs.",
+    "Minimum": "Element-wise minimum of its inputs.",
+}
+
+for _name, _doc in ELEMENTWISE_DOCS.items():
+    _arity = 2 if _name == "Subtract" else None
+    register(
+        LayerKind(
+            _name, MergeParams, _elementwise_shape(_name), lambda p, s: 0, "merging", _doc,
+            min_inputs=2 if _name == "Subtract" else 1, max_inputs=_arity,
+        )
+    )  # fmt: skip
+
+
+# --- Concatenate ------------------------------------------------------------
+
+
+class ConcatenateParams(LayerParams):
+    axis: int = -1
+
+
+def _concatenate_shape(p: ConcatenateParams, shapes) -> Shape:
+    first = shapes[0]
+    normalize_axis(p.axis, len(first), "Concatenate", first)
+    # Keras compares every axis but the concatenation axis, batch included,
+    # ignoring unknown sizes.
+    reduced = []
+    for shape in shapes:
+        if not -len(shape) <= p.axis < len(shape):
+            raise ShapeError(f"Concatenate axis {p.axis} is out of range for input {format_shape(shape)}")
+        rest = list(shape)
+        del rest[p.axis]
+        reduced.append(rest)
+    if len({len(r) for r in reduced}) > 1:
+        raise ShapeError(
+            "Concatenate needs inputs of the same rank, got "
+            + " and ".join("{%d}" % i for i in range(len(shapes))),
+        )
+    for position in range(len(reduced[0])):
+        sizes = {r[position] for r in reduced if known(r[position])}
+        if len(sizes) > 1:
+            raise ShapeError(
+                f"Concatenate needs equal sizes on every axis but axis {p.axis}, got "
+                + " and ".join("{%d}" % i for i in range(len(shapes))),
+            )
+    out = list(first)
+    total = 0
+    for shape in shapes:
+        if not known(shape[p.axis]):
+            total = None
+            break
+        total += shape[p.axis]
+    out[p.axis] = total
+    return tuple(out)
+
+
+register(
+    LayerKind(
+        "Concatenate", ConcatenateParams, _concatenate_shape, lambda p, s: 0, "merging",
+        "Joins its inputs along `axis`; all other axes must match.",
+        min_inputs=1, max_inputs=None, key_params=("axis",),
+    )
+)  # fmt: skip
+
+
+# --- Dot --------------------------------------------------------------------
+
+
+class DotParams(LayerParams):
+    axes: int | list[int]
+    normalize: bool = False
+
+
+def _dot_shape(p: DotParams, shapes) -> Shape:
+    first, second = list(shapes[0]), list(shapes[1])
+    if isinstance(p.axes, int):
+        axes = [p.axes % len(first), p.axes % len(second)] if p.axes < 0 else [p.axes, p.axes]
+    else:
+        if len(p.axes) != 2:
+            raise ShapeError(f"Dot axes must be one integer or a pair, got {p.axes}")
+        axes = [p.axes[0] % len(first), p.axes[1] % len(second)]
+    for axis, shape in zip(axes, (first, second), strict=True):
+        if not 0 < axis < len(shape):
+            raise ShapeError(f"Dot axis {axis} is out of range (or the batch axis) for input {format_shape(tuple(shape))}")
+    a, b = first[axes[0]], second[axes[1]]
+    if known(a) and known(b) and a != b:
+        raise ShapeError(f"Dot needs equal sizes on the contracted axes ({a} != {b}), got {{0}} and {{1}}")
+    first.pop(axes[0])
+    second.pop(axes[1])
+    second.pop(0)
+    out = first + second
+    if len(out) == 1:
+        out.append(1)
+    return tuple(out)
+
+
+register(
+    LayerKind(
+        "Dot", DotParams, _dot_shape, lambda p, s: 0, "merging",
+        "Dot product of two tensors along `axes` (one per input), optionally of L2-normalized inputs.",
+        min_inputs=2, max_inputs=2, key_params=("axes", "normalize"),
+    )
+)  # fmt: skip
+
+
+# --- Attention --------------------------------------------------------------
+
+
+class AttentionParams(LayerParams):
+    use_scale: bool = False
+    score_mode: Literal["dot", "concat"] = "dot"
+    dropout: float = Field(0.0, ge=0, le=1)
+    seed: int | None = None
+
+
+def _attention_shape(p: AttentionParams, shapes) -> Shape:
+    query, value = shapes[0], shapes[1]
+    key = shapes[2] if len(shapes) == 3 else value
+    # Scores are query @ key^T: the feature sizes must agree.
+    if known(query[-1]) and known(key[-1]) and query[-1] != key[-1]:
+        raise ShapeError(
+            f"Attention needs query and key of the same last dimension, got {{0}} and {{{len(shapes) - 1}}}",
+        )
+    return (*query[:-1], value[-1])
+
+
+def _attention_count(p: AttentionParams, shapes) -> int:
+    return int(p.use_scale) + int(p.score_mode == "concat")
+
+
+register(
+    LayerKind(
+        "Attention", AttentionParams, _attention_shape, _attention_count, "attention",
+        "Dot-product (Luong-style) attention; `from` is [query, value] or [query, value, key].",
+        min_inputs=2, max_inputs=3, key_params=("score_mode",),
+    )
+)  # fmt: skip
+
+
+class MultiHeadAttentionParams(LayerParams):
+    num_heads: PositiveInt
+    key_dim: PositiveInt
+    value_dim: PositiveInt | None = None
+    dropout: float = Field(0.0, ge=0, le=1)
+    use_bias: bool = True
+    output_shape: PositiveInt | list[PositiveInt] | None = None
+    attention_axes: int | list[int] | None = None
+    kernel_initializer: Initializer = "glorot_uniform"
+    bias_initializer: Initializer = "zeros"
+    kernel_regularizer: Regularizer = None
+    bias_regularizer: Regularizer = None
+    activity_regularizer: Regularizer = None
+    kernel_constraint: Constraint = None
+    bias_constraint: Constraint = None
+    seed: int | None = None
+
+    @property
+    def output_dims(self) -> list[int] | None:
+        if self.output_shape is None:
+            return None
+        return [self.output_shape] if isinstance(self.output_shape, int) else list(self.output_shape)
+
+
+def _mha_shape(p: MultiHeadAttentionParams, shapes) -> Shape:
+    query, value = shapes[0], shapes[1]
+    key = shapes[2] if len(shapes) == 3 else value
+    if as_keras(value)[1:-1] != as_keras(key)[1:-1]:
+        raise ShapeError(
+            "MultiHeadAttention needs value and key equal on every axis but the last, got {1} and {2}",
+        )
+    for shape, role in ((query, "query"), (value, "value"), (key, "key")):
+        require_known(shape[-1], f"last dimension of the {role}", shape, "MultiHeadAttention")
+    if p.output_dims is not None:
+        return (*query[:-1], *p.output_dims)
+    return query
+
+
+def _mha_count(p: MultiHeadAttentionParams, shapes) -> int:
+    query, value = shapes[0], shapes[1]
+    key = shapes[2] if len(shapes) == 3 else value
+    heads, key_dim = p.num_heads, p.key_dim
+    value_dim = p.value_dim or key_dim
+    output_size = 1
+    for d in p.output_dims or [query[-1]]:
+        output_size *= d
+    bias = int(p.use_bias)
+    projections = (
+        (query[-1] + bias) * heads * key_dim
+        + (key[-1] + bias) * heads * key_dim
+        + (value[-1] + bias) * heads * value_dim
+    )
+    return projections + heads * value_dim * output_size + bias * output_size
+
+
+register(
+    LayerKind(
+        "MultiHeadAttention", MultiHeadAttentionParams, _mha_shape, _mha_count, "attention",
+        "Multi-head attention; `from` is [query, value] or [query, value, key].",
+        min_inputs=2, max_inputs=3, key_params=("num_heads", "key_dim"),
+        build_axes=lambda p, shapes: {(i, -1): shape[-1] for i, shape in enumerate(shapes)},
+    )
+)  # fmt: skip
