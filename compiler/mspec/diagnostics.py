@@ -48,3 +48,37 @@ class Diagnostic:
             "message": self.message,
             "hint": self.hint,
         }
+
+
+# The code catalogue: stable codes, never reused for another meaning.
+# 0xx: reading the file; 1xx: the spec language; 2xx: the graph; 3xx: shapes.
+CODES: dict[str, str] = {
+    "MS001": "syntax error in the JSON or TOML text",
+    "MS002": "duplicate key (JSON) or redefined key or table (TOML)",
+    "MS003": "encoding error: invalid UTF-8, lone surrogate, forbidden control character",
+    "MS004": "number out of range: NaN, infinity, overflow, past int64, too many digits",
+    "MS005": "limit exceeded: file size, nesting depth, dotted key length",
+    "MS006": "the top level of the file is not a table (object)",
+    "MS101": "unknown section, key or layer parameter",
+    "MS102": "missing required section or key",
+    "MS103": "value of the wrong type",
+    "MS104": "value out of range (negative units, zero dimension, rate above 1 ...)",
+    "MS105": "invalid value: unknown activation, dtype, loss, metric, optimizer, or inconsistent parameters",
+    "MS106": "unknown layer type",
+    "MS107": "invalid name: not an identifier, or a Python keyword",
+    "MS108": "malformed layer step: neither `type` nor `shared`, or a shared reference where a layer is needed",
+    "MS109": "refused layer or key: it would run or load code (Lambda, TFSMLayer, module, class_name ...)",
+    "MS110": "layer in the wrong place: a merge layer in a chain, or a one-input layer under [merges]",
+    "MS111": "wrong number of inputs for a merge",
+    "MS201": "reference to an unknown node",
+    "MS202": "cycle in the graph",
+    "MS203": "name used twice across sections",
+    "MS204": "output that depends on no input",
+    "MS205": "input not used by any output (warning)",
+    "MS206": "branch or merge not used by any output (warning)",
+    "MS207": "shared layer never used (warning)",
+    "MS208": "reference to an unknown shared layer",
+    "MS301": "merge inputs with incompatible shapes",
+    "MS302": "shared layer used on an input it was not built for",
+    "MS303": "layer cannot take its input shape",
+}

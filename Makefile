@@ -1,0 +1,51 @@
+# `make demo` and `make test` each do the whole set-up first: a fresh Debian
+# machine with Python 3.11 needs nothing else.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The core install is what `lint` needs; tests and the demo's later steps add extras.
+STAMP_CORE := $(VENV)/.installed-core
+STAMP_TEST := $(VENV)/.installed-test
+
+.PHONY: demo test bench clean help graphviz
+
+help:
+	@echo "make demo    set up, then lint the article's broken examples and summarize every spec"
+	@echo "make test    set up (with the tensorflow and test extras), then run the test suite"
+	@echo "make bench   run the benchmarks (prints ratios against Keras)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP_CORE): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(STAMP_TEST): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,tensorflow]'
+	@touch $@ $(STAMP_CORE)
+
+graphviz:
+	@command -v dot >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; \
+	  else echo "note: Graphviz's 'dot' is missing; install it with: sudo apt-get install graphviz"; fi; }
+
+demo: $(STAMP_CORE) graphviz
+	@echo "== The seed article's broken examples, as written (errors expected) =="
+	-$(BIN)/mspec lint tests/cases/seed_shared_layer.toml tests/cases/seed_interaction.toml
+	@echo
+	@echo "== Every spec in specs/ =="
+	$(BIN)/mspec lint specs/
+	@for spec in $$(find specs -name '*.toml' -o -name '*.json' | sort); do \
+	  echo; echo "== $$spec"; $(BIN)/mspec summary $$spec || exit 1; done
+
+test: $(STAMP_TEST) graphviz
+	$(BIN)/ruff check compiler tests benchmarks
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP_TEST)
+	$(BIN)/python benchmarks/lint_vs_keras.py
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,109 @@
+"""How long `mspec lint` takes to find the seed article's example 3 error, against Keras finding it.
+
+The alternative a user has without mspec is to run the model script and
+wait for Keras to raise. Both run as fresh processes, several times; we
+report the median wall time, the peak resident memory, and their ratios.
+Then lint time for generated specs of 10,000 and 20,000 nodes (the second
+should take at most about twice the first).
+
+    .venv/bin/python benchmarks/lint_vs_keras.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ROOT / "tests" / "cases" / "seed_interaction.toml"
+
+KERAS_SCRIPT = """
+import keras
+from keras import layers
+input_a = keras.Input(shape=(10,), name="input_a")
+input_b = keras.Input(shape=(5,), name="input_b")
+x_a = layers.Dense(64, activation="relu")(input_a)
+x_b = layers.Dense(32, activation="relu")(input_b)
+try:
+    interaction = layers.Multiply()([x_a, x_b])
+except ValueError as error:
+    print("Keras:", str(error).splitlines()[0])
+"""
+
+# Run a command in this process and report its own peak memory, so that
+# the measurement covers exactly one process.
+MEASURE = """
+import resource, runpy, sys
+sys.argv = {argv!r}
+try:
+    {run}
+except SystemExit:
+    pass
+print("MAXRSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+"""
+
+
+def measure(run: str, argv: list[str], runs: int) -> tuple[float, float]:
+    """Return (median seconds, median peak MB) over `runs` fresh processes."""
+    times, peaks = [], []
+    code = MEASURE.format(argv=argv, run=run)
+    for _ in range(runs):
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+        times.append(time.perf_counter() - start)
+        peak = [line for line in done.stderr.splitlines() if line.startswith("MAXRSS_KB")]
+        peaks.append(int(peak[-1].split()[1]) / 1024 if peak else float("nan"))
+    return statistics.median(times), statistics.median(peaks)
+
+
+def generated_spec(nodes: int) -> str:
+    """A chain-heavy spec with `nodes` layer nodes: inputs, branches and merges."""
+    lines = ['[model]\nname = "generated"\n']
+    width = 8
+    branches = nodes // 2
+    for i in range(branches // 50 + 1):
+        lines.append(f"[inputs.in_{i}]\nshape = [{width}]\n")
+    previous = None
+    for i in range(branches):
+        source = f"in_{i // 50}" if i % 50 == 0 else f"b_{i - 1}"
+        lines.append(f'[branches.b_{i}]\nfrom = "{source}"\nlayers = [{{ type = "Dense", units = {width} }}]\n')
+        if previous is not None and i % 50 != 0:
+            lines.append(f'[merges.m_{i}]\ntype = "Add"\nfrom = ["b_{i}", "{previous}"]\n')
+            previous = f"m_{i}"
+        else:
+            previous = f"b_{i}"
+    lines.append(f'[outputs.out]\nfrom = "{previous}"\nloss = "mse"\n')
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    lint = "runpy.run_module('mspec', run_name='__main__')"
+    keras = f"exec(compile({KERAS_SCRIPT!r}, 'keras_example_3.py', 'exec'))"
+
+    print(f"seed example 3, median of {args.runs} fresh processes")
+    lint_t, lint_m = measure(lint, ["mspec", "lint", "-q", str(SPEC)], args.runs)
+    keras_t, keras_m = measure(keras, ["keras_example_3.py"], args.runs)
+    print(f"  mspec lint       {lint_t:7.3f} s  {lint_m:7.1f} MB peak")
+    print(f"  Keras script     {keras_t:7.3f} s  {keras_m:7.1f} MB peak")
+    print(f"  ratio lint/Keras {lint_t / keras_t:7.3f} time  {lint_m / keras_m:7.3f} memory")
+
+    with tempfile.TemporaryDirectory() as folder:
+        results = {}
+        for nodes in (10_000, 20_000):
+            path = Path(folder) / f"generated_{nodes}.toml"
+            path.write_text(generated_spec(nodes))
+            results[nodes] = measure(lint, ["mspec", "lint", "-q", str(path)], max(3, args.runs // 2))
+            print(f"  generated spec, {nodes:6} nodes: {results[nodes][0]:6.3f} s  {results[nodes][1]:7.1f} MB peak")
+        print(f"  doubling ratio (20,000 / 10,000 nodes): {results[20_000][0] / results[10_000][0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

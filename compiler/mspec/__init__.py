@@ -1,0 +1,3 @@
+"""mspec: declarative multi-input Keras model specs, checked statically."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""Run the command line with `python -m mspec`."""
+
+from .cli import run
+
+run()

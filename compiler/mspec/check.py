@@ -1,0 +1,57 @@
+"""The front end in one call: load, validate, build the graph and run the passes."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from .diagnostics import Diagnostic, Severity
+from .graph.build import build_graph
+from .graph.model import ModelGraph
+from .graph.passes import PASSES
+from .spec.ir import Spec
+from .spec.load import load_bytes
+from .spec.source import Document, LoadError
+from .spec.validate import validate
+
+
+@dataclass
+class CheckResult:
+    """Everything the front end learnt about one spec file."""
+
+    path: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    document: Document | None = None
+    spec: Spec | None = None
+    graph: ModelGraph | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.is_error for d in self.diagnostics)
+
+
+def check_bytes(raw: bytes, path: str, fmt: str | None = None) -> CheckResult:
+    """Check the contents of a spec file named `path` (used for messages and the format)."""
+    result = CheckResult(path)
+    try:
+        result.document = load_bytes(raw, path, fmt)
+    except LoadError as error:
+        result.diagnostics.append(
+            Diagnostic(path, error.line, error.col, error.code, Severity.ERROR, error.message, error.hint)
+        )
+        return result
+    result.spec, result.diagnostics = validate(result.document)
+    if result.spec is None:
+        return result
+    result.graph = build_graph(result.spec)
+    for check in PASSES:
+        result.diagnostics.extend(check(result.graph))
+    result.diagnostics.sort()
+    return result
+
+
+def check_file(path: str | os.PathLike) -> CheckResult:
+    """Read and check one spec file; an unreadable file raises OSError."""
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    return check_bytes(raw, os.fspath(path))

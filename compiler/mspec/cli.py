@@ -1,0 +1,123 @@
+"""The `mspec` command line: a thin layer over the library that formats and exits."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .report import EXIT_CANNOT_RUN, Report
+
+SPEC_SUFFIXES = (".toml", ".json")
+
+
+def _spec_files(paths: tuple[str, ...], report: Report) -> list[Path]:
+    """Expand directories into their spec files, sorted, keeping the given order of arguments."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
+            files.extend(found)
+        elif path.exists():
+            files.append(path)
+        else:
+            report.cannot_run(f"{raw}: no such file or directory")
+    return files
+
+
+def _read_error(path: Path, error: OSError) -> str:
+    return f"{path}: cannot read: {error.strerror or error}"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="mspec")
+def main() -> None:
+    """Check, summarize and (with the tensorflow extra) build multi-input Keras models from spec files.
+
+    A spec is a TOML or JSON file describing inputs, branches, shared layers,
+    merges and outputs. See docs/spec-language.md for the language.
+    """
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="text: one `PATH:LINE:COL: CODE severity: message` line per finding; "
+              "json: a list of objects for tools.")  # fmt: skip
+@click.option("-q", "--quiet", is_flag=True, help="Print findings only, no closing count.")
+def lint(paths: tuple[str, ...], output_format: str, quiet: bool) -> None:
+    """Check spec files (and directories of them) without building anything.
+
+    Exit status: 0 no errors (warnings allowed), 1 errors found, 2 a path could
+    not be read. Never imports TensorFlow.
+    """
+    from .check import check_file
+
+    report = Report()
+    findings = []
+    for path in _spec_files(paths, report):
+        try:
+            result = check_file(path)
+        except OSError as error:
+            report.cannot_run(_read_error(path, error))
+            continue
+        report.add(result.diagnostics)
+        findings.extend(result.diagnostics)
+    if output_format == "json":
+        click.echo(json.dumps([d.to_json() for d in findings], indent=2))
+    else:
+        for diagnostic in findings:
+            click.echo(diagnostic.format())
+    for failure in report.failures:
+        click.echo(f"mspec: {failure}", err=True)
+    if not quiet and output_format == "text":
+        click.echo(report.summary(), err=True)
+    sys.exit(report.exit_code)
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+def summary(spec: str) -> None:
+    """Print a Keras-like table of a spec: nodes, layers, output shapes, weights.
+
+    Computed statically, without TensorFlow. A spec with errors prints its
+    diagnostics instead, and exits 1.
+    """
+    from .check import check_file
+    from .summary import render_summary
+
+    try:
+        result = check_file(spec)
+    except OSError as error:
+        click.echo(f"mspec: {_read_error(Path(spec), error)}", err=True)
+        sys.exit(EXIT_CANNOT_RUN)
+    for diagnostic in result.diagnostics:
+        click.echo(diagnostic.format(), err=True)
+    if not result.ok or result.graph is None:
+        sys.exit(1)
+    click.echo(render_summary(result.graph), nl=False)
+
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+def schema(output: str | None) -> None:
+    """Print the JSON Schema of the spec format (for editors and validators)."""
+    from .schema import spec_schema
+
+    text = json.dumps(spec_schema(), indent=2, sort_keys=False) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    from .files import write_atomic
+
+    write_atomic(Path(output), text.encode())
+
+
+def run() -> None:
+    """Entry point for `python -m mspec`."""
+    main(prog_name=os.environ.get("MSPEC_PROG", "mspec"))

@@ -1,0 +1,1 @@
+"""The model graph and the checks over it."""

@@ -1,0 +1,92 @@
+"""Turn a validated Spec into a ModelGraph."""
+
+from __future__ import annotations
+
+from ..spec.ir import Chain, Spec
+from .model import ModelGraph, Node, Unresolved
+
+
+def build_graph(spec: Spec) -> ModelGraph:
+    """Create a node per input, step and merge, and wire every `from` reference."""
+    model = ModelGraph(spec)
+    pending: list[tuple[Node, list[str]]] = []  # node, names its inputs refer to
+
+    def new(**fields) -> Node:
+        return model.add(Node(order=len(model.nodes), **fields))
+
+    for name in spec.inputs:
+        model.tensors[name] = new(id=name, role="input", owner=name, path=("inputs", name)).id
+
+    def chain(owner: Chain) -> str | None:
+        previous_name: str | None = owner.source
+        last: str | None = None
+        for index, step in enumerate(owner.steps):
+            node = new(
+                id=f"{owner.name}[{index}]", role="step", owner=owner.name, path=step.path, index=index,
+                call=step.call if step.shared is None else spec.shared.get(step.shared), shared=step.shared,
+            )  # fmt: skip
+            if step.shared is not None and step.shared not in spec.shared:
+                model.unresolved.append(Unresolved(node.id, step.shared, (*step.path, "shared"), shared=True))
+            if previous_name is not None:
+                pending.append((node, [previous_name]))
+                previous_name = None
+            else:
+                model.graph.add_edge(last, node.id)
+                node.inputs.append(last)
+            last = node.id
+        return last
+
+    for branch in spec.branches.values():
+        last = chain(branch)
+        if last is not None:
+            model.tensors[branch.name] = last
+        else:
+            # A branch without steps is another name for its source.
+            pending.append((None, [branch.source]))  # type: ignore[arg-type]
+    for merge in spec.merges.values():
+        node = new(id=merge.name, role="merge", owner=merge.name, path=merge.path, call=merge.call)
+        model.tensors[merge.name] = node.id
+        pending.append((node, list(merge.sources)))
+    for output in spec.outputs.values():
+        last = chain(output)
+        if last is not None:
+            model.outputs[output.name] = last
+            model.tensors[output.name] = last
+
+    _resolve(model, pending)
+    for output in spec.outputs.values():
+        if output.name not in model.outputs and output.source in model.tensors:
+            model.outputs[output.name] = model.tensors[output.source]
+    return model
+
+
+def _resolve(model: ModelGraph, pending) -> None:
+    spec = model.spec
+    # Empty branches alias their source; resolve aliases first, repeatedly, as
+    # one empty branch may read another.
+    aliases = {b.name: b.source for b in spec.branches.values() if not b.steps}
+    for _ in range(len(aliases)):
+        for name, source in aliases.items():
+            if name not in model.tensors and source in model.tensors:
+                model.tensors[name] = model.tensors[source]
+    for name, source in aliases.items():
+        if name not in model.tensors:
+            model.unresolved.append(Unresolved(name, source, ("branches", name, "from")))
+    for node, names in pending:
+        if node is None:
+            continue
+        for position, name in enumerate(names):
+            source = model.tensors.get(name)
+            if source is None:
+                where = (*node.path, "from") if node.role == "merge" else _chain_from_path(node)
+                if node.role == "merge":
+                    where = (*where, position)
+                model.unresolved.append(Unresolved(node.id, name, where))
+                continue
+            model.graph.add_edge(source, node.id)
+            node.inputs.append(source)
+
+
+def _chain_from_path(node: Node):
+    # A chain's first step reads the chain's `from`: point there.
+    return (*node.path[:-2], "from")

@@ -1,0 +1,92 @@
+"""The model graph: one node per layer call, edges in call order."""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from ..layers.base import Shape
+from ..layers.call import LayerCall
+from ..spec.ir import Spec
+from ..spec.source import DataPath
+
+
+@dataclass
+class Node:
+    """One tensor-producing call: an input, a layer step or a merge.
+
+    `shape` and `params` are filled in by the shape pass; `params` is the
+    number of weights this call creates (0 for a repeated use of a shared layer).
+    """
+
+    id: str
+    role: str  # "input", "step" or "merge"
+    owner: str  # the spec name of the input, branch, merge or output it belongs to
+    path: DataPath
+    order: int  # creation order: the tie-breaker that makes every traversal deterministic
+    index: int | None = None  # position in the owner's `layers`
+    call: LayerCall | None = None
+    shared: str | None = None
+    inputs: list[str] = field(default_factory=list)
+    shape: Shape | None = None
+    params: int | None = None
+
+    @property
+    def layer_name(self) -> str | None:
+        return self.call.kind.name if self.call else None
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    """A reference to a name that does not exist (reported by the references pass)."""
+
+    node: str
+    name: str
+    path: DataPath
+    shared: bool = False
+
+
+@dataclass
+class ModelGraph:
+    """The spec as a DiGraph plus the maps from spec names to nodes."""
+
+    spec: Spec
+    graph: nx.DiGraph = field(default_factory=nx.DiGraph)
+    nodes: dict[str, Node] = field(default_factory=dict)
+    tensors: dict[str, str] = field(default_factory=dict)  # spec name -> node producing that tensor
+    outputs: dict[str, str] = field(default_factory=dict)  # output name -> node producing it
+    unresolved: list[Unresolved] = field(default_factory=list)
+
+    def add(self, node: Node) -> Node:
+        self.nodes[node.id] = node
+        self.graph.add_node(node.id)
+        return node
+
+    def label(self, node_id: str) -> str:
+        """Name a node the way a spec author knows it: a spec name, or "branch step N"."""
+        node = self.nodes[node_id]
+        if self.tensors.get(node.owner) == node_id:
+            return node.owner
+        if node.index is not None:
+            return f"{node.owner} step {node.index + 1}"
+        return node.owner
+
+    def topological_order(self) -> list[Node]:
+        """Return the nodes in dependency order, ties broken by spec order.
+
+        Nodes on a cycle, and everything downstream of one, are left out.
+        """
+        indegree = {n: self.graph.in_degree(n) for n in self.nodes}
+        ready = [(node.order, node.id) for node in self.nodes.values() if indegree[node.id] == 0]
+        heapq.heapify(ready)
+        order = []
+        while ready:
+            _, node_id = heapq.heappop(ready)
+            order.append(self.nodes[node_id])
+            for succ in self.graph.successors(node_id):
+                indegree[succ] -= 1
+                if indegree[succ] == 0:
+                    heapq.heappush(ready, (self.nodes[succ].order, succ))
+        return order

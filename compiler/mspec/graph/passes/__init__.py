@@ -1,0 +1,15 @@
+"""Checks over a ModelGraph, each a function `ModelGraph -> list[Diagnostic]`, in run order.
+
+Adding a check means adding one module here and one case file under
+tests/cases/. Later passes may rely on what earlier ones established (the
+shape pass fills `Node.shape` and `Node.params`).
+"""
+
+from .references import check_references
+from .cycles import check_cycles
+from .usage import check_usage
+from .shapes import infer_shapes
+
+PASSES = (check_references, check_cycles, check_usage, infer_shapes)
+
+__all__ = ["PASSES", "check_cycles", "check_references", "check_usage", "infer_shapes"]

@@ -1,0 +1,16 @@
+"""Building diagnostics for graph passes."""
+
+from __future__ import annotations
+
+from ...diagnostics import Diagnostic, Severity
+from ...spec.source import DataPath
+from ..model import ModelGraph
+
+
+def diagnostic(
+    model: ModelGraph, code: str, path: DataPath, message: str, hint: str | None = None, *,
+    severity: Severity = Severity.ERROR, at: str = "key",
+) -> Diagnostic:  # fmt: skip
+    document = model.spec.document
+    loc = document.locate(path, prefer=at)
+    return Diagnostic(document.path, loc.line, loc.col, code, severity, message, hint)

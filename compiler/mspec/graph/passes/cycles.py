@@ -1,0 +1,44 @@
+"""The graph is a DAG: report each cycle once, with its path."""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from ...diagnostics import Diagnostic
+from ..model import ModelGraph
+from .common import diagnostic
+
+
+def check_cycles(model: ModelGraph) -> list[Diagnostic]:
+    found = []
+    # Strongly connected components are found iteratively (no recursion
+    # limit); one report per component, starting at its earliest node.
+    components = [c for c in nx.strongly_connected_components(model.graph) if len(c) > 1]
+    components += [{n} for n in model.graph.nodes if model.graph.has_edge(n, n)]
+    for component in sorted(components, key=lambda c: min(model.nodes[n].order for n in c)):
+        start = min(component, key=lambda n: model.nodes[n].order)
+        cycle = _walk(model, start, component)
+        names = []
+        for node_id in cycle:
+            owner = model.nodes[node_id].owner
+            if not names or names[-1] != owner:
+                names.append(owner)
+        if len(names) > 1 and names[0] == names[-1]:
+            names.pop()
+        shown = " -> ".join([*names, names[0]])
+        node = model.nodes[start]
+        path = (*node.path, "from") if node.role == "merge" else node.path
+        found.append(diagnostic(model, "MS202", path, f"cycle: {shown}",
+                                "a model is a DAG: break the loop by changing one `from`"))  # fmt: skip
+    return found
+
+
+def _walk(model: ModelGraph, start: str, component: set[str]) -> list[str]:
+    """Follow edges inside the component from `start` back to `start` (shortest loop)."""
+    sub = model.graph.subgraph(component)
+    best = None
+    for pred in sorted(sub.predecessors(start), key=lambda n: model.nodes[n].order):
+        path = nx.shortest_path(sub, start, pred)
+        if best is None or len(path) < len(best):
+            best = path
+    return best or [start]

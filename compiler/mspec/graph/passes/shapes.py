@@ -1,0 +1,89 @@
+"""Static shape inference and weight counts, following Keras 3's rules.
+
+Every node gets `shape` (batch dimension first) and `params`. A node whose
+inputs are unknown (because of an earlier error) is skipped silently, so one
+mistake is reported once and not again at every layer downstream of it.
+"""
+
+from __future__ import annotations
+
+from ...diagnostics import Diagnostic
+from ...layers.base import Dim, Shape, ShapeError, format_shape, known
+from ..model import ModelGraph, Node
+from .common import diagnostic
+
+
+def infer_shapes(model: ModelGraph) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    # Shared layer name -> (sizes fixed at its first use, the node of that use).
+    built: dict[str, tuple[dict[tuple[int, int], Dim], Node]] = {}
+    for node in model.topological_order():
+        if node.role == "input":
+            spec_input = model.spec.inputs[node.owner]
+            node.shape = (None, *spec_input.shape)
+            node.params = 0
+            continue
+        if node.call is None or not node.inputs:
+            continue
+        shapes = [model.nodes[i].shape for i in node.inputs]
+        if any(shape is None for shape in shapes):
+            continue
+        kind, params = node.call.kind, node.call.params
+        at = "key" if node.role == "merge" else "value"
+        try:
+            node.shape = kind.output_shape(params, shapes)
+            count = kind.param_count(params, shapes)
+        except ShapeError as error:
+            code = "MS301" if node.role == "merge" else "MS303"
+            found.append(diagnostic(model, code, node.path, _describe(model, node, error.message), error.hint,
+                                    at=at))  # fmt: skip
+            node.shape = None
+            continue
+        node.params = count
+        if node.shared is not None:
+            sizes = kind.build_axes(params, shapes)
+            if node.shared not in built:
+                built[node.shared] = (sizes, node)
+                continue
+            node.params = 0  # the weights belong to the first use
+            first_sizes, first = built[node.shared]
+            clash = _first_clash(first_sizes, sizes)
+            if clash is not None:
+                (position, axis), expected = clash
+                source = node.inputs[position]
+                found.append(diagnostic(
+                    model, "MS302", node.path,
+                    f"shared layer {node.shared!r} ({kind.name}) is built for size {expected} on axis {axis} "
+                    f"by its first use in {model.label(first.id)}, but here it gets "
+                    f"{model.label(source)} {format_shape(model.nodes[source].shape)}",
+                    "a shared layer keeps its weights: give every use the same size on that axis, "
+                    "e.g. with a Dense projection before it",
+                    at=at,
+                ))  # fmt: skip
+                node.shape = None
+    return found
+
+
+def _first_clash(first: dict, now: dict):
+    for key, expected in first.items():
+        got = now.get(key)
+        if known(expected) and known(got) and got != expected:
+            return key, expected
+    return None
+
+
+def _describe(model: ModelGraph, node: Node, message: str) -> str:
+    """Fill a rule's `{0}`, `{1}`... with the names and shapes of the node's inputs."""
+    described = [f"{model.label(i)} {format_shape(model.nodes[i].shape)}" for i in node.inputs]
+    try:
+        return message.format(*described)
+    except (IndexError, KeyError, ValueError):
+        return message
+
+
+def total_params(model: ModelGraph) -> int:
+    """Return the weight count of the whole model (a shared layer counted once)."""
+    return sum(node.params or 0 for node in model.nodes.values())
+
+
+__all__ = ["Shape", "infer_shapes", "total_params"]

@@ -1,0 +1,33 @@
+"""One configured layer: a registry kind and its validated parameters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .base import REGISTRY, LayerKind, LayerParams
+
+
+@dataclass(frozen=True)
+class LayerCall:
+    """A layer kind with validated parameters, as a spec step or a wrapper's `layer` declares it."""
+
+    kind: LayerKind
+    params: LayerParams
+
+    def __str__(self) -> str:
+        args = ", ".join(f"{name}={value!r}" for name, value in self.params.explicit().items())
+        return f"{self.kind.name}({args})"
+
+
+def make_call(step: dict[str, Any]) -> LayerCall:
+    """Validate a step table ({"type": ..., params...}) through the registry, wrapped layers included.
+
+    Raises KeyError for an unknown type and pydantic's ValidationError for bad parameters.
+    """
+    params = dict(step)
+    type_name = params.pop("type")
+    kind = REGISTRY[type_name]
+    if kind.wraps and isinstance(params.get("layer"), dict):
+        params["layer"] = make_call(params["layer"])
+    return LayerCall(kind, kind.params.model_validate(params))

@@ -1,0 +1,63 @@
+"""The JSON Schema of the spec format, generated from the models and the layer registry."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from .layers import REGISTRY
+from .spec.models import SpecFile
+
+SCHEMA_ID = "https://mspec.invalid/spec.schema.json"
+
+
+def _layer_schema(kind, defs: dict[str, Any]) -> dict[str, Any]:
+    schema = copy.deepcopy(kind.params.model_json_schema(ref_template="#/$defs/{model}"))
+    defs.update(schema.pop("$defs", {}))
+    properties = {"type": {"const": kind.name, "description": kind.doc}}
+    for name, prop in schema.get("properties", {}).items():
+        prop.pop("title", None)
+        properties[name] = {"$ref": "#/$defs/Step"} if kind.wraps and name == "layer" else prop
+    if kind.is_merge:
+        properties["from"] = {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Node names, in call order.",
+            "minItems": kind.min_inputs,
+            **({"maxItems": kind.max_inputs} if kind.max_inputs else {}),
+        }
+    required = ["type", *(["from"] if kind.is_merge else []), *schema.get("required", [])]
+    return {
+        "title": kind.name,
+        "description": kind.doc,
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
+
+
+def spec_schema() -> dict[str, Any]:
+    """Return the JSON Schema (draft 2020-12) of a spec file, keys in a stable order."""
+    schema = SpecFile.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
+    defs = schema.setdefault("$defs", {})
+    steps, merges = [], []
+    for name in sorted(REGISTRY):
+        kind = REGISTRY[name]
+        defs[f"Layer_{name}"] = _layer_schema(kind, defs)
+        (merges if kind.is_merge else steps).append({"$ref": f"#/$defs/Layer_{name}"})
+    defs["SharedStep"] = {
+        "type": "object",
+        "description": "A use of a layer declared under [shared].",
+        "properties": {"shared": {"type": "string"}},
+        "required": ["shared"],
+        "additionalProperties": False,
+    }
+    defs["Step"] = {"oneOf": [{"$ref": "#/$defs/SharedStep"}, *steps]}
+    defs["LayerStep"] = {"oneOf": steps}
+    defs["Merge"] = {"oneOf": merges}
+    for model in ("BranchSpec", "OutputSpec"):
+        defs[model]["properties"]["layers"]["items"] = {"$ref": "#/$defs/Step"}
+    schema["properties"]["shared"]["additionalProperties"] = {"$ref": "#/$defs/LayerStep"}
+    schema["properties"]["merges"]["additionalProperties"] = {"$ref": "#/$defs/Merge"}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}

@@ -1,0 +1,1 @@
+"""The spec language: loading with a source map, models, validation."""

@@ -1,0 +1,65 @@
+"""The validated spec: what the graph builder and every back end read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..layers.call import LayerCall
+from .models import CompileSpec, InputSpec
+from .source import DataPath, Document
+
+
+@dataclass(frozen=True)
+class Step:
+    """One item of a `layers` list: a layer of its own, or a use of a shared layer.
+
+    `call` is None when the step is invalid (already diagnosed): later stages
+    skip it instead of reporting follow-on errors.
+    """
+
+    path: DataPath
+    call: LayerCall | None = None
+    shared: str | None = None
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A branch or an output: a source node and the steps applied to it."""
+
+    name: str
+    source: str
+    steps: tuple[Step, ...]
+    path: DataPath
+
+
+@dataclass(frozen=True)
+class Merge:
+    name: str
+    sources: tuple[str, ...]
+    call: LayerCall | None
+    path: DataPath
+
+
+@dataclass(frozen=True)
+class Output(Chain):
+    loss: str | None = None
+    loss_weight: float | None = None
+    metrics: tuple[str, ...] = ()
+
+
+@dataclass
+class Spec:
+    """A spec whose sections and layer parameters are valid (the graph may not be)."""
+
+    document: Document
+    name: str
+    description: str | None
+    inputs: dict[str, InputSpec] = field(default_factory=dict)
+    shared: dict[str, LayerCall | None] = field(default_factory=dict)
+    branches: dict[str, Chain] = field(default_factory=dict)
+    merges: dict[str, Merge] = field(default_factory=dict)
+    outputs: dict[str, Output] = field(default_factory=dict)
+    compile: CompileSpec | None = None
+    # Names whose entries failed validation: references to them are not
+    # reported again as unknown.
+    broken: set[str] = field(default_factory=set)

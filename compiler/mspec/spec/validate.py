@@ -1,0 +1,400 @@
+"""Check a loaded document against the spec language and build the validated `Spec`.
+
+Validation goes on after an error so that one run reports every mistake in a
+file; an invalid entry is kept out of the `Spec` (or kept with `call=None`)
+so later stages do not report follow-on errors about it.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ..diagnostics import Diagnostic, Severity
+from ..layers import REGISTRY
+from ..layers.call import LayerCall
+from ..suggest import did_you_mean
+from .ir import Chain, Merge, Output, Spec, Step
+from .models import NAME_PATTERN, BranchSpec, CompileSpec, InputSpec, ModelInfo, OutputSpec, SpecFile
+from .source import DataPath, Document
+from .vocabulary import OPTIMIZER_NAMES, OPTIMIZERS
+
+NAMED_SECTIONS = ("inputs", "shared", "branches", "merges", "outputs")
+SECTION_ENTRY = {"inputs": "input", "shared": "shared layer", "branches": "branch", "merges": "merge",
+                 "outputs": "output"}
+TOP_LEVEL_KEYS = tuple(field.alias or name for name, field in SpecFile.model_fields.items())
+
+# Layers whose configuration carries code or loads external files: a spec
+# must never be a way to run arbitrary code.
+CODE_CARRYING_LAYERS = {
+    "Lambda": "it runs arbitrary Python code",
+    "TFSMLayer": "it loads an external SavedModel",
+    "TorchModuleWrapper": "it wraps arbitrary PyTorch code",
+    "JaxLayer": "it wraps arbitrary JAX code",
+    "FlaxLayer": "it wraps arbitrary Flax code",
+}
+CODE_CARRYING_KEYS = ("module", "class_name", "registered_name", "custom_objects", "function", "config")
+
+_NAME_RE = re.compile(NAME_PATTERN)
+_RANGE_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "too_short", "too_long"}
+
+
+class _Collector:
+    """Accumulates diagnostics for one document."""
+
+    def __init__(self, document: Document):
+        self.document = document
+        self.diagnostics: list[Diagnostic] = []
+
+    def error(self, code: str, path: DataPath, message: str, hint: str | None = None, *, at: str = "key") -> None:
+        loc = self.document.locate(path, prefer=at)
+        self.diagnostics.append(
+            Diagnostic(self.document.path, loc.line, loc.col, code, Severity.ERROR, message, hint)
+        )
+
+    def check(self, model: type[BaseModel], value: Any, path: DataPath, what: str) -> Any | None:
+        """Validate `value` with `model`; report every error and return None on failure."""
+        try:
+            return model.model_validate(value)
+        except ValidationError as exc:
+            self.report_pydantic(exc, value, path, what, allowed=_keys_of(model))
+            return None
+
+    def report_pydantic(self, exc: ValidationError, value: Any, path: DataPath, what: str, allowed) -> None:
+        """Turn pydantic errors into located diagnostics, merging a union's alternatives."""
+        grouped: dict[DataPath, list[dict]] = {}
+        for err in exc.errors(include_url=False):
+            grouped.setdefault(_data_path(value, err["loc"]), []).append(err)
+        for rel, errors in grouped.items():
+            self._one_pydantic(errors, value, path, rel, what, allowed)
+
+    def _one_pydantic(self, errors, value, path, rel, what, allowed) -> None:
+        err = errors[0]
+        kind = err["type"]
+        full = path + rel
+        key = next((p for p in reversed(rel) if isinstance(p, str)), None)
+        subject = f"{what} key {key!r}" if key else what
+        if kind == "extra_forbidden":
+            self.error("MS101", full, f"unknown key {key!r} in {what}", did_you_mean(str(key), allowed))
+        elif kind == "missing":
+            missing = err["loc"][-1]
+            self.error("MS102", full, f"{what} is missing required key {missing!r}")
+        elif kind == "literal_error":
+            choices = re.findall(r"'([^']*)'", err["ctx"]["expected"]) if err.get("ctx") else []
+            got = _lookup(value, rel)
+            hint = did_you_mean(got, choices) if isinstance(got, str) else None
+            if hint is None and len(choices) <= 6:
+                hint = "expected one of " + ", ".join(repr(c) for c in choices)
+            self.error("MS105", full, f"{subject} has unknown value {_render(got)}", hint, at="value")
+        elif kind in _RANGE_ERRORS:
+            self.error("MS104", full, f"{subject} {_should(err['msg'])}, got {_render(_lookup(value, rel))}",
+                       at="value")  # fmt: skip
+        elif kind in {"value_error", "assertion_error"}:
+            self.error("MS105", full, f"{subject}: {err['msg'].removeprefix('Value error, ')}", at="value")
+        else:
+            wanted = " or ".join(dict.fromkeys(_should(e["msg"]) for e in errors))
+            self.error("MS103", full, f"{subject} {wanted}, got {_render(_lookup(value, rel))}", at="value")
+
+
+def validate(document: Document) -> tuple[Spec | None, list[Diagnostic]]:
+    """Validate a document; return the Spec (None if unusable) and the diagnostics."""
+    out = _Collector(document)
+    data = document.data
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            out.error("MS101", (key,), f"unknown section {key!r}", did_you_mean(key, TOP_LEVEL_KEYS))
+    for key in ("model", "inputs", "outputs"):
+        if key not in data:
+            out.error("MS102", (), f"the spec has no [{key}] section",
+                      "a spec needs [model] with a name, at least one input and one output")  # fmt: skip
+    _check_names(out, data)
+
+    info = out.check(ModelInfo, data["model"], ("model",), "[model]") if "model" in data else None
+    spec = Spec(document, info.name if info else "model", info.description if info else None)
+    for section in NAMED_SECTIONS:
+        table = data.get(section, {})
+        if not isinstance(table, dict):
+            out.error("MS103", (section,), f"[{section}] should be a table of named entries", at="value")
+            continue
+        for name, raw in table.items():
+            before = len(out.diagnostics)
+            _validate_entry(out, spec, section, name, raw)
+            if len(out.diagnostics) > before:
+                spec.broken.add(name)
+    if "compile" in data:
+        spec.compile = _validate_compile(out, data["compile"])
+    out.diagnostics.sort()
+    return (spec if info else None), out.diagnostics
+
+
+def _validate_entry(out: _Collector, spec: Spec, section: str, name: str, raw: Any) -> None:
+    path: DataPath = (section, name)
+    what = f"{section}.{name}"
+    if section == "inputs":
+        entry = out.check(InputSpec, raw, path, f"input {name!r}")
+        shape = raw.get("shape") if isinstance(raw, dict) else None
+        dims_ok = _check_dimensions(out, shape, path) if isinstance(shape, list) else False
+        if entry is not None and dims_ok:
+            spec.inputs[name] = entry
+    elif section == "shared":
+        step = validate_step(out, raw, path, what, allow_shared=False)
+        spec.shared[name] = step.call if step else None
+    elif section == "merges":
+        spec.merges[name] = _validate_merge(out, name, raw, path)
+    elif section == "branches":
+        entry = out.check(BranchSpec, raw, path, f"branch {name!r}")
+        if entry is not None:
+            spec.branches[name] = Chain(name, entry.source, _steps(out, entry.layers, path, what), path)
+    else:
+        entry = out.check(OutputSpec, raw, path, f"output {name!r}")
+        if entry is not None:
+            spec.outputs[name] = Output(
+                name, entry.source, _steps(out, entry.layers, path, what), path,
+                entry.loss, entry.loss_weight, tuple(entry.metrics),
+            )  # fmt: skip
+
+
+def _steps(out: _Collector, raws: list, path: DataPath, owner: str) -> tuple[Step, ...]:
+    steps = []
+    for index, raw in enumerate(raws):
+        step = validate_step(out, raw, (*path, "layers", index), f"{owner} step {index + 1}")
+        steps.append(step or Step((*path, "layers", index)))
+    return tuple(steps)
+
+
+def validate_step(out: _Collector, raw: Any, path: DataPath, what: str, *, allow_shared: bool = True) -> Step | None:
+    """Validate one layer step table; return None if it is unusable."""
+    if not isinstance(raw, dict):
+        out.error("MS103", path, f"{what} should be a table like {{ type = \"Dense\", units = 8 }}", at="value")
+        return None
+    if "shared" in raw:
+        if not allow_shared:
+            out.error("MS108", (*path, "shared"), f"{what} cannot itself refer to a shared layer")
+            return None
+        for key in raw:
+            if key != "shared":
+                out.error("MS101", (*path, key), f"a shared-layer step takes only 'shared', not {key!r}",
+                          "parameters belong to the layer's entry under [shared]")  # fmt: skip
+        if not isinstance(raw["shared"], str):
+            out.error("MS103", (*path, "shared"), f"{what}: 'shared' should be a shared layer's name", at="value")
+            return None
+        return Step(path, shared=raw["shared"])
+    call = _validate_call(out, raw, path, what, merge=False)
+    return Step(path, call=call) if call else None
+
+
+def _validate_call(out: _Collector, raw: dict, path: DataPath, what: str, *, merge: bool) -> LayerCall | None:
+    """Validate a table naming a layer `type` and its parameters against the registry."""
+    if "type" not in raw:
+        out.error("MS108", path, f"{what} has no 'type'", 'write { type = "Dense", ... } or { shared = "NAME" }')
+        return None
+    type_name = raw["type"]
+    if not isinstance(type_name, str):
+        out.error("MS103", (*path, "type"), f"{what}: 'type' should be a Keras layer class name", at="value")
+        return None
+    if type_name in CODE_CARRYING_LAYERS:
+        out.error("MS109", (*path, "type"), f"{type_name} is not allowed: {CODE_CARRYING_LAYERS[type_name]}",
+                  "mspec only builds layers whose configuration is plain data", at="value")  # fmt: skip
+        return None
+    kind = REGISTRY.get(type_name)
+    if kind is None:
+        out.error("MS106", (*path, "type"), f"unknown layer type {type_name!r}",
+                  did_you_mean(type_name, REGISTRY) or "see docs/spec-language.md for the supported layers",
+                  at="value")  # fmt: skip
+        return None
+    if kind.is_merge != merge:
+        hint = "declare it under [merges] with a `from` list" if kind.is_merge else "use it in a branch's layers"
+        takes = "several inputs" if kind.is_merge else "one input"
+        out.error("MS110", (*path, "type"), f"{type_name} takes {takes}", hint, at="value")
+        return None
+    params = {k: v for k, v in raw.items() if k not in ("type", "from")}
+    for key in CODE_CARRYING_KEYS:
+        if key in params and key not in kind.params.model_fields:
+            out.error("MS109", (*path, key), f"{key!r} is not allowed: it would name code to load",
+                      "mspec only builds layers whose configuration is plain data")  # fmt: skip
+            return None
+    if kind.wraps:
+        if "layer" not in params:
+            out.error("MS102", path, f"{what} ({type_name}) is missing required key 'layer'")
+            return None
+        inner = validate_step(out, params["layer"], (*path, "layer"), f"{type_name}'s layer", allow_shared=False)
+        if inner is None:
+            return None
+        params["layer"] = inner.call
+    try:
+        return LayerCall(kind, kind.params.model_validate(params))
+    except ValidationError as exc:
+        out.report_pydantic(exc, params, path, f"{type_name} layer", allowed=_keys_of(kind.params))
+        return None
+
+
+def _validate_merge(out: _Collector, name: str, raw: Any, path: DataPath) -> Merge | None:
+    what = f"merge {name!r}"
+    if not isinstance(raw, dict):
+        out.error("MS103", path, f"{what} should be a table with `type` and `from`", at="value")
+        return None
+    sources = raw.get("from")
+    if sources is None:
+        out.error("MS102", path, f"{what} is missing required key 'from'")
+    elif not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+        out.error("MS103", (*path, "from"), f"{what}: 'from' should be a list of node names", at="value")
+        sources = None
+    call = _validate_call(out, raw, path, what, merge=True)
+    if call is not None and sources is not None:
+        kind = call.kind
+        if len(sources) < kind.min_inputs or (kind.max_inputs is not None and len(sources) > kind.max_inputs):
+            expected = (
+                f"exactly {kind.min_inputs}" if kind.min_inputs == kind.max_inputs
+                else f"{kind.min_inputs} to {kind.max_inputs}" if kind.max_inputs
+                else f"at least {kind.min_inputs}"
+            )  # fmt: skip
+            out.error("MS111", (*path, "from"), f"{kind.name} takes {expected} inputs, got {len(sources)}",
+                      at="value")  # fmt: skip
+            return Merge(name, tuple(sources), None, path)
+    return Merge(name, tuple(sources or ()), call, path)
+
+
+def _validate_compile(out: _Collector, raw: Any) -> CompileSpec | None:
+    entry = out.check(CompileSpec, raw, ("compile",), "[compile]")
+    if entry is None:
+        return None
+    optimizer = entry.optimizer
+    path: DataPath = ("compile", "optimizer")
+    if isinstance(optimizer, str):
+        if optimizer.lower() not in OPTIMIZER_NAMES:
+            out.error("MS105", path, f"unknown optimizer {optimizer!r}", did_you_mean(optimizer, OPTIMIZER_NAMES),
+                      at="value")  # fmt: skip
+        return entry
+    type_name = optimizer.get("type")
+    if not isinstance(type_name, str) or type_name not in OPTIMIZERS:
+        hint = did_you_mean(type_name, OPTIMIZERS) if isinstance(type_name, str) else None
+        out.error("MS105", (*path, "type"), f"unknown optimizer type {type_name!r}",
+                  hint or "one of " + ", ".join(OPTIMIZERS), at="value")  # fmt: skip
+        return entry
+    allowed = OPTIMIZERS[type_name]
+    for key, value in optimizer.items():
+        if key == "type":
+            continue
+        if key not in allowed:
+            out.error("MS101", (*path, key), f"unknown key {key!r} for optimizer {type_name}",
+                      did_you_mean(key, allowed))  # fmt: skip
+        elif isinstance(value, bool) != (key in ("amsgrad", "nesterov", "centered")) or not isinstance(
+            value, int | float
+        ):
+            out.error("MS103", (*path, key), f"optimizer {key!r} has the wrong type, got {_render(value)}",
+                      at="value")  # fmt: skip
+        elif not isinstance(value, bool) and value < 0:
+            out.error("MS104", (*path, key), f"optimizer {key!r} should be >= 0, got {value}", at="value")
+    return entry
+
+
+def _check_names(out: _Collector, data: dict) -> None:
+    """Names are identifiers, not keywords, and unique across all sections."""
+    seen: dict[str, str] = {}
+    model = data.get("model")
+    if isinstance(model, dict) and isinstance(model.get("name"), str):
+        _check_identifier(out, model["name"], ("model", "name"), "model name", at="value")
+    for section in NAMED_SECTIONS:
+        table = data.get(section)
+        if not isinstance(table, dict):
+            continue
+        for name in table:
+            if not _check_identifier(out, name, (section, name), f"{SECTION_ENTRY[section]} name"):
+                continue
+            if name in seen:
+                first = out.document.locate((seen[name], name))
+                out.error("MS203", (section, name),
+                          f"name {name!r} is already used in [{seen[name]}] (line {first.line})",
+                          "every input, shared layer, branch, merge and output needs its own name")  # fmt: skip
+            else:
+                seen[name] = section
+
+
+def _check_identifier(out: _Collector, name: str, path: DataPath, what: str, *, at: str = "key") -> bool:
+    if not _NAME_RE.match(name):
+        out.error("MS107", path, f"{what} {name!r} is not an identifier",
+                  "use letters, digits and underscores, starting with a letter", at=at)  # fmt: skip
+        return False
+    # Soft keywords (match, case, type, _) are valid variable names: allowed.
+    if keyword.iskeyword(name):
+        out.error("MS107", path, f"{what} {name!r} is a Python keyword", "pick another name", at=at)
+        return False
+    return True
+
+
+def _check_dimensions(out: _Collector, shape: list, path: DataPath) -> bool:
+    """Check each dimension: a positive integer, a name, or null."""
+    ok = True
+    for index, dim in enumerate(shape):
+        where = (*path, "shape", index)
+        what = f"dimension {index + 1} of input {path[1]!r}"
+        if dim is None or (isinstance(dim, int) and not isinstance(dim, bool) and dim > 0):
+            continue
+        ok = False
+        if isinstance(dim, int) and not isinstance(dim, bool):
+            out.error("MS104", where, f"{what} should be a positive integer, got {dim}",
+                      "use null (JSON) or a name to leave a size unknown", at="value")  # fmt: skip
+        elif isinstance(dim, str):
+            if _NAME_RE.match(dim):
+                ok = True
+            else:
+                out.error("MS107", where, f"{what}: name {dim!r} is not an identifier", at="value")
+        else:
+            out.error("MS103", where, f"{what} should be a positive integer, a name or null, got {_render(dim)}",
+                      at="value")  # fmt: skip
+    return ok
+
+
+# --- helpers -----------------------------------------------------------------
+
+
+def _keys_of(model: type[BaseModel]) -> list[str]:
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _data_path(value: Any, loc: tuple) -> DataPath:
+    """Keep the parts of a pydantic `loc` that exist in the data (drop union member tags)."""
+    path: list[str | int] = []
+    for part in loc:
+        if isinstance(value, dict) and isinstance(part, str) and part in value:
+            path.append(part)
+            value = value[part]
+        elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+            path.append(part)
+            value = value[part]
+        elif isinstance(value, dict) and isinstance(part, str) and not path and part not in value:
+            # A missing or unknown key: locate it by its own name under the parent.
+            path.append(part)
+            break
+    return tuple(path)
+
+
+def _lookup(value: Any, rel: DataPath) -> Any:
+    for part in rel:
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return value
+
+
+def _should(message: str) -> str:
+    return message.replace("Input should be", "should be").replace("Value should have", "should have")
+
+
+def _render(value: Any) -> str:
+    """Show a value briefly, with its type where that is the point."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        text = value if len(value) <= 40 else value[:37] + "..."
+        return f"string {text!r}"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
