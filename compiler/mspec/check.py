@@ -10,7 +10,7 @@ from .graph.build import build_graph
 from .graph.model import ModelGraph
 from .graph.passes import PASSES
 from .spec.ir import Spec
-from .spec.load import load_bytes
+from .spec.load import MAX_FILE_BYTES, load_bytes
 from .spec.source import Document, LoadError
 from .spec.validate import validate
 
@@ -30,16 +30,18 @@ class CheckResult:
         return not any(d.is_error for d in self.diagnostics)
 
 
+def _load_failure(path: str, error: LoadError) -> CheckResult:
+    diagnostic = Diagnostic(path, error.line, error.col, error.code, Severity.ERROR, error.message, error.hint)
+    return CheckResult(path, [diagnostic])
+
+
 def check_bytes(raw: bytes, path: str, fmt: str | None = None) -> CheckResult:
     """Check the contents of a spec file named `path` (used for messages and the format)."""
     result = CheckResult(path)
     try:
         result.document = load_bytes(raw, path, fmt)
     except LoadError as error:
-        result.diagnostics.append(
-            Diagnostic(path, error.line, error.col, error.code, Severity.ERROR, error.message, error.hint)
-        )
-        return result
+        return _load_failure(path, error)
     result.spec, result.diagnostics = validate(result.document)
     if result.spec is None:
         return result
@@ -53,5 +55,11 @@ def check_bytes(raw: bytes, path: str, fmt: str | None = None) -> CheckResult:
 def check_file(path: str | os.PathLike) -> CheckResult:
     """Read and check one spec file; an unreadable file raises OSError."""
     with open(path, "rb") as handle:
-        raw = handle.read()
+        # Read one byte past the limit: enough to know a file is too large
+        # without reading all of a huge one.
+        raw = handle.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            size = os.fstat(handle.fileno()).st_size
+            message = f"file is {size:,} bytes, more than the limit of {MAX_FILE_BYTES:,} bytes"
+            return _load_failure(os.fspath(path), LoadError("MS005", message))
     return check_bytes(raw, os.fspath(path))

@@ -31,7 +31,7 @@ def build_graph(spec: Spec) -> ModelGraph:
                 pending.append((node, [previous_name]))
                 previous_name = None
             else:
-                model.graph.add_edge(last, node.id)
+                model.add_edge(last, node.id)
                 node.inputs.append(last)
             last = node.id
         return last
@@ -83,7 +83,7 @@ def _resolve(model: ModelGraph, pending) -> None:
                     where = (*where, position)
                 model.unresolved.append(Unresolved(node.id, name, where))
                 continue
-            model.graph.add_edge(source, node.id)
+            model.add_edge(source, node.id)
             node.inputs.append(source)
 
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from dataclasses import dataclass, field
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from ..layers.base import Shape
 from ..layers.call import LayerCall
 from ..spec.ir import Spec
 from ..spec.source import DataPath
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass
@@ -50,19 +53,53 @@ class Unresolved:
 
 @dataclass
 class ModelGraph:
-    """The spec as a DiGraph plus the maps from spec names to nodes."""
+    """The spec's nodes and edges, plus the maps from spec names to nodes.
+
+    Adjacency is kept in plain dicts, enough for the linear-time traversals
+    every lint runs (topological order, ancestors). `graph` gives the same
+    structure as a networkx DiGraph for everything else (cycle analysis,
+    drawing); networkx is imported only then, as importing it costs more
+    than linting a typical spec.
+    """
 
     spec: Spec
-    graph: nx.DiGraph = field(default_factory=nx.DiGraph)
     nodes: dict[str, Node] = field(default_factory=dict)
+    successors: dict[str, dict[str, None]] = field(default_factory=dict)  # ordered sets
+    predecessors: dict[str, dict[str, None]] = field(default_factory=dict)
     tensors: dict[str, str] = field(default_factory=dict)  # spec name -> node producing that tensor
     outputs: dict[str, str] = field(default_factory=dict)  # output name -> node producing it
     unresolved: list[Unresolved] = field(default_factory=list)
 
     def add(self, node: Node) -> Node:
         self.nodes[node.id] = node
-        self.graph.add_node(node.id)
+        self.successors[node.id] = {}
+        self.predecessors[node.id] = {}
         return node
+
+    def add_edge(self, source: str, target: str) -> None:
+        self.successors[source][target] = None
+        self.predecessors[target][source] = None
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        """Return the graph as a networkx DiGraph (nodes in spec order, with their Node as `node`)."""
+        import networkx as nx
+
+        graph = nx.DiGraph()
+        graph.add_nodes_from((node_id, {"node": node}) for node_id, node in self.nodes.items())
+        graph.add_edges_from((u, v) for u, targets in self.successors.items() for v in targets)
+        return graph
+
+    def ancestors(self, node_id: str) -> set[str]:
+        """Return every node `node_id` depends on (not itself, unless on a cycle)."""
+        seen: set[str] = set()
+        queue = deque(self.predecessors[node_id])
+        while queue:
+            current = queue.popleft()
+            if current not in seen:
+                seen.add(current)
+                queue.extend(self.predecessors[current])
+        return seen
 
     def label(self, node_id: str) -> str:
         """Name a node the way a spec author knows it: a spec name, or "branch step N"."""
@@ -78,15 +115,18 @@ class ModelGraph:
 
         Nodes on a cycle, and everything downstream of one, are left out.
         """
-        indegree = {n: self.graph.in_degree(n) for n in self.nodes}
+        indegree = {n: len(self.predecessors[n]) for n in self.nodes}
         ready = [(node.order, node.id) for node in self.nodes.values() if indegree[node.id] == 0]
         heapq.heapify(ready)
         order = []
         while ready:
             _, node_id = heapq.heappop(ready)
             order.append(self.nodes[node_id])
-            for succ in self.graph.successors(node_id):
+            for succ in self.successors[node_id]:
                 indegree[succ] -= 1
                 if indegree[succ] == 0:
                     heapq.heappush(ready, (self.nodes[succ].order, succ))
         return order
+
+    def has_cycle(self) -> bool:
+        return len(self.topological_order()) < len(self.nodes)

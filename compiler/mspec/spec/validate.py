@@ -143,7 +143,9 @@ def _validate_entry(out: _Collector, spec: Spec, section: str, name: str, raw: A
         step = validate_step(out, raw, path, what, allow_shared=False)
         spec.shared[name] = step.call if step else None
     elif section == "merges":
-        spec.merges[name] = _validate_merge(out, name, raw, path)
+        merge = _validate_merge(out, name, raw, path)
+        if merge is not None:
+            spec.merges[name] = merge
     elif section == "branches":
         entry = out.check(BranchSpec, raw, path, f"branch {name!r}")
         if entry is not None:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import networkx as nx
-
 from ...diagnostics import Diagnostic
 from ..model import ModelGraph
 from .common import diagnostic
 
 
 def check_cycles(model: ModelGraph) -> list[Diagnostic]:
+    if not model.has_cycle():
+        return []
     found = []
-    # Strongly connected components are found iteratively (no recursion
-    # limit); one report per component, starting at its earliest node.
-    components = [c for c in nx.strongly_connected_components(model.graph) if len(c) > 1]
-    components += [{n} for n in model.graph.nodes if model.graph.has_edge(n, n)]
+    components = cycle_components(model)
     for component in sorted(components, key=lambda c: min(model.nodes[n].order for n in c)):
         start = min(component, key=lambda n: model.nodes[n].order)
         cycle = _walk(model, start, component)
@@ -33,8 +30,19 @@ def check_cycles(model: ModelGraph) -> list[Diagnostic]:
     return found
 
 
+def cycle_components(model: ModelGraph) -> list[set[str]]:
+    """Return the sets of nodes that lie on cycles (networkx finds them iteratively)."""
+    import networkx as nx
+
+    graph = model.graph
+    components = [c for c in nx.strongly_connected_components(graph) if len(c) > 1]
+    return components + [{n} for n in graph.nodes if graph.has_edge(n, n)]
+
+
 def _walk(model: ModelGraph, start: str, component: set[str]) -> list[str]:
     """Follow edges inside the component from `start` back to `start` (shortest loop)."""
+    import networkx as nx
+
     sub = model.graph.subgraph(component)
     best = None
     for pred in sorted(sub.predecessors(start), key=lambda n: model.nodes[n].order):

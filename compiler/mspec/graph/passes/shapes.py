@@ -17,13 +17,15 @@ def infer_shapes(model: ModelGraph) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     # Shared layer name -> (sizes fixed at its first use, the node of that use).
     built: dict[str, tuple[dict[tuple[int, int], Dim], Node]] = {}
+    # A node missing one of its inputs (unknown name) cannot be inferred.
+    incomplete = {ref.node for ref in model.unresolved}
     for node in model.topological_order():
         if node.role == "input":
             spec_input = model.spec.inputs[node.owner]
             node.shape = (None, *spec_input.shape)
             node.params = 0
             continue
-        if node.call is None or not node.inputs:
+        if node.call is None or not node.inputs or node.id in incomplete:
             continue
         shapes = [model.nodes[i].shape for i in node.inputs]
         if any(shape is None for shape in shapes):

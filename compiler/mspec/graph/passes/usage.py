@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import networkx as nx
-
 from ...diagnostics import Diagnostic, Severity
 from ..model import ModelGraph
 from .common import diagnostic
+from .cycles import cycle_components
 
 
 def check_usage(model: ModelGraph) -> list[Diagnostic]:
@@ -15,20 +14,20 @@ def check_usage(model: ModelGraph) -> list[Diagnostic]:
     # Names whose problems are already reported: not reported again as unused.
     broken = {model.nodes[ref.node].owner if ref.node in model.nodes else ref.node for ref in model.unresolved}
     broken |= spec.broken
-    for component in nx.strongly_connected_components(model.graph):
-        if len(component) > 1:
+    if model.has_cycle():
+        for component in cycle_components(model):
             broken |= {model.nodes[n].owner for n in component}
     unresolved_nodes = {ref.node for ref in model.unresolved}
     output_nodes = set(model.outputs.values())
     feeding_outputs = set(output_nodes)
     for node_id in output_nodes:
-        feeding_outputs |= nx.ancestors(model.graph, node_id)
+        feeding_outputs |= model.ancestors(node_id)
 
     for name, output in spec.outputs.items():
         node_id = model.outputs.get(name)
         if node_id is None:
             continue
-        upstream = nx.ancestors(model.graph, node_id) | {node_id}
+        upstream = model.ancestors(node_id) | {node_id}
         # An unknown reference explains a missing input already; a cycle does not.
         if not any(model.nodes[n].role == "input" for n in upstream) and not upstream & unresolved_nodes:
             found.append(diagnostic(model, "MS204", output.path, f"output {name!r} does not depend on any input",
