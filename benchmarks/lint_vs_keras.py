@@ -71,7 +71,9 @@ def generated_spec(nodes: int) -> str:
     previous = None
     for i in range(branches):
         source = f"in_{i // 50}" if i % 50 == 0 else f"b_{i - 1}"
-        lines.append(f'[branches.b_{i}]\nfrom = "{source}"\nlayers = [{{ type = "Dense", units = {width} }}]\n')
+        lines.append(
+            f'[branches.b_{i}]\nfrom = "{source}"\nlayers = [{{ type = "Dense", units = {width} }}]\n'
+        )
         if previous is not None and i % 50 != 0:
             lines.append(f'[merges.m_{i}]\ntype = "Add"\nfrom = ["b_{i}", "{previous}"]\n')
             previous = f"m_{i}"
@@ -101,7 +103,8 @@ def main() -> None:
             path = Path(folder) / f"generated_{nodes}.toml"
             path.write_text(generated_spec(nodes))
             results[nodes] = measure(lint, ["mspec", "lint", "-q", str(path)], max(3, args.runs // 2))
-            print(f"  generated spec, {nodes:6} nodes: {results[nodes][0]:6.3f} s  {results[nodes][1]:7.1f} MB peak")
+            seconds, megabytes = results[nodes]
+            print(f"  generated spec, {nodes:6} nodes: {seconds:6.3f} s  {megabytes:7.1f} MB peak")
         print(f"  doubling ratio (20,000 / 10,000 nodes): {results[20_000][0] / results[10_000][0]:.2f}")
 
 

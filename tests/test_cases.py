@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from golden import check_golden
 
+from golden import check_golden
 from mspec.check import check_file
 from mspec.diagnostics import CODES
 
@@ -58,5 +58,7 @@ def test_seed_examples_point_at_the_fault() -> None:
     assert shared.startswith("tests/cases/seed_shared_layer.toml:24:11:")  # the second use, in x2
     assert "(None, 5)" in shared and "size 10" in shared
     interaction = lint_text(CASES / "seed_interaction.toml")
-    assert interaction.startswith("tests/cases/seed_interaction.toml:21:1: MS301 error:")  # [merges.interaction]
+    assert interaction.startswith(
+        "tests/cases/seed_interaction.toml:21:1: MS301 error:"
+    )  # [merges.interaction]
     assert "x_a (None, 64)" in interaction and "x_b (None, 32)" in interaction

@@ -36,7 +36,9 @@ def test_broken_spec_exits_1_with_located_line() -> None:
     result = run("lint", str(BROKEN.relative_to(ROOT)))
     assert result.exit_code == 1
     first = result.output.splitlines()[0]
-    assert first.startswith("tests/cases/seed_interaction.toml:21:1: MS301 error: Multiply needs equal shapes")
+    assert first.startswith(
+        "tests/cases/seed_interaction.toml:21:1: MS301 error: Multiply needs equal shapes"
+    )
 
 
 def test_json_format_is_machine_readable() -> None:
@@ -83,12 +85,21 @@ def test_lint_never_imports_tensorflow_or_keras() -> None:
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'jax', 'torch'))\n"
         "print('IMPORTED', bad)\n"
     )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT,
-                         env={"PYTHONPATH": str(ROOT / "compiler"), "PATH": "/usr/bin:/bin"})  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT / "compiler"), "PATH": "/usr/bin:/bin"},
+    )
     assert "IMPORTED []" in out.stdout, out.stdout + out.stderr
 
 
 def test_python_dash_m_works() -> None:
-    out = subprocess.run([sys.executable, "-m", "mspec", "--version"], capture_output=True, text=True,
-                         env={"PYTHONPATH": str(ROOT / "compiler"), "PATH": "/usr/bin:/bin"})  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "mspec", "--version"],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT / "compiler"), "PATH": "/usr/bin:/bin"},
+    )
     assert out.returncode == 0 and "mspec" in out.stdout

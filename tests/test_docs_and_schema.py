@@ -7,8 +7,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from golden import check_golden
 
+from golden import check_golden
 from mspec.docgen import PAGES
 from mspec.layers import REGISTRY
 from mspec.schema import spec_schema

@@ -31,7 +31,9 @@ class CheckResult:
 
 
 def _load_failure(path: str, error: LoadError) -> CheckResult:
-    diagnostic = Diagnostic(path, error.line, error.col, error.code, Severity.ERROR, error.message, error.hint)
+    diagnostic = Diagnostic(
+        path, error.line, error.col, error.code, Severity.ERROR, error.message, error.hint
+    )
     return CheckResult(path, [diagnostic])
 
 

@@ -46,9 +46,15 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="text: one `PATH:LINE:COL: CODE severity: message` line per finding; "
-              "json: a list of objects for tools.")  # fmt: skip
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: one `PATH:LINE:COL: CODE severity: message` line per finding; "
+    "json: a list of objects for tools.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only, no closing count.")
 def lint(paths: tuple[str, ...], output_format: str, quiet: bool) -> None:
     """Check spec files (and directories of them) without building anything.

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
 
@@ -66,7 +66,7 @@ CODES: dict[str, str] = {
     "MS105": "invalid value: unknown activation, dtype, loss, metric, optimizer, or inconsistent parameters",
     "MS106": "unknown layer type",
     "MS107": "invalid name: not an identifier, or a Python keyword",
-    "MS108": "malformed layer step: neither `type` nor `shared`, or a shared reference where a layer is needed",
+    "MS108": "malformed layer step: neither `type` nor `shared`, or a shared use where a layer is needed",
     "MS109": "refused layer or key: it would run or load code (Lambda, TFSMLayer, module, class_name ...)",
     "MS110": "layer in the wrong place: a merge layer in a chain, or a one-input layer under [merges]",
     "MS111": "wrong number of inputs for a merge",

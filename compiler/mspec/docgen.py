@@ -98,8 +98,15 @@ def layers_page() -> str:
             fields = kind.params.model_fields
             lines += ["| parameter | type | default |", "|---|---|---|"]
             for field_name, field in fields.items():
-                default = "required" if field.is_required() else _value(field.get_default(call_default_factory=True))
-                lines.append(f"| `{field_name}` | {describe_type(field.annotation)}{describe_bounds(field.metadata)} | {default} |")
+                default = (
+                    "required"
+                    if field.is_required()
+                    else _value(field.get_default(call_default_factory=True))
+                )
+                lines.append(
+                    f"| `{field_name}` | {describe_type(field.annotation)}"
+                    f"{describe_bounds(field.metadata)} | {default} |"
+                )
             lines.append("")
     return "\n".join(lines)
 

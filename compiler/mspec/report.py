@@ -39,7 +39,8 @@ class Report:
         def plural(n: int, word: str) -> str:
             return f"{n} {word}{'' if n == 1 else 's'}"
 
-        text = f"{plural(self.files, 'file')} checked: {plural(self.errors, 'error')}, {plural(self.warnings, 'warning')}"
+        found = f"{plural(self.errors, 'error')}, {plural(self.warnings, 'warning')}"
+        text = f"{plural(self.files, 'file')} checked: {found}"
         if self.failures:
             text += f"; {plural(len(self.failures), 'file')} could not be read"
         return text

@@ -51,8 +51,13 @@ def render_summary(model: ModelGraph) -> str:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def line(row) -> str:
-        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2].ljust(widths[2]),
-                 row[3].rjust(widths[3]), row[4]]  # fmt: skip
+        cells = [
+            row[0].ljust(widths[0]),
+            row[1].ljust(widths[1]),
+            row[2].ljust(widths[2]),
+            row[3].rjust(widths[3]),
+            row[4],
+        ]
         return "  ".join(cells).rstrip()
 
     rule_width = len(line(tuple("x" * w for w in widths)))

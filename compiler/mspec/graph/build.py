@@ -22,9 +22,14 @@ def build_graph(spec: Spec) -> ModelGraph:
         last: str | None = None
         for index, step in enumerate(owner.steps):
             node = new(
-                id=f"{owner.name}[{index}]", role="step", owner=owner.name, path=step.path, index=index,
-                call=step.call if step.shared is None else spec.shared.get(step.shared), shared=step.shared,
-            )  # fmt: skip
+                id=f"{owner.name}[{index}]",
+                role="step",
+                owner=owner.name,
+                path=step.path,
+                index=index,
+                call=step.call if step.shared is None else spec.shared.get(step.shared),
+                shared=step.shared,
+            )
             if step.shared is not None and step.shared not in spec.shared:
                 model.unresolved.append(Unresolved(node.id, step.shared, (*step.path, "shared"), shared=True))
             if previous_name is not None:

@@ -31,17 +31,57 @@ class ShapeError(Exception):
 
 # Names Keras resolves from strings; only these may reach generated code.
 ACTIVATIONS = (
-    "celu", "elu", "exponential", "gelu", "glu", "hard_shrink", "hard_sigmoid", "hard_silu",
-    "hard_swish", "hard_tanh", "leaky_relu", "linear", "log_sigmoid", "log_softmax", "mish",
-    "relu", "relu6", "selu", "sigmoid", "silu", "soft_shrink", "softmax", "softplus", "softsign",
-    "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus", "swish", "tanh", "tanh_shrink",
+    "celu",
+    "elu",
+    "exponential",
+    "gelu",
+    "glu",
+    "hard_shrink",
+    "hard_sigmoid",
+    "hard_silu",
+    "hard_swish",
+    "hard_tanh",
+    "leaky_relu",
+    "linear",
+    "log_sigmoid",
+    "log_softmax",
+    "mish",
+    "relu",
+    "relu6",
+    "selu",
+    "sigmoid",
+    "silu",
+    "soft_shrink",
+    "softmax",
+    "softplus",
+    "softsign",
+    "sparse_plus",
+    "sparse_sigmoid",
+    "sparsemax",
+    "squareplus",
+    "swish",
+    "tanh",
+    "tanh_shrink",
     "threshold",
-)  # fmt: skip
+)
 INITIALIZERS = (
-    "constant", "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "identity",
-    "lecun_normal", "lecun_uniform", "ones", "orthogonal", "random_normal", "random_uniform",
-    "truncated_normal", "uniform", "variance_scaling", "zeros",
-)  # fmt: skip
+    "constant",
+    "glorot_normal",
+    "glorot_uniform",
+    "he_normal",
+    "he_uniform",
+    "identity",
+    "lecun_normal",
+    "lecun_uniform",
+    "ones",
+    "orthogonal",
+    "random_normal",
+    "random_uniform",
+    "truncated_normal",
+    "uniform",
+    "variance_scaling",
+    "zeros",
+)
 REGULARIZERS = ("l1", "l2", "l1l2", "orthogonal_regularizer")
 CONSTRAINTS = ("max_norm", "min_max_norm", "non_neg", "unit_norm")
 
@@ -66,7 +106,9 @@ class LayerParams(BaseModel):
 
     def explicit(self) -> dict[str, Any]:
         """Return the arguments the spec set, in declaration order."""
-        return {name: getattr(self, name) for name in type(self).model_fields if name in self.model_fields_set}
+        return {
+            name: getattr(self, name) for name in type(self).model_fields if name in self.model_fields_set
+        }
 
 
 class DenseLikeParams(LayerParams):
@@ -112,6 +154,9 @@ class LayerKind:
     key_params: tuple[str, ...] = ()
     # Wrappers (Bidirectional, TimeDistributed) take another step as `layer`.
     wraps: bool = False
+    # Leading constructor arguments that generated code passes by position,
+    # as people write them: `Dense(64)`, `Conv2D(32, 3)`, `Dropout(0.2)`.
+    positional: tuple[str, ...] = ()
 
     @property
     def is_merge(self) -> bool:

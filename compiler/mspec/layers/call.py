@@ -8,16 +8,19 @@ from typing import Any
 from .base import REGISTRY, LayerKind, LayerParams
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class LayerCall:
     """A layer kind with validated parameters, as a spec step or a wrapper's `layer` declares it."""
 
     kind: LayerKind
     params: LayerParams
 
-    def __str__(self) -> str:
+    def __repr__(self) -> str:
+        # Compact and stable: wrappers show their layer this way in summaries and diagrams.
         args = ", ".join(f"{name}={value!r}" for name, value in self.params.explicit().items())
         return f"{self.kind.name}({args})"
+
+    __str__ = __repr__
 
 
 def make_call(step: dict[str, Any]) -> LayerCall:

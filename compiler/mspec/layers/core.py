@@ -8,13 +8,13 @@ from pydantic import Field, model_validator
 
 from .base import (
     Activation,
+    Constraint,
     DenseLikeParams,
     Initializer,
     LayerKind,
     LayerParams,
     PositiveInt,
     Regularizer,
-    Constraint,
     Shape,
     ShapeError,
     format_shape,
@@ -55,12 +55,16 @@ def _dense_count(p: DenseParams, shapes) -> int:
 
 register(
     LayerKind(
-        "Dense", DenseParams, _dense_shape, _dense_count, "core",
+        "Dense",
+        DenseParams,
+        _dense_shape,
+        _dense_count,
+        "core",
         "Fully connected layer applied to the last axis.",
         build_axes=lambda p, shapes: {(0, -1): shapes[0][-1]},
         key_params=("units", "activation"),
     )
-)  # fmt: skip
+)
 
 
 # --- Shape-preserving layers without weights --------------------------------
@@ -108,14 +112,30 @@ def _spatial_dropout_1d_shape(p, shapes) -> Shape:
 for _name, _params, _rule, _doc, _keys in (
     ("Activation", ActivationParams, _same_shape, "Applies an activation function.", ("activation",)),
     ("Dropout", DropoutParams, _same_shape, "Randomly zeroes inputs during training.", ("rate",)),
-    ("SpatialDropout1D", SpatialDropoutParams, _spatial_dropout_1d_shape,
-     "Drops whole 1D feature maps during training.", ("rate",)),
-    ("GaussianNoise", GaussianNoiseParams, _same_shape, "Adds zero-centred noise during training.", ("stddev",)),
-    ("GaussianDropout", GaussianDropoutParams, _same_shape,
-     "Multiplies inputs by 1-centred noise during training.", ("rate",)),
+    (
+        "SpatialDropout1D",
+        SpatialDropoutParams,
+        _spatial_dropout_1d_shape,
+        "Drops whole 1D feature maps during training.",
+        ("rate",),
+    ),
+    (
+        "GaussianNoise",
+        GaussianNoiseParams,
+        _same_shape,
+        "Adds zero-centred noise during training.",
+        ("stddev",),
+    ),
+    (
+        "GaussianDropout",
+        GaussianDropoutParams,
+        _same_shape,
+        "Multiplies inputs by 1-centred noise during training.",
+        ("rate",),
+    ),
     ("Rescaling", RescalingParams, _same_shape, "Computes `inputs * scale + offset`.", ("scale", "offset")),
     ("Identity", IdentityParams, _same_shape, "Returns its input unchanged.", ()),
-):  # fmt: skip
+):
     register(LayerKind(_name, _params, _rule, _no_weights, "core", _doc, key_params=_keys))
 
 
@@ -193,15 +213,49 @@ def _repeat_vector_shape(p: RepeatVectorParams, shapes) -> Shape:
     return (shape[0], p.n, shape[1])
 
 
-register(LayerKind("Flatten", FlattenParams, _flatten_shape, _no_weights, "reshaping",
-                   "Flattens every axis but the batch axis."))
-register(LayerKind("Reshape", ReshapeParams, _reshape_shape, _no_weights, "reshaping",
-                   "Reshapes to `target_shape` (batch excluded; one -1 is inferred).",
-                   key_params=("target_shape",)))
-register(LayerKind("Permute", PermuteParams, _permute_shape, _no_weights, "reshaping",
-                   "Permutes the non-batch axes; `dims` counts from 1.", key_params=("dims",)))
-register(LayerKind("RepeatVector", RepeatVectorParams, _repeat_vector_shape, _no_weights, "reshaping",
-                   "Repeats a (batch, features) input `n` times along a new axis 1.", key_params=("n",)))  # fmt: skip
+register(
+    LayerKind(
+        "Flatten",
+        FlattenParams,
+        _flatten_shape,
+        _no_weights,
+        "reshaping",
+        "Flattens every axis but the batch axis.",
+    )
+)
+register(
+    LayerKind(
+        "Reshape",
+        ReshapeParams,
+        _reshape_shape,
+        _no_weights,
+        "reshaping",
+        "Reshapes to `target_shape` (batch excluded; one -1 is inferred).",
+        key_params=("target_shape",),
+    )
+)
+register(
+    LayerKind(
+        "Permute",
+        PermuteParams,
+        _permute_shape,
+        _no_weights,
+        "reshaping",
+        "Permutes the non-batch axes; `dims` counts from 1.",
+        key_params=("dims",),
+    )
+)
+register(
+    LayerKind(
+        "RepeatVector",
+        RepeatVectorParams,
+        _repeat_vector_shape,
+        _no_weights,
+        "reshaping",
+        "Repeats a (batch, features) input `n` times along a new axis 1.",
+        key_params=("n",),
+    )
+)
 
 
 # --- Embedding and CategoryEncoding -----------------------------------------
@@ -222,11 +276,15 @@ def _embedding_shape(p: EmbeddingParams, shapes) -> Shape:
 
 register(
     LayerKind(
-        "Embedding", EmbeddingParams, _embedding_shape, lambda p, s: p.input_dim * p.output_dim, "core",
+        "Embedding",
+        EmbeddingParams,
+        _embedding_shape,
+        lambda p, s: p.input_dim * p.output_dim,
+        "core",
         "Maps integer indexes in [0, input_dim) to dense vectors of size output_dim.",
         key_params=("input_dim", "output_dim"),
     )
-)  # fmt: skip
+)
 
 
 class CategoryEncodingParams(LayerParams):
@@ -244,11 +302,15 @@ def _category_encoding_shape(p: CategoryEncodingParams, shapes) -> Shape:
 
 register(
     LayerKind(
-        "CategoryEncoding", CategoryEncodingParams, _category_encoding_shape, _no_weights, "preprocessing",
+        "CategoryEncoding",
+        CategoryEncodingParams,
+        _category_encoding_shape,
+        _no_weights,
+        "preprocessing",
         "Encodes integer category indexes as one-hot, multi-hot or count vectors.",
         key_params=("num_tokens", "output_mode"),
     )
-)  # fmt: skip
+)
 
 
 # --- Normalization layers ---------------------------------------------------
@@ -285,11 +347,15 @@ def _batch_norm_count(p: BatchNormalizationParams, shapes) -> int:
 
 register(
     LayerKind(
-        "BatchNormalization", BatchNormalizationParams, _batch_norm_shape, _batch_norm_count, "normalization",
+        "BatchNormalization",
+        BatchNormalizationParams,
+        _batch_norm_shape,
+        _batch_norm_count,
+        "normalization",
         "Normalizes with batch statistics (moving averages at inference).",
         build_axes=lambda p, shapes: {(0, p.axis): shapes[0][p.axis]},
     )
-)  # fmt: skip
+)
 
 
 class LayerNormalizationParams(LayerParams):
@@ -324,11 +390,15 @@ def _layer_norm_count(p: LayerNormalizationParams, shapes) -> int:
 
 register(
     LayerKind(
-        "LayerNormalization", LayerNormalizationParams, _layer_norm_shape, _layer_norm_count, "normalization",
+        "LayerNormalization",
+        LayerNormalizationParams,
+        _layer_norm_shape,
+        _layer_norm_count,
+        "normalization",
         "Normalizes each sample over `axis`.",
         build_axes=lambda p, shapes: {(0, a): shapes[0][a] for a in p.axes},
     )
-)  # fmt: skip
+)
 
 
 class NormalizationParams(LayerParams):
@@ -370,9 +440,12 @@ def _normalization_count(p: NormalizationParams, shapes) -> int:
 
 register(
     LayerKind(
-        "Normalization", NormalizationParams, _normalization_shape, _normalization_count, "preprocessing",
+        "Normalization",
+        NormalizationParams,
+        _normalization_shape,
+        _normalization_count,
+        "preprocessing",
         "Feature-wise standardization with a given or adapted mean and variance.",
         build_axes=lambda p, shapes: {(0, a): shapes[0][a] for a in p.kept_axes},
     )
-)  # fmt: skip
-
+)

@@ -59,7 +59,9 @@ def _elementwise_shape(layer: str):
     def rule(p, shapes) -> Shape:
         batch_sizes = {s[0] for s in shapes if known(s[0])}
         if len(batch_sizes) > 1:
-            raise ShapeError(f"{layer} cannot merge tensors with different batch sizes: {sorted(batch_sizes)}")
+            raise ShapeError(
+                f"{layer} cannot merge tensors with different batch sizes: {sorted(batch_sizes)}"
+            )
         result = shapes[0][1:]
         for index, shape in enumerate(shapes[1:], start=1):
             merged = _broadcast(result, shape[1:])
@@ -86,10 +88,16 @@ for _name, _doc in ELEMENTWISE_DOCS.items():
     _arity = 2 if _name == "Subtract" else None
     register(
         LayerKind(
-            _name, MergeParams, _elementwise_shape(_name), lambda p, s: 0, "merging", _doc,
-            min_inputs=2 if _name == "Subtract" else 1, max_inputs=_arity,
+            _name,
+            MergeParams,
+            _elementwise_shape(_name),
+            lambda p, s: 0,
+            "merging",
+            _doc,
+            min_inputs=2 if _name == "Subtract" else 1,
+            max_inputs=_arity,
         )
-    )  # fmt: skip
+    )
 
 
 # --- Concatenate ------------------------------------------------------------
@@ -97,6 +105,11 @@ for _name, _doc in ELEMENTWISE_DOCS.items():
 
 class ConcatenateParams(LayerParams):
     axis: int = -1
+
+
+def _all_inputs(count: int) -> str:
+    """Placeholders naming every input: "{0} and {1} and {2}"."""
+    return " and ".join(f"{{{i}}}" for i in range(count))
 
 
 def _concatenate_shape(p: ConcatenateParams, shapes) -> Shape:
@@ -113,15 +126,14 @@ def _concatenate_shape(p: ConcatenateParams, shapes) -> Shape:
         reduced.append(rest)
     if len({len(r) for r in reduced}) > 1:
         raise ShapeError(
-            "Concatenate needs inputs of the same rank, got "
-            + " and ".join("{%d}" % i for i in range(len(shapes))),
+            "Concatenate needs inputs of the same rank, got " + _all_inputs(len(shapes)),
         )
     for position in range(len(reduced[0])):
         sizes = {r[position] for r in reduced if known(r[position])}
         if len(sizes) > 1:
             raise ShapeError(
                 f"Concatenate needs equal sizes on every axis but axis {p.axis}, got "
-                + " and ".join("{%d}" % i for i in range(len(shapes))),
+                + _all_inputs(len(shapes)),
             )
     out = list(first)
     total = 0
@@ -136,11 +148,17 @@ def _concatenate_shape(p: ConcatenateParams, shapes) -> Shape:
 
 register(
     LayerKind(
-        "Concatenate", ConcatenateParams, _concatenate_shape, lambda p, s: 0, "merging",
+        "Concatenate",
+        ConcatenateParams,
+        _concatenate_shape,
+        lambda p, s: 0,
+        "merging",
         "Joins its inputs along `axis`; all other axes must match.",
-        min_inputs=1, max_inputs=None, key_params=("axis",),
+        min_inputs=1,
+        max_inputs=None,
+        key_params=("axis",),
     )
-)  # fmt: skip
+)
 
 
 # --- Dot --------------------------------------------------------------------
@@ -161,7 +179,9 @@ def _dot_shape(p: DotParams, shapes) -> Shape:
         axes = [p.axes[0] % len(first), p.axes[1] % len(second)]
     for axis, shape in zip(axes, (first, second), strict=True):
         if not 0 < axis < len(shape):
-            raise ShapeError(f"Dot axis {axis} is out of range (or the batch axis) for input {format_shape(tuple(shape))}")
+            raise ShapeError(
+                f"Dot axis {axis} is out of range (or the batch axis) for input {format_shape(tuple(shape))}"
+            )
     a, b = first[axes[0]], second[axes[1]]
     if known(a) and known(b) and a != b:
         raise ShapeError(f"Dot needs equal sizes on the contracted axes ({a} != {b}), got {{0}} and {{1}}")
@@ -176,11 +196,17 @@ def _dot_shape(p: DotParams, shapes) -> Shape:
 
 register(
     LayerKind(
-        "Dot", DotParams, _dot_shape, lambda p, s: 0, "merging",
+        "Dot",
+        DotParams,
+        _dot_shape,
+        lambda p, s: 0,
+        "merging",
         "Dot product of two tensors along `axes` (one per input), optionally of L2-normalized inputs.",
-        min_inputs=2, max_inputs=2, key_params=("axes", "normalize"),
+        min_inputs=2,
+        max_inputs=2,
+        key_params=("axes", "normalize"),
     )
-)  # fmt: skip
+)
 
 
 # --- Attention --------------------------------------------------------------
@@ -210,11 +236,17 @@ def _attention_count(p: AttentionParams, shapes) -> int:
 
 register(
     LayerKind(
-        "Attention", AttentionParams, _attention_shape, _attention_count, "attention",
+        "Attention",
+        AttentionParams,
+        _attention_shape,
+        _attention_count,
+        "attention",
         "Dot-product (Luong-style) attention; `from` is [query, value] or [query, value, key].",
-        min_inputs=2, max_inputs=3, key_params=("score_mode",),
+        min_inputs=2,
+        max_inputs=3,
+        key_params=("score_mode",),
     )
-)  # fmt: skip
+)
 
 
 class MultiHeadAttentionParams(LayerParams):
@@ -274,9 +306,15 @@ def _mha_count(p: MultiHeadAttentionParams, shapes) -> int:
 
 register(
     LayerKind(
-        "MultiHeadAttention", MultiHeadAttentionParams, _mha_shape, _mha_count, "attention",
+        "MultiHeadAttention",
+        MultiHeadAttentionParams,
+        _mha_shape,
+        _mha_count,
+        "attention",
         "Multi-head attention; `from` is [query, value] or [query, value, key].",
-        min_inputs=2, max_inputs=3, key_params=("num_heads", "key_dim"),
+        min_inputs=2,
+        max_inputs=3,
+        key_params=("num_heads", "key_dim"),
         build_axes=lambda p, shapes: {(i, -1): shape[-1] for i, shape in enumerate(shapes)},
     )
-)  # fmt: skip
+)

@@ -19,7 +19,11 @@ NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
 # Dimensions are checked by the validator itself (positive, or a name, or
 # null) for clearer messages than a union error; this is what the schema shows.
 DIMENSION_SCHEMA = {
-    "anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": NAME_PATTERN}, {"type": "null"}],
+    "anyOf": [
+        {"type": "integer", "minimum": 1},
+        {"type": "string", "pattern": NAME_PATTERN},
+        {"type": "null"},
+    ],
     "description": "A size (positive integer), or unknown: null (JSON) or a name (a string).",
 }
 Loss = Literal[LOSSES]  # type: ignore[valid-type]
@@ -76,13 +80,17 @@ class CompileSpec(Section):
         "adam", description='"adam" or a table such as { type = "Adam", learning_rate = 0.001 }.'
     )
     loss: Loss | None = Field(None, description="Default loss for outputs that name none.")
-    metrics: list[Metric] = Field(default_factory=list, description="Default metrics for outputs that name none.")
+    metrics: list[Metric] = Field(
+        default_factory=list, description="Default metrics for outputs that name none."
+    )
 
 
 class SpecFile(Section):
     """A whole spec file."""
 
-    schema_ref: str | None = Field(None, alias="$schema", description="Ignored; lets editors find the schema.")
+    schema_ref: str | None = Field(
+        None, alias="$schema", description="Ignored; lets editors find the schema."
+    )
     model: ModelInfo
     inputs: dict[str, InputSpec] = Field(min_length=1)
     shared: dict[str, Step] = Field(default_factory=dict)

@@ -23,8 +23,13 @@ from .source import DataPath, Document
 from .vocabulary import OPTIMIZER_NAMES, OPTIMIZERS
 
 NAMED_SECTIONS = ("inputs", "shared", "branches", "merges", "outputs")
-SECTION_ENTRY = {"inputs": "input", "shared": "shared layer", "branches": "branch", "merges": "merge",
-                 "outputs": "output"}
+SECTION_ENTRY = {
+    "inputs": "input",
+    "shared": "shared layer",
+    "branches": "branch",
+    "merges": "merge",
+    "outputs": "output",
+}
 TOP_LEVEL_KEYS = tuple(field.alias or name for name, field in SpecFile.model_fields.items())
 
 # Layers whose configuration carries code or loads external files: a spec
@@ -39,7 +44,14 @@ CODE_CARRYING_LAYERS = {
 CODE_CARRYING_KEYS = ("module", "class_name", "registered_name", "custom_objects", "function", "config")
 
 _NAME_RE = re.compile(NAME_PATTERN)
-_RANGE_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "too_short", "too_long"}
+_RANGE_ERRORS = {
+    "greater_than",
+    "greater_than_equal",
+    "less_than",
+    "less_than_equal",
+    "too_short",
+    "too_long",
+}
 
 
 class _Collector:
@@ -49,7 +61,9 @@ class _Collector:
         self.document = document
         self.diagnostics: list[Diagnostic] = []
 
-    def error(self, code: str, path: DataPath, message: str, hint: str | None = None, *, at: str = "key") -> None:
+    def error(
+        self, code: str, path: DataPath, message: str, hint: str | None = None, *, at: str = "key"
+    ) -> None:
         loc = self.document.locate(path, prefer=at)
         self.diagnostics.append(
             Diagnostic(self.document.path, loc.line, loc.col, code, Severity.ERROR, message, hint)
@@ -90,8 +104,12 @@ class _Collector:
                 hint = "expected one of " + ", ".join(repr(c) for c in choices)
             self.error("MS105", full, f"{subject} has unknown value {_render(got)}", hint, at="value")
         elif kind in _RANGE_ERRORS:
-            self.error("MS104", full, f"{subject} {_should(err['msg'])}, got {_render(_lookup(value, rel))}",
-                       at="value")  # fmt: skip
+            self.error(
+                "MS104",
+                full,
+                f"{subject} {_should(err['msg'])}, got {_render(_lookup(value, rel))}",
+                at="value",
+            )
         elif kind in {"value_error", "assertion_error"}:
             self.error("MS105", full, f"{subject}: {err['msg'].removeprefix('Value error, ')}", at="value")
         else:
@@ -108,8 +126,12 @@ def validate(document: Document) -> tuple[Spec | None, list[Diagnostic]]:
             out.error("MS101", (key,), f"unknown section {key!r}", did_you_mean(key, TOP_LEVEL_KEYS))
     for key in ("model", "inputs", "outputs"):
         if key not in data:
-            out.error("MS102", (), f"the spec has no [{key}] section",
-                      "a spec needs [model] with a name, at least one input and one output")  # fmt: skip
+            out.error(
+                "MS102",
+                (),
+                f"the spec has no [{key}] section",
+                "a spec needs [model] with a name, at least one input and one output",
+            )
     _check_names(out, data)
 
     info = out.check(ModelInfo, data["model"], ("model",), "[model]") if "model" in data else None
@@ -154,9 +176,14 @@ def _validate_entry(out: _Collector, spec: Spec, section: str, name: str, raw: A
         entry = out.check(OutputSpec, raw, path, f"output {name!r}")
         if entry is not None:
             spec.outputs[name] = Output(
-                name, entry.source, _steps(out, entry.layers, path, what), path,
-                entry.loss, entry.loss_weight, tuple(entry.metrics),
-            )  # fmt: skip
+                name,
+                entry.source,
+                _steps(out, entry.layers, path, what),
+                path,
+                entry.loss,
+                entry.loss_weight,
+                tuple(entry.metrics),
+            )
 
 
 def _steps(out: _Collector, raws: list, path: DataPath, owner: str) -> tuple[Step, ...]:
@@ -167,10 +194,12 @@ def _steps(out: _Collector, raws: list, path: DataPath, owner: str) -> tuple[Ste
     return tuple(steps)
 
 
-def validate_step(out: _Collector, raw: Any, path: DataPath, what: str, *, allow_shared: bool = True) -> Step | None:
+def validate_step(
+    out: _Collector, raw: Any, path: DataPath, what: str, *, allow_shared: bool = True
+) -> Step | None:
     """Validate one layer step table; return None if it is unusable."""
     if not isinstance(raw, dict):
-        out.error("MS103", path, f"{what} should be a table like {{ type = \"Dense\", units = 8 }}", at="value")
+        out.error("MS103", path, f'{what} should be a table like {{ type = "Dense", units = 8 }}', at="value")
         return None
     if "shared" in raw:
         if not allow_shared:
@@ -178,10 +207,16 @@ def validate_step(out: _Collector, raw: Any, path: DataPath, what: str, *, allow
             return None
         for key in raw:
             if key != "shared":
-                out.error("MS101", (*path, key), f"a shared-layer step takes only 'shared', not {key!r}",
-                          "parameters belong to the layer's entry under [shared]")  # fmt: skip
+                out.error(
+                    "MS101",
+                    (*path, key),
+                    f"a shared-layer step takes only 'shared', not {key!r}",
+                    "parameters belong to the layer's entry under [shared]",
+                )
         if not isinstance(raw["shared"], str):
-            out.error("MS103", (*path, "shared"), f"{what}: 'shared' should be a shared layer's name", at="value")
+            out.error(
+                "MS103", (*path, "shared"), f"{what}: 'shared' should be a shared layer's name", at="value"
+            )
             return None
         return Step(path, shared=raw["shared"])
     call = _validate_call(out, raw, path, what, merge=False)
@@ -191,38 +226,57 @@ def validate_step(out: _Collector, raw: Any, path: DataPath, what: str, *, allow
 def _validate_call(out: _Collector, raw: dict, path: DataPath, what: str, *, merge: bool) -> LayerCall | None:
     """Validate a table naming a layer `type` and its parameters against the registry."""
     if "type" not in raw:
-        out.error("MS108", path, f"{what} has no 'type'", 'write { type = "Dense", ... } or { shared = "NAME" }')
+        out.error(
+            "MS108", path, f"{what} has no 'type'", 'write { type = "Dense", ... } or { shared = "NAME" }'
+        )
         return None
     type_name = raw["type"]
     if not isinstance(type_name, str):
         out.error("MS103", (*path, "type"), f"{what}: 'type' should be a Keras layer class name", at="value")
         return None
     if type_name in CODE_CARRYING_LAYERS:
-        out.error("MS109", (*path, "type"), f"{type_name} is not allowed: {CODE_CARRYING_LAYERS[type_name]}",
-                  "mspec only builds layers whose configuration is plain data", at="value")  # fmt: skip
+        out.error(
+            "MS109",
+            (*path, "type"),
+            f"{type_name} is not allowed: {CODE_CARRYING_LAYERS[type_name]}",
+            "mspec only builds layers whose configuration is plain data",
+            at="value",
+        )
         return None
     kind = REGISTRY.get(type_name)
     if kind is None:
-        out.error("MS106", (*path, "type"), f"unknown layer type {type_name!r}",
-                  did_you_mean(type_name, REGISTRY) or "see docs/spec-language.md for the supported layers",
-                  at="value")  # fmt: skip
+        out.error(
+            "MS106",
+            (*path, "type"),
+            f"unknown layer type {type_name!r}",
+            did_you_mean(type_name, REGISTRY) or "see docs/spec-language.md for the supported layers",
+            at="value",
+        )
         return None
     if kind.is_merge != merge:
-        hint = "declare it under [merges] with a `from` list" if kind.is_merge else "use it in a branch's layers"
+        hint = (
+            "declare it under [merges] with a `from` list" if kind.is_merge else "use it in a branch's layers"
+        )
         takes = "several inputs" if kind.is_merge else "one input"
         out.error("MS110", (*path, "type"), f"{type_name} takes {takes}", hint, at="value")
         return None
     params = {k: v for k, v in raw.items() if k not in ("type", "from")}
     for key in CODE_CARRYING_KEYS:
         if key in params and key not in kind.params.model_fields:
-            out.error("MS109", (*path, key), f"{key!r} is not allowed: it would name code to load",
-                      "mspec only builds layers whose configuration is plain data")  # fmt: skip
+            out.error(
+                "MS109",
+                (*path, key),
+                f"{key!r} is not allowed: it would name code to load",
+                "mspec only builds layers whose configuration is plain data",
+            )
             return None
     if kind.wraps:
         if "layer" not in params:
             out.error("MS102", path, f"{what} ({type_name}) is missing required key 'layer'")
             return None
-        inner = validate_step(out, params["layer"], (*path, "layer"), f"{type_name}'s layer", allow_shared=False)
+        inner = validate_step(
+            out, params["layer"], (*path, "layer"), f"{type_name}'s layer", allow_shared=False
+        )
         if inner is None:
             return None
         params["layer"] = inner.call
@@ -249,12 +303,18 @@ def _validate_merge(out: _Collector, name: str, raw: Any, path: DataPath) -> Mer
         kind = call.kind
         if len(sources) < kind.min_inputs or (kind.max_inputs is not None and len(sources) > kind.max_inputs):
             expected = (
-                f"exactly {kind.min_inputs}" if kind.min_inputs == kind.max_inputs
-                else f"{kind.min_inputs} to {kind.max_inputs}" if kind.max_inputs
+                f"exactly {kind.min_inputs}"
+                if kind.min_inputs == kind.max_inputs
+                else f"{kind.min_inputs} to {kind.max_inputs}"
+                if kind.max_inputs
                 else f"at least {kind.min_inputs}"
-            )  # fmt: skip
-            out.error("MS111", (*path, "from"), f"{kind.name} takes {expected} inputs, got {len(sources)}",
-                      at="value")  # fmt: skip
+            )
+            out.error(
+                "MS111",
+                (*path, "from"),
+                f"{kind.name} takes {expected} inputs, got {len(sources)}",
+                at="value",
+            )
             return Merge(name, tuple(sources), None, path)
     return Merge(name, tuple(sources or ()), call, path)
 
@@ -267,27 +327,45 @@ def _validate_compile(out: _Collector, raw: Any) -> CompileSpec | None:
     path: DataPath = ("compile", "optimizer")
     if isinstance(optimizer, str):
         if optimizer.lower() not in OPTIMIZER_NAMES:
-            out.error("MS105", path, f"unknown optimizer {optimizer!r}", did_you_mean(optimizer, OPTIMIZER_NAMES),
-                      at="value")  # fmt: skip
+            out.error(
+                "MS105",
+                path,
+                f"unknown optimizer {optimizer!r}",
+                did_you_mean(optimizer, OPTIMIZER_NAMES),
+                at="value",
+            )
         return entry
     type_name = optimizer.get("type")
     if not isinstance(type_name, str) or type_name not in OPTIMIZERS:
         hint = did_you_mean(type_name, OPTIMIZERS) if isinstance(type_name, str) else None
-        out.error("MS105", (*path, "type"), f"unknown optimizer type {type_name!r}",
-                  hint or "one of " + ", ".join(OPTIMIZERS), at="value")  # fmt: skip
+        out.error(
+            "MS105",
+            (*path, "type"),
+            f"unknown optimizer type {type_name!r}",
+            hint or "one of " + ", ".join(OPTIMIZERS),
+            at="value",
+        )
         return entry
     allowed = OPTIMIZERS[type_name]
     for key, value in optimizer.items():
         if key == "type":
             continue
         if key not in allowed:
-            out.error("MS101", (*path, key), f"unknown key {key!r} for optimizer {type_name}",
-                      did_you_mean(key, allowed))  # fmt: skip
+            out.error(
+                "MS101",
+                (*path, key),
+                f"unknown key {key!r} for optimizer {type_name}",
+                did_you_mean(key, allowed),
+            )
         elif isinstance(value, bool) != (key in ("amsgrad", "nesterov", "centered")) or not isinstance(
             value, int | float
         ):
-            out.error("MS103", (*path, key), f"optimizer {key!r} has the wrong type, got {_render(value)}",
-                      at="value")  # fmt: skip
+            out.error(
+                "MS103",
+                (*path, key),
+                f"optimizer {key!r} has the wrong type, got {_render(value)}",
+                at="value",
+            )
         elif not isinstance(value, bool) and value < 0:
             out.error("MS104", (*path, key), f"optimizer {key!r} should be >= 0, got {value}", at="value")
     return entry
@@ -308,17 +386,25 @@ def _check_names(out: _Collector, data: dict) -> None:
                 continue
             if name in seen:
                 first = out.document.locate((seen[name], name))
-                out.error("MS203", (section, name),
-                          f"name {name!r} is already used in [{seen[name]}] (line {first.line})",
-                          "every input, shared layer, branch, merge and output needs its own name")  # fmt: skip
+                out.error(
+                    "MS203",
+                    (section, name),
+                    f"name {name!r} is already used in [{seen[name]}] (line {first.line})",
+                    "every input, shared layer, branch, merge and output needs its own name",
+                )
             else:
                 seen[name] = section
 
 
 def _check_identifier(out: _Collector, name: str, path: DataPath, what: str, *, at: str = "key") -> bool:
     if not _NAME_RE.match(name):
-        out.error("MS107", path, f"{what} {name!r} is not an identifier",
-                  "use letters, digits and underscores, starting with a letter", at=at)  # fmt: skip
+        out.error(
+            "MS107",
+            path,
+            f"{what} {name!r} is not an identifier",
+            "use letters, digits and underscores, starting with a letter",
+            at=at,
+        )
         return False
     # Soft keywords (match, case, type, _) are valid variable names: allowed.
     if keyword.iskeyword(name):
@@ -337,16 +423,25 @@ def _check_dimensions(out: _Collector, shape: list, path: DataPath) -> bool:
             continue
         ok = False
         if isinstance(dim, int) and not isinstance(dim, bool):
-            out.error("MS104", where, f"{what} should be a positive integer, got {dim}",
-                      "use null (JSON) or a name to leave a size unknown", at="value")  # fmt: skip
+            out.error(
+                "MS104",
+                where,
+                f"{what} should be a positive integer, got {dim}",
+                "use null (JSON) or a name to leave a size unknown",
+                at="value",
+            )
         elif isinstance(dim, str):
             if _NAME_RE.match(dim):
                 ok = True
             else:
                 out.error("MS107", where, f"{what}: name {dim!r} is not an identifier", at="value")
         else:
-            out.error("MS103", where, f"{what} should be a positive integer, a name or null, got {_render(dim)}",
-                      at="value")  # fmt: skip
+            out.error(
+                "MS103",
+                where,
+                f"{what} should be a positive integer, a name or null, got {_render(dim)}",
+                at="value",
+            )
     return ok
 
 
@@ -361,10 +456,9 @@ def _data_path(value: Any, loc: tuple) -> DataPath:
     """Keep the parts of a pydantic `loc` that exist in the data (drop union member tags)."""
     path: list[str | int] = []
     for part in loc:
-        if isinstance(value, dict) and isinstance(part, str) and part in value:
-            path.append(part)
-            value = value[part]
-        elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+        if (isinstance(value, dict) and isinstance(part, str) and part in value) or (
+            isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value)
+        ):
             path.append(part)
             value = value[part]
         elif isinstance(value, dict) and isinstance(part, str) and not path and part not in value:

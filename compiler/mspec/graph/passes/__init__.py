@@ -5,10 +5,10 @@ tests/cases/. Later passes may rely on what earlier ones established (the
 shape pass fills `Node.shape` and `Node.params`).
 """
 
-from .references import check_references
 from .cycles import check_cycles
-from .usage import check_usage
+from .references import check_references
 from .shapes import infer_shapes
+from .usage import check_usage
 
 PASSES = (check_references, check_cycles, check_usage, infer_shapes)
 

@@ -8,9 +8,15 @@ from ..model import ModelGraph
 
 
 def diagnostic(
-    model: ModelGraph, code: str, path: DataPath, message: str, hint: str | None = None, *,
-    severity: Severity = Severity.ERROR, at: str = "key",
-) -> Diagnostic:  # fmt: skip
+    model: ModelGraph,
+    code: str,
+    path: DataPath,
+    message: str,
+    hint: str | None = None,
+    *,
+    severity: Severity = Severity.ERROR,
+    at: str = "key",
+) -> Diagnostic:
     document = model.spec.document
     loc = document.locate(path, prefer=at)
     return Diagnostic(document.path, loc.line, loc.col, code, severity, message, hint)

@@ -37,8 +37,9 @@ def infer_shapes(model: ModelGraph) -> list[Diagnostic]:
             count = kind.param_count(params, shapes)
         except ShapeError as error:
             code = "MS301" if node.role == "merge" else "MS303"
-            found.append(diagnostic(model, code, node.path, _describe(model, node, error.message), error.hint,
-                                    at=at))  # fmt: skip
+            found.append(
+                diagnostic(model, code, node.path, _describe(model, node, error.message), error.hint, at=at)
+            )
             node.shape = None
             continue
         node.params = count
@@ -53,15 +54,19 @@ def infer_shapes(model: ModelGraph) -> list[Diagnostic]:
             if clash is not None:
                 (position, axis), expected = clash
                 source = node.inputs[position]
-                found.append(diagnostic(
-                    model, "MS302", node.path,
-                    f"shared layer {node.shared!r} ({kind.name}) is built for size {expected} on axis {axis} "
-                    f"by its first use in {model.label(first.id)}, but here it gets "
-                    f"{model.label(source)} {format_shape(model.nodes[source].shape)}",
-                    "a shared layer keeps its weights: give every use the same size on that axis, "
-                    "e.g. with a Dense projection before it",
-                    at=at,
-                ))  # fmt: skip
+                found.append(
+                    diagnostic(
+                        model,
+                        "MS302",
+                        node.path,
+                        f"shared layer {node.shared!r} ({kind.name}) is built for size {expected} "
+                        f"on axis {axis} by its first use in {model.label(first.id)}, but here it gets "
+                        f"{model.label(source)} {format_shape(model.nodes[source].shape)}",
+                        "a shared layer keeps its weights: give every use the same size on that axis, "
+                        "e.g. with a Dense projection before it",
+                        at=at,
+                    )
+                )
                 node.shape = None
     return found
 

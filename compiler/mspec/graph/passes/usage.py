@@ -12,7 +12,9 @@ def check_usage(model: ModelGraph) -> list[Diagnostic]:
     spec = model.spec
     found = []
     # Names whose problems are already reported: not reported again as unused.
-    broken = {model.nodes[ref.node].owner if ref.node in model.nodes else ref.node for ref in model.unresolved}
+    broken = {
+        model.nodes[ref.node].owner if ref.node in model.nodes else ref.node for ref in model.unresolved
+    }
     broken |= spec.broken
     if model.has_cycle():
         for component in cycle_components(model):
@@ -30,22 +32,51 @@ def check_usage(model: ModelGraph) -> list[Diagnostic]:
         upstream = model.ancestors(node_id) | {node_id}
         # An unknown reference explains a missing input already; a cycle does not.
         if not any(model.nodes[n].role == "input" for n in upstream) and not upstream & unresolved_nodes:
-            found.append(diagnostic(model, "MS204", output.path, f"output {name!r} does not depend on any input",
-                                    "every path back from an output must start at an input"))  # fmt: skip
+            found.append(
+                diagnostic(
+                    model,
+                    "MS204",
+                    output.path,
+                    f"output {name!r} does not depend on any input",
+                    "every path back from an output must start at an input",
+                )
+            )
 
     for name in spec.inputs:
         if name not in feeding_outputs:
-            found.append(diagnostic(model, "MS205", ("inputs", name), f"input {name!r} is not used by any output",
-                                    "remove it, or connect it to the model", severity=Severity.WARNING))  # fmt: skip
+            found.append(
+                diagnostic(
+                    model,
+                    "MS205",
+                    ("inputs", name),
+                    f"input {name!r} is not used by any output",
+                    "remove it, or connect it to the model",
+                    severity=Severity.WARNING,
+                )
+            )
     for section, entries in (("branches", spec.branches), ("merges", spec.merges)):
         for name in entries:
             node_id = model.tensors.get(name)
             if node_id is not None and node_id not in feeding_outputs and name not in broken:
-                found.append(diagnostic(model, "MS206", (section, name), f"{name!r} is not used by any output",
-                                        severity=Severity.WARNING))  # fmt: skip
+                found.append(
+                    diagnostic(
+                        model,
+                        "MS206",
+                        (section, name),
+                        f"{name!r} is not used by any output",
+                        severity=Severity.WARNING,
+                    )
+                )
     used_shared = {node.shared for node in model.nodes.values() if node.shared}
     for name in spec.shared:
         if name not in used_shared and name not in spec.broken:
-            found.append(diagnostic(model, "MS207", ("shared", name), f"shared layer {name!r} is never used",
-                                    severity=Severity.WARNING))  # fmt: skip
+            found.append(
+                diagnostic(
+                    model,
+                    "MS207",
+                    ("shared", name),
+                    f"shared layer {name!r} is never used",
+                    severity=Severity.WARNING,
+                )
+            )
     return found
