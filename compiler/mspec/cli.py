@@ -110,6 +110,66 @@ def summary(spec: str) -> None:
 
 
 @main.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "-o",
+    "--output-dir",
+    type=click.Path(file_okay=False),
+    default="build",
+    show_default=True,
+    help="Folder for the generated files.",
+)
+@click.option(
+    "--source-only", is_flag=True, help="Write the Python source only; do not build or save the model."
+)
+def build(specs: tuple[str, ...], output_dir: str, source_only: bool) -> None:
+    """Generate Keras source (and a saved model) for each spec.
+
+    Writes OUTPUT_DIR/<model name>.py, readable Keras Functional API code that
+    defines build_model(), and OUTPUT_DIR/<model name>.keras, the built model
+    (needs the tensorflow extra). A spec with errors builds nothing: its
+    diagnostics are printed as by `lint` and the exit status is 1. Without
+    TensorFlow, the source is still written and the exit status is 2.
+    """
+    from .check import check_file
+    from .codegen import generate_source
+    from .files import write_atomic
+
+    report = Report()
+    folder = Path(output_dir)
+    for path in _spec_files(specs, report):
+        try:
+            result = check_file(path)
+        except OSError as error:
+            report.cannot_run(_read_error(path, error))
+            continue
+        report.add(result.diagnostics)
+        for diagnostic in result.diagnostics:
+            click.echo(diagnostic.format())
+        if not result.ok or result.graph is None:
+            continue
+        name = result.graph.spec.name
+        source = generate_source(result.graph, str(path))
+        write_atomic(folder / f"{name}.py", source.encode())
+        click.echo(f"wrote {folder / f'{name}.py'}", err=True)
+        if not source_only:
+            _build_and_save(source, name, folder / f"{name}.keras", report)
+    sys.exit(report.exit_code)
+
+
+def _build_and_save(source: str, name: str, target: Path, report: Report) -> None:
+    from .keras_build import KerasUnavailable, build_from_source, save_model
+
+    try:
+        model = build_from_source(source, name)
+    except KerasUnavailable as error:
+        report.cannot_run(f"{target}: not built: {error} (or pass --source-only)")
+        return
+    save_model(model, target)
+    click.echo(f"wrote {target} ({model.count_params():,} parameters)", err=True)
+
+
+@main.command()
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 def schema(output: str | None) -> None:
     """Print the JSON Schema of the spec format (for editors and validators)."""

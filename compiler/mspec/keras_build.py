@@ -1,0 +1,57 @@
+"""Build a keras.Model from a checked spec: the only module that imports Keras.
+
+The model is built by running the generated source itself, so the saved
+`.keras` file and the `.py` file can never disagree.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .codegen import generate_source
+from .graph.model import ModelGraph
+
+
+class KerasUnavailable(RuntimeError):
+    """TensorFlow/Keras is not installed: only the source can be written."""
+
+
+def keras_available() -> bool:
+    """Return whether Keras can be imported, without importing it."""
+    return importlib.util.find_spec("keras") is not None
+
+
+def build_from_source(source: str, name: str = "model") -> Any:
+    """Run generated source and return the keras.Model its `build_model()` makes."""
+    if not keras_available():
+        raise KerasUnavailable(
+            "Keras is not installed; install the extra with: pip install 'mspec[tensorflow]'"
+        )
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    namespace: dict[str, Any] = {"__name__": f"mspec_generated_{name}"}
+    # The source is mspec's own output: spec strings only ever reach it as
+    # repr() literals of allow-listed or validated values.
+    exec(compile(source, f"<mspec build {name}>", "exec"), namespace)
+    return namespace["build_model"]()
+
+
+def build_model(model: ModelGraph, source_path: str | None = None) -> Any:
+    """Return the keras.Model for a checked, error-free model graph."""
+    return build_from_source(generate_source(model, source_path), model.spec.name)
+
+
+def save_model(keras_model: Any, path: Path) -> None:
+    """Save to `path` (a .keras file) atomically: a temporary file beside it, then a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras", dir=path.parent)
+    os.close(handle)
+    try:
+        keras_model.save(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
