@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from golden import check_golden
 from mspec.check import check_file
 from mspec.diagnostics import CODES
+
+from golden import check_golden
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "tests" / "cases"

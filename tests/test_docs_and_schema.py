@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from golden import check_golden
 from mspec.docgen import PAGES
 from mspec.layers import REGISTRY
 from mspec.schema import spec_schema
+
+from golden import check_golden
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted(p for p in (ROOT / "specs").rglob("*") if p.suffix in (".toml", ".json"))

@@ -49,10 +49,45 @@ class _LayerNames:
         return name
 
 
+def layer_names(model: ModelGraph) -> dict[str, str]:
+    """Return the Keras name of every layer the generated code creates.
+
+    Keys are node ids; a shared layer is keyed `shared:NAME` and the layer
+    inside a wrapper `KEY/layer`. The last layer of a branch, merge or output
+    is named after it; other steps `OWNER_KIND` (`x1_dense`), made unique.
+    """
+    spec = model.spec
+    fresh = _LayerNames({*spec.inputs, *spec.shared, *spec.branches, *spec.merges, *spec.outputs}).fresh
+    names: dict[str, str] = {}
+
+    def add(key: str, name: str, call: LayerCall | None) -> None:
+        names[key] = name
+        if call is not None and call.kind.wraps:
+            add(f"{key}/layer", fresh(f"{name}_{_snake(call.params.layer.kind.name)}"), call.params.layer)
+
+    for name in _used_shared(model):
+        add(f"shared:{name}", name, spec.shared[name])
+    for node in model.topological_order():
+        if node.role == "input" or node.shared is not None:
+            continue
+        is_last = model.tensors.get(node.owner) == node.id
+        add(
+            node.id,
+            node.owner if is_last else fresh(f"{node.owner}_{_snake(node.call.kind.name)}"),
+            node.call,
+        )
+    return names
+
+
+def _used_shared(model: ModelGraph) -> list[str]:
+    used = {node.shared for node in model.nodes.values() if node.shared}
+    return [name for name in model.spec.shared if name in used]
+
+
 def generate_source(model: ModelGraph, source_path: str | None = None) -> str:
     """Return the Python module for a checked, error-free model graph."""
     spec = model.spec
-    names = _LayerNames({*spec.inputs, *spec.shared, *spec.branches, *spec.merges, *spec.outputs})
+    names = layer_names(model)
     out = SourceWriter()
     title = spec.name + (f": {spec.description}" if spec.description else "")
     out.line(f'"""{_docstring(title)}')
@@ -75,12 +110,12 @@ def generate_source(model: ModelGraph, source_path: str | None = None) -> str:
                 args.append(f"dtype={py_str(spec_input.dtype)}")
             args.append(f"name={py_str(name)}")
             out.call(f"{variable_name(name)} = keras.Input", args)
-        used_shared = [s for s in spec.shared if any(n.shared == s for n in model.nodes.values())]
+        used_shared = _used_shared(model)
         if used_shared:
             out.blank()
             out.line("# Shared layers: created once, called at every use, so the weights are shared.")
             for name in used_shared:
-                _layer_call(out, variable_name(name), spec.shared[name], name, names)
+                _layer_call(out, variable_name(name), spec.shared[name], f"shared:{name}", names)
         _body(out, model, names)
         out.blank()
         _model_and_compile(out, model)
@@ -93,7 +128,7 @@ def generate_source(model: ModelGraph, source_path: str | None = None) -> str:
     return out.text()
 
 
-def _body(out: SourceWriter, model: ModelGraph, names: _LayerNames) -> None:
+def _body(out: SourceWriter, model: ModelGraph, names: dict[str, str]) -> None:
     spec = model.spec
     current_owner = None
     for node in model.topological_order():
@@ -107,15 +142,11 @@ def _body(out: SourceWriter, model: ModelGraph, names: _LayerNames) -> None:
         if node.shared is not None:
             out.line(f"{target} = {variable_name(node.shared)}({sources[0]})")
             continue
-        is_last = model.tensors.get(node.owner) == node.id
-        layer_name = node.owner if is_last else names.fresh(f"{node.owner}_{_snake(node.call.kind.name)}")
         argument = _merge_arguments(node, sources) if node.role == "merge" else sources[0]
-        _layer_call(out, target, node.call, layer_name, names, argument)
-    # Empty branches are other names for their sources; outputs without a
-    # head get an Identity layer, so that the output carries its own name.
-    for branch in spec.branches.values():
-        if not branch.steps:
-            out.line(f"{variable_name(branch.name)} = {variable_name(branch.source)}")
+        _layer_call(out, target, node.call, node.id, names, argument)
+    # An output without a head gets an Identity layer, so that the output
+    # carries its own name. (A branch without steps needs no variable: its
+    # users read its source's variable directly.)
     for output in spec.outputs.values():
         if not output.steps:
             source = variable_name(_tensor_owner(model, model.outputs[output.name]))
@@ -135,8 +166,8 @@ def _merge_arguments(node: Node, sources: list[str]) -> str:
     return "[" + ", ".join(sources) + "]"
 
 
-def _layer_expression(call: LayerCall, layer_name: str | None, names: _LayerNames) -> tuple[str, list[str]]:
-    """Return `layers.Kind` and its argument list for a layer call."""
+def _layer_expression(call: LayerCall, key: str, names: dict[str, str]) -> tuple[str, list[str]]:
+    """Return `layers.Kind` and its argument list for the layer called `names[key]`."""
     kind, params = call.kind, call.params
     explicit = params.explicit()
     # Required arguments first, as in Keras' signatures; then the rest in declaration order.
@@ -146,20 +177,18 @@ def _layer_expression(call: LayerCall, layer_name: str | None, names: _LayerName
     positional = list(kind.positional)
     for name in positional:
         if name in explicit:
-            arguments.append(_argument_value(explicit.pop(name), names, layer_name))
+            arguments.append(_argument_value(explicit.pop(name), names, key))
         else:
             break
     for name, value in explicit.items():
-        arguments.append(f"{name}={_argument_value(value, names, layer_name)}")
-    if layer_name is not None:
-        arguments.append(f"name={py_str(layer_name)}")
+        arguments.append(f"{name}={_argument_value(value, names, key)}")
+    arguments.append(f"name={py_str(names[key])}")
     return f"layers.{kind.name}", arguments
 
 
-def _argument_value(value, names: _LayerNames, outer: str | None) -> str:
-    if isinstance(value, LayerCall):
-        inner_name = names.fresh(f"{outer}_{_snake(value.kind.name)}") if outer else None
-        prefix, arguments = _layer_expression(value, inner_name, names)
+def _argument_value(value, names: dict[str, str], key: str) -> str:
+    if isinstance(value, LayerCall):  # a wrapper's layer
+        prefix, arguments = _layer_expression(value, f"{key}/layer", names)
         return f"{prefix}({', '.join(arguments)})"
     return py_literal(value)
 
@@ -168,11 +197,11 @@ def _layer_call(
     out: SourceWriter,
     target: str,
     call: LayerCall,
-    layer_name: str,
-    names: _LayerNames,
+    key: str,
+    names: dict[str, str],
     argument: str | None = None,
 ) -> None:
-    prefix, arguments = _layer_expression(call, layer_name, names)
+    prefix, arguments = _layer_expression(call, key, names)
     out.call(f"{target} = {prefix}", arguments, argument)
 
 

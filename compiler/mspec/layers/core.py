@@ -63,6 +63,7 @@ register(
         "Fully connected layer applied to the last axis.",
         build_axes=lambda p, shapes: {(0, -1): shapes[0][-1]},
         key_params=("units", "activation"),
+        positional=("units",),
     )
 )
 
@@ -136,7 +137,9 @@ for _name, _params, _rule, _doc, _keys in (
     ("Rescaling", RescalingParams, _same_shape, "Computes `inputs * scale + offset`.", ("scale", "offset")),
     ("Identity", IdentityParams, _same_shape, "Returns its input unchanged.", ()),
 ):
-    register(LayerKind(_name, _params, _rule, _no_weights, "core", _doc, key_params=_keys))
+    register(
+        LayerKind(_name, _params, _rule, _no_weights, "core", _doc, key_params=_keys, positional=_keys[:1])
+    )
 
 
 # --- Flatten, Reshape, Permute, RepeatVector --------------------------------
@@ -232,6 +235,7 @@ register(
         "reshaping",
         "Reshapes to `target_shape` (batch excluded; one -1 is inferred).",
         key_params=("target_shape",),
+        positional=("target_shape",),
     )
 )
 register(
@@ -243,6 +247,7 @@ register(
         "reshaping",
         "Permutes the non-batch axes; `dims` counts from 1.",
         key_params=("dims",),
+        positional=("dims",),
     )
 )
 register(
@@ -254,6 +259,7 @@ register(
         "reshaping",
         "Repeats a (batch, features) input `n` times along a new axis 1.",
         key_params=("n",),
+        positional=("n",),
     )
 )
 
@@ -283,6 +289,7 @@ register(
         "core",
         "Maps integer indexes in [0, input_dim) to dense vectors of size output_dim.",
         key_params=("input_dim", "output_dim"),
+        positional=("input_dim", "output_dim"),
     )
 )
 
