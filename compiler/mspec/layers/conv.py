@@ -1,0 +1,396 @@
+"""Convolution layers: plain, separable, depthwise and transposed."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import model_validator
+
+from .base import (
+    Activation,
+    Constraint,
+    Initializer,
+    LayerKind,
+    LayerParams,
+    NonNegativeInt,
+    Padding,
+    PositiveInt,
+    Regularizer,
+    Shape,
+    ShapeError,
+    known,
+    product,
+    register,
+    require_known,
+)
+from .geometry import (
+    DataFormat,
+    as_tuple,
+    channel_axis,
+    conv_length,
+    format_sizes,
+    length_ok,
+    require_spatial_rank,
+    spatial_axes,
+    transpose_length,
+    with_spatial,
+)
+
+# An int (the same for every spatial axis) or one value per spatial axis.
+Sizes = PositiveInt | list[PositiveInt]
+
+
+class _WindowParams(LayerParams):
+    """What every convolution shares; subclasses set `rank` and declare the fields in Keras' order."""
+
+    rank: ClassVar[int] = 2
+
+    @property
+    def kernel(self) -> tuple[int, ...]:
+        return as_tuple(self.kernel_size, self.rank)
+
+    @property
+    def stride(self) -> tuple[int, ...]:
+        return as_tuple(self.strides, self.rank)
+
+    @property
+    def dilation(self) -> tuple[int, ...]:
+        return as_tuple(self.dilation_rate, self.rank)
+
+    def _check_lengths(self, *names: str) -> None:
+        for name in names:
+            if not length_ok(getattr(self, name), self.rank):
+                raise ValueError(
+                    f"{name} must be one integer or a list of {self.rank}, got {getattr(self, name)}"
+                )
+
+    def _check_strides_with_dilation(self) -> None:
+        # Keras' Conv and ConvTranspose constructors refuse to skip and dilate at once (the
+        # separable and depthwise ones allow it).
+        if max(self.stride) > 1 and max(self.dilation) > 1:
+            raise ValueError(
+                f"strides > 1 cannot be combined with dilation_rate > 1 "
+                f"(got strides={self.strides}, dilation_rate={self.dilation_rate})"
+            )
+
+
+# --- Conv1D, Conv2D, Conv3D -------------------------------------------------
+
+
+class ConvParams(_WindowParams):
+    filters: PositiveInt
+    kernel_size: Sizes
+    strides: Sizes = 1
+    padding: Padding = "valid"
+    data_format: DataFormat = None
+    dilation_rate: Sizes = 1
+    groups: PositiveInt = 1
+    activation: Activation = None
+    use_bias: bool = True
+    kernel_initializer: Initializer = "glorot_uniform"
+    bias_initializer: Initializer = "zeros"
+    kernel_regularizer: Regularizer = None
+    bias_regularizer: Regularizer = None
+    activity_regularizer: Regularizer = None
+    kernel_constraint: Constraint = None
+    bias_constraint: Constraint = None
+
+    @model_validator(mode="after")
+    def _check(self):
+        self._check_lengths("kernel_size", "strides", "dilation_rate")
+        if self.filters % self.groups:
+            raise ValueError(f"filters ({self.filters}) must be divisible by groups ({self.groups})")
+        self._check_strides_with_dilation()
+        return self
+
+
+class Conv1DParams(ConvParams):
+    rank: ClassVar[int] = 1
+    # "causal" pads on the left only, so that output t never sees inputs after t.
+    padding: Literal["valid", "same", "causal"] = "valid"
+
+
+class Conv2DParams(ConvParams):
+    rank: ClassVar[int] = 2
+
+
+class Conv3DParams(ConvParams):
+    rank: ClassVar[int] = 3
+
+
+def _channels(layer: str, p: _WindowParams, shape: Shape) -> int:
+    """Check the input rank and return its (known) channel count."""
+    require_spatial_rank(shape, layer, p.rank, p.data_format)
+    where = "first" if channel_axis(p.data_format) == 1 else "last"
+    return require_known(
+        shape[channel_axis(p.data_format)], f"channel dimension ({where} axis)", shape, layer
+    )
+
+
+def _conv_spatial(layer: str, p: _WindowParams, shape: Shape) -> list:
+    """Return the output spatial sizes, refusing an empty output like Keras."""
+    kernel, stride, dilation = p.kernel, p.stride, p.dilation
+    sizes = [shape[a] for a in spatial_axes(p.rank, p.data_format)]
+    out = [
+        conv_length(n, k, s, d, p.padding) for n, k, s, d in zip(sizes, kernel, stride, dilation, strict=True)
+    ]
+    if any(known(o) and o <= 0 for o in out):
+        span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
+        raise ShapeError(
+            f"{layer} would produce an empty output: a window of {format_sizes(span)} "
+            f"(kernel_size {format_sizes(kernel)}, dilation_rate {format_sizes(dilation)}) does not fit in "
+            f"spatial size {format_sizes(tuple(sizes))} of {{0}} with padding 'valid'",
+            hint="use padding 'same', a smaller kernel_size, or a larger input",
+        )
+    return out
+
+
+def _conv_rule(layer: str):
+    def rule(p: ConvParams, shapes) -> Shape:
+        (shape,) = shapes
+        channels = _channels(layer, p, shape)
+        if channels % p.groups:
+            raise ShapeError(
+                f"{layer} with groups={p.groups} needs a channel count divisible by {p.groups}, "
+                f"got {channels} channels in {{0}}",
+            )
+        return with_spatial(shape, p.data_format, _conv_spatial(layer, p, shape), p.filters)
+
+    return rule
+
+
+def _conv_count(p: ConvParams, shapes) -> int:
+    channels = shapes[0][channel_axis(p.data_format)]
+    return product(p.kernel) * (channels // p.groups) * p.filters + (p.filters if p.use_bias else 0)
+
+
+def _channel_key(p, shapes) -> dict:
+    # Keras fixes the channel axis in the layer's input spec when it builds the kernel.
+    axis = channel_axis(p.data_format)
+    return {(0, axis): shapes[0][axis]}
+
+
+for _rank, _params in ((1, Conv1DParams), (2, Conv2DParams), (3, Conv3DParams)):
+    _name = f"Conv{_rank}D"
+    register(
+        LayerKind(
+            _name, _params, _conv_rule(_name), _conv_count, "convolution",
+            f"{_rank}D convolution: `filters` kernels of `kernel_size` slid over the input.",
+            build_axes=_channel_key, key_params=("filters", "kernel_size", "strides", "activation"),
+        )
+    )  # fmt: skip
+
+
+# --- SeparableConv1D, SeparableConv2D ---------------------------------------
+
+
+class SeparableConvParams(_WindowParams):
+    filters: PositiveInt
+    kernel_size: Sizes
+    strides: Sizes = 1
+    padding: Padding = "valid"
+    data_format: DataFormat = None
+    dilation_rate: Sizes = 1
+    depth_multiplier: PositiveInt = 1
+    activation: Activation = None
+    use_bias: bool = True
+    depthwise_initializer: Initializer = "glorot_uniform"
+    pointwise_initializer: Initializer = "glorot_uniform"
+    bias_initializer: Initializer = "zeros"
+    depthwise_regularizer: Regularizer = None
+    pointwise_regularizer: Regularizer = None
+    bias_regularizer: Regularizer = None
+    activity_regularizer: Regularizer = None
+    depthwise_constraint: Constraint = None
+    pointwise_constraint: Constraint = None
+    bias_constraint: Constraint = None
+
+    @model_validator(mode="after")
+    def _check(self):
+        self._check_lengths("kernel_size", "strides", "dilation_rate")
+        return self
+
+
+class SeparableConv1DParams(SeparableConvParams):
+    rank: ClassVar[int] = 1
+
+
+class SeparableConv2DParams(SeparableConvParams):
+    rank: ClassVar[int] = 2
+
+
+def _separable_rule(layer: str):
+    def rule(p: SeparableConvParams, shapes) -> Shape:
+        (shape,) = shapes
+        _channels(layer, p, shape)
+        return with_spatial(shape, p.data_format, _conv_spatial(layer, p, shape), p.filters)
+
+    return rule
+
+
+def _separable_count(p: SeparableConvParams, shapes) -> int:
+    channels = shapes[0][channel_axis(p.data_format)]
+    depthwise = product(p.kernel) * channels * p.depth_multiplier
+    pointwise = channels * p.depth_multiplier * p.filters
+    return depthwise + pointwise + (p.filters if p.use_bias else 0)
+
+
+for _rank, _params in ((1, SeparableConv1DParams), (2, SeparableConv2DParams)):
+    _name = f"SeparableConv{_rank}D"
+    register(
+        LayerKind(
+            _name, _params, _separable_rule(_name), _separable_count, "convolution",
+            f"Separable {_rank}D convolution: a per-channel convolution, then a 1x1 one to `filters`.",
+            build_axes=_channel_key, key_params=("filters", "kernel_size", "strides", "activation"),
+        )
+    )  # fmt: skip
+
+
+# --- DepthwiseConv1D, DepthwiseConv2D ---------------------------------------
+
+
+class DepthwiseConvParams(_WindowParams):
+    kernel_size: Sizes
+    strides: Sizes = 1
+    padding: Padding = "valid"
+    depth_multiplier: PositiveInt = 1
+    data_format: DataFormat = None
+    dilation_rate: Sizes = 1
+    activation: Activation = None
+    use_bias: bool = True
+    depthwise_initializer: Initializer = "glorot_uniform"
+    bias_initializer: Initializer = "zeros"
+    depthwise_regularizer: Regularizer = None
+    bias_regularizer: Regularizer = None
+    activity_regularizer: Regularizer = None
+    depthwise_constraint: Constraint = None
+    bias_constraint: Constraint = None
+
+    @model_validator(mode="after")
+    def _check(self):
+        self._check_lengths("kernel_size", "strides", "dilation_rate")
+        return self
+
+
+class DepthwiseConv1DParams(DepthwiseConvParams):
+    rank: ClassVar[int] = 1
+
+
+class DepthwiseConv2DParams(DepthwiseConvParams):
+    rank: ClassVar[int] = 2
+
+
+def _depthwise_rule(layer: str):
+    def rule(p: DepthwiseConvParams, shapes) -> Shape:
+        (shape,) = shapes
+        channels = _channels(layer, p, shape)
+        return with_spatial(
+            shape, p.data_format, _conv_spatial(layer, p, shape), channels * p.depth_multiplier
+        )
+
+    return rule
+
+
+def _depthwise_count(p: DepthwiseConvParams, shapes) -> int:
+    outputs = shapes[0][channel_axis(p.data_format)] * p.depth_multiplier
+    return product(p.kernel) * outputs + (outputs if p.use_bias else 0)
+
+
+for _rank, _params in ((1, DepthwiseConv1DParams), (2, DepthwiseConv2DParams)):
+    _name = f"DepthwiseConv{_rank}D"
+    register(
+        LayerKind(
+            _name, _params, _depthwise_rule(_name), _depthwise_count, "convolution",
+            f"Depthwise {_rank}D convolution: `depth_multiplier` kernels per channel, channels kept apart.",
+            build_axes=_channel_key, key_params=("kernel_size", "strides", "depth_multiplier"),
+        )
+    )  # fmt: skip
+
+
+# --- Conv1DTranspose, Conv2DTranspose ---------------------------------------
+
+
+class ConvTransposeParams(_WindowParams):
+    filters: PositiveInt
+    kernel_size: Sizes
+    strides: Sizes = 1
+    padding: Padding = "valid"
+    output_padding: NonNegativeInt | list[NonNegativeInt] | None = None
+    data_format: DataFormat = None
+    dilation_rate: Sizes = 1
+    activation: Activation = None
+    use_bias: bool = True
+    kernel_initializer: Initializer = "glorot_uniform"
+    bias_initializer: Initializer = "zeros"
+    kernel_regularizer: Regularizer = None
+    bias_regularizer: Regularizer = None
+    activity_regularizer: Regularizer = None
+    kernel_constraint: Constraint = None
+    bias_constraint: Constraint = None
+
+    @model_validator(mode="after")
+    def _check(self):
+        self._check_lengths("kernel_size", "strides", "dilation_rate", "output_padding")
+        for extra, stride in zip(self.extra, self.stride, strict=True):
+            if extra is not None and extra >= stride:
+                raise ValueError(
+                    f"output_padding must be smaller than strides on every axis "
+                    f"(got output_padding={self.output_padding}, strides={self.strides})"
+                )
+        self._check_strides_with_dilation()
+        if self.padding == "same" and self.output_padding is not None:
+            for kernel, dilation, extra in zip(self.kernel, self.dilation, self.extra, strict=True):
+                span = (kernel - 1) * dilation + 1
+                # Keras then declares a length of (n - 1) * strides, which convolves back to n - 1
+                # positions, not n: TensorFlow refuses the layer when it runs.
+                if span % 2 == 0 and extra == 0:
+                    raise ValueError(
+                        f"with padding 'same', an even window (kernel_size {kernel}, dilation_rate "
+                        f"{dilation}) needs output_padding >= 1 on its axis: with 0 the layer fails when "
+                        "run (use an odd kernel_size, or leave output_padding unset)"
+                    )
+        return self
+
+    @property
+    def extra(self) -> tuple[int | None, ...]:
+        if self.output_padding is None:
+            return (None,) * self.rank
+        return as_tuple(self.output_padding, self.rank)
+
+
+class Conv1DTransposeParams(ConvTransposeParams):
+    rank: ClassVar[int] = 1
+
+
+class Conv2DTransposeParams(ConvTransposeParams):
+    rank: ClassVar[int] = 2
+
+
+def _transpose_rule(layer: str):
+    def rule(p: ConvTransposeParams, shapes) -> Shape:
+        (shape,) = shapes
+        _channels(layer, p, shape)
+        sizes = [shape[a] for a in spatial_axes(p.rank, p.data_format)]
+        out = [
+            transpose_length(n, k, s, d, p.padding, e)
+            for n, k, s, d, e in zip(sizes, p.kernel, p.stride, p.dilation, p.extra, strict=True)
+        ]
+        return with_spatial(shape, p.data_format, out, p.filters)
+
+    return rule
+
+
+def _transpose_count(p: ConvTransposeParams, shapes) -> int:
+    channels = shapes[0][channel_axis(p.data_format)]
+    return product(p.kernel) * p.filters * channels + (p.filters if p.use_bias else 0)
+
+
+for _rank, _params in ((1, Conv1DTransposeParams), (2, Conv2DTransposeParams)):
+    _name = f"Conv{_rank}DTranspose"
+    register(
+        LayerKind(
+            _name, _params, _transpose_rule(_name), _transpose_count, "convolution",
+            f"Transposed {_rank}D convolution (learned upsampling): the gradient of Conv{_rank}D.",
+            build_axes=_channel_key, key_params=("filters", "kernel_size", "strides", "activation"),
+        )
+    )  # fmt: skip

@@ -1,0 +1,114 @@
+"""Window arithmetic shared by convolution, pooling and padding layers.
+
+Sizes follow Keras' own formulas. A named size (str) is unknown to Keras, so
+the result is unknown too, except where the formula is the identity (stride 1
+with "same" padding, for instance): then the name carries through unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from .base import Dim, Shape, ShapeError, known, require_rank
+
+DataFormat = Literal["channels_last", "channels_first"] | None
+
+
+def as_tuple(value: int | Sequence[int], n: int) -> tuple[int, ...]:
+    """Repeat an int n times, or turn a list into a tuple (its length already checked)."""
+    if isinstance(value, int):
+        return (value,) * n
+    return tuple(value)
+
+
+def length_ok(value: int | Sequence | None, n: int) -> bool:
+    """Return whether an int-or-list argument is an int or has exactly n entries."""
+    return value is None or isinstance(value, int) or len(value) == n
+
+
+def channels_first(data_format: str | None) -> bool:
+    """Return whether the channels come right after the batch axis (Keras' default is last)."""
+    return data_format == "channels_first"
+
+
+def spatial_axes(rank: int, data_format: str | None) -> range:
+    """Return the axes (batch included) that hold the `rank` spatial dimensions."""
+    start = 2 if channels_first(data_format) else 1
+    return range(start, start + rank)
+
+
+def channel_axis(data_format: str | None) -> int:
+    """Return the channel axis as Keras indexes it: 1 or -1."""
+    return 1 if channels_first(data_format) else -1
+
+
+def with_spatial(shape: Shape, data_format: str | None, spatial: Sequence[Dim], channels: Dim) -> Shape:
+    """Assemble (batch, spatial..., channels) or (batch, channels, spatial...)."""
+    if channels_first(data_format):
+        return (shape[0], channels, *spatial)
+    return (shape[0], *spatial, channels)
+
+
+def _apply(size: Dim, identity: bool, formula) -> Dim:
+    if known(size):
+        return formula(size)
+    # Keras only knows "unknown"; a name survives when the size cannot change.
+    return size if identity and isinstance(size, str) else None
+
+
+def conv_length(size: Dim, kernel: int, stride: int, dilation: int, padding: str) -> Dim:
+    """Return a convolution's output length (may be <= 0: the caller refuses it like Keras)."""
+    if padding == "valid":
+        span = dilation * (kernel - 1)
+        return _apply(size, span == 0 and stride == 1, lambda n: (n - span - 1) // stride + 1)
+    # "same" and "causal" both keep ceil(n / stride) positions.
+    return _apply(size, stride == 1, lambda n: (n - 1) // stride + 1)
+
+
+def pool_length(size: Dim, pool: int, stride: int, padding: str) -> Dim:
+    """Return a pooling window's output length (may be <= 0: the caller refuses it like Keras)."""
+    if padding == "valid":
+        return _apply(size, pool == 1 and stride == 1, lambda n: (n - pool) // stride + 1)
+    return _apply(size, stride == 1, lambda n: (n - 1) // stride + 1)
+
+
+def transpose_length(
+    size: Dim, kernel: int, stride: int, dilation: int, padding: str, output_padding: int | None
+) -> Dim:
+    """Return a transposed convolution's output length, as Keras computes it for TensorFlow padding."""
+    span = (kernel - 1) * dilation + 1
+    if padding == "valid":
+        extra = max(span, stride) - span if output_padding is None else output_padding
+        return _apply(size, stride == 1 and span + extra == 1, lambda n: (n - 1) * stride + span + extra)
+    if output_padding is None:
+        return _apply(size, stride == 1, lambda n: n * stride)
+    tail = span % 2 + output_padding
+    return _apply(size, stride == 1 and tail == 1, lambda n: (n - 1) * stride + tail)
+
+
+def grow(size: Dim, factor: int = 1, extra: int = 0) -> Dim:
+    """Return size * factor + extra (extra may be negative), keeping a name when that is the identity."""
+    return _apply(size, factor == 1 and extra == 0, lambda n: n * factor + extra)
+
+
+def format_sizes(values: Sequence[int]) -> str:
+    """Render per-axis sizes: `3` for one axis, `(3, 3)` for several."""
+    return str(values[0]) if len(values) == 1 else "(" + ", ".join(map(str, values)) + ")"
+
+
+SPATIAL_NAMES = {1: ("steps",), 2: ("rows", "cols"), 3: ("dim1", "dim2", "dim3")}
+
+
+def layout(rank: int, data_format: str | None) -> str:
+    """Describe the input a layer with `rank` spatial axes expects, e.g. `(batch, steps, channels)`."""
+    spatial = ", ".join(SPATIAL_NAMES[rank])
+    return f"(batch, channels, {spatial})" if channels_first(data_format) else f"(batch, {spatial}, channels)"
+
+
+def require_spatial_rank(shape: Shape, layer: str, rank: int, data_format: str | None = None) -> None:
+    """Raise ShapeError, with the expected layout as hint, unless the shape has `rank` spatial axes."""
+    try:
+        require_rank(shape, layer, exact=rank + 2)
+    except ShapeError as error:
+        raise ShapeError(error.message, hint=f"{layer} takes {layout(rank, data_format)}") from None

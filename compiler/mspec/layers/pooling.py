@@ -1,0 +1,157 @@
+"""Pooling layers: windowed max and average, and global pooling over every spatial axis."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import model_validator
+
+from .base import (
+    LayerKind,
+    LayerParams,
+    Padding,
+    PositiveInt,
+    Shape,
+    ShapeError,
+    known,
+    register,
+)
+from .geometry import (
+    DataFormat,
+    as_tuple,
+    channel_axis,
+    format_sizes,
+    length_ok,
+    pool_length,
+    require_spatial_rank,
+    spatial_axes,
+    with_spatial,
+)
+
+Sizes = PositiveInt | list[PositiveInt]
+
+
+class PoolingParams(LayerParams):
+    rank: ClassVar[int] = 2
+
+    pool_size: Sizes
+    # None: the window moves by its own size.
+    strides: Sizes | None = None
+    padding: Padding = "valid"
+    data_format: DataFormat = None
+
+    @model_validator(mode="after")
+    def _check(self):
+        for name in ("pool_size", "strides"):
+            if not length_ok(getattr(self, name), self.rank):
+                raise ValueError(
+                    f"{name} must be one integer or a list of {self.rank}, got {getattr(self, name)}"
+                )
+        return self
+
+    @property
+    def window(self) -> tuple[int, ...]:
+        return as_tuple(self.pool_size, self.rank)
+
+    @property
+    def stride(self) -> tuple[int, ...]:
+        return self.window if self.strides is None else as_tuple(self.strides, self.rank)
+
+
+# Keras gives max pooling a default window of 2 on every axis; average pooling has none.
+class MaxPooling1DParams(PoolingParams):
+    rank: ClassVar[int] = 1
+    pool_size: Sizes = 2
+
+
+class MaxPooling2DParams(PoolingParams):
+    rank: ClassVar[int] = 2
+    pool_size: Sizes = 2
+
+
+class MaxPooling3DParams(PoolingParams):
+    rank: ClassVar[int] = 3
+    pool_size: Sizes = 2
+
+
+class AveragePooling1DParams(PoolingParams):
+    rank: ClassVar[int] = 1
+
+
+class AveragePooling2DParams(PoolingParams):
+    rank: ClassVar[int] = 2
+
+
+class AveragePooling3DParams(PoolingParams):
+    rank: ClassVar[int] = 3
+
+
+def _pooling_rule(layer: str):
+    def rule(p: PoolingParams, shapes) -> Shape:
+        (shape,) = shapes
+        require_spatial_rank(shape, layer, p.rank, p.data_format)
+        sizes = [shape[a] for a in spatial_axes(p.rank, p.data_format)]
+        out = [pool_length(n, k, s, p.padding) for n, k, s in zip(sizes, p.window, p.stride, strict=True)]
+        if any(known(o) and o <= 0 for o in out):
+            raise ShapeError(
+                f"{layer} would produce an empty output: pool_size {format_sizes(p.window)} does not fit in "
+                f"spatial size {format_sizes(tuple(sizes))} of {{0}} with padding 'valid'",
+                hint="use padding 'same', a smaller pool_size, or a larger input",
+            )
+        return with_spatial(shape, p.data_format, out, shape[channel_axis(p.data_format)])
+
+    return rule
+
+
+POOLING_PARAMS = {
+    "MaxPooling1D": MaxPooling1DParams,
+    "MaxPooling2D": MaxPooling2DParams,
+    "MaxPooling3D": MaxPooling3DParams,
+    "AveragePooling1D": AveragePooling1DParams,
+    "AveragePooling2D": AveragePooling2DParams,
+    "AveragePooling3D": AveragePooling3DParams,
+}
+
+for _rank in (1, 2, 3):
+    for _mode, _what in (("Max", "maximum"), ("Average", "average")):
+        _name = f"{_mode}Pooling{_rank}D"
+        _params = POOLING_PARAMS[_name]
+        register(
+            LayerKind(
+                _name, _params, _pooling_rule(_name), lambda p, s: 0, "pooling",
+                f"Downsamples with the {_what} over `pool_size` windows in {_rank}D.",
+                key_params=("pool_size", "strides"),
+            )
+        )  # fmt: skip
+
+
+# --- Global pooling ---------------------------------------------------------
+
+
+class GlobalPoolingParams(LayerParams):
+    data_format: DataFormat = None
+    keepdims: bool = False
+
+
+def _global_rule(layer: str, rank: int):
+    def rule(p: GlobalPoolingParams, shapes) -> Shape:
+        (shape,) = shapes
+        require_spatial_rank(shape, layer, rank, p.data_format)
+        channels = shape[channel_axis(p.data_format)]
+        if p.keepdims:
+            return with_spatial(shape, p.data_format, [1] * rank, channels)
+        return (shape[0], channels)
+
+    return rule
+
+
+for _rank in (1, 2, 3):
+    for _mode, _what in (("Max", "maximum"), ("Average", "average")):
+        _name = f"Global{_mode}Pooling{_rank}D"
+        register(
+            LayerKind(
+                _name, GlobalPoolingParams, _global_rule(_name, _rank), lambda p, s: 0, "pooling",
+                f"Takes the {_what} over every {_rank}D spatial position, per channel.",
+                key_params=("keepdims",),
+            )
+        )  # fmt: skip

@@ -1,0 +1,263 @@
+"""Recurrent layers (SimpleRNN, LSTM, GRU) and the wrappers Bidirectional and TimeDistributed."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from .base import (
+    Activation,
+    Constraint,
+    Initializer,
+    LayerKind,
+    LayerParams,
+    PositiveInt,
+    Regularizer,
+    Shape,
+    ShapeError,
+    format_shape,
+    register,
+    require_known,
+    require_rank,
+)
+from .call import LayerCall, make_call
+
+
+class RecurrentParams(LayerParams):
+    """Arguments every recurrent layer takes; LSTM and GRU add their own."""
+
+    units: PositiveInt
+    activation: Activation = "tanh"
+    use_bias: bool = True
+    kernel_initializer: Initializer = "glorot_uniform"
+    recurrent_initializer: Initializer = "orthogonal"
+    bias_initializer: Initializer = "zeros"
+    kernel_regularizer: Regularizer = None
+    recurrent_regularizer: Regularizer = None
+    bias_regularizer: Regularizer = None
+    activity_regularizer: Regularizer = None
+    kernel_constraint: Constraint = None
+    recurrent_constraint: Constraint = None
+    bias_constraint: Constraint = None
+    # Keras clamps rates into [0, 1]; a spec must write a value that means what it says.
+    dropout: float = Field(0.0, ge=0, le=1)
+    recurrent_dropout: float = Field(0.0, ge=0, le=1)
+    seed: int | None = None
+    return_sequences: bool = False
+    return_state: bool = False
+    go_backwards: bool = False
+    stateful: bool = False
+    unroll: bool = False
+
+    @field_validator("return_state")
+    @classmethod
+    def _one_output(cls, value: bool) -> bool:
+        if value:
+            raise ValueError(
+                "return_state=True is not supported: it makes the layer return several tensors "
+                "(output and states), and a step in a spec has exactly one output"
+            )
+        return value
+
+    @field_validator("stateful")
+    @classmethod
+    def _stateless(cls, value: bool) -> bool:
+        if value:
+            raise ValueError(
+                "stateful=True is not supported: it needs a fixed batch size and state "
+                "carried between batches, which a spec does not describe"
+            )
+        return value
+
+
+class SimpleRNNParams(RecurrentParams):
+    pass
+
+
+class LSTMParams(RecurrentParams):
+    recurrent_activation: Activation = "sigmoid"
+    unit_forget_bias: bool = True
+    use_cudnn: Literal["auto"] | bool = "auto"
+
+
+class GRUParams(RecurrentParams):
+    recurrent_activation: Activation = "sigmoid"
+    # True (Keras' default, cuDNN-compatible): separate input and recurrent biases.
+    reset_after: bool = True
+    use_cudnn: Literal["auto"] | bool = "auto"
+
+
+# Kernels stacked per layer kind: one per gate plus the candidate.
+GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
+
+
+def _recurrent_rule(layer: str):
+    def rule(p: RecurrentParams, shapes) -> Shape:
+        (shape,) = shapes
+        try:
+            require_rank(shape, layer, exact=3)
+        except ShapeError as error:
+            raise ShapeError(error.message, hint=f"{layer} takes (batch, timesteps, features)") from None
+        require_known(shape[-1], "feature dimension (last axis)", shape, layer)
+        if p.return_sequences:
+            return (shape[0], shape[1], p.units)
+        return (shape[0], p.units)
+
+    return rule
+
+
+def _recurrent_count(layer: str):
+    gates = GATES[layer]
+
+    def count(p: RecurrentParams, shapes) -> int:
+        features = shapes[0][-1]
+        weights = gates * p.units * (features + p.units)
+        if not p.use_bias:
+            return weights
+        # GRU with reset_after keeps an input bias and a recurrent bias.
+        rows = 2 if layer == "GRU" and p.reset_after else 1
+        return weights + rows * gates * p.units
+
+    return count
+
+
+def _feature_key(p, shapes) -> dict:
+    # The kernel is (features, units x gates): another feature size cannot reuse it.
+    return {(0, -1): shapes[0][-1]}
+
+
+for _name, _params, _doc in (
+    ("SimpleRNN", SimpleRNNParams, "Fully connected recurrent layer over a (batch, time, features) input."),
+    ("LSTM", LSTMParams, "Long short-term memory over a (batch, time, features) input."),
+    ("GRU", GRUParams, "Gated recurrent unit over a (batch, time, features) input."),
+):
+    register(
+        LayerKind(
+            _name, _params, _recurrent_rule(_name), _recurrent_count(_name), "recurrent", _doc,
+            build_axes=_feature_key, key_params=("units", "return_sequences"),
+        )
+    )  # fmt: skip
+
+
+# --- Wrappers ---------------------------------------------------------------
+
+
+def _as_call(value: Any) -> LayerCall:
+    """Accept a validated layer, or a step table to validate (the spec validator passes the former)."""
+    if isinstance(value, LayerCall):
+        return value
+    if isinstance(value, dict) and "type" in value:
+        return make_call(value)
+    raise ValueError("layer must be a layer table with a 'type', such as { type = \"LSTM\", units = 32 }")
+
+
+class BidirectionalParams(LayerParams):
+    layer: Any
+    merge_mode: Literal["concat", "sum", "mul", "ave"] | None = "concat"
+
+    @field_validator("layer", mode="before")
+    @classmethod
+    def _recurrent_layer(cls, value: Any) -> LayerCall:
+        call = _as_call(value)
+        if call.kind.name not in GATES:
+            raise ValueError(
+                f"Bidirectional wraps a recurrent layer ({', '.join(GATES)}), got {call.kind.name}"
+            )
+        if call.params.go_backwards:
+            # Keras derives the backward copy by setting go_backwards=True: both copies would match.
+            raise ValueError(
+                "Bidirectional needs a layer with go_backwards=False: it makes the backward copy itself"
+            )
+        return call
+
+    @field_validator("merge_mode")
+    @classmethod
+    def _one_output(cls, value: str | None) -> str | None:
+        if value is None:
+            raise ValueError(
+                "merge_mode=None is not supported: it returns the forward and backward outputs "
+                "as two tensors, and a step in a spec has exactly one output"
+            )
+        return value
+
+
+def _bidirectional_shape(p: BidirectionalParams, shapes) -> Shape:
+    inner: LayerCall = p.layer
+    out = inner.kind.output_shape(inner.params, shapes)
+    if p.merge_mode == "concat":
+        return (*out[:-1], out[-1] * 2)
+    return out
+
+
+def _bidirectional_count(p: BidirectionalParams, shapes) -> int:
+    inner: LayerCall = p.layer
+    # A forward and a backward copy, each with its own weights.
+    return 2 * inner.kind.param_count(inner.params, shapes)
+
+
+register(
+    LayerKind(
+        "Bidirectional", BidirectionalParams, _bidirectional_shape, _bidirectional_count, "recurrent",
+        "Runs a recurrent `layer` forwards and backwards and merges both outputs (`merge_mode`).",
+        build_axes=lambda p, shapes: p.layer.kind.build_axes(p.layer.params, shapes),
+        key_params=("layer", "merge_mode"), wraps=True,
+    )
+)  # fmt: skip
+
+
+class TimeDistributedParams(LayerParams):
+    layer: Any
+
+    @field_validator("layer", mode="before")
+    @classmethod
+    def _single_input_layer(cls, value: Any) -> LayerCall:
+        call = _as_call(value)
+        if call.kind.is_merge:
+            raise ValueError(f"TimeDistributed wraps a single-input layer, got {call.kind.name}")
+        return call
+
+
+def _step_shape(shape: Shape) -> Shape:
+    """Return what the wrapped layer sees: the input without its time axis (axis 1)."""
+    return (shape[0], *shape[2:])
+
+
+def _time_distributed_shape(p: TimeDistributedParams, shapes) -> Shape:
+    (shape,) = shapes
+    require_rank(shape, "TimeDistributed", minimum=3)
+    inner: LayerCall = p.layer
+    step = _step_shape(shape)
+    try:
+        out = inner.kind.output_shape(inner.params, [step])
+    except ShapeError as error:
+        # The wrapped layer's message names its own input; here that is one time step of {0}.
+        detail = error.message.format(format_shape(step)).replace("{", "{{").replace("}", "}}")
+        raise ShapeError(
+            f"TimeDistributed applies {inner.kind.name} to each time step of {{0}}, "
+            f"shaped {format_shape(step)}: {detail}",
+            hint=error.hint,
+        ) from error
+    return (out[0], shape[1], *out[1:])
+
+
+def _time_distributed_count(p: TimeDistributedParams, shapes) -> int:
+    inner: LayerCall = p.layer
+    return inner.kind.param_count(inner.params, [_step_shape(shapes[0])])
+
+
+def _time_distributed_keys(p: TimeDistributedParams, shapes) -> dict:
+    inner: LayerCall = p.layer
+    keys = inner.kind.build_axes(inner.params, [_step_shape(shapes[0])])
+    # Axis a >= 1 of a step is axis a + 1 of the input; batch and negative axes are unchanged.
+    return {(index, axis + 1 if axis >= 1 else axis): size for (index, axis), size in keys.items()}
+
+
+register(
+    LayerKind(
+        "TimeDistributed", TimeDistributedParams, _time_distributed_shape, _time_distributed_count,
+        "recurrent",
+        "Applies `layer` to every time step (axis 1) of its input, with one set of weights.",
+        build_axes=_time_distributed_keys, key_params=("layer",), wraps=True,
+    )
+)  # fmt: skip

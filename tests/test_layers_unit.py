@@ -1,0 +1,257 @@
+"""Fast checks of the layer registry that need no Keras: messages, names, parameters, wrappers."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from mspec.layers import REGISTRY, ShapeError
+from mspec.layers.call import LayerCall, make_call
+from mspec.layers.geometry import conv_length, layout, pool_length, transpose_length
+
+N = None
+
+
+def infer(step: dict, *shapes):
+    call = make_call(step)
+    return call.kind.output_shape(call.params, list(shapes))
+
+
+def count(step: dict, *shapes) -> int:
+    call = make_call(step)
+    return call.kind.param_count(call.params, list(shapes))
+
+
+def refusal(step: dict, *shapes) -> ShapeError:
+    with pytest.raises(ShapeError) as caught:
+        infer(step, *shapes)
+    return caught.value
+
+
+def invalid(step: dict) -> str:
+    with pytest.raises(ValidationError) as caught:
+        make_call(step)
+    return str(caught.value)
+
+
+# --- The registry as a whole --------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_kind_is_described(name: str) -> None:
+    kind = REGISTRY[name]
+    assert kind.doc and "\n" not in kind.doc and kind.doc.endswith(".")
+    assert kind.category
+    fields = kind.params.model_fields
+    assert all(key in fields for key in kind.key_params), kind.key_params
+
+
+def test_wrappers_are_marked() -> None:
+    wrappers = {name for name, kind in REGISTRY.items() if kind.wraps}
+    assert wrappers == {"Bidirectional", "TimeDistributed"}
+
+
+# --- Window arithmetic --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "size, kernel, stride, dilation, padding, expected",
+    [
+        (10, 3, 1, 1, "valid", 8),
+        (10, 3, 2, 1, "valid", 4),
+        (10, 3, 1, 3, "valid", 4),
+        (2, 3, 1, 1, "valid", 0),
+        (11, 3, 2, 1, "same", 6),
+        (11, 3, 2, 1, "causal", 6),
+        ("T", 3, 1, 1, "same", "T"),
+        ("T", 1, 1, 1, "valid", "T"),
+        ("T", 3, 1, 1, "valid", None),
+        ("T", 3, 2, 1, "same", None),
+        (None, 3, 1, 1, "same", None),
+    ],
+)
+def test_conv_length(size, kernel, stride, dilation, padding, expected) -> None:
+    assert conv_length(size, kernel, stride, dilation, padding) == expected
+
+
+def test_pool_and_transpose_lengths() -> None:
+    assert pool_length(10, 3, 2, "valid") == 4
+    assert pool_length(10, 3, 2, "same") == 5
+    assert pool_length("T", 1, 1, "valid") == "T"
+    assert transpose_length(10, 3, 2, 1, "valid", None) == 21
+    assert transpose_length(10, 3, 2, 1, "same", None) == 20
+    assert transpose_length(10, 3, 2, 1, "same", 1) == 20
+    assert transpose_length(1, 2, 1, 1, "same", 0) == 0
+    assert transpose_length("T", 3, 1, 1, "same", None) == "T"
+    assert transpose_length("T", 3, 1, 1, "valid", None) is None
+
+
+def test_layout() -> None:
+    assert layout(1, None) == "(batch, steps, channels)"
+    assert layout(2, "channels_first") == "(batch, channels, rows, cols)"
+
+
+# --- Named sizes survive where the size cannot change -----------------------
+
+
+def test_names_kept_through_size_preserving_windows() -> None:
+    same = {"type": "Conv1D", "filters": 4, "kernel_size": 3, "padding": "same"}
+    assert infer(same, ("B", "T", 3)) == ("B", "T", 4)
+    assert infer({"type": "Conv1D", "filters": 4, "kernel_size": 3}, (N, "T", 3)) == (N, N, 4)
+    assert infer({"type": "MaxPooling1D", "pool_size": 1}, (N, "T", 3)) == (N, "T", 3)
+    assert infer({"type": "UpSampling1D", "size": 1}, (N, "T", 3)) == (N, "T", 3)
+    assert infer({"type": "UpSampling1D"}, (N, "T", 3)) == (N, N, 3)
+    assert infer({"type": "ZeroPadding2D", "padding": [0, 1]}, (N, "H", "W", 3)) == (N, "H", N, 3)
+    assert infer({"type": "Cropping1D", "cropping": 0}, (N, "T", 3)) == (N, "T", 3)
+    assert infer({"type": "GlobalMaxPooling1D"}, (N, "T", "C")) == (N, "C")
+
+
+def test_names_kept_through_recurrent_layers_and_wrappers() -> None:
+    lstm = {"type": "LSTM", "units": 8, "return_sequences": True}
+    assert infer(lstm, ("B", "T", 3)) == ("B", "T", 8)
+    assert infer({"type": "Bidirectional", "layer": lstm}, ("B", "T", 3)) == ("B", "T", 16)
+    summed = {"type": "Bidirectional", "layer": lstm, "merge_mode": "sum"}
+    assert infer(summed, ("B", "T", 3)) == ("B", "T", 8)
+    dense = {"type": "TimeDistributed", "layer": {"type": "Dense", "units": 2}}
+    assert infer(dense, ("B", "T", 5, 3)) == ("B", "T", 5, 2)
+
+
+# --- Weight counts ------------------------------------------------------------
+
+
+def test_recurrent_counts() -> None:
+    assert count({"type": "SimpleRNN", "units": 4}, (N, 5, 3)) == 3 * 4 + 4 * 4 + 4
+    assert count({"type": "LSTM", "units": 4}, (N, 5, 3)) == 4 * (3 * 4 + 4 * 4 + 4)
+    # reset_after (the default) keeps two bias rows.
+    assert count({"type": "GRU", "units": 4}, (N, 5, 3)) == 3 * (3 * 4 + 4 * 4) + 2 * 3 * 4
+    assert count({"type": "GRU", "units": 4, "reset_after": False}, (N, 5, 3)) == 3 * (3 * 4 + 4 * 4 + 4)
+    assert count({"type": "Bidirectional", "layer": {"type": "LSTM", "units": 4}}, (N, 5, 3)) == 2 * 128
+
+
+def test_convolution_counts() -> None:
+    assert (
+        count({"type": "Conv2D", "filters": 8, "kernel_size": 3, "groups": 2}, (N, 9, 9, 4)) == 9 * 2 * 8 + 8
+    )
+    separable = {"type": "SeparableConv1D", "filters": 8, "kernel_size": 3, "depth_multiplier": 2}
+    assert count(separable, (N, 9, 4)) == 3 * 4 * 2 + 4 * 2 * 8 + 8
+    assert count({"type": "DepthwiseConv1D", "kernel_size": 3, "depth_multiplier": 2}, (N, 9, 4)) == 3 * 8 + 8
+    assert count({"type": "Conv1DTranspose", "filters": 8, "kernel_size": 3}, (N, 9, 4)) == 3 * 8 * 4 + 8
+
+
+# --- Refusals: parameters -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "step, words",
+    [
+        ({"type": "LSTM", "units": 4, "return_state": True}, "return_state=True is not supported"),
+        ({"type": "GRU", "units": 4, "stateful": True}, "stateful=True is not supported"),
+        ({"type": "Bidirectional", "layer": {"type": "GRU", "units": 4}, "merge_mode": None}, "two tensors"),
+        ({"type": "Bidirectional", "layer": {"type": "Dense", "units": 4}}, "wraps a recurrent layer"),
+        (
+            {"type": "Bidirectional", "layer": {"type": "GRU", "units": 4, "go_backwards": True}},
+            "go_backwards",
+        ),
+        ({"type": "TimeDistributed", "layer": {"type": "Add"}}, "single-input layer"),
+        ({"type": "TimeDistributed", "layer": 3}, "layer table with a 'type'"),
+        ({"type": "Conv2D", "filters": 8, "kernel_size": [3, 3, 3]}, "a list of 2"),
+        ({"type": "Conv2D", "filters": 9, "kernel_size": 3, "groups": 2}, "divisible by groups"),
+        (
+            {"type": "Conv1D", "filters": 8, "kernel_size": 3, "strides": 2, "dilation_rate": 2},
+            "dilation_rate",
+        ),
+        (
+            {"type": "Conv1DTranspose", "filters": 8, "kernel_size": 3, "output_padding": 1},
+            "smaller than strides",
+        ),
+        (
+            {
+                "type": "Conv1DTranspose",
+                "filters": 2,
+                "kernel_size": 2,
+                "padding": "same",
+                "output_padding": 0,
+            },
+            "needs output_padding >= 1",
+        ),
+        ({"type": "AveragePooling2D"}, "pool_size"),
+        ({"type": "ZeroPadding2D", "padding": [1, 2, 3]}, "[[top, bottom], [left, right]]"),
+        ({"type": "Cropping1D", "cropping": [1, 2, 3]}, "[before, after]"),
+    ],
+)
+def test_parameter_refusals(step: dict, words: str) -> None:
+    assert words in invalid(step)
+
+
+def test_wrapped_layer_errors_propagate() -> None:
+    assert "units" in invalid({"type": "TimeDistributed", "layer": {"type": "Dense", "units": 0}})
+
+
+# --- Refusals: shapes ---------------------------------------------------------
+
+
+def formatted(error: ShapeError, *names: str) -> str:
+    # The inference pass fills {0}, {1}... with input names: literal braces must be doubled.
+    return error.message.format(*names)
+
+
+def test_empty_convolution_output_names_the_input() -> None:
+    error = refusal({"type": "Conv2D", "filters": 8, "kernel_size": 3}, (N, 2, 10, 3))
+    text = formatted(error, "image (None, 2, 10, 3)")
+    assert "empty output" in text and "image (None, 2, 10, 3)" in text and "(3, 3)" in text
+    assert "padding 'same'" in error.hint
+
+
+def test_wrong_rank_hints_at_the_layout() -> None:
+    error = refusal({"type": "Conv1D", "filters": 8, "kernel_size": 3}, (N, 10))
+    assert "rank-3" in error.message and error.hint == "Conv1D takes (batch, steps, channels)"
+    error = refusal({"type": "MaxPooling2D", "data_format": "channels_first"}, (N, 3, 4))
+    assert error.hint == "MaxPooling2D takes (batch, channels, rows, cols)"
+    error = refusal({"type": "LSTM", "units": 4}, (N, 10))
+    assert error.hint == "LSTM takes (batch, timesteps, features)"
+
+
+def test_unknown_channels_and_groups() -> None:
+    error = refusal({"type": "Conv2D", "filters": 8, "kernel_size": 3}, (N, 8, 8, N))
+    assert "channel dimension" in error.message
+    error = refusal({"type": "Conv1D", "filters": 8, "kernel_size": 3, "groups": 2}, (N, 8, 3))
+    assert "divisible by 2" in formatted(error, "x")
+
+
+def test_cropping_everything_is_refused() -> None:
+    error = refusal({"type": "Cropping2D", "cropping": [[1, 2], [0, 0]]}, (N, 3, 3, 2))
+    assert "nothing would be left" in formatted(error, "x (None, 3, 3, 2)")
+
+
+def test_time_distributed_explains_the_step_shape() -> None:
+    error = refusal({"type": "TimeDistributed", "layer": {"type": "Dense", "units": 2}}, (N, 5, N))
+    text = formatted(error, "seq (None, 5, None)")
+    assert text.startswith("TimeDistributed applies Dense to each time step of seq (None, 5, None)")
+    assert "(None, None)" in text
+
+
+# --- Wrappers and LayerCall ---------------------------------------------------
+
+
+def test_make_call_validates_nested_steps() -> None:
+    call = make_call(
+        {"type": "Bidirectional", "layer": {"type": "LSTM", "units": 4, "return_sequences": True}}
+    )
+    assert isinstance(call.params.layer, LayerCall)
+    assert call.params.layer.kind is REGISTRY["LSTM"]
+    assert repr(call) == "Bidirectional(layer=LSTM(units=4, return_sequences=True))"
+
+
+def test_wrappers_accept_a_validated_layer() -> None:
+    inner = make_call({"type": "Dense", "units": 3})
+    params = REGISTRY["TimeDistributed"].params.model_validate({"layer": inner})
+    assert params.layer is inner
+
+
+def test_build_axes_of_wrappers_follow_the_time_axis() -> None:
+    norm = make_call({"type": "TimeDistributed", "layer": {"type": "BatchNormalization", "axis": 1}})
+    assert norm.kind.build_axes(norm.params, [(N, 5, 4, 3)]) == {(0, 2): 4}
+    dense = make_call({"type": "TimeDistributed", "layer": {"type": "Dense", "units": 2}})
+    assert dense.kind.build_axes(dense.params, [(N, 5, 3)]) == {(0, -1): 3}
+    conv = make_call({"type": "Conv2D", "filters": 2, "kernel_size": 3, "data_format": "channels_first"})
+    assert conv.kind.build_axes(conv.params, [(N, 3, 8, 8)]) == {(0, 1): 3}
