@@ -13,8 +13,12 @@ def build_model() -> keras.Model:
     sensors = keras.Input(shape=(None, 16), name="sensors")
     events = keras.Input(shape=(30,), dtype="int32", name="events")
 
-    sensor_sequence = layers.LayerNormalization(name="sensor_sequence_layer_normalization")(sensors)
-    sensor_sequence = layers.Dense(32, activation="relu", name="sensor_sequence")(sensor_sequence)
+    sensor_sequence = layers.LayerNormalization(
+        name="sensor_sequence_layer_normalization"
+    )(sensors)
+    sensor_sequence = layers.Dense(32, activation="relu", name="sensor_sequence")(
+        sensor_sequence
+    )
 
     event_sequence = layers.Embedding(500, 32, name="event_sequence")(events)
 
@@ -24,10 +28,14 @@ def build_model() -> keras.Model:
 
     residual = layers.Add(name="residual")([sensor_sequence, context])
 
-    failure = layers.GlobalAveragePooling1D(name="failure_global_average_pooling1_d")(residual)
+    failure = layers.GlobalAveragePooling1D(name="failure_global_average_pooling1_d")(
+        residual
+    )
     failure = layers.Dense(1, activation="sigmoid", name="failure")(failure)
 
-    model = keras.Model(inputs=[sensors, events], outputs=failure, name="attention_fusion")
+    model = keras.Model(
+        inputs=[sensors, events], outputs=failure, name="attention_fusion"
+    )
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["auc"])
     return model
 

@@ -13,7 +13,9 @@ def build_model() -> keras.Model:
     photo = keras.Input(shape=(64, 64, 3), name="photo")
     tabular = keras.Input(shape=(8,), name="tabular")
 
-    photo_features = layers.Rescaling(0.00392156862745098, name="photo_features_rescaling")(photo)
+    photo_features = layers.Rescaling(
+        0.00392156862745098, name="photo_features_rescaling"
+    )(photo)
     photo_features = layers.Conv2D(
         filters=16,
         kernel_size=3,
@@ -21,18 +23,28 @@ def build_model() -> keras.Model:
         activation="relu",
         name="photo_features_conv2_d",
     )(photo_features)
-    photo_features = layers.MaxPooling2D(pool_size=2, name="photo_features_max_pooling2_d")(photo_features)
+    photo_features = layers.MaxPooling2D(
+        pool_size=2, name="photo_features_max_pooling2_d"
+    )(photo_features)
     photo_features = layers.Conv2D(
         filters=32, kernel_size=3, activation="relu", name="photo_features_conv2_d_2"
     )(photo_features)
-    photo_features = layers.MaxPooling2D(pool_size=2, name="photo_features_max_pooling2_d_2")(photo_features)
+    photo_features = layers.MaxPooling2D(
+        pool_size=2, name="photo_features_max_pooling2_d_2"
+    )(photo_features)
     photo_features = layers.Conv2D(
         filters=64, kernel_size=3, activation="relu", name="photo_features_conv2_d_3"
     )(photo_features)
-    photo_features = layers.GlobalAveragePooling2D(name="photo_features")(photo_features)
+    photo_features = layers.GlobalAveragePooling2D(name="photo_features")(
+        photo_features
+    )
 
-    tabular_features = layers.Dense(32, activation="relu", name="tabular_features_dense")(tabular)
-    tabular_features = layers.Dense(16, activation="relu", name="tabular_features")(tabular_features)
+    tabular_features = layers.Dense(
+        32, activation="relu", name="tabular_features_dense"
+    )(tabular)
+    tabular_features = layers.Dense(16, activation="relu", name="tabular_features")(
+        tabular_features
+    )
 
     fused = layers.Concatenate(name="fused")([photo_features, tabular_features])
 

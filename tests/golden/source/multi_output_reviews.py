@@ -13,17 +13,23 @@ def build_model() -> keras.Model:
     review = keras.Input(shape=(200,), dtype="int32", name="review")
     metadata = keras.Input(shape=(6,), name="metadata")
 
-    review_features = layers.Embedding(10000, 32, name="review_features_embedding")(review)
+    review_features = layers.Embedding(10000, 32, name="review_features_embedding")(
+        review
+    )
     review_features = layers.Conv1D(
         filters=64, kernel_size=5, activation="relu", name="review_features_conv1_d"
     )(review_features)
     review_features = layers.GlobalMaxPooling1D(name="review_features")(review_features)
 
-    metadata_features = layers.Dense(16, activation="relu", name="metadata_features")(metadata)
+    metadata_features = layers.Dense(16, activation="relu", name="metadata_features")(
+        metadata
+    )
 
     combined = layers.Concatenate(name="combined")([review_features, metadata_features])
 
-    shared_trunk = layers.Dense(64, activation="relu", name="shared_trunk_dense")(combined)
+    shared_trunk = layers.Dense(64, activation="relu", name="shared_trunk_dense")(
+        combined
+    )
     shared_trunk = layers.Dropout(0.3, name="shared_trunk")(shared_trunk)
 
     rating = layers.Dense(1, name="rating")(shared_trunk)

@@ -26,7 +26,9 @@ def build_model() -> keras.Model:
 
     output = layers.Dense(1, activation="sigmoid", name="output")(merged)
 
-    model = keras.Model(inputs=[input_1, input_2], outputs=output, name="shared_projection")
+    model = keras.Model(
+        inputs=[input_1, input_2], outputs=output, name="shared_projection"
+    )
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     return model
 

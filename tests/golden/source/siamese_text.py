@@ -15,7 +15,9 @@ def build_model() -> keras.Model:
 
     # Shared layers: created once, called at every use, so the weights are shared.
     embedding = layers.Embedding(20000, 64, mask_zero=True, name="embedding")
-    encoder = layers.Bidirectional(layer=layers.LSTM(units=32, name="encoder_lstm"), name="encoder")
+    encoder = layers.Bidirectional(
+        layer=layers.LSTM(units=32, name="encoder_lstm"), name="encoder"
+    )
 
     encoded_1 = embedding(question_1)
     encoded_1 = encoder(encoded_1)
@@ -27,16 +29,24 @@ def build_model() -> keras.Model:
 
     product = layers.Multiply(name="product")([encoded_1, encoded_2])
 
-    similarity = layers.Dot(axes=1, normalize=True, name="similarity")([encoded_1, encoded_2])
+    similarity = layers.Dot(axes=1, normalize=True, name="similarity")(
+        [encoded_1, encoded_2]
+    )
 
     comparison = layers.Concatenate(name="comparison")(
         [encoded_1, encoded_2, difference, product, similarity]
     )
 
-    is_duplicate = layers.Dense(64, activation="relu", name="is_duplicate_dense")(comparison)
-    is_duplicate = layers.Dense(1, activation="sigmoid", name="is_duplicate")(is_duplicate)
+    is_duplicate = layers.Dense(64, activation="relu", name="is_duplicate_dense")(
+        comparison
+    )
+    is_duplicate = layers.Dense(1, activation="sigmoid", name="is_duplicate")(
+        is_duplicate
+    )
 
-    model = keras.Model(inputs=[question_1, question_2], outputs=is_duplicate, name="siamese_text")
+    model = keras.Model(
+        inputs=[question_1, question_2], outputs=is_duplicate, name="siamese_text"
+    )
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=0.0005),
         loss="binary_crossentropy",

@@ -14,18 +14,24 @@ def build_model() -> keras.Model:
     plan = keras.Input(shape=(1,), dtype="int32", name="plan")
     region = keras.Input(shape=(1,), dtype="int32", name="region")
 
-    numeric_features = layers.Normalization(mean=0.0, variance=1.0, name="numeric_features_normalization")(
-        numeric
+    numeric_features = layers.Normalization(
+        mean=0.0, variance=1.0, name="numeric_features_normalization"
+    )(numeric)
+    numeric_features = layers.Dense(32, activation="relu", name="numeric_features")(
+        numeric_features
     )
-    numeric_features = layers.Dense(32, activation="relu", name="numeric_features")(numeric_features)
 
     plan_embedding = layers.Embedding(8, 4, name="plan_embedding_embedding")(plan)
     plan_embedding = layers.Flatten(name="plan_embedding")(plan_embedding)
 
-    region_embedding = layers.Embedding(50, 8, name="region_embedding_embedding")(region)
+    region_embedding = layers.Embedding(50, 8, name="region_embedding_embedding")(
+        region
+    )
     region_embedding = layers.Flatten(name="region_embedding")(region_embedding)
 
-    features = layers.Concatenate(name="features")([numeric_features, plan_embedding, region_embedding])
+    features = layers.Concatenate(name="features")(
+        [numeric_features, plan_embedding, region_embedding]
+    )
 
     trunk = layers.Dense(64, activation="relu", name="trunk_dense")(features)
     trunk = layers.BatchNormalization(name="trunk_batch_normalization")(trunk)
@@ -34,7 +40,9 @@ def build_model() -> keras.Model:
 
     churn = layers.Dense(1, activation="sigmoid", name="churn")(trunk)
 
-    model = keras.Model(inputs=[numeric, plan, region], outputs=churn, name="tabular_embeddings")
+    model = keras.Model(
+        inputs=[numeric, plan, region], outputs=churn, name="tabular_embeddings"
+    )
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=0.001),
         loss="binary_crossentropy",
