@@ -12,7 +12,7 @@ import typing
 from pathlib import Path
 
 from .diagnostics import CODES
-from .layers import REGISTRY
+from .layers import load_all
 from .layers.base import ACTIVATIONS, CONSTRAINTS, INITIALIZERS, REGULARIZERS
 
 _NAMED_LISTS = {
@@ -81,8 +81,9 @@ def layers_page() -> str:
         "",
     ]
     by_category: dict[str, list] = {}
-    for name in sorted(REGISTRY):
-        by_category.setdefault(REGISTRY[name].category, []).append(REGISTRY[name])
+    registry = load_all()
+    for name in sorted(registry):
+        by_category.setdefault(registry[name].category, []).append(registry[name])
     for category in sorted(by_category):
         lines += [f"## {category.capitalize()}", ""]
         for kind in by_category[category]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .layers import REGISTRY
+from .layers import load_all
 from .spec.models import SpecFile
 
 SCHEMA_ID = "https://mspec.invalid/spec.schema.json"
@@ -42,8 +42,9 @@ def spec_schema() -> dict[str, Any]:
     schema = SpecFile.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
     defs = schema.setdefault("$defs", {})
     steps, merges = [], []
-    for name in sorted(REGISTRY):
-        kind = REGISTRY[name]
+    registry = load_all()
+    for name in sorted(registry):
+        kind = registry[name]
         defs[f"Layer_{name}"] = _layer_schema(kind, defs)
         (merges if kind.is_merge else steps).append({"$ref": f"#/$defs/Layer_{name}"})
     defs["SharedStep"] = {

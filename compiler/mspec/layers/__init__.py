@@ -1,9 +1,98 @@
 """The layer registry: one `LayerKind` per supported Keras layer class.
 
-Importing this package registers every kind; look kinds up in `REGISTRY`.
+`REGISTRY` maps a Keras class name to its kind. It loads lazily: looking up
+`Dense` imports only the module that declares it, so linting a spec pays
+only for the layer kinds it uses (each kind's pydantic model costs time to
+create). Iterating over the registry loads every module.
 """
 
-from . import conv, core, merge, pooling, reshaping, rnn  # noqa: F401  (imported for their registrations)
-from .base import REGISTRY, Dim, LayerKind, LayerParams, Shape, ShapeError, format_shape
+from __future__ import annotations
 
-__all__ = ["REGISTRY", "Dim", "LayerKind", "LayerParams", "Shape", "ShapeError", "format_shape"]
+import importlib
+from collections.abc import Iterator, Mapping
+
+from . import base
+from .base import Dim, LayerKind, LayerParams, Shape, ShapeError, format_shape
+
+# The module declaring each kind. A test checks this index against what the
+# modules actually register, so it cannot drift.
+KIND_MODULES: dict[str, str] = {
+    **dict.fromkeys(
+        [
+            "Activation", "BatchNormalization", "CategoryEncoding", "Dense", "Dropout", "Embedding",
+            "Flatten", "GaussianDropout", "GaussianNoise", "Identity", "LayerNormalization",
+            "Normalization", "Permute", "RepeatVector", "Rescaling", "Reshape", "SpatialDropout1D",
+        ],
+        "core",
+    ),
+    **dict.fromkeys(
+        [
+            "Add", "Attention", "Average", "Concatenate", "Dot", "Maximum", "Minimum",
+            "MultiHeadAttention", "Multiply", "Subtract",
+        ],
+        "merge",
+    ),
+    **dict.fromkeys(
+        [
+            "Conv1D", "Conv1DTranspose", "Conv2D", "Conv2DTranspose", "Conv3D", "DepthwiseConv1D",
+            "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D",
+        ],
+        "conv",
+    ),
+    **dict.fromkeys(
+        [
+            "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "GlobalAveragePooling1D",
+            "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
+            "GlobalMaxPooling3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D",
+        ],
+        "pooling",
+    ),
+    **dict.fromkeys(
+        ["Cropping1D", "Cropping2D", "UpSampling1D", "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D"],
+        "reshaping",
+    ),
+    **dict.fromkeys(["Bidirectional", "GRU", "LSTM", "SimpleRNN", "TimeDistributed"], "rnn"),
+}  # fmt: skip
+
+
+class _LazyRegistry(Mapping[str, LayerKind]):
+    """A read-only view of `base.REGISTRY` that imports a kind's module on first lookup."""
+
+    def __getitem__(self, name: str) -> LayerKind:
+        if name not in base.REGISTRY:
+            module = KIND_MODULES.get(name) if isinstance(name, str) else None
+            if module is None:
+                raise KeyError(name)
+            importlib.import_module(f"{__name__}.{module}")
+        return base.REGISTRY[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in KIND_MODULES
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(KIND_MODULES))
+
+    def __len__(self) -> int:
+        return len(KIND_MODULES)
+
+
+REGISTRY: Mapping[str, LayerKind] = _LazyRegistry()
+
+
+def load_all() -> dict[str, LayerKind]:
+    """Import every layer module and return the complete registry."""
+    for module in sorted(set(KIND_MODULES.values())):
+        importlib.import_module(f"{__name__}.{module}")
+    return dict(base.REGISTRY)
+
+
+__all__ = [
+    "KIND_MODULES",
+    "REGISTRY",
+    "Dim",
+    "LayerKind",
+    "LayerParams",
+    "Shape",
+    "ShapeError",
+    "format_shape",
+]

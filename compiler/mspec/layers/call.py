@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .base import REGISTRY, LayerKind, LayerParams
+from .base import LayerKind, LayerParams
 
 
 @dataclass(frozen=True, repr=False)
@@ -28,6 +28,8 @@ def make_call(step: dict[str, Any]) -> LayerCall:
 
     Raises KeyError for an unknown type and pydantic's ValidationError for bad parameters.
     """
+    from . import REGISTRY  # the lazy view: loads the kind's module on demand
+
     params = dict(step)
     type_name = params.pop("type")
     kind = REGISTRY[type_name]
