@@ -30,6 +30,15 @@ def _spec_files(paths: tuple[str, ...], report: Report) -> list[Path]:
     return files
 
 
+def _finish(report: Report, *, summary: bool) -> None:
+    """Print what could not be done (and the counts), then exit with the report's status."""
+    for failure in report.failures:
+        click.echo(f"mspec: {failure}", err=True)
+    if summary:
+        click.echo(report.summary(), err=True)
+    sys.exit(report.exit_code)
+
+
 def _read_error(path: Path, error: OSError) -> str:
     return f"{path}: cannot read: {error.strerror or error}"
 
@@ -79,11 +88,7 @@ def lint(paths: tuple[str, ...], output_format: str, quiet: bool) -> None:
     else:
         for diagnostic in findings:
             click.echo(diagnostic.format())
-    for failure in report.failures:
-        click.echo(f"mspec: {failure}", err=True)
-    if not quiet and output_format == "text":
-        click.echo(report.summary(), err=True)
-    sys.exit(report.exit_code)
+    _finish(report, summary=not quiet and output_format == "text")
 
 
 @main.command()
@@ -154,7 +159,7 @@ def build(specs: tuple[str, ...], output_dir: str, source_only: bool) -> None:
         click.echo(f"wrote {folder / f'{name}.py'}", err=True)
         if not source_only:
             _build_and_save(source, name, folder / f"{name}.keras", report)
-    sys.exit(report.exit_code)
+    _finish(report, summary=False)
 
 
 def _build_and_save(source: str, name: str, target: Path, report: Report) -> None:

@@ -1,0 +1,59 @@
+"""The Python API for programs and notebooks: check a spec, generate its source, build its model.
+
+    import mspec
+    result = mspec.check("specs/seed/concat_independent.toml")
+    print(result.ok, [d.format() for d in result.diagnostics])
+    source = mspec.generate_source("specs/seed/concat_independent.toml")
+    model = mspec.build_model("specs/seed/concat_independent.toml")  # needs the tensorflow extra
+
+Only `build_model` imports Keras.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .check import CheckResult, check_bytes, check_file
+from .diagnostics import Diagnostic
+
+
+class SpecError(Exception):
+    """A spec has errors; `diagnostics` holds every finding."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = diagnostics
+        errors = [d for d in diagnostics if d.is_error]
+        super().__init__("\n".join(d.format() for d in errors))
+
+
+def check(path: str | os.PathLike) -> CheckResult:
+    """Load and check a spec file; never raises for a bad spec (see `.ok` and `.diagnostics`)."""
+    return check_file(path)
+
+
+def check_text(text: str, fmt: str = "toml", name: str = "<spec>") -> CheckResult:
+    """Check spec text given as a string, in "toml" or "json"."""
+    return check_bytes(text.encode("utf-8"), name, fmt)
+
+
+def _checked(spec: str | os.PathLike | CheckResult) -> CheckResult:
+    result = spec if isinstance(spec, CheckResult) else check_file(spec)
+    if not result.ok or result.graph is None:
+        raise SpecError(result.diagnostics)
+    return result
+
+
+def generate_source(spec: str | os.PathLike | CheckResult) -> str:
+    """Return the Keras source for a spec file (or a CheckResult); raise SpecError if it has errors."""
+    from .codegen import generate_source as generate
+
+    result = _checked(spec)
+    return generate(result.graph, result.path)
+
+
+def build_model(spec: str | os.PathLike | CheckResult):
+    """Return the built (and compiled) keras.Model for a spec; raise SpecError if it has errors."""
+    from .keras_build import build_from_source
+
+    result = _checked(spec)
+    return build_from_source(generate_source(result), result.graph.spec.name)
