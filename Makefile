@@ -5,12 +5,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # The core install is what `lint` needs; tests and the demo's later steps add extras.
 STAMP_CORE := $(VENV)/.installed-core
+STAMP_KERAS := $(VENV)/.installed-keras
 STAMP_TEST := $(VENV)/.installed-test
 
 .PHONY: demo test bench clean help graphviz
 
 help:
-	@echo "make demo    set up, then lint the article's broken examples and summarize every spec"
+	@echo "make demo    set up, lint the article's broken examples, summarize and build every spec"
 	@echo "make test    set up (with the tensorflow and test extras), then run the test suite"
 	@echo "make bench   run the benchmarks (prints ratios against Keras)"
 
@@ -22,16 +23,20 @@ $(STAMP_CORE): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	@touch $@
 
+$(STAMP_KERAS): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[tensorflow]'
+	@touch $@ $(STAMP_CORE)
+
 $(STAMP_TEST): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,tensorflow]'
-	@touch $@ $(STAMP_CORE)
+	@touch $@ $(STAMP_CORE) $(STAMP_KERAS)
 
 graphviz:
 	@command -v dot >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; \
 	  else echo "note: Graphviz's 'dot' is missing; install it with: sudo apt-get install graphviz"; fi; }
 
-demo: $(STAMP_CORE) graphviz
+demo: $(STAMP_KERAS) graphviz
 	@echo "== The seed article's broken examples, as written (errors expected) =="
 	-$(BIN)/mspec lint tests/cases/seed_shared_layer.toml tests/cases/seed_interaction.toml
 	@echo
@@ -39,6 +44,9 @@ demo: $(STAMP_CORE) graphviz
 	$(BIN)/mspec lint specs/
 	@for spec in $$(find specs -name '*.toml' -o -name '*.json' | sort); do \
 	  echo; echo "== $$spec"; $(BIN)/mspec summary $$spec || exit 1; done
+	@echo
+	@echo "== Keras source and saved models of every spec, in build/ =="
+	TF_CPP_MIN_LOG_LEVEL=3 $(BIN)/mspec build specs -o build
 
 test: $(STAMP_TEST) graphviz
 	$(BIN)/ruff check compiler tests benchmarks
@@ -46,6 +54,7 @@ test: $(STAMP_TEST) graphviz
 
 bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/lint_vs_keras.py
+	$(BIN)/python benchmarks/build_vs_keras.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache .hypothesis
