@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -26,6 +26,9 @@ class Diagnostic:
     severity: Severity
     message: str
     hint: str | None = None
+    # The graph node at fault, when there is one (diagrams mark it); not part
+    # of the printed form, nor of the ordering.
+    node: str | None = field(default=None, compare=False)
 
     @property
     def is_error(self) -> bool:
@@ -47,6 +50,7 @@ class Diagnostic:
             "severity": self.severity.value,
             "message": self.message,
             "hint": self.hint,
+            "node": self.node,
         }
 
 

@@ -16,7 +16,8 @@ def diagnostic(
     *,
     severity: Severity = Severity.ERROR,
     at: str = "key",
+    node: str | None = None,
 ) -> Diagnostic:
     document = model.spec.document
     loc = document.locate(path, prefer=at)
-    return Diagnostic(document.path, loc.line, loc.col, code, severity, message, hint)
+    return Diagnostic(document.path, loc.line, loc.col, code, severity, message, hint, node=node)

@@ -25,15 +25,8 @@ def check_cycles(model: ModelGraph) -> list[Diagnostic]:
         shown = " -> ".join([*names, names[0]])
         node = model.nodes[start]
         path = (*node.path, "from") if node.role == "merge" else node.path
-        found.append(
-            diagnostic(
-                model,
-                "MS202",
-                path,
-                f"cycle: {shown}",
-                "a model is a DAG: break the loop by changing one `from`",
-            )
-        )
+        hint = "a model is a DAG: break the loop by changing one `from`"
+        found.append(diagnostic(model, "MS202", path, f"cycle: {shown}", hint, node=start))
     return found
 
 
