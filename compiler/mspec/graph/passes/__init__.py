@@ -2,14 +2,15 @@
 
 Adding a check means adding one module here and one case file under
 tests/cases/. Later passes may rely on what earlier ones established (the
-shape pass fills `Node.shape` and `Node.params`).
+shape pass fills `Node.shape` and `Node.params`; the budget pass reads them).
 """
 
+from .budget import check_budget
 from .cycles import check_cycles
 from .references import check_references
 from .shapes import infer_shapes
 from .usage import check_usage
 
-PASSES = (check_references, check_cycles, check_usage, infer_shapes)
+PASSES = (check_references, check_cycles, check_usage, infer_shapes, check_budget)
 
-__all__ = ["PASSES", "check_cycles", "check_references", "check_usage", "infer_shapes"]
+__all__ = ["PASSES", "check_budget", "check_cycles", "check_references", "check_usage", "infer_shapes"]
