@@ -253,5 +253,17 @@ def _dim(dim):
 
 
 def _docstring(text: str) -> str:
-    """Make free text safe inside a triple-quoted docstring."""
-    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"').replace("\r", " ").replace("\n", " ")
+    """Make free text safe inside a triple-quoted docstring: one line, escapes for the rest."""
+    parts = []
+    for char in text:
+        if char == "\\":
+            parts.append("\\\\")
+        elif char in "\r\n":
+            parts.append(" ")
+        elif not char.isprintable():
+            # NUL, other controls and invisible format characters (such as a
+            # right-to-left override) are written as escapes, not as themselves.
+            parts.append(char.encode("unicode_escape").decode("ascii"))
+        else:
+            parts.append(char)
+    return "".join(parts).replace('"""', '\\"\\"\\"')

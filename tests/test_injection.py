@@ -1,0 +1,99 @@
+"""Generated code is inert: hostile strings in a spec never become code.
+
+Every string a spec can carry into generated Python is either validated
+(names are identifiers; activations, losses, metrics, dtypes and optimizers
+come from allow-lists) or free text (the description, the source path) that
+lands inside the module docstring. We feed hostile strings into each and
+check the module's syntax tree.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mspec.check import check_bytes
+from mspec.codegen import generate_source
+
+HOSTILE = [
+    '"""; import os; os.system("echo pwned"); """',
+    "'''; __import__('os').system('id'); '''",
+    "\\",
+    'trailing backslash \\"""',
+    "\\N{LATIN SMALL LETTER A}\\x00\\u0000",
+    "line\nbreak\r\nimport os",
+    "#!/bin/sh\n# -*- coding: latin-1 -*-",
+    "{__import__('os')}",
+    "é ü 日本語 \u202e",
+]
+FORBIDDEN_NAMES = {"eval", "exec", "compile", "__import__", "open", "pickle", "marshal", "os", "subprocess"}
+FORBIDDEN_TEXT = ("safe_mode=False", "enable_unsafe_deserialization", "eval(", "exec(", "pickle", "marshal")
+
+
+def spec_with(description: str, loss: str = "mse") -> bytes:
+    spec = {
+        "model": {"name": "hostile", "description": description},
+        "inputs": {"a": {"shape": [4]}},
+        "branches": {"x": {"from": "a", "layers": [{"type": "Dense", "units": 2, "activation": "relu"}]}},
+        "outputs": {"out": {"from": "x", "loss": loss, "metrics": ["mae"]}},
+        "compile": {"optimizer": {"type": "Adam", "learning_rate": 0.01}},
+    }
+    return json.dumps(spec).encode()
+
+
+def _root(node: ast.AST) -> str:
+    while isinstance(node, ast.Attribute | ast.Call | ast.Subscript):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else type(node).__name__
+
+
+def assert_inert(source: str) -> None:
+    tree = ast.parse(source)
+    kinds = [type(node).__name__ for node in tree.body]
+    assert kinds == ["Expr", "Import", "ImportFrom", "FunctionDef", "If"], kinds
+    assert isinstance(tree.body[0].value, ast.Constant)  # the docstring, and nothing else
+    assert [alias.name for alias in tree.body[1].names] == ["keras"]
+    assert tree.body[2].module == "keras" and [a.name for a in tree.body[2].names] == ["layers"]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            assert node.id not in FORBIDDEN_NAMES, node.id
+        if isinstance(node, ast.Attribute):
+            # Attributes are only ever looked up on Keras and on the model.
+            assert _root(node) in {"keras", "layers", "model", "build_model"}, ast.unparse(node)
+    body = source.split('"""', 2)[2]  # everything after the docstring
+    for text in FORBIDDEN_TEXT:
+        assert text not in body
+
+
+@pytest.mark.parametrize("description", HOSTILE)
+def test_hostile_description_stays_in_the_docstring(description: str) -> None:
+    result = check_bytes(spec_with(description), "hostile.json")
+    assert result.ok, [d.format() for d in result.diagnostics]
+    source = generate_source(result.graph, "specs/hostile.json")
+    assert_inert(source)
+
+
+@pytest.mark.parametrize("path", ['a"""b.toml', "a\\b.toml", 'x\n"""\nimport os\n.toml'])
+def test_hostile_source_path_stays_in_the_docstring(path: str) -> None:
+    result = check_bytes(spec_with("fine"), "hostile.json")
+    assert_inert(generate_source(result.graph, path))
+
+
+@pytest.mark.parametrize("loss", ["__import__('os')", "mse); import os; (", "os.system"])
+def test_strings_outside_the_allow_lists_are_refused(loss: str) -> None:
+    result = check_bytes(spec_with("fine", loss=loss), "hostile.json")
+    assert not result.ok
+    assert any(d.code == "MS105" for d in result.diagnostics)
+
+
+@settings(max_examples=int(os.environ.get("MSPEC_FUZZ_EXAMPLES", "300")), deadline=None)
+@given(st.text(max_size=60))
+def test_any_description_is_inert(description: str) -> None:
+    result = check_bytes(spec_with(description), "hostile.json")
+    if result.ok:  # lone surrogates are refused by the loader
+        assert_inert(generate_source(result.graph, "hostile.json"))
