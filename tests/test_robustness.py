@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from mspec.check import check_bytes
 from mspec.cli import main
+from mspec.codegen import generate_source
 from mspec.summary import render_summary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,6 +130,7 @@ def test_mutated_specs_never_crash(data: dict) -> None:
     assert all(d.line >= 1 and d.col >= 1 for d in result.diagnostics)
     if result.ok and result.graph is not None:
         render_summary(result.graph)
+        compile(generate_source(result.graph, "fuzz.json"), "fuzz.py", "exec")
 
 
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None)
