@@ -64,3 +64,11 @@ def test_output_names_come_from_validated_model_names(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "MS107" in result.output
     assert not (tmp_path / "out").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["escape.toml"]
+
+
+def test_outputs_get_normal_permissions(tmp_path: Path) -> None:
+    target = tmp_path / "out.py"
+    write_atomic(target, b"x = 1\n")
+    reference = tmp_path / "reference"
+    reference.write_bytes(b"")
+    assert target.stat().st_mode & 0o777 == reference.stat().st_mode & 0o777

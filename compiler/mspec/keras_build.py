@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .codegen import generate_source
+from .files import readable_mode
 from .graph.model import ModelGraph
 
 
@@ -51,6 +52,7 @@ def save_model(keras_model: Any, path: Path) -> None:
     os.close(handle)
     try:
         keras_model.save(temporary)
+        os.chmod(temporary, readable_mode())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

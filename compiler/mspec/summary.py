@@ -23,9 +23,6 @@ def layer_description(node: Node) -> str:
             continue
         values.append(f"{name}={value}" if isinstance(value, bool) else str(value))
     text = node.call.kind.name + (f"({', '.join(values)})" if values else "")
-    if node.call.kind.wraps:
-        inner = node.call.params.layer
-        text += f"[{inner.kind.name}]"
     return text
 
 
