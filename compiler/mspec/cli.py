@@ -175,6 +175,91 @@ def _build_and_save(source: str, name: str, target: Path, report: Report) -> Non
 
 
 @main.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(),
+    help="The diagram's file when one spec file is given, else a folder. "
+    "Default: diagrams/<model name>.<ext> (.mmd for mermaid).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["svg", "png", "pdf", "dot", "mermaid"]),
+    default="svg",
+    show_default=True,
+    help="svg, png and pdf need Graphviz's `dot`; dot is Graphviz source; "
+    "mermaid is a flowchart for Markdown (GitHub, GitLab).",
+)
+@click.option(
+    "--rankdir",
+    type=click.Choice(["TB", "LR"]),
+    default="TB",
+    show_default=True,
+    help="Direction of the flow: top to bottom, or left to right.",
+)
+@click.option("--collapse", is_flag=True, help="Draw each branch as one node, for large specs.")
+def draw(
+    specs: tuple[str, ...], output: str | None, output_format: str, rankdir: str, collapse: bool
+) -> None:
+    """Draw each spec as a diagram: layers, shapes, branches, merges and shared layers.
+
+    A spec with errors is still drawn, with the nodes and edges at fault in
+    red and the messages on them; its diagnostics are printed as by `lint`
+    and the exit status is 1. A spec that cannot be loaded or validated is
+    not drawn (exit 1). Exit 2 when a file cannot be read or, for svg, png
+    and pdf, Graphviz's `dot` is missing. Never imports TensorFlow.
+    """
+    from .check import check_file
+    from .draw import EXTENSIONS, IMAGE_FORMATS, GraphvizFailed, GraphvizMissing, find_dot
+    from .draw import draw as draw_diagram
+    from .files import write_atomic
+
+    if output_format in IMAGE_FORMATS:
+        try:
+            find_dot()
+        except GraphvizMissing as error:
+            click.echo(f"mspec: {error}", err=True)
+            sys.exit(EXIT_CANNOT_RUN)
+    report = Report()
+    files = _spec_files(specs, report)
+    # `-o` names the file only when exactly one spec file is given (and -o is not a folder).
+    one_file = len(specs) == 1 and Path(specs[0]).is_file() and not (output and Path(output).is_dir())
+    written: dict[Path, Path] = {}
+    for path in files:
+        try:
+            result = check_file(path)
+        except OSError as error:
+            report.cannot_run(_read_error(path, error))
+            continue
+        report.add(result.diagnostics)
+        for diagnostic in result.diagnostics:
+            click.echo(diagnostic.format())
+        if result.graph is None:
+            continue
+        name = result.graph.spec.name
+        if output is not None and one_file:
+            target = Path(output)
+        else:
+            target = Path(output or "diagrams") / f"{name}.{EXTENSIONS[output_format]}"
+        if target in written:
+            report.cannot_run(f"{path}: not drawn: {target} is already the diagram of {written[target]}")
+            continue
+        try:
+            data = draw_diagram(
+                result.graph, result.diagnostics, output_format, rankdir=rankdir, collapse=collapse
+            )
+        except (GraphvizMissing, GraphvizFailed) as error:
+            report.cannot_run(f"{path}: not drawn: {error}")
+            continue
+        write_atomic(target, data)
+        written[target] = path
+        click.echo(f"wrote {target}", err=True)
+    _finish(report, summary=False)
+
+
+@main.command()
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 def schema(output: str | None) -> None:
     """Print the JSON Schema of the spec format (for editors and validators)."""

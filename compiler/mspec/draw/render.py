@@ -1,0 +1,46 @@
+"""Turn DOT text into SVG, PNG or PDF with Graphviz's `dot` program."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+IMAGE_FORMATS = ("svg", "png", "pdf")
+MISSING_DOT = (
+    "Graphviz's `dot` is needed for svg/png/pdf: install the Debian/Ubuntu package `graphviz` "
+    "(apt-get install graphviz), or use --format dot or --format mermaid"
+)
+
+
+class GraphvizMissing(RuntimeError):
+    """Graphviz's `dot` program is not installed (or not on PATH)."""
+
+    def __init__(self) -> None:
+        super().__init__(MISSING_DOT)
+
+
+class GraphvizFailed(RuntimeError):
+    """`dot` ran but could not lay out or write the diagram."""
+
+
+def find_dot() -> str:
+    """Return the path of `dot`, or raise GraphvizMissing."""
+    found = shutil.which("dot")
+    if found is None:
+        raise GraphvizMissing()
+    return found
+
+
+def render(dot_text: str, fmt: str) -> bytes:
+    """Run `dot -T<fmt>` on the text and return the image bytes."""
+    if fmt not in IMAGE_FORMATS:
+        raise ValueError(f"cannot render {fmt!r}: expected one of {', '.join(IMAGE_FORMATS)}")
+    command = [find_dot(), f"-T{fmt}"]
+    try:
+        done = subprocess.run(command, input=dot_text.encode("utf-8"), capture_output=True, check=False)
+    except FileNotFoundError as error:  # removed between the lookup and the run
+        raise GraphvizMissing() from error
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip() or f"exit status {done.returncode}"
+        raise GraphvizFailed(f"dot -T{fmt} failed: {message}")
+    return done.stdout
