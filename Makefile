@@ -11,7 +11,7 @@ STAMP_TEST := $(VENV)/.installed-test
 .PHONY: demo test bench clean help graphviz
 
 help:
-	@echo "make demo    set up, lint the article's broken examples, summarize and build every spec"
+	@echo "make demo    set up, lint the article's broken examples, summarize, draw and build every spec"
 	@echo "make test    set up (with the tensorflow and test extras), then run the test suite"
 	@echo "make bench   run the benchmarks (prints ratios against Keras)"
 
@@ -46,6 +46,10 @@ demo: $(STAMP_KERAS) graphviz
 	@for spec in $$(find specs -name '*.toml' -o -name '*.json' | sort); do \
 	  echo; echo "== $$spec"; $(BIN)/mspec summary $$spec || exit 1; done
 	@echo
+	@echo "== Diagrams of every spec, in diagrams/ (SVG), and one PNG for the README =="
+	$(BIN)/mspec draw specs -o diagrams
+	$(BIN)/mspec draw specs/siamese_text.json --format png -o diagrams/siamese_text.png
+	@echo
 	@echo "== Keras source and saved models of every spec, in build/ =="
 	TF_CPP_MIN_LOG_LEVEL=3 $(BIN)/mspec build specs -o build
 
@@ -56,6 +60,8 @@ test: $(STAMP_TEST) graphviz
 bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/lint_vs_keras.py
 	$(BIN)/python benchmarks/build_vs_keras.py
+	$(BIN)/python -m pip install --quiet pydot  # keras.utils.plot_model needs it
+	$(BIN)/python benchmarks/draw_vs_keras.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache .hypothesis
