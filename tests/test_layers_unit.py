@@ -44,6 +44,11 @@ def test_kind_is_described(name: str) -> None:
     assert kind.category
     fields = kind.params.model_fields
     assert all(key in fields for key in kind.key_params), kind.key_params
+    assert all(name in fields for name in kind.positional), kind.positional
+
+
+def test_only_batch_normalization_fixes_its_rank() -> None:
+    assert {name for name, kind in REGISTRY.items() if kind.build_rank} == {"BatchNormalization"}
 
 
 def test_wrappers_are_marked() -> None:
@@ -177,6 +182,9 @@ def test_convolution_counts() -> None:
         ({"type": "AveragePooling2D"}, "pool_size"),
         ({"type": "ZeroPadding2D", "padding": [1, 2, 3]}, "[[top, bottom], [left, right]]"),
         ({"type": "Cropping1D", "cropping": [1, 2, 3]}, "[before, after]"),
+        ({"type": "GaussianNoise", "stddev": 1.5}, "less than or equal to 1"),
+        ({"type": "Normalization", "mean": [0.5], "variance": 2.0}, "same shape"),
+        ({"type": "Normalization", "axis": None, "mean": [0.5], "variance": [2.0]}, "keeps none"),
     ],
 )
 def test_parameter_refusals(step: dict, words: str) -> None:
@@ -221,6 +229,71 @@ def test_unknown_channels_and_groups() -> None:
 def test_cropping_everything_is_refused() -> None:
     error = refusal({"type": "Cropping2D", "cropping": [[1, 2], [0, 0]]}, (N, 3, 3, 2))
     assert "nothing would be left" in formatted(error, "x (None, 3, 3, 2)")
+
+
+def test_glu_activation_is_refused_with_the_reason() -> None:
+    error = refusal({"type": "Activation", "activation": "glu"}, (N, 4))
+    assert "halves the last axis of x" in formatted(error, "x")
+    assert infer({"type": "Activation", "activation": "glu"}, (N,)) == (N,)
+
+
+def test_repeated_axes_are_refused() -> None:
+    error = refusal({"type": "LayerNormalization", "axis": [1, -2]}, (N, 3, 4))
+    assert "names the same axis twice for input x" in formatted(error, "x")
+    error = refusal({"type": "Normalization", "axis": [1, -1]}, (N, 2))
+    assert "names the same axis twice" in formatted(error, "x")
+    # A given mean does not depend on the repeats, and a size-1 axis fits either way.
+    assert infer({"type": "Normalization", "axis": [1, -1], "mean": 0.5, "variance": 1.0}, (N, 2)) == (N, 2)
+    assert count({"type": "Normalization", "axis": [1, -1]}, (N, 1)) == 3
+
+
+def test_weightless_layer_normalization_needs_no_size() -> None:
+    step = {"type": "LayerNormalization", "center": False, "scale": False}
+    assert infer(step, (N, N)) == (N, N) and count(step, (N, N)) == 0
+    call = make_call(step)
+    assert call.kind.build_axes(call.params, [(N, 4)]) == {}
+
+
+def test_normalization_mean_must_fit_the_last_kept_axis() -> None:
+    step = {"type": "Normalization", "axis": [1, 2], "mean": [0.0, 1.0, 2.0], "variance": [1.0, 1.0, 1.0]}
+    error = refusal(step, (N, 3, 2))
+    assert "3 values, but axis 2 of x has size 2" in formatted(error, "x")
+    assert count({"type": "Normalization", "axis": 0}, (5, 4)) == 11
+
+
+def test_category_encoding_counts_only_up_to_rank_2() -> None:
+    error = refusal({"type": "CategoryEncoding", "num_tokens": 4, "output_mode": "count"}, (N, 3, 2))
+    assert "rank-1 or rank-2" in formatted(error, "x") and "one_hot" in error.hint
+    one_hot = {"type": "CategoryEncoding", "num_tokens": 4, "output_mode": "one_hot"}
+    assert infer(one_hot, (N, 3, 2)) == (N, 3, 2, 4)
+
+
+def test_merges_take_any_known_batch_size() -> None:
+    assert infer({"type": "Add"}, (N, 4), (3, 4)) == (3, 4)
+    assert infer({"type": "Add"}, ("B", 4), ("B", 1)) == ("B", 4)
+    assert infer({"type": "Add"}, ("B", 4), (N, 4)) == (N, 4)
+
+
+def test_dot_refuses_what_keras_cannot_check() -> None:
+    error = refusal({"type": "Dot", "axes": 1}, (N, 4), (N, N))
+    assert "(4 != None)" in formatted(error, "a", "b") and "unknown size" in error.hint
+    assert "out of range" in refusal({"type": "Dot", "axes": [1, 3]}, (N, 1), (N, 1)).message
+    assert "batch axis" in refusal({"type": "Dot", "axes": [-2, -2]}, (N, 4), (N, 4)).message
+    assert infer({"type": "Dot", "axes": 1}, (N, "T"), (N, "S")) == (N, 1)
+
+
+def test_attention_checks_what_running_needs() -> None:
+    error = refusal({"type": "Attention"}, (N, 3, 4), (N, 5, 6), (N, 7, 4))
+    assert "same length" in formatted(error, "q", "v", "k") and "k" in formatted(error, "q", "v", "k")
+    error = refusal({"type": "Attention"}, (N, 3, 4), (N, 2, 5, 4))
+    assert "same rank, got q and v" in formatted(error, "q", "v")
+    assert "rank 3 or more" in refusal({"type": "MultiHeadAttention", "num_heads": 1, "key_dim": 2},
+                                       (N, 4), (N, 4)).message  # fmt: skip
+    concat = {"type": "Attention", "score_mode": "concat"}
+    assert infer(concat, (N, 3, 1), (N, 5, 4)) == (N, 3, 4)
+    assert infer({"type": "Attention"}, (N, 2, 3, 4), (N, 1, 5, 4)) == (N, 2, 3, 4)
+    error = refusal({"type": "Attention"}, (N, 1, 3, 4), (N, 2, 5, 4))
+    assert "on axis 1" in formatted(error, "q", "v")
 
 
 def test_time_distributed_explains_the_step_shape() -> None:

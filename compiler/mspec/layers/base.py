@@ -150,6 +150,8 @@ class LayerKind:
     min_inputs: int = 1
     max_inputs: int | None = 1
     build_axes: BuildKeyRule = field(default=lambda p, shapes: {})
+    # Whether the first build also fixes the rank of each input (Keras' InputSpec ndim).
+    build_rank: bool = False
     # Parameters worth showing in a diagram or summary, in display order.
     key_params: tuple[str, ...] = ()
     # Wrappers (Bidirectional, TimeDistributed) take another step as `layer`.

@@ -177,6 +177,7 @@ for _rank, _params in ((1, Conv1DParams), (2, Conv2DParams), (3, Conv3DParams)):
             _name, _params, _conv_rule(_name), _conv_count, "convolution",
             f"{_rank}D convolution: `filters` kernels of `kernel_size` slid over the input.",
             build_axes=_channel_key, key_params=("filters", "kernel_size", "strides", "activation"),
+            positional=("filters", "kernel_size"),
         )
     )  # fmt: skip
 
@@ -242,6 +243,7 @@ for _rank, _params in ((1, SeparableConv1DParams), (2, SeparableConv2DParams)):
             _name, _params, _separable_rule(_name), _separable_count, "convolution",
             f"Separable {_rank}D convolution: a per-channel convolution, then a 1x1 one to `filters`.",
             build_axes=_channel_key, key_params=("filters", "kernel_size", "strides", "activation"),
+            positional=("filters", "kernel_size"),
         )
     )  # fmt: skip
 
@@ -303,6 +305,7 @@ for _rank, _params in ((1, DepthwiseConv1DParams), (2, DepthwiseConv2DParams)):
             _name, _params, _depthwise_rule(_name), _depthwise_count, "convolution",
             f"Depthwise {_rank}D convolution: `depth_multiplier` kernels per channel, channels kept apart.",
             build_axes=_channel_key, key_params=("kernel_size", "strides", "depth_multiplier"),
+            positional=("kernel_size",),
         )
     )  # fmt: skip
 
@@ -392,5 +395,6 @@ for _rank, _params in ((1, Conv1DTransposeParams), (2, Conv2DTransposeParams)):
             _name, _params, _transpose_rule(_name), _transpose_count, "convolution",
             f"Transposed {_rank}D convolution (learned upsampling): the gradient of Conv{_rank}D.",
             build_axes=_channel_key, key_params=("filters", "kernel_size", "strides", "activation"),
+            positional=("filters", "kernel_size"),
         )
     )  # fmt: skip

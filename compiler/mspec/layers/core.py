@@ -18,6 +18,7 @@ from .base import (
     Shape,
     ShapeError,
     format_shape,
+    known,
     normalize_axis,
     product,
     register,
@@ -87,7 +88,8 @@ class SpatialDropoutParams(LayerParams):
 
 
 class GaussianNoiseParams(LayerParams):
-    stddev: float = Field(ge=0)
+    # Keras refuses a standard deviation outside [0, 1] in the constructor.
+    stddev: float = Field(ge=0, le=1)
     seed: int | None = None
 
 
@@ -105,13 +107,26 @@ class IdentityParams(LayerParams):
     pass
 
 
+def _activation_shape(p: ActivationParams, shapes) -> Shape:
+    (shape,) = shapes
+    # glu halves the last axis, but the Activation layer declares its input's shape: what runs
+    # would not match the declared shape (and an odd size fails outright).
+    if p.activation == "glu" and len(shape) > 1:
+        raise ShapeError(
+            "Activation 'glu' halves the last axis of {0}, but Keras declares the output "
+            "with the input's shape, so the built model would not match what runs",
+            hint="use another activation, or gate explicitly: Multiply a projection by a sigmoid one",
+        )
+    return shape
+
+
 def _spatial_dropout_1d_shape(p, shapes) -> Shape:
     require_rank(shapes[0], "SpatialDropout1D", exact=3)
     return shapes[0]
 
 
 for _name, _params, _rule, _doc, _keys in (
-    ("Activation", ActivationParams, _same_shape, "Applies an activation function.", ("activation",)),
+    ("Activation", ActivationParams, _activation_shape, "Applies an activation function.", ("activation",)),
     ("Dropout", DropoutParams, _same_shape, "Randomly zeroes inputs during training.", ("rate",)),
     (
         "SpatialDropout1D",
@@ -302,6 +317,14 @@ class CategoryEncodingParams(LayerParams):
 
 def _category_encoding_shape(p: CategoryEncodingParams, shapes) -> Shape:
     (shape,) = shapes
+    # Keras declares (..., num_tokens) for any rank, but counts over axis 1, not the last one,
+    # above rank 2: its docs support 1D and 2D inputs only.
+    if p.output_mode != "one_hot" and len(shape) > 2:
+        raise ShapeError(
+            f"CategoryEncoding with output_mode={p.output_mode!r} takes a rank-1 or rank-2 input "
+            "(batch included), got {0}",
+            hint="flatten the input to (batch, values) first, or use output_mode='one_hot'",
+        )
     if p.output_mode == "one_hot" and (shape[-1] != 1 or len(shape) == 1):
         return (*shape, p.num_tokens)
     return (*shape[:-1], p.num_tokens)
@@ -361,6 +384,8 @@ register(
         "normalization",
         "Normalizes with batch statistics (moving averages at inference).",
         build_axes=lambda p, shapes: {(0, p.axis): shapes[0][p.axis]},
+        # Keras' InputSpec after the first build fixes the rank as well as the channels.
+        build_rank=True,
     )
 )
 
@@ -382,17 +407,41 @@ class LayerNormalizationParams(LayerParams):
         return [self.axis] if isinstance(self.axis, int) else list(self.axis)
 
 
+def _distinct_axes(axes: list[int], shape: Shape, layer: str) -> list[int]:
+    """Return the axes made positive, refusing one out of range or named twice."""
+    positive = [normalize_axis(axis, len(shape), layer, shape) for axis in axes]
+    if len(set(positive)) < len(positive):
+        raise ShapeError(
+            f"{layer} axis {axes} names the same axis twice for input {{0}}",
+            hint="list each axis once, either counting from the start or from the end",
+        )
+    return positive
+
+
+def _layer_norm_weighted(p: LayerNormalizationParams) -> bool:
+    return p.center or p.scale
+
+
 def _layer_norm_shape(p: LayerNormalizationParams, shapes) -> Shape:
     (shape,) = shapes
-    for axis in p.axes:
-        axis = normalize_axis(axis, len(shape), "LayerNormalization", shape)
-        require_known(shape[axis], f"size on axis {axis}", shape, "LayerNormalization")
+    for axis in _distinct_axes(p.axes, shape, "LayerNormalization"):
+        # Without gamma and beta nothing is built from the size.
+        if _layer_norm_weighted(p):
+            require_known(shape[axis], f"size on axis {axis}", shape, "LayerNormalization")
     return shape
 
 
 def _layer_norm_count(p: LayerNormalizationParams, shapes) -> int:
+    if not _layer_norm_weighted(p):
+        return 0
     size = product([shapes[0][a] for a in p.axes])
     return size * (int(p.center) + int(p.scale))
+
+
+def _layer_norm_keys(p: LayerNormalizationParams, shapes) -> dict:
+    if not _layer_norm_weighted(p):
+        return {}
+    return {(0, a): shapes[0][a] for a in p.axes}
 
 
 register(
@@ -403,9 +452,13 @@ register(
         _layer_norm_count,
         "normalization",
         "Normalizes each sample over `axis`.",
-        build_axes=lambda p, shapes: {(0, a): shapes[0][a] for a in p.axes},
+        build_axes=_layer_norm_keys,
     )
 )
+
+
+def _value_shape(value: float | list[float]) -> tuple[int, ...]:
+    return (len(value),) if isinstance(value, list) else ()
 
 
 class NormalizationParams(LayerParams):
@@ -418,6 +471,12 @@ class NormalizationParams(LayerParams):
     def _mean_with_variance(self):
         if (self.mean is None) != (self.variance is None):
             raise ValueError("give both mean and variance, or neither (then call adapt())")
+        if self.mean is None:
+            return self
+        if _value_shape(self.mean) != _value_shape(self.variance):
+            raise ValueError("mean and variance must have the same shape: two numbers or equal-length lists")
+        if isinstance(self.mean, list) and not self.kept_axes:
+            raise ValueError("a list of means needs a kept axis to lie along, but axis keeps none")
         return self
 
     @property
@@ -429,12 +488,30 @@ class NormalizationParams(LayerParams):
 
 def _normalization_shape(p: NormalizationParams, shapes) -> Shape:
     (shape,) = shapes
-    for axis in p.kept_axes:
-        axis = normalize_axis(axis, len(shape), "Normalization", shape)
-        if axis == 0:
-            raise ShapeError("Normalization cannot keep the batch axis (axis 0)")
-        if p.mean is None:
-            require_known(shape[axis], f"size on axis {axis}", shape, "Normalization")
+    kept = [normalize_axis(axis, len(shape), "Normalization", shape) for axis in p.kept_axes]
+    for axis in kept:
+        # Keras shapes the mean and variance (given or adapted) by the kept axes, batch included.
+        if not known(shape[axis]):
+            raise ShapeError(
+                f"Normalization needs a known size on every kept axis, but axis {axis} of {{0}} is unknown",
+                hint="give that dimension a fixed size in the input shape, or keep other axes with `axis`",
+            )
+    repeated = {axis for axis in kept if kept.count(axis) > 1}
+    if p.mean is None and any(shape[axis] != 1 for axis in repeated):
+        # The adapted statistics get one entry per listed axis and no longer fit the input.
+        raise ShapeError(
+            f"Normalization axis {p.axis} names the same axis twice for input {{0}}",
+            hint="list each axis once, either counting from the start or from the end",
+        )
+    if isinstance(p.mean, list):
+        # Keras lines a list up with the last kept axis and broadcasts it there.
+        last = max(kept)
+        if len(p.mean) not in (1, shape[last]):
+            raise ShapeError(
+                f"Normalization mean and variance have {len(p.mean)} values, but axis {last} of {{0}} "
+                f"has size {shape[last]}",
+                hint="give one value per position on the last kept axis, or a single value",
+            )
     return shape
 
 

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from .base import (
     Constraint,
+    Dim,
     Initializer,
     LayerKind,
     LayerParams,
@@ -70,9 +71,19 @@ def _elementwise_shape(layer: str):
                 other = next((j for j in range(index) if _broadcast(shapes[j][1:], shape[1:]) is None), 0)
                 raise ShapeError(f"{layer} needs equal shapes, got {{{other}}} and {{{index}}}")
             result = merged
-        return (shapes[0][0], *result)
+        return (_merged_batch(shapes), *result)
 
     return rule
+
+
+def _merged_batch(shapes) -> Dim:
+    """Return the batch size Keras gives a merge: the known one of any input, else unknown."""
+    known_sizes = [s[0] for s in shapes if known(s[0])]
+    if known_sizes:
+        return known_sizes[0]
+    # Keras only has None here; keep a name that every input shares.
+    first = shapes[0][0]
+    return first if all(s[0] == first for s in shapes) else None
 
 
 ELEMENTWISE_DOCS = {
@@ -169,22 +180,42 @@ class DotParams(LayerParams):
     normalize: bool = False
 
 
-def _dot_shape(p: DotParams, shapes) -> Shape:
-    first, second = list(shapes[0]), list(shapes[1])
+def _size(dim) -> str:
+    return "None" if dim is None else str(dim)
+
+
+def _dot_axes(p: DotParams, first: Shape, second: Shape) -> list[int]:
+    """Return the contracted axes made positive, as Keras resolves them."""
     if isinstance(p.axes, int):
+        # Keras wraps one negative integer around each input's rank (even from far below it).
         axes = [p.axes % len(first), p.axes % len(second)] if p.axes < 0 else [p.axes, p.axes]
     else:
         if len(p.axes) != 2:
             raise ShapeError(f"Dot axes must be one integer or a pair, got {p.axes}")
-        axes = [p.axes[0] % len(first), p.axes[1] % len(second)]
+        axes = list(p.axes)
+    resolved = []
     for axis, shape in zip(axes, (first, second), strict=True):
-        if not 0 < axis < len(shape):
+        if not -len(shape) <= axis < len(shape) or axis % len(shape) == 0:
             raise ShapeError(
-                f"Dot axis {axis} is out of range (or the batch axis) for input {format_shape(tuple(shape))}"
+                f"Dot axis {axis} is out of range (or the batch axis) for input {format_shape(shape)}"
             )
+        resolved.append(axis % len(shape))
+    return resolved
+
+
+def _dot_shape(p: DotParams, shapes) -> Shape:
+    first, second = list(shapes[0]), list(shapes[1])
+    axes = _dot_axes(p, shapes[0], shapes[1])
     a, b = first[axes[0]], second[axes[1]]
-    if known(a) and known(b) and a != b:
-        raise ShapeError(f"Dot needs equal sizes on the contracted axes ({a} != {b}), got {{0}} and {{1}}")
+    # Keras compares the sizes with `!=`: a known size against an unknown one is refused.
+    if as_keras((a,)) != as_keras((b,)):
+        unknown = not (known(a) and known(b))
+        raise ShapeError(
+            f"Dot needs equal sizes on the contracted axes ({_size(a)} != {_size(b)}), got {{0}} and {{1}}",
+            hint="Keras cannot check an unknown size against a known one: give both the same fixed size"
+            if unknown
+            else None,
+        )
     first.pop(axes[0])
     second.pop(axes[1])
     second.pop(0)
@@ -219,14 +250,48 @@ class AttentionParams(LayerParams):
     seed: int | None = None
 
 
-def _attention_shape(p: AttentionParams, shapes) -> Shape:
-    query, value = shapes[0], shapes[1]
-    key = shapes[2] if len(shapes) == 3 else value
-    # Scores are query @ key^T: the feature sizes must agree.
-    if known(query[-1]) and known(key[-1]) and query[-1] != key[-1]:
+def _same_rank(shapes, layer: str) -> None:
+    """Refuse inputs below rank 3 or of different ranks (batch, steps..., features)."""
+    ranks = {len(shape) for shape in shapes}
+    if len(ranks) > 1:
         raise ShapeError(
-            f"Attention needs query and key of the same last dimension, got {{0}} and {{{len(shapes) - 1}}}",
+            f"{layer} needs query, value (and key) of the same rank, got " + _all_inputs(len(shapes)),
+            hint="every input is (batch, steps..., features)",
         )
+    if min(ranks) < 3:
+        raise ShapeError(
+            f"{layer} needs inputs of rank 3 or more (batch, steps, features), got "
+            + _all_inputs(len(shapes)),
+            hint="a (batch, features) input has no steps to attend over: add one, e.g. with Reshape",
+        )
+
+
+def _attention_shape(p: AttentionParams, shapes) -> Shape:
+    # Keras checks nothing when building; these are what the matrix products need when run
+    # (with Keras' unchecked ranks, a lower-rank input would mix samples of the batch).
+    _same_rank(shapes, "Attention")
+    query, value = shapes[0], shapes[1]
+    key_index = len(shapes) - 1
+    key = shapes[key_index]
+    if known(key[-2]) and known(value[-2]) and key[-2] != value[-2]:
+        raise ShapeError(
+            f"Attention needs key and value of the same length (axis -2), got {{{key_index}}} and {{1}}",
+        )
+    q, k = query[-1], key[-1]
+    # 'dot' scores are query @ key^T; 'concat' scores add them, so a size of 1 broadcasts.
+    if known(q) and known(k) and q != k and (p.score_mode == "dot" or 1 not in (q, k)):
+        raise ShapeError(
+            f"Attention needs query and key of the same last dimension, got {{0}} and {{{key_index}}}",
+        )
+    # Axes between the batch and the steps broadcast; the output keeps the query's.
+    for axis in range(1, len(query) - 2):
+        others = {s[axis] for s in (key, value) if known(s[axis]) and s[axis] != 1}
+        expected = {query[axis]} if known(query[axis]) else set()
+        if len(others | expected) > 1:
+            raise ShapeError(
+                f"Attention needs equal sizes (or 1 in key and value) on axis {axis}, got "
+                + _all_inputs(len(shapes)),
+            )
     return (*query[:-1], value[-1])
 
 
@@ -280,6 +345,8 @@ def _mha_shape(p: MultiHeadAttentionParams, shapes) -> Shape:
         raise ShapeError(
             "MultiHeadAttention needs value and key equal on every axis but the last, got {1} and {2}",
         )
+    # Keras builds the attention for the value's rank; another query rank or no step axis fails when run.
+    _same_rank(shapes, "MultiHeadAttention")
     for shape, role in ((query, "query"), (value, "value"), (key, "key")):
         require_known(shape[-1], f"last dimension of the {role}", shape, "MultiHeadAttention")
     if p.output_dims is not None:

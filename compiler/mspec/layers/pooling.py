@@ -120,7 +120,7 @@ for _rank in (1, 2, 3):
             LayerKind(
                 _name, _params, _pooling_rule(_name), lambda p, s: 0, "pooling",
                 f"Downsamples with the {_what} over `pool_size` windows in {_rank}D.",
-                key_params=("pool_size", "strides"),
+                key_params=("pool_size", "strides"), positional=("pool_size",),
             )
         )  # fmt: skip
 

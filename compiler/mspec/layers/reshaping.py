@@ -65,6 +65,7 @@ register(
         "UpSampling1D", UpSampling1DParams,
         lambda p, s: _resize("UpSampling1D", p, s[0], 1, [p.size], [0]), _no_weights, "reshaping",
         "Repeats each step `size` times along the time axis.", key_params=("size",),
+        positional=("size",),
     )
 )  # fmt: skip
 register(
@@ -72,7 +73,7 @@ register(
         "UpSampling2D", UpSampling2DParams,
         lambda p, s: _resize("UpSampling2D", p, s[0], 2, as_tuple(p.size, 2), [0, 0]), _no_weights,
         "reshaping", "Scales rows and columns by `size` (repetition or interpolation).",
-        key_params=("size", "interpolation"),
+        key_params=("size", "interpolation"), positional=("size",),
     )
 )  # fmt: skip
 
@@ -166,12 +167,14 @@ register(
     LayerKind(
         "ZeroPadding1D", ZeroPadding1DParams, _zero_padding_1d_shape, _no_weights, "reshaping",
         "Adds zeros at the start and end of the time axis.", key_params=("padding",),
+        positional=("padding",),
     )
 )  # fmt: skip
 register(
     LayerKind(
         "ZeroPadding2D", ZeroPadding2DParams, _zero_padding_2d_shape, _no_weights, "reshaping",
         "Adds rows and columns of zeros around an image.", key_params=("padding",),
+        positional=("padding",),
     )
 )  # fmt: skip
 register(
@@ -179,6 +182,7 @@ register(
         "Cropping1D", Cropping1DParams,
         lambda p, s: _cropped("Cropping1D", p, s[0], 1, [_pair(p.cropping, "cropping")]), _no_weights,
         "reshaping", "Removes steps from the start and end of the time axis.", key_params=("cropping",),
+        positional=("cropping",),
     )
 )  # fmt: skip
 register(
@@ -186,5 +190,6 @@ register(
         "Cropping2D", Cropping2DParams,
         lambda p, s: _cropped("Cropping2D", p, s[0], 2, list(_pairs(p.cropping, "cropping"))), _no_weights,
         "reshaping", "Removes rows and columns from the borders of an image.", key_params=("cropping",),
+        positional=("cropping",),
     )
 )  # fmt: skip

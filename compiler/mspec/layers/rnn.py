@@ -135,7 +135,7 @@ for _name, _params, _doc in (
     register(
         LayerKind(
             _name, _params, _recurrent_rule(_name), _recurrent_count(_name), "recurrent", _doc,
-            build_axes=_feature_key, key_params=("units", "return_sequences"),
+            build_axes=_feature_key, key_params=("units", "return_sequences"), positional=("units",),
         )
     )  # fmt: skip
 
@@ -201,7 +201,7 @@ register(
         "Bidirectional", BidirectionalParams, _bidirectional_shape, _bidirectional_count, "recurrent",
         "Runs a recurrent `layer` forwards and backwards and merges both outputs (`merge_mode`).",
         build_axes=lambda p, shapes: p.layer.kind.build_axes(p.layer.params, shapes),
-        key_params=("layer", "merge_mode"), wraps=True,
+        key_params=("layer", "merge_mode"), wraps=True, positional=("layer",),
     )
 )  # fmt: skip
 
@@ -258,6 +258,6 @@ register(
         "TimeDistributed", TimeDistributedParams, _time_distributed_shape, _time_distributed_count,
         "recurrent",
         "Applies `layer` to every time step (axis 1) of its input, with one set of weights.",
-        build_axes=_time_distributed_keys, key_params=("layer",), wraps=True,
+        build_axes=_time_distributed_keys, key_params=("layer",), wraps=True, positional=("layer",),
     )
 )  # fmt: skip

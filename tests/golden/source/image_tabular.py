@@ -17,23 +17,19 @@ def build_model() -> keras.Model:
         0.00392156862745098, name="photo_features_rescaling"
     )(photo)
     photo_features = layers.Conv2D(
-        filters=16,
-        kernel_size=3,
-        padding="same",
-        activation="relu",
-        name="photo_features_conv2_d",
+        16, 3, padding="same", activation="relu", name="photo_features_conv2_d"
     )(photo_features)
-    photo_features = layers.MaxPooling2D(
-        pool_size=2, name="photo_features_max_pooling2_d"
-    )(photo_features)
+    photo_features = layers.MaxPooling2D(2, name="photo_features_max_pooling2_d")(
+        photo_features
+    )
     photo_features = layers.Conv2D(
-        filters=32, kernel_size=3, activation="relu", name="photo_features_conv2_d_2"
+        32, 3, activation="relu", name="photo_features_conv2_d_2"
     )(photo_features)
-    photo_features = layers.MaxPooling2D(
-        pool_size=2, name="photo_features_max_pooling2_d_2"
-    )(photo_features)
+    photo_features = layers.MaxPooling2D(2, name="photo_features_max_pooling2_d_2")(
+        photo_features
+    )
     photo_features = layers.Conv2D(
-        filters=64, kernel_size=3, activation="relu", name="photo_features_conv2_d_3"
+        64, 3, activation="relu", name="photo_features_conv2_d_3"
     )(photo_features)
     photo_features = layers.GlobalAveragePooling2D(name="photo_features")(
         photo_features

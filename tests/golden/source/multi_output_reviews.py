@@ -17,7 +17,7 @@ def build_model() -> keras.Model:
         review
     )
     review_features = layers.Conv1D(
-        filters=64, kernel_size=5, activation="relu", name="review_features_conv1_d"
+        64, 5, activation="relu", name="review_features_conv1_d"
     )(review_features)
     review_features = layers.GlobalMaxPooling1D(name="review_features")(review_features)
 

@@ -15,9 +15,7 @@ def build_model() -> keras.Model:
 
     # Shared layers: created once, called at every use, so the weights are shared.
     embedding = layers.Embedding(20000, 64, mask_zero=True, name="embedding")
-    encoder = layers.Bidirectional(
-        layer=layers.LSTM(units=32, name="encoder_lstm"), name="encoder"
-    )
+    encoder = layers.Bidirectional(layers.LSTM(32, name="encoder_lstm"), name="encoder")
 
     encoded_1 = embedding(question_1)
     encoded_1 = encoder(encoded_1)

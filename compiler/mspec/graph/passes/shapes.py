@@ -38,7 +38,15 @@ def infer_shapes(model: ModelGraph) -> list[Diagnostic]:
         except ShapeError as error:
             code = "MS301" if node.role == "merge" else "MS303"
             found.append(
-                diagnostic(model, code, node.path, _describe(model, node, error.message), error.hint, at=at)
+                diagnostic(
+                    model,
+                    code,
+                    node.path,
+                    _describe(model, node, error.message),
+                    error.hint,
+                    at=at,
+                    node=node.id,
+                )
             )
             node.shape = None
             continue
@@ -50,6 +58,26 @@ def infer_shapes(model: ModelGraph) -> list[Diagnostic]:
                 continue
             node.params = 0  # the weights belong to the first use
             first_sizes, first = built[node.shared]
+            rank_clash = _rank_clash(model, first, shapes) if kind.build_rank else None
+            if rank_clash is not None:
+                position, expected = rank_clash
+                source = node.inputs[position]
+                found.append(
+                    diagnostic(
+                        model,
+                        "MS302",
+                        node.path,
+                        f"shared layer {node.shared!r} ({kind.name}) is built for rank-{expected} inputs "
+                        f"(batch included) by its first use in {model.label(first.id)}, but here it gets "
+                        f"{model.label(source)} {format_shape(model.nodes[source].shape)}",
+                        "a shared layer keeps the input rank of its first use: give every use that rank, "
+                        "e.g. with a Reshape before it",
+                        at=at,
+                        node=node.id,
+                    )
+                )
+                node.shape = None
+                continue
             clash = _first_clash(first_sizes, sizes)
             if clash is not None:
                 (position, axis), expected = clash
@@ -65,10 +93,20 @@ def infer_shapes(model: ModelGraph) -> list[Diagnostic]:
                         "a shared layer keeps its weights: give every use the same size on that axis, "
                         "e.g. with a Dense projection before it",
                         at=at,
+                        node=node.id,
                     )
                 )
                 node.shape = None
     return found
+
+
+def _rank_clash(model: ModelGraph, first: Node, shapes: list[Shape]) -> tuple[int, int] | None:
+    """Return the first input position whose rank differs from the first use's, with that rank."""
+    for position, (source, shape) in enumerate(zip(first.inputs, shapes, strict=False)):
+        expected = len(model.nodes[source].shape)
+        if len(shape) != expected:
+            return position, expected
+    return None
 
 
 def _first_clash(first: dict, now: dict):
