@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mspec.check import check_file
+from mspec.frontend import check_file
 from mspec.graph.passes import budget
 
 ROOT = Path(__file__).resolve().parents[1]

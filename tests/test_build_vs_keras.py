@@ -14,8 +14,8 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from mspec.check import check_file  # noqa: E402
 from mspec.codegen.python import layer_names  # noqa: E402
+from mspec.frontend import check_file  # noqa: E402
 from mspec.graph.passes.shapes import total_params  # noqa: E402
 from mspec.keras_build import build_model  # noqa: E402
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mspec.check import check_file
 from mspec.diagnostics import CODES
+from mspec.frontend import check_file
 
 from golden import check_golden
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from mspec.check import check_bytes
 from mspec.codegen import generate_source
+from mspec.frontend import check_bytes
 from mspec.summary import render_summary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,7 +28,7 @@ ENTRY_SECTIONS = {"inputs", "shared", "branches", "merges", "outputs"}
 # Runs mspec in a fresh interpreter and prints every text output it makes.
 PROBE = """
 import json, sys
-from mspec.check import check_file
+from mspec.frontend import check_file
 from mspec.codegen import generate_source
 from mspec.summary import render_summary
 for path in sys.argv[1:]:

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from mspec.check import check_bytes, check_file
 from mspec.cli import main
 from mspec.draw import MISSING_DOT, GraphvizMissing, render, to_dot, to_mermaid
 from mspec.draw.dot import RED
 from mspec.draw.escape import dot_quote, mermaid_quote
+from mspec.frontend import check_bytes, check_file
 
 from golden import check_golden
 

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mspec.check import check_bytes
 from mspec.codegen import generate_source
+from mspec.frontend import check_bytes
 
 HOSTILE = [
     '"""; import os; os.system("echo pwned"); """',

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mspec.check import check_bytes
 from mspec.cli import main
 from mspec.codegen import generate_source
+from mspec.frontend import check_bytes
 from mspec.summary import render_summary
 
 ROOT = Path(__file__).resolve().parents[1]

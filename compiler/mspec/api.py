@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import os
 
-from .check import CheckResult, check_bytes, check_file
 from .diagnostics import Diagnostic
+from .frontend import CheckResult, check_bytes, check_file
 
 
 class SpecError(Exception):

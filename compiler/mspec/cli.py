@@ -71,7 +71,7 @@ def lint(paths: tuple[str, ...], output_format: str, quiet: bool) -> None:
     Exit status: 0 no errors (warnings allowed), 1 errors found, 2 a path could
     not be read. Never imports TensorFlow.
     """
-    from .check import check_file
+    from .frontend import check_file
 
     report = Report()
     findings = []
@@ -99,7 +99,7 @@ def summary(spec: str) -> None:
     Computed statically, without TensorFlow. A spec with errors prints its
     diagnostics instead, and exits 1.
     """
-    from .check import check_file
+    from .frontend import check_file
     from .summary import render_summary
 
     try:
@@ -136,9 +136,9 @@ def build(specs: tuple[str, ...], output_dir: str, source_only: bool) -> None:
     diagnostics are printed as by `lint` and the exit status is 1. Without
     TensorFlow, the source is still written and the exit status is 2.
     """
-    from .check import check_file
     from .codegen import generate_source
     from .files import write_atomic
+    from .frontend import check_file
 
     report = Report()
     folder = Path(output_dir)
@@ -211,10 +211,10 @@ def draw(
     not drawn (exit 1). Exit 2 when a file cannot be read or, for svg, png
     and pdf, Graphviz's `dot` is missing. Never imports TensorFlow.
     """
-    from .check import check_file
     from .draw import EXTENSIONS, IMAGE_FORMATS, GraphvizFailed, GraphvizMissing, find_dot
     from .draw import draw as draw_diagram
     from .files import write_atomic
+    from .frontend import check_file
 
     if output_format in IMAGE_FORMATS:
         try:
