@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from mspec.codegen import generate_source
+from mspec.draw import to_dot, to_mermaid
 from mspec.frontend import check_bytes
 from mspec.summary import render_summary
 
@@ -30,6 +31,7 @@ PROBE = """
 import json, sys
 from mspec.frontend import check_file
 from mspec.codegen import generate_source
+from mspec.draw import to_dot, to_mermaid
 from mspec.summary import render_summary
 for path in sys.argv[1:]:
     result = check_file(path)
@@ -43,6 +45,8 @@ for path in sys.argv[1:]:
 def outputs(raw: bytes, name: str) -> str:
     result = check_bytes(raw, name)
     text = json.dumps([d.to_json() for d in result.diagnostics])
+    if result.graph is not None:
+        text += to_dot(result.graph, result.diagnostics) + to_mermaid(result.graph, result.diagnostics)
     if result.ok:
         text += render_summary(result.graph) + generate_source(result.graph, "spec")
     return text

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from mspec.cli import main
 from mspec.codegen import generate_source
+from mspec.draw import to_dot, to_mermaid
 from mspec.frontend import check_bytes
 from mspec.summary import render_summary
 
@@ -128,6 +129,9 @@ def test_mutated_specs_never_crash(data: dict) -> None:
     raw = json.dumps(data).encode()
     result = check_bytes(raw, "fuzz.json")
     assert all(d.line >= 1 and d.col >= 1 for d in result.diagnostics)
+    if result.graph is not None:  # broken specs are drawn too
+        to_dot(result.graph, result.diagnostics)
+        to_mermaid(result.graph, result.diagnostics)
     if result.ok and result.graph is not None:
         render_summary(result.graph)
         compile(generate_source(result.graph, "fuzz.json"), "fuzz.py", "exec")

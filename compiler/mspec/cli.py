@@ -163,12 +163,15 @@ def build(specs: tuple[str, ...], output_dir: str, source_only: bool) -> None:
 
 
 def _build_and_save(source: str, name: str, target: Path, report: Report) -> None:
-    from .keras_build import KerasUnavailable, build_from_source, save_model
+    from .keras_build import KerasRecursionLimit, KerasUnavailable, build_from_source, save_model
 
     try:
         model = build_from_source(source, name)
     except KerasUnavailable as error:
         report.cannot_run(f"{target}: not built: {error} (or pass --source-only)")
+        return
+    except KerasRecursionLimit as error:
+        report.cannot_run(f"{target}: not built: {error}")
         return
     save_model(model, target)
     click.echo(f"wrote {target} ({model.count_params():,} parameters)", err=True)

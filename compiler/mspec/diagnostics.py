@@ -85,5 +85,5 @@ CODES: dict[str, str] = {
     "MS301": "merge inputs with incompatible shapes",
     "MS302": "shared layer used on an input it was not built for",
     "MS303": "layer cannot take its input shape",
-    "MS304": "model over the resource budget: too many parameters (estimated memory given) or nodes",
+    "MS304": "over the resource budget: too many parameters (memory estimate given), nodes or layers deep",
 }

@@ -21,6 +21,10 @@ class KerasUnavailable(RuntimeError):
     """TensorFlow/Keras is not installed: only the source can be written."""
 
 
+class KerasRecursionLimit(RuntimeError):
+    """Keras' recursive graph code cannot handle a model this deep."""
+
+
 def keras_available() -> bool:
     """Return whether Keras can be imported, without importing it."""
     return importlib.util.find_spec("keras") is not None
@@ -37,7 +41,15 @@ def build_from_source(source: str, name: str = "model") -> Any:
     # The source is mspec's own output: spec strings only ever reach it as
     # repr() literals of allow-listed or validated values.
     exec(compile(source, f"<mspec build {name}>", "exec"), namespace)
-    return namespace["build_model"]()
+    try:
+        return namespace["build_model"]()
+    except RecursionError as error:
+        # Keras builds (and saves) a functional model recursively; mspec's own
+        # passes do not, so a spec can be valid and still too deep for Keras.
+        raise KerasRecursionLimit(
+            f"Keras could not build {name!r}: its graph is too deep for Keras' recursive model builder "
+            "(Python's recursion limit); split the chain or raise sys.setrecursionlimit in your own script"
+        ) from error
 
 
 def build_model(model: ModelGraph, source_path: str | None = None) -> Any:

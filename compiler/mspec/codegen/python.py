@@ -40,11 +40,16 @@ class _LayerNames:
 
     def __init__(self, taken: set[str]):
         self.taken = set(taken)
+        # The next suffix to try for each base: a long chain of `x_dense`,
+        # `x_dense_2`, ... stays linear instead of rescanning from 2 each time.
+        self.next_suffix: dict[str, int] = {}
 
     def fresh(self, base: str) -> str:
-        name, suffix = base, 2
+        name = base
+        suffix = self.next_suffix.get(base, 2)
         while name in self.taken:
             name, suffix = f"{base}_{suffix}", suffix + 1
+        self.next_suffix[base] = suffix
         self.taken.add(name)
         return name
 

@@ -10,6 +10,9 @@ from .common import diagnostic
 # memory runs out; these limits turn that into a diagnostic.
 MAX_PARAMS = 2_000_000_000  # weights in the whole model (about 8 GB as float32)
 MAX_NODES = 100_000  # layer calls, inputs included
+# Longest path from an input to an output, in layer calls. mspec itself works
+# iteratively at any depth; this bounds what a build is asked to do.
+MAX_GRAPH_DEPTH = 20_000
 BYTES_PER_PARAM = 4
 
 
@@ -18,6 +21,10 @@ def check_budget(model: ModelGraph) -> list[Diagnostic]:
     if len(model.nodes) > MAX_NODES:
         message = f"the model has {len(model.nodes):,} nodes, more than the limit of {MAX_NODES:,}"
         found.append(diagnostic(model, "MS304", ("model",), message))
+    depth, deepest = _longest_path(model)
+    if depth > MAX_GRAPH_DEPTH:
+        message = f"the graph is {depth:,} layers deep, more than the limit of {MAX_GRAPH_DEPTH:,}"
+        found.append(diagnostic(model, "MS304", model.nodes[deepest].path, message, at="value", node=deepest))
     total = sum(node.params or 0 for node in model.nodes.values())
     if total > MAX_PARAMS:
         largest = max(model.nodes.values(), key=lambda node: node.params or 0)
@@ -28,6 +35,19 @@ def check_budget(model: ModelGraph) -> list[Diagnostic]:
         hint = "shrink that layer"
         found.append(diagnostic(model, "MS304", largest.path, message, hint, at="value", node=largest.id))
     return found
+
+
+def _longest_path(model: ModelGraph) -> tuple[int, str | None]:
+    """Return the number of layer calls on the longest input-to-node path, and its last node."""
+    depth: dict[str, int] = {}
+    deepest, best = None, 0
+    for node in model.topological_order():
+        depth[node.id] = max((depth[i] for i in model.predecessors[node.id]), default=0) + (
+            node.role != "input"
+        )
+        if depth[node.id] > best:
+            deepest, best = node.id, depth[node.id]
+    return best, deepest
 
 
 def _gigabytes(params: int) -> str:
