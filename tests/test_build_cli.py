@@ -59,3 +59,15 @@ def test_build_saves_a_loadable_model(tmp_path: Path) -> None:
     model = keras.saving.load_model(tmp_path / "concat_independent.keras")
     assert model.count_params() == 993
     assert "993 parameters" in result.output
+
+
+def test_build_check_finds_stale_and_missing_sources(tmp_path: Path) -> None:
+    assert build(str(SEED), "-o", str(tmp_path), "--check").exit_code == 1  # missing
+    assert build(str(SEED), "-o", str(tmp_path), "--source-only").exit_code == 0
+    before = sorted(tmp_path.iterdir())
+    assert build(str(SEED), "-o", str(tmp_path), "--check").exit_code == 0
+    source = tmp_path / "concat_independent.py"
+    source.write_text(source.read_text().replace("64", "65"))
+    result = build(str(SEED), "-o", str(tmp_path), "--check")
+    assert result.exit_code == 1 and "out of date" in result.output
+    assert sorted(tmp_path.iterdir()) == before  # --check writes nothing

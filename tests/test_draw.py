@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from mspec.cli import main
-from mspec.draw import MISSING_DOT, GraphvizMissing, render, to_dot, to_mermaid
+from mspec.draw import MISSING_DOT, GraphvizMissing, render, svg_content, to_dot, to_mermaid
 from mspec.draw.dot import RED
 from mspec.draw.escape import dot_quote, mermaid_quote
 from mspec.frontend import check_bytes, check_file
@@ -141,19 +141,6 @@ def test_node_ids_come_from_spec_names() -> None:
 
 
 # --- the committed diagrams --------------------------------------------------
-
-
-def svg_content(svg: str) -> list[str]:
-    """Reduce SVG from `dot` to what it shows: classes, titles, texts, colours; not the layout.
-
-    Coordinates depend on the fonts installed and the Graphviz version
-    (which SVG also names in a comment); the content does not.
-    """
-    pattern = (
-        r'(?:class|fill|stroke|stroke-width|stroke-dasharray|font-family|font-size)="[^"]*"'
-        r"|<title>[^<]*</title>|>[^<>]*</text>"
-    )
-    return re.findall(pattern, svg)
 
 
 @needs_dot
@@ -541,3 +528,15 @@ def test_draw_never_imports_tensorflow(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "compiler")}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
+
+
+def test_draw_check_compares_without_writing(tmp_path: Path) -> None:
+    spec = str(ROOT / "specs" / "seed" / "concat_independent.toml")
+    target = tmp_path / "d.mmd"
+    assert run("draw", spec, "--format", "mermaid", "-o", str(target), "--check").exit_code == 1
+    assert not target.exists()
+    assert run("draw", spec, "--format", "mermaid", "-o", str(target)).exit_code == 0
+    assert run("draw", spec, "--format", "mermaid", "-o", str(target), "--check").exit_code == 0
+    target.write_text(target.read_text().replace("Dense", "Dance"))
+    result = run("draw", spec, "--format", "mermaid", "-o", str(target), "--check")
+    assert result.exit_code == 1 and "out of date" in result.output

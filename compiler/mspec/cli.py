@@ -32,11 +32,33 @@ def _spec_files(paths: tuple[str, ...], report: Report) -> list[Path]:
 
 def _finish(report: Report, *, summary: bool) -> None:
     """Print what could not be done (and the counts), then exit with the report's status."""
+    for stale in report.stale:
+        click.echo(f"mspec: {stale}", err=True)
     for failure in report.failures:
         click.echo(f"mspec: {failure}", err=True)
     if summary:
         click.echo(report.summary(), err=True)
     sys.exit(report.exit_code)
+
+
+def _write_or_check(target: Path, data: bytes, check: bool, report: Report, fmt: str = "") -> None:
+    """Write an output atomically or, with --check, only compare it with the file already there."""
+    from .files import write_atomic
+
+    if not check:
+        write_atomic(target, data)
+        click.echo(f"wrote {target}", err=True)
+        return
+    from .draw import same_diagram
+
+    existing = target.read_bytes() if target.is_file() else None
+    if existing is None:
+        report.stale.append(f"{target} is missing: regenerate it")
+    elif not same_diagram(fmt, existing, data):
+        report.stale.append(f"{target} is out of date: regenerate it")
+
+
+CHECK_HELP = "Write nothing; exit 1 if an output is missing or differs from what would be written."
 
 
 def _read_error(path: Path, error: OSError) -> str:
@@ -127,7 +149,8 @@ def summary(spec: str) -> None:
 @click.option(
     "--source-only", is_flag=True, help="Write the Python source only; do not build or save the model."
 )
-def build(specs: tuple[str, ...], output_dir: str, source_only: bool) -> None:
+@click.option("--check", is_flag=True, help=CHECK_HELP + " Compares the source only.")
+def build(specs: tuple[str, ...], output_dir: str, source_only: bool, check: bool) -> None:
     """Generate Keras source (and a saved model) for each spec.
 
     Writes OUTPUT_DIR/<model name>.py, readable Keras Functional API code that
@@ -135,9 +158,10 @@ def build(specs: tuple[str, ...], output_dir: str, source_only: bool) -> None:
     (needs the tensorflow extra). A spec with errors builds nothing: its
     diagnostics are printed as by `lint` and the exit status is 1. Without
     TensorFlow, the source is still written and the exit status is 2.
+    With --check (for pre-commit and CI), nothing is written and the exit
+    status is 1 when a source file is missing or stale.
     """
     from .codegen import generate_source
-    from .files import write_atomic
     from .frontend import check_file
 
     report = Report()
@@ -155,9 +179,8 @@ def build(specs: tuple[str, ...], output_dir: str, source_only: bool) -> None:
             continue
         name = result.graph.spec.name
         source = generate_source(result.graph, str(path))
-        write_atomic(folder / f"{name}.py", source.encode())
-        click.echo(f"wrote {folder / f'{name}.py'}", err=True)
-        if not source_only:
+        _write_or_check(folder / f"{name}.py", source.encode(), check, report)
+        if not source_only and not check:
             _build_and_save(source, name, folder / f"{name}.keras", report)
     _finish(report, summary=False)
 
@@ -203,8 +226,9 @@ def _build_and_save(source: str, name: str, target: Path, report: Report) -> Non
     help="Direction of the flow: top to bottom, or left to right.",
 )
 @click.option("--collapse", is_flag=True, help="Draw each branch as one node, for large specs.")
+@click.option("--check", is_flag=True, help=CHECK_HELP + " SVG is compared by what it shows, not its layout.")
 def draw(
-    specs: tuple[str, ...], output: str | None, output_format: str, rankdir: str, collapse: bool
+    specs: tuple[str, ...], output: str | None, output_format: str, rankdir: str, collapse: bool, check: bool
 ) -> None:
     """Draw each spec as a diagram: layers, shapes, branches, merges and shared layers.
 
@@ -212,11 +236,12 @@ def draw(
     red and the messages on them; its diagnostics are printed as by `lint`
     and the exit status is 1. A spec that cannot be loaded or validated is
     not drawn (exit 1). Exit 2 when a file cannot be read or, for svg, png
-    and pdf, Graphviz's `dot` is missing. Never imports TensorFlow.
+    and pdf, Graphviz's `dot` is missing. Never imports TensorFlow. With
+    --check, nothing is written and the exit status is 1 when a diagram is
+    missing or stale.
     """
     from .draw import EXTENSIONS, IMAGE_FORMATS, GraphvizFailed, GraphvizMissing, find_dot
     from .draw import draw as draw_diagram
-    from .files import write_atomic
     from .frontend import check_file
 
     if output_format in IMAGE_FORMATS:
@@ -256,9 +281,8 @@ def draw(
         except (GraphvizMissing, GraphvizFailed) as error:
             report.cannot_run(f"{path}: not drawn: {error}")
             continue
-        write_atomic(target, data)
+        _write_or_check(target, data, check, report, output_format)
         written[target] = path
-        click.echo(f"wrote {target}", err=True)
     _finish(report, summary=False)
 
 

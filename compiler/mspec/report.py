@@ -17,6 +17,7 @@ class Report:
     errors: int = 0
     warnings: int = 0
     failures: list[str] = field(default_factory=list)  # files that could not be read at all
+    stale: list[str] = field(default_factory=list)  # outputs that differ from what would be written
 
     def add(self, diagnostics: list[Diagnostic]) -> None:
         self.files += 1
@@ -33,7 +34,7 @@ class Report:
     def exit_code(self) -> int:
         if self.failures:
             return EXIT_CANNOT_RUN
-        return EXIT_ERRORS if self.errors else EXIT_OK
+        return EXIT_ERRORS if self.errors or self.stale else EXIT_OK
 
     def summary(self) -> str:
         def plural(n: int, word: str) -> str:

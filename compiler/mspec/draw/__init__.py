@@ -6,7 +6,16 @@ from ..diagnostics import Diagnostic
 from ..graph.model import ModelGraph
 from .dot import to_dot
 from .mermaid import to_mermaid
-from .render import IMAGE_FORMATS, MISSING_DOT, GraphvizFailed, GraphvizMissing, find_dot, render
+from .render import (
+    IMAGE_FORMATS,
+    MISSING_DOT,
+    GraphvizFailed,
+    GraphvizMissing,
+    find_dot,
+    render,
+    same_diagram,
+    svg_content,
+)
 
 FORMATS = ("svg", "png", "pdf", "dot", "mermaid")
 EXTENSIONS = {"svg": "svg", "png": "png", "pdf": "pdf", "dot": "dot", "mermaid": "mmd"}
@@ -39,6 +48,8 @@ __all__ = [
     "draw",
     "find_dot",
     "render",
+    "same_diagram",
+    "svg_content",
     "to_dot",
     "to_mermaid",
 ]
