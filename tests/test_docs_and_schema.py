@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import tomllib
 from pathlib import Path
@@ -10,11 +11,19 @@ import pytest
 
 from mspec.docgen import PAGES
 from mspec.layers import REGISTRY
-from mspec.schema import spec_schema
+from mspec.schema import spec_schema as build_schema
 
 from golden import check_golden
 
 ROOT = Path(__file__).resolve().parents[1]
+SHIPPED_SCHEMA = ROOT / "docs" / "spec.schema.json"
+
+
+@functools.cache
+def spec_schema() -> dict:
+    return build_schema()
+
+
 SPECS = sorted(p for p in (ROOT / "specs").rglob("*") if p.suffix in (".toml", ".json"))
 
 
@@ -53,3 +62,27 @@ def test_schema_rejects_what_lint_rejects() -> None:
     data["branches"]["x1"]["layers"][0]["unit"] = 64
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(data, spec_schema())
+
+
+def test_shipped_schema_is_current(update_golden: bool) -> None:
+    # Regenerate with `mspec schema -o docs/spec.schema.json` (or pytest --update-golden).
+    check_golden(SHIPPED_SCHEMA, json.dumps(build_schema(), indent=2) + "\n", update_golden)
+
+
+def test_every_key_and_parameter_is_described() -> None:
+    schema = spec_schema()
+    undocumented = []
+    for def_name, definition in schema["$defs"].items():
+        for key, prop in definition.get("properties", {}).items():
+            if "description" not in prop:
+                undocumented.append(f"{def_name}.{key}")
+    undocumented += [key for key, prop in schema["properties"].items() if "description" not in prop]
+    assert not undocumented
+
+
+def test_a_json_spec_may_point_to_the_schema() -> None:
+    from mspec.frontend import check_bytes
+
+    data = _load(ROOT / "specs" / "siamese_text.json")
+    data = {"$schema": "../docs/spec.schema.json", **data}
+    assert check_bytes(json.dumps(data).encode(), "siamese.json").ok

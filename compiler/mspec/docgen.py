@@ -30,7 +30,7 @@ def describe_type(annotation) -> str:
     if origin is typing.Literal:
         if tuple(args) in _NAMED_LISTS:
             return _NAMED_LISTS[tuple(args)]
-        return " or ".join(_value(a) for a in args)
+        return " or ".join(render_value(a) for a in args)
     if origin is typing.Annotated:
         base, *meta = args
         return describe_type(base) + describe_bounds(meta)
@@ -60,7 +60,7 @@ def describe_bounds(metadata) -> str:
     return text
 
 
-def _value(value) -> str:
+def render_value(value) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -102,7 +102,7 @@ def layers_page() -> str:
                 default = (
                     "required"
                     if field.is_required()
-                    else _value(field.get_default(call_default_factory=True))
+                    else render_value(field.get_default(call_default_factory=True))
                 )
                 lines.append(
                     f"| `{field_name}` | {describe_type(field.annotation)}"

@@ -17,7 +17,10 @@ def _layer_schema(kind, defs: dict[str, Any]) -> dict[str, Any]:
     properties = {"type": {"const": kind.name, "description": kind.doc}}
     for name, prop in schema.get("properties", {}).items():
         prop.pop("title", None)
-        properties[name] = {"$ref": "#/$defs/Step"} if kind.wraps and name == "layer" else prop
+        if kind.wraps and name == "layer":
+            prop = {"$ref": "#/$defs/Step"}
+        prop.setdefault("description", _parameter_doc(kind, name))
+        properties[name] = prop
     if kind.is_merge:
         properties["from"] = {
             "type": "array",
@@ -37,6 +40,16 @@ def _layer_schema(kind, defs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _parameter_doc(kind, name: str) -> str:
+    """Describe a layer parameter from its registry entry, so editors can show it."""
+    from .docgen import describe_bounds, describe_type, render_value
+
+    field = kind.params.model_fields[name]
+    kind_of_value = describe_type(field.annotation) + describe_bounds(field.metadata)
+    default = "required" if field.is_required() else f"default {render_value(field.get_default())}"
+    return f"Keras {kind.name} argument `{name}`: {kind_of_value}; {default}."
+
+
 def spec_schema() -> dict[str, Any]:
     """Return the JSON Schema (draft 2020-12) of a spec file, keys in a stable order."""
     schema = SpecFile.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
@@ -50,7 +63,7 @@ def spec_schema() -> dict[str, Any]:
     defs["SharedStep"] = {
         "type": "object",
         "description": "A use of a layer declared under [shared].",
-        "properties": {"shared": {"type": "string"}},
+        "properties": {"shared": {"type": "string", "description": "The name of a layer under [shared]."}},
         "required": ["shared"],
         "additionalProperties": False,
     }

@@ -91,10 +91,18 @@ class SpecFile(Section):
     schema_ref: str | None = Field(
         None, alias="$schema", description="Ignored; lets editors find the schema."
     )
-    model: ModelInfo
-    inputs: dict[str, InputSpec] = Field(min_length=1)
-    shared: dict[str, Step] = Field(default_factory=dict)
-    branches: dict[str, BranchSpec] = Field(default_factory=dict)
-    merges: dict[str, Step] = Field(default_factory=dict)
-    outputs: dict[str, OutputSpec] = Field(min_length=1)
-    compile: CompileSpec | None = None
+    model: ModelInfo = Field(description="Names the model and the files `mspec build` writes.")
+    inputs: dict[str, InputSpec] = Field(min_length=1, description="The model's inputs, by name, in order.")
+    shared: dict[str, Step] = Field(
+        default_factory=dict, description='Layers reused by every `{ shared = "NAME" }` step.'
+    )
+    branches: dict[str, BranchSpec] = Field(
+        default_factory=dict, description="Chains of layers, named after the tensor they make."
+    )
+    merges: dict[str, Step] = Field(
+        default_factory=dict, description="Layers that combine several nodes (Concatenate, Add, ...)."
+    )
+    outputs: dict[str, OutputSpec] = Field(
+        min_length=1, description="The model's outputs, by Keras output name, with their losses."
+    )
+    compile: CompileSpec | None = Field(None, description="Training settings for `model.compile`.")
