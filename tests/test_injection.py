@@ -97,3 +97,47 @@ def test_any_description_is_inert(description: str) -> None:
     result = check_bytes(spec_with(description), "hostile.json")
     if result.ok:  # lone surrogates are refused by the loader
         assert_inert(generate_source(result.graph, "hostile.json"))
+
+
+# --- the names policy ---------------------------------------------------------
+# Spec names must be ASCII identifiers (so no two can collide after Unicode
+# NFKC normalisation) and not Python keywords. Soft keywords, builtins and the
+# names the generated module itself uses are valid spec names: their Python
+# variables get a trailing underscore, while Keras layer and output names
+# stay exactly as written.
+
+POLICY_SPEC = {
+    "model": {"name": "keras"},
+    "inputs": {"input": {"shape": [4]}, "type": {"shape": [4]}},
+    "branches": {"layers": {"from": "input", "layers": [{"type": "Dense", "units": 4}]}},
+    "merges": {"match": {"type": "Add", "from": ["layers", "type"]}},
+    "outputs": {"model": {"from": "match", "layers": [{"type": "Dense", "units": 1}], "loss": "mse"}},
+}
+
+
+def test_names_that_shadow_python_or_keras_get_safe_variables() -> None:
+    result = check_bytes(json.dumps(POLICY_SPEC).encode(), "policy.json")
+    assert result.ok, [d.format() for d in result.diagnostics]
+    source = generate_source(result.graph, "policy.json")
+    assert_inert(source)
+    assert 'input_ = keras.Input(shape=(4,), name="input")' in source
+    assert 'layers_ = layers.Dense(4, name="layers")(input_)' in source
+    assert 'match_ = layers.Add(name="match")([layers_, type_])' in source
+    assert "model = keras.Model(inputs=[input_, type_], outputs=model_, " in source
+
+
+@pytest.mark.parametrize("name", ["café", "ｘ1", "x-1", "1x", "class", "None", "x y", ""])
+def test_non_identifier_and_keyword_names_are_refused(name: str) -> None:
+    spec = {"model": {"name": "m"}, "inputs": {name: {"shape": [2]}}, "outputs": {"o": {"from": name}}}
+    result = check_bytes(json.dumps(spec).encode(), "names.json")
+    assert [d.code for d in result.diagnostics if d.is_error][:1] == ["MS107"]
+
+
+@pytest.mark.keras
+def test_shadowing_names_build_in_keras() -> None:
+    pytest.importorskip("keras")
+    from mspec.keras_build import build_model
+
+    result = check_bytes(json.dumps(POLICY_SPEC).encode(), "policy.json")
+    model = build_model(result.graph)
+    assert model.name == "keras" and model.output_names == ["model"]
