@@ -14,6 +14,7 @@ from mspec.diagnostics import CODES
 from mspec.frontend import check_file
 
 from golden import check_golden
+from test_import import CODES_TESTED_ELSEWHERE
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "tests" / "cases"
@@ -44,7 +45,8 @@ def test_every_code_has_a_case() -> None:
     for expected in CASES.glob("*.expected"):
         for line in expected.read_text().splitlines():
             covered.add(line.split(": ")[1].split()[0])
-    missing = sorted(set(CODES) - covered)
+    # The importer's codes come from Keras model files, not specs: tests/test_import.py covers them.
+    missing = sorted(set(CODES) - covered - CODES_TESTED_ELSEWHERE)
     assert not missing, f"diagnostic codes without a golden case: {missing}"
 
 

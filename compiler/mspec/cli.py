@@ -286,6 +286,46 @@ def draw(
     _finish(report, summary=False)
 
 
+@main.command(name="import")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Write the spec to this file instead of stdout."
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["toml", "json"]),
+    help="The spec's format. Default: json when OUTPUT ends in .json, else toml.",
+)
+def import_(model: str, output: str | None, output_format: str | None) -> None:
+    """Write a spec for a saved Keras model: a .keras file, or JSON from model.to_json().
+
+    Reads the model's configuration as data: never imports Keras, never runs
+    anything from the file. What a spec cannot express (Lambda or custom
+    layers, nested models, several outputs per layer ...) is reported naming
+    the layer, and nothing is written (exit 1). Exit 2 when the file cannot be
+    read or holds no Keras model.
+    """
+    from .files import write_atomic
+    from .importer import ModelFileError, import_model, not_a_model
+
+    fmt = output_format or ("json" if output and output.endswith(".json") else "toml")
+    try:
+        result = import_model(model, fmt, spec_path=output or "<stdout>")
+    except ModelFileError as error:
+        click.echo(not_a_model(model, error).format(), err=True)
+        sys.exit(EXIT_CANNOT_RUN)
+    for diagnostic in result.diagnostics:
+        click.echo(diagnostic.format(), err=True)
+    if not result.ok or result.text is None:
+        sys.exit(1)
+    if output is None:
+        click.echo(result.text, nl=False)
+        return
+    write_atomic(Path(output), result.text.encode())
+    click.echo(f"wrote {output}", err=True)
+
+
 @main.command()
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 def schema(output: str | None) -> None:

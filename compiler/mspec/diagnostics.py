@@ -86,4 +86,15 @@ CODES: dict[str, str] = {
     "MS302": "shared layer used on an input it was not built for",
     "MS303": "layer cannot take its input shape",
     "MS304": "over the resource budget: too many parameters (memory estimate given), nodes or layers deep",
+    # 4xx: `mspec import`, reading a Keras model into a spec.
+    "MS401": "import: the file holds no readable Keras model (bad archive, no config.json, not a config)",
+    "MS402": "import: a model nested inside the model (Functional or Sequential as a layer)",
+    "MS403": "import: a layer that runs code of its own (Lambda, TFSMLayer ...)",
+    "MS404": "import: a custom or unsupported layer class, or a Keras operation applied to tensors",
+    "MS405": "import: a layer with several outputs (return_state, merge_mode=None, a second output used)",
+    "MS406": "import: a layer or input setting a spec cannot express (initializer settings, dtype ...)",
+    "MS407": "import: a call a spec cannot express (call arguments, own masks, a merge layer called twice)",
+    "MS408": "import: a compile setting left out: loss or metric object, optimizer setting (warning)",
+    "MS409": "import: an output read directly from a merge or an input, given an Identity head (warning)",
+    "MS410": "import: the imported spec fails its own check (an importer fault)",
 }

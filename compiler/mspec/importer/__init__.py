@@ -1,0 +1,112 @@
+"""Import a Keras 3 Functional (or Sequential) model as a spec, from its saved configuration.
+
+Reads a `.keras` archive's `config.json`, or a JSON file holding
+`model.to_json()` or `model.get_config()`, as plain data: Keras is never
+imported and nothing in the file is deserialized or run. What a spec cannot
+express is reported (MS401-MS410) naming the layer at fault.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..diagnostics import Diagnostic, Severity
+from .convert import Importer
+from .read import ModelFileError, model_config_from_bytes, read_model_config
+from .writer import Unrepresentable, render
+
+FORMATS = ("toml", "json")
+
+
+@dataclass
+class ImportResult:
+    """A spec document imported from a model, its text, and what was reported on the way."""
+
+    path: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    document: dict[str, Any] | None = None
+    text: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.text is not None and not any(d.is_error for d in self.diagnostics)
+
+
+def import_config(
+    data: dict[str, Any], path: str, fmt: str = "toml", spec_path: str | None = None
+) -> ImportResult:
+    """Convert a serialized model (the parsed JSON) into spec text, and check that text as `lint` would."""
+    # `path` names the model in diagnostics about it; `spec_path` names the spec in the
+    # check's own diagnostics (default: the model's path with the format's suffix).
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}")
+    importer = Importer(data, path)
+    result = ImportResult(path)
+    result.document = importer.convert()
+    result.diagnostics = importer.diagnostics
+    if result.document is None:
+        return result
+    try:
+        text = render(result.document, fmt)
+    except Unrepresentable as error:
+        result.diagnostics.append(
+            Diagnostic(
+                path,
+                1,
+                1,
+                "MS406",
+                Severity.ERROR,
+                f"{error} (in the imported spec)",
+                "import with --format json, which has null",
+            )
+        )
+        return result
+    # An imported spec that the checker refuses is a fault of the importer, never of the model.
+    from ..frontend import check_bytes
+
+    spec_path = spec_path or os.path.splitext(path)[0] + "." + fmt
+    checked = check_bytes(text.encode(), spec_path, fmt)
+    for diagnostic in checked.diagnostics:
+        if diagnostic.is_error:
+            result.diagnostics.append(
+                Diagnostic(
+                    path,
+                    1,
+                    1,
+                    "MS410",
+                    Severity.ERROR,
+                    f"the imported spec fails its check: {diagnostic.format()}",
+                    "please report this: the importer wrote a spec the checker refuses",
+                    node=diagnostic.node,
+                )
+            )
+        else:
+            result.diagnostics.append(diagnostic)
+    if checked.ok:
+        result.text = text
+    return result
+
+
+def import_model(path: str | os.PathLike, fmt: str = "toml", spec_path: str | None = None) -> ImportResult:
+    """Import a `.keras` file or a JSON model configuration; ModelFileError when it is neither."""
+    return import_config(read_model_config(path), os.fspath(path), fmt, spec_path)
+
+
+def not_a_model(path: str, error: ModelFileError) -> Diagnostic:
+    """Return the MS401 diagnostic for a file that holds no readable Keras model."""
+    return Diagnostic(path, 1, 1, "MS401", Severity.ERROR, str(error))
+
+
+__all__ = [
+    "FORMATS",
+    "ImportResult",
+    "ModelFileError",
+    "import_config",
+    "import_model",
+    "model_config_from_bytes",
+    "not_a_model",
+    "read_model_config",
+    "render",
+]
