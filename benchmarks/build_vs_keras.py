@@ -39,14 +39,11 @@ model.save(sys.argv[1] + "/concat_independent.keras")
 """
 
 
-def median_seconds(command: list[str], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        with tempfile.TemporaryDirectory() as folder:
-            start = time.perf_counter()
-            subprocess.run([*command, folder], check=True, capture_output=True, cwd=ROOT)
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def seconds(command: list[str]) -> float:
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        subprocess.run([*command, folder], check=True, capture_output=True, cwd=ROOT)
+        return time.perf_counter() - start
 
 
 def main() -> None:
@@ -56,9 +53,13 @@ def main() -> None:
     mspec = [sys.executable, "-m", "mspec", "build", str(SPEC), "-o"]
     keras = [sys.executable, "-c", HAND_WRITTEN]
     # Warm the file cache once so that neither side pays for the first read of TensorFlow.
-    median_seconds(keras, 1)
-    keras_time = median_seconds(keras, args.runs)
-    mspec_time = median_seconds(mspec, args.runs)
+    seconds(keras)
+    # Alternate the two, so that a change in the machine's load hits both alike.
+    keras_times, mspec_times = [], []
+    for _ in range(args.runs):
+        keras_times.append(seconds(keras))
+        mspec_times.append(seconds(mspec))
+    keras_time, mspec_time = statistics.median(keras_times), statistics.median(mspec_times)
     print(f"build + save of the seed example 1, median of {args.runs} fresh processes")
     print(f"  hand-written Keras script  {keras_time:6.2f} s")
     print(f"  mspec build                {mspec_time:6.2f} s")
