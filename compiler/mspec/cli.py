@@ -61,6 +61,22 @@ def _write_or_check(target: Path, data: bytes, check: bool, report: Report, fmt:
 CHECK_HELP = "Write nothing; exit 1 if an output is missing or differs from what would be written."
 
 
+def _check(path: Path, report: Report, *, echo: bool = True):
+    """Check one spec file, count its findings and (with `echo`) print them; None if unreadable."""
+    from .frontend import check_file
+
+    try:
+        result = check_file(path)
+    except OSError as error:
+        report.cannot_run(_read_error(path, error))
+        return None
+    report.add(result.diagnostics)
+    if echo:
+        for diagnostic in result.diagnostics:
+            click.echo(diagnostic.format())
+    return result
+
+
 def _read_error(path: Path, error: OSError) -> str:
     return f"{path}: cannot read: {error.strerror or error}"
 
@@ -93,18 +109,13 @@ def lint(paths: tuple[str, ...], output_format: str, quiet: bool) -> None:
     Exit status: 0 no errors (warnings allowed), 1 errors found, 2 a path could
     not be read. Never imports TensorFlow.
     """
-    from .frontend import check_file
 
     report = Report()
     findings = []
     for path in _spec_files(paths, report):
-        try:
-            result = check_file(path)
-        except OSError as error:
-            report.cannot_run(_read_error(path, error))
-            continue
-        report.add(result.diagnostics)
-        findings.extend(result.diagnostics)
+        result = _check(path, report, echo=False)
+        if result is not None:
+            findings.extend(result.diagnostics)
     if output_format == "json":
         click.echo(json.dumps([d.to_json() for d in findings], indent=2))
     else:
@@ -162,20 +173,12 @@ def build(specs: tuple[str, ...], output_dir: str, source_only: bool, check: boo
     status is 1 when a source file is missing or stale.
     """
     from .codegen import generate_source
-    from .frontend import check_file
 
     report = Report()
     folder = Path(output_dir)
     for path in _spec_files(specs, report):
-        try:
-            result = check_file(path)
-        except OSError as error:
-            report.cannot_run(_read_error(path, error))
-            continue
-        report.add(result.diagnostics)
-        for diagnostic in result.diagnostics:
-            click.echo(diagnostic.format())
-        if not result.ok or result.graph is None:
+        result = _check(path, report)
+        if result is None or not result.ok or result.graph is None:
             continue
         name = result.graph.spec.name
         source = generate_source(result.graph, str(path))
@@ -242,7 +245,6 @@ def draw(
     """
     from .draw import EXTENSIONS, IMAGE_FORMATS, GraphvizFailed, GraphvizMissing, find_dot
     from .draw import draw as draw_diagram
-    from .frontend import check_file
 
     if output_format in IMAGE_FORMATS:
         try:
@@ -256,15 +258,8 @@ def draw(
     one_file = len(specs) == 1 and Path(specs[0]).is_file() and not (output and Path(output).is_dir())
     written: dict[Path, Path] = {}
     for path in files:
-        try:
-            result = check_file(path)
-        except OSError as error:
-            report.cannot_run(_read_error(path, error))
-            continue
-        report.add(result.diagnostics)
-        for diagnostic in result.diagnostics:
-            click.echo(diagnostic.format())
-        if result.graph is None:
+        result = _check(path, report)
+        if result is None or result.graph is None:
             continue
         name = result.graph.spec.name
         if output is not None and one_file:
