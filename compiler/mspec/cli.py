@@ -84,10 +84,12 @@ def _read_error(path: Path, error: OSError) -> str:
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="mspec")
 def main() -> None:
-    """Check, summarize and (with the tensorflow extra) build multi-input Keras models from spec files.
+    """Check, summarize, draw and build multi-input Keras models from spec files.
 
     A spec is a TOML or JSON file describing inputs, branches, shared layers,
-    merges and outputs. See docs/spec-language.md for the language.
+    merges and outputs. lint, summary, draw, schema and import never import
+    TensorFlow; build needs the tensorflow extra to save models. See
+    docs/spec-language.md for the language.
     """
 
 
