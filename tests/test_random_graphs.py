@@ -27,13 +27,14 @@ keras = pytest.importorskip("keras")
 import numpy as np  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
-from mspec.codegen.python import generate_source, layer_names  # noqa: E402
+from mspec.codegen.python import generate_source  # noqa: E402
 from mspec.frontend import CheckResult, check_bytes  # noqa: E402
 from mspec.graph.passes.shapes import total_params  # noqa: E402
 from mspec.keras_build import build_from_source  # noqa: E402
 
 from keras_oracle import RUN_BATCH, RUN_SIZE  # noqa: E402
 from spec_strategies import Generated, probe_specs, valid_specs  # noqa: E402
+from test_build_vs_keras import as_keras, keras_shapes  # noqa: E402
 
 pytestmark = [
     pytest.mark.keras,
@@ -80,29 +81,6 @@ def describe(generated: Generated, result: CheckResult | None = None) -> str:
     if result is not None:
         text += "\n" + "\n".join(str(d) for d in result.diagnostics if d.is_error)
     return text
-
-
-def as_keras(shape) -> tuple:
-    return tuple(d if isinstance(d, int) else None for d in shape)
-
-
-def keras_shapes(graph, model) -> dict[str, tuple]:
-    """Return the output shape Keras built for every node of the graph (as test_build_vs_keras does)."""
-    names = layer_names(graph)
-    uses: Counter[str] = Counter()
-    shapes = {}
-    for node in graph.topological_order():
-        if node.role == "input":
-            tensor = model.get_layer(node.id).output
-        elif node.shared is not None:
-            # The i-th call of a shared layer is its i-th inbound node, in code order.
-            layer = model.get_layer(names[f"shared:{node.shared}"])
-            tensor = layer._inbound_nodes[uses[node.shared]].outputs[0]
-            uses[node.shared] += 1
-        else:
-            tensor = model.get_layer(names[node.id]).output
-        shapes[node.id] = tuple(tensor.shape)
-    return shapes
 
 
 def arrays(graph) -> list[np.ndarray] | np.ndarray:
