@@ -1,11 +1,11 @@
 """Hypothesis strategies for whole spec documents: valid models, and models with one probe.
 
 `valid_specs()` draws documents that Keras accepts: 1-4 inputs (float, or
-int32 ones read by an Embedding), chains of 1-4 layers, shared layers used
-2-3 times, merges of every kind and 1-3 outputs with losses. While a document
-is drawn, every tensor's shape is tracked: its static shape (batch first, with
-unknown and named sizes) and the concrete shape it has on a forward pass
-(batch 2, unknown sizes 3). Steps are chosen for the current shape by the
+int32 ones read by an Embedding or a CategoryEncoding), chains of 1-4 layers,
+shared layers used 2-3 times, merges of every kind and 1-3 outputs with
+losses. While a document is drawn, every tensor's shape is tracked: its
+static shape (batch first, with unknown and named sizes) and the concrete
+shape it has on a forward pass (batch 2, unknown sizes 3). Steps are chosen for the current shape by the
 rules written here; the shape a step produces is then read from mspec's own
 registry rules, as the test compares those with Keras afterwards anyway.
 

@@ -95,7 +95,11 @@ def arrays(graph) -> list[np.ndarray] | np.ndarray:
 
 def forward(model, graph) -> list[tuple]:
     """Run the model once and return the shape of each output, in spec order."""
-    result = model.predict(arrays(graph), batch_size=RUN_BATCH, verbose=0)
+    # An eager call rather than model.predict: in graph mode, TensorFlow 2.21's oneDNN kernels abort
+    # some runs of one-channel depthwise and separable convolutions ("could not create a primitive
+    # descriptor for the reorder primitive"), depending on what ran before in the process, and every
+    # convolution after that. The eager call runs the same layers on the same arrays without it.
+    result = model(arrays(graph), training=False)
     if not isinstance(result, (list, tuple)):
         result = [result]
     return [tuple(r.shape) for r in result]
