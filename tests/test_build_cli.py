@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from mspec import keras_build
+from mspec import keras_build, keras_worker
 from mspec.cli import main
+from mspec.keras_worker import KerasWorker, WorkerFailed
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "specs" / "seed" / "concat_independent.toml"
@@ -71,3 +74,52 @@ def test_build_check_finds_stale_and_missing_sources(tmp_path: Path) -> None:
     result = build(str(SEED), "-o", str(tmp_path), "--check")
     assert result.exit_code == 1 and "out of date" in result.output
     assert sorted(tmp_path.iterdir()) == before  # --check writes nothing
+
+
+@pytest.mark.keras
+def test_build_prints_only_its_own_lines(tmp_path: Path) -> None:
+    """TensorFlow's start-up logs stay in the Keras process's log; the user sees what was written."""
+    pytest.importorskip("keras")
+    result = subprocess.run(
+        [sys.executable, "-m", "mspec", "build", str(SEED), "-o", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"wrote {tmp_path / 'concat_independent.py'}",
+        f"wrote {tmp_path / 'concat_independent.keras'} (993 parameters)",
+    ]
+
+
+@pytest.mark.keras
+def test_a_model_that_cannot_be_saved_is_reported(tmp_path: Path) -> None:
+    pytest.importorskip("keras")
+    (tmp_path / "concat_independent.keras").mkdir()  # the target name is taken by a folder
+    result = build(str(SEED), "-o", str(tmp_path))
+    assert result.exit_code == 2
+    assert "concat_independent.keras: not built: could not save the model" in result.output
+    assert "Traceback" not in result.output
+    assert (tmp_path / "concat_independent.py").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["concat_independent.keras", "concat_independent.py"]
+
+
+def test_a_keras_process_that_dies_is_reported_with_its_log(tmp_path: Path) -> None:
+    worker = KerasWorker()
+    try:
+        worker._process.kill()
+        with pytest.raises(WorkerFailed, match="ended unexpectedly"):
+            worker.build("raise SystemExit", "m", tmp_path / "m.keras")
+    finally:
+        worker.close()
+    assert not (tmp_path / "m.keras").exists()
+
+
+def test_keras_process_is_stopped_when_no_spec_builds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[KerasWorker] = []
+    monkeypatch.setattr(keras_build, "keras_available", lambda: True)
+    monkeypatch.setattr(keras_worker, "KerasWorker", lambda: started.append(KerasWorker()) or started[-1])
+    result = build(str(BROKEN), "-o", str(tmp_path))
+    assert result.exit_code == 1
+    assert len(started) == 1 and started[0]._process.poll() is not None

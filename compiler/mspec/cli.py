@@ -6,11 +6,15 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from . import __version__
 from .report import EXIT_CANNOT_RUN, Report
+
+if TYPE_CHECKING:
+    from .keras_worker import KerasWorker
 
 SPEC_SUFFIXES = (".toml", ".json")
 
@@ -174,35 +178,68 @@ def build(specs: tuple[str, ...], output_dir: str, source_only: bool, check: boo
     With --check (for pre-commit and CI), nothing is written and the exit
     status is 1 when a source file is missing or stale.
     """
-    from .codegen import generate_source
-
     report = Report()
     folder = Path(output_dir)
-    for path in _spec_files(specs, report):
+    # Keras is imported by a worker process started now, so that its seconds
+    # of start-up overlap with checking the specs and generating their source.
+    worker = None if source_only or check else _start_keras_worker()
+    try:
+        _build_each(_spec_files(specs, report), folder, check, worker, source_only, report)
+    finally:
+        if worker is not None:
+            worker.close()
+    _finish(report, summary=False)
+
+
+def _start_keras_worker() -> KerasWorker | None:
+    from . import keras_build
+
+    if not keras_build.keras_available():
+        return None
+    from .keras_worker import KerasWorker
+
+    return KerasWorker()
+
+
+def _build_each(
+    paths: list[Path],
+    folder: Path,
+    check: bool,
+    worker: KerasWorker | None,
+    source_only: bool,
+    report: Report,
+) -> None:
+    from .codegen import generate_source
+    from .keras_build import KerasUnavailable
+
+    for path in paths:
         result = _check(path, report)
         if result is None or not result.ok or result.graph is None:
             continue
         name = result.graph.spec.name
         source = generate_source(result.graph, str(path))
         _write_or_check(folder / f"{name}.py", source.encode(), check, report)
-        if not source_only and not check:
-            _build_and_save(source, name, folder / f"{name}.keras", report)
-    _finish(report, summary=False)
+        if source_only or check:
+            continue
+        target = folder / f"{name}.keras"
+        if worker is None:
+            report.cannot_run(f"{target}: not built: {KerasUnavailable.MESSAGE} (or pass --source-only)")
+        else:
+            _build_and_save(worker, source, name, target, report)
 
 
-def _build_and_save(source: str, name: str, target: Path, report: Report) -> None:
-    from .keras_build import KerasRecursionLimit, KerasUnavailable, build_from_source, save_model
+def _build_and_save(worker: KerasWorker, source: str, name: str, target: Path, report: Report) -> None:
+    from .keras_worker import WorkerFailed
 
     try:
-        model = build_from_source(source, name)
-    except KerasUnavailable as error:
-        report.cannot_run(f"{target}: not built: {error} (or pass --source-only)")
-        return
-    except KerasRecursionLimit as error:
+        built = worker.build(source, name, target)
+    except WorkerFailed as error:
         report.cannot_run(f"{target}: not built: {error}")
         return
-    save_model(model, target)
-    click.echo(f"wrote {target} ({model.count_params():,} parameters)", err=True)
+    if built.error is not None:
+        report.cannot_run(f"{target}: not built: {built.error}")
+        return
+    click.echo(f"wrote {target} ({built.params:,} parameters)", err=True)
 
 
 @main.command()

@@ -10,15 +10,18 @@ import importlib.util
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .codegen import generate_source
 from .files import readable_mode
-from .graph.model import ModelGraph
+
+if TYPE_CHECKING:
+    from .graph.model import ModelGraph
 
 
 class KerasUnavailable(RuntimeError):
     """TensorFlow/Keras is not installed: only the source can be written."""
+
+    MESSAGE = "Keras is not installed; install the extra with: pip install 'mspec[tensorflow]'"
 
 
 class KerasRecursionLimit(RuntimeError):
@@ -33,9 +36,7 @@ def keras_available() -> bool:
 def build_from_source(source: str, name: str = "model") -> Any:
     """Run generated source and return the keras.Model its `build_model()` makes."""
     if not keras_available():
-        raise KerasUnavailable(
-            "Keras is not installed; install the extra with: pip install 'mspec[tensorflow]'"
-        )
+        raise KerasUnavailable(KerasUnavailable.MESSAGE)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     namespace: dict[str, Any] = {"__name__": f"mspec_generated_{name}"}
     # The source is mspec's own output: spec strings only ever reach it as
@@ -54,6 +55,8 @@ def build_from_source(source: str, name: str = "model") -> Any:
 
 def build_model(model: ModelGraph, source_path: str | None = None) -> Any:
     """Return the keras.Model for a checked, error-free model graph."""
+    from .codegen import generate_source
+
     return build_from_source(generate_source(model, source_path), model.spec.name)
 
 
