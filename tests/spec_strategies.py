@@ -494,7 +494,7 @@ SHARED_KINDS = ["Dense", "Conv1D", "Conv2D", "SeparableConv1D", "DepthwiseConv2D
 def unattended_fit(query: Tensor, value: Tensor, axes: list[int]) -> Iterator[bool]:
     """Tell, per axis MultiHeadAttention does not attend over, whether query and value have one size there."""
     # Keras runs these axes as extra batch axes: the sizes must be equal, statically and on the forward
-    # pass. mspec does not check them yet (see test_multi_head_attention_unattended_axes).
+    # pass (where mspec cannot see unknown sizes).
     for axis in axes:
         static = (query.shape[axis], value.shape[axis])
         run = (query.run[axis], value.run[axis]) if query.run and value.run else (0, 0)
@@ -944,10 +944,31 @@ def merge_probe(draw, builder: Builder) -> tuple[bool, str]:
             value = builder.project(value, key_size)
             builder.merge(kind, [query, value])
         return key_size == query.shape[-1], f"Attention query {query.shape}, key size {key_size}"
-    key = shaped(draw, builder, [near(draw, value.shape[1]), draw(st.integers(1, 6))])
     heads, key_dim = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    if draw(st.booleans()):
+        return attention_axes_probe(draw, builder, heads, key_dim)
+    key = shaped(draw, builder, [near(draw, value.shape[1]), draw(st.integers(1, 6))])
     builder.merge(kind, [query, value, key], num_heads=heads, key_dim=key_dim)
     return key.shape[1] == value.shape[1], f"MultiHeadAttention value {value.shape}, key {key.shape}"
+
+
+# Written attention_axes for rank-4 inputs, valid or not: Keras numbers them in the projected tensors
+# (batch, steps, steps, heads, channels), so -1 is the heads axis and 4 the channels.
+ATTENTION_AXES = [1, 2, [1], [-2], [1, 2], [2, 1], 0, 3, -1, -3, 4, -5, [], [1, 1], [2, -2], [0, 1, 2]]
+
+
+def attention_axes_probe(draw, builder: Builder, heads: int, key_dim: int) -> tuple[bool, str]:
+    """MultiHeadAttention of rank-4 inputs over some axes; the others must agree as batch axes."""
+    query = shaped(draw, builder, dims_of(draw, 4, 1, 4))
+    steps = [near(draw, query.shape[1]), near(draw, query.shape[2])]
+    value = shaped(draw, builder, [*steps, draw(st.integers(1, 4))])
+    axes = pick(draw, ATTENTION_AXES)
+    written = axes if isinstance(axes, list) else [axes]
+    attended = [a if a >= 0 else 4 + a for a in written]
+    valid = bool(attended) and all(0 <= a < 4 for a in attended) and len(set(attended)) == len(attended)
+    valid = valid and all(query.shape[a] == value.shape[a] for a in (1, 2) if a not in attended)
+    builder.merge("MultiHeadAttention", [query, value], num_heads=heads, key_dim=key_dim, attention_axes=axes)
+    return valid, f"MultiHeadAttention attention_axes {axes} of {query.shape} and {value.shape}"
 
 
 # Shared kinds probed with a second use of another size on the axis the layer is built on (the last).

@@ -116,7 +116,9 @@ def test_a_keras_process_that_dies_is_reported_with_its_log(tmp_path: Path) -> N
     assert not (tmp_path / "m.keras").exists()
 
 
-def test_keras_process_is_stopped_when_no_spec_builds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_keras_process_is_stopped_when_no_spec_builds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     started: list[KerasWorker] = []
     monkeypatch.setattr(keras_build, "keras_available", lambda: True)
     monkeypatch.setattr(keras_worker, "KerasWorker", lambda: started.append(KerasWorker()) or started[-1])

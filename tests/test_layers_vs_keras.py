@@ -345,6 +345,46 @@ MERGE_CASES = [
     no(L("MultiHeadAttention", num_heads=2, key_dim=3), (N, 4), (N, 7), run=True),
     no(L("MultiHeadAttention", num_heads=2, key_dim=3), (N, 5, 3, 4), (N, 6, 7), run=True),
     ok(L("MultiHeadAttention", num_heads=2, key_dim=3), (N, 5, 3, 4), (N, 6, 2, 7), run=True),
+    # attention_axes: the axes not attended over are batch axes (sizes must agree); Keras numbers
+    # axes in the projected (batch, steps..., heads, channels), so -1 is the heads axis.
+    no(L("MultiHeadAttention", num_heads=2, key_dim=3, attention_axes=[1]), (N, 5, 2, 4), (N, 6, 3, 7),
+       run=True),
+    no(L("MultiHeadAttention", num_heads=1, key_dim=2, attention_axes=2), (N, 5, 2, 4), (N, 6, 2, 7),
+       run=True),
+    ok(L("MultiHeadAttention", num_heads=1, key_dim=2, attention_axes=-2), (N, 5, 2, 4), (N, 5, 3, 7),
+       run=True),
+    ok(L("MultiHeadAttention", num_heads=1, key_dim=2, attention_axes=[2, 1]), (N, 5, 2, 4), (N, 6, 3, 7),
+       run=True),
+    ok(L("MultiHeadAttention", num_heads=1, key_dim=2, attention_axes=[1]), (N, 5, N, 4), (N, 6, N, 7),
+       run=True),
+    ok(L("MultiHeadAttention", num_heads=2, key_dim=2, attention_axes=-1, dropout=0.1), (N, 5, 4), (N, 5, 7),
+       run=True),
+    no(L("MultiHeadAttention", num_heads=2, key_dim=2, attention_axes=-1, dropout=0.1), (N, 5, 4), (N, 6, 7),
+       run=True),
+    ok(L("MultiHeadAttention", num_heads=2, key_dim=2, attention_axes=0, dropout=0.1), (N, 5, 4), (N, 5, 7),
+       run=True),
+    no(L("MultiHeadAttention", num_heads=1, key_dim=2, attention_axes=3, dropout=0.1), (N, 5, 4), (N, 5, 4),
+       run=True),
+    no(L("MultiHeadAttention", num_heads=1, key_dim=2, attention_axes=-4, dropout=0.1), (N, 5, 4), (N, 5, 4),
+       run=True),
+    no(L("MultiHeadAttention", num_heads=1, key_dim=2, attention_axes=[], dropout=0.1), (N, 5, 4), (N, 5, 4),
+       run=True),
+    no(L("MultiHeadAttention", num_heads=1, key_dim=2, attention_axes=[1, 1], dropout=0.1), (N, 5, 4),
+       (N, 5, 4), run=True),
+    no(L("MultiHeadAttention", num_heads=1, key_dim=2, attention_axes=[2, -2]), (N, 5, 2, 4),
+       (N, 5, 2, 4), run=True),
+    no(L("MultiHeadAttention", num_heads=1, key_dim=2, attention_axes=[]), (N, 5, 2, 4), (N, 5, 2, 4),
+       run=True),
+    # Rank 3 without dropout: Keras' fused attention attends over the steps whatever attention_axes says,
+    # as long as the axes build (-7 to 3 here: Keras indexes its rank-4 projections with axis + 3).
+    ok(L("MultiHeadAttention", num_heads=2, key_dim=2, attention_axes=-1), (N, 5, 4), (N, 6, 7), run=True),
+    ok(L("MultiHeadAttention", num_heads=1, key_dim=2, attention_axes=[1, 1]), (N, 5, 4), (N, 6, 4),
+       run=True),
+    ok(L("MultiHeadAttention", num_heads=1, key_dim=2, attention_axes=[]), (N, 5, 4), (N, 6, 4), run=True),
+    ok(L("MultiHeadAttention", num_heads=1, key_dim=2, attention_axes=-7), (N, 5, 4), (N, 6, 4), run=True),
+    ok(L("MultiHeadAttention", num_heads=1, key_dim=2, attention_axes=3), (N, 5, 4), (N, 6, 4), run=True),
+    no(L("MultiHeadAttention", num_heads=1, key_dim=2, attention_axes=4), (N, 5, 4), (N, 6, 4), run=True),
+    no(L("MultiHeadAttention", num_heads=1, key_dim=2, attention_axes=-8), (N, 5, 4), (N, 6, 4), run=True),
 ]  # fmt: skip
 
 CONV_CASES = [
@@ -925,8 +965,14 @@ def attention_case(draw, name: str):
             {"num_heads": st.integers(1, 3), "key_dim": st.integers(1, 4)},
             optional={"value_dim": st.integers(1, 4), "use_bias": st.booleans(),
                       "output_shape": st.one_of(st.integers(1, 4), st.lists(st.integers(1, 3), min_size=1,
-                                                                              max_size=2))},
+                                                                              max_size=2)),
+                      "dropout": st.sampled_from([0.0, 0.5]),
+                      "attention_axes": st.one_of(st.integers(-rank - 5, rank + 1),
+                                                  st.lists(st.integers(-rank - 3, rank), max_size=3))},
         ))  # fmt: skip
+        if "attention_axes" in step and draw(st.booleans()):
+            # Values that agree on every steps axis, so that the attended axes decide.
+            inputs[1:] = [(*query[:-1], s[-1]) for s in inputs[1:]]
     return {"type": name, **step}, inputs, True
 
 

@@ -165,10 +165,8 @@ def test_random_probes_agree_with_keras(generated: Generated) -> None:
 
 # --- Disagreements found by these tests ---------------------------------------
 #
-# Each is kept out of the strategies (which name the test) and pinned here with
-# its smallest spec, as a strict xfail on mspec's verdict: it fails once mspec
-# agrees with Keras, so that the mark and the strategies' workaround get removed.
-# A change in Keras fails the test outright (pytest.fail is not an AssertionError).
+# Each is pinned here with its smallest spec once fixed: Keras must still
+# refuse it (a change in Keras fails the test) and mspec must refuse it too.
 
 UNATTENDED_AXES = {
     "model": {"name": "unattended_axes"},
@@ -186,13 +184,8 @@ UNATTENDED_AXES = {
 }
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="merge.py: MultiHeadAttention runs the axes it does not attend over (here axis 2) as batch "
-    "axes, so query and value must agree there; Keras builds the model and fails when it runs",
-)
 def test_multi_head_attention_unattended_axes() -> None:
+    """MultiHeadAttention runs the axes it does not attend over (here axis 2) as batch axes."""
     result = check_bytes(json.dumps(UNATTENDED_AXES).encode(), "unattended_axes.json")
     _, error = keras_verdict(result.graph)
     if error is None:

@@ -349,9 +349,71 @@ def _mha_shape(p: MultiHeadAttentionParams, shapes) -> Shape:
     _same_rank(shapes, "MultiHeadAttention")
     for shape, role in ((query, "query"), (value, "value"), (key, "key")):
         require_known(shape[-1], f"last dimension of the {role}", shape, "MultiHeadAttention")
+    _check_unattended_axes(query, value, _attention_axes(p, len(query)))
     if p.output_dims is not None:
         return (*query[:-1], *p.output_dims)
     return query
+
+
+def _projected_axis(axis: int, rank: int) -> int | None:
+    """Where an attention axis lands in Keras' projected tensors, None where they have no such axis.
+
+    Keras projects the inputs to (batch, steps..., heads, channels), one rank
+    more, and turns a negative axis `a` into `rank + a`: so -1 is the heads
+    axis, not the features. A result still negative indexes from the end.
+    """
+    position = axis if axis >= 0 else rank + axis
+    if position < 0:
+        position += rank + 1
+    return position if 0 <= position <= rank else None
+
+
+def _attention_axes(p: MultiHeadAttentionParams, rank: int) -> tuple[int, ...]:
+    """The axes MultiHeadAttention attends over, or raise where Keras fails.
+
+    An axis outside the projected tensors fails when the layer is built.
+    Inputs of rank 3 without dropout then take Keras' fused dot-product
+    attention, which attends over the steps and ignores attention_axes.
+    Otherwise attending over the batch or the heads axis runs, while the
+    channels, a repeated axis or no axis at all fails on the first call.
+    """
+    if p.attention_axes is None:
+        return tuple(range(1, rank - 1))
+    axes = [p.attention_axes] if isinstance(p.attention_axes, int) else list(p.attention_axes)
+    usable = f"for inputs of rank {rank} use axes 1 to {rank - 2} (or {1 - rank} to -2)"
+    positions = [_projected_axis(axis, rank) for axis in axes]
+    for axis, position in zip(axes, positions, strict=True):
+        if position is None:
+            raise ShapeError(
+                f"MultiHeadAttention attention_axes {axis} is outside its inputs' axes, got {{0}}",
+                hint=usable,
+            )
+    if rank == 3 and p.dropout == 0:
+        return (1,)
+    if not axes:
+        raise ShapeError("MultiHeadAttention attention_axes names no axis", hint=usable)
+    if rank in positions:
+        raise ShapeError(
+            f"MultiHeadAttention attention_axes {axes} attends over the channels Keras projects to, "
+            "got {0}",
+            hint=usable,
+        )
+    if len(set(positions)) < len(positions):
+        raise ShapeError(f"MultiHeadAttention attention_axes {axes} names an axis twice", hint=usable)
+    return tuple(positions)
+
+
+def _check_unattended_axes(query: Shape, value: Shape, attended: tuple[int, ...]) -> None:
+    """Steps axes that are not attended over act as batch axes: query and value must agree there."""
+    for axis in range(1, len(query) - 1):
+        if axis in attended:
+            continue
+        if known(query[axis]) and known(value[axis]) and query[axis] != value[axis]:
+            raise ShapeError(
+                f"MultiHeadAttention attends over axes {list(attended)} only, so axis {axis} is a batch "
+                "axis where query and value must be equal, got {0} and {1}",
+                hint=f"add axis {axis} to attention_axes, or give query and value the same size there",
+            )
 
 
 def _mha_count(p: MultiHeadAttentionParams, shapes) -> int:
