@@ -191,6 +191,11 @@ CORE_CASES = [
     no(L("Activation", activation="nope"), (N, 3)),
     no(L("Activation", activation="glu"), (N, 3), run=True),
     no(L("Activation", activation="glu"), (N, 4), run=True),
+    # As a layer's own activation, glu halves what runs but not what Keras declares.
+    no(L("Dense", units=8, activation="glu"), (N, 4), run=True),
+    no(L("Conv1D", filters=4, kernel_size=2, activation="glu"), (N, 5, 3), run=True),
+    no(L("LSTM", units=4, recurrent_activation="glu"), (N, 5, 3), run=True),
+    no(L("SimpleRNN", units=4, activation="glu"), (N, 5, 3), run=True),
     ok(L("Dropout", rate=0.5), (N, 3, 4)),
     ok(L("Dropout", rate=0.5, noise_shape=[N, 1, 4]), (N, 3, 4), run=True),
     no(L("Dropout", rate=1.5), (N, 3)),

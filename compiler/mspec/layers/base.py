@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 # A dimension: a known size, a named size (equal to every dimension with the
 # same name) or None (unknown). Keras only knows ints and None; a name is
@@ -85,7 +85,24 @@ INITIALIZERS = (
 REGULARIZERS = ("l1", "l2", "l1l2", "orthogonal_regularizer")
 CONSTRAINTS = ("max_norm", "min_max_norm", "non_neg", "unit_norm")
 
-Activation = Literal[ACTIVATIONS] | None  # type: ignore[valid-type]
+ActivationName = Literal[ACTIVATIONS] | None  # type: ignore[valid-type]
+
+
+def _not_glu(name: str | None) -> str | None:
+    # glu halves the last axis, but a layer applying it as its activation
+    # (Dense, convolutions, recurrent cells) declares its output unhalved:
+    # Keras builds a model whose shapes do not match what runs.
+    if name == "glu":
+        raise ValueError(
+            "'glu' halves the last axis, but Keras declares this layer's output without halving it, "
+            "so the built model would not match what runs; gate explicitly instead "
+            "(Multiply a projection by a sigmoid one)"
+        )
+    return name
+
+
+# The activation argument of a layer with weights; the Activation layer itself takes ActivationName.
+Activation = Annotated[ActivationName, AfterValidator(_not_glu)]
 Initializer = Literal[INITIALIZERS]  # type: ignore[valid-type]
 Regularizer = Literal[REGULARIZERS] | None  # type: ignore[valid-type]
 Constraint = Literal[CONSTRAINTS] | None  # type: ignore[valid-type]

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from .base import (
-    Activation,
+    ActivationName,
     Constraint,
     DenseLikeParams,
     Initializer,
@@ -73,7 +73,7 @@ register(
 
 
 class ActivationParams(LayerParams):
-    activation: Activation
+    activation: ActivationName
 
 
 class DropoutParams(LayerParams):
