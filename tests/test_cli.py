@@ -65,6 +65,17 @@ def test_summary_prints_totals() -> None:
     assert "(None, 96)" in result.output
 
 
+def test_summary_totals_only_what_the_model_keeps() -> None:
+    """An unused branch is drawn in the table but, as in Keras' model, not counted."""
+    result = run("summary", "tests/cases/unused.toml")
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[0]: line.split() for line in result.output.splitlines() if line.strip()}
+    assert rows["side"][-2] == "18"  # Dense(2) on 8 features: still listed with its weights
+    total = int(rows["Total"][2].replace(",", ""))
+    assert total == sum(int(rows[name][-2]) for name in ("x", "out"))
+    assert "Left out of the model (no output depends on them): side" in result.output
+
+
 def test_summary_of_broken_spec_exits_1() -> None:
     result = run("summary", str(BROKEN.relative_to(ROOT)))
     assert result.exit_code == 1

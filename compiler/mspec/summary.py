@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .graph.model import ModelGraph, Node
+from .graph.passes.shapes import total_params
 from .layers.base import format_shape
 
 BYTES_PER_PARAM = 4  # float32 weights, as Keras' own summary assumes
@@ -58,12 +59,21 @@ def render_summary(model: ModelGraph) -> str:
         return "  ".join(cells).rstrip()
 
     rule_width = len(line(tuple("x" * w for w in widths)))
-    total = sum(node.params or 0 for node in model.nodes.values())
+    total = total_params(model)
     lines = [f'Model: "{model.spec.name}"']
     if model.spec.description:
         lines.append(model.spec.description)
     lines += [line(header), "-" * rule_width, *(line(r) for r in rows), "=" * rule_width]
     lines.append(f"Total params: {total:,} ({_size(total * BYTES_PER_PARAM)})")
+    used = model.feeding_outputs()
+    # Keras keeps every input but drops the layers no output depends on.
+    left_out = [
+        model.label(node.id)
+        for node in model.topological_order()
+        if node.id not in used and node.role != "input"
+    ]
+    if left_out:
+        lines.append(f"Left out of the model (no output depends on them): {', '.join(left_out)}")
     outputs = ", ".join(
         f"{name} {format_shape(model.nodes[node].shape) if model.nodes[node].shape else '?'}"
         for name, node in model.outputs.items()

@@ -101,6 +101,13 @@ class ModelGraph:
                 queue.extend(self.predecessors[current])
         return seen
 
+    def feeding_outputs(self) -> set[str]:
+        """Return the nodes some output depends on (outputs included): the layers Keras' model keeps."""
+        used = set(self.outputs.values())
+        for node_id in list(used):
+            used |= self.ancestors(node_id)
+        return used
+
     def label(self, node_id: str) -> str:
         """Name a node the way a spec author knows it: a spec name, or "branch step N"."""
         node = self.nodes[node_id]

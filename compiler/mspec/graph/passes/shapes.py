@@ -127,8 +127,26 @@ def _describe(model: ModelGraph, node: Node, message: str) -> str:
 
 
 def total_params(model: ModelGraph) -> int:
-    """Return the weight count of the whole model (a shared layer counted once)."""
-    return sum(node.params or 0 for node in model.nodes.values())
+    """Return the weight count of the Keras model: what some output depends on, a shared layer once.
+
+    Layers no output depends on are left out, as Keras leaves them out of the
+    model (mspec warns about them: MS205-MS207).
+    """
+    used = model.feeding_outputs()
+    # A shared layer's weights sit on its first use, which may be one that no output needs.
+    shared_params: dict[str, int] = {}
+    for node in model.nodes.values():
+        if node.shared is not None:
+            shared_params[node.shared] = shared_params.get(node.shared, 0) + (node.params or 0)
+    total = 0
+    shared_used: set[str] = set()
+    for node_id in used:
+        node = model.nodes[node_id]
+        if node.shared is not None:
+            shared_used.add(node.shared)
+        else:
+            total += node.params or 0
+    return total + sum(shared_params[name] for name in shared_used)
 
 
 __all__ = ["Shape", "infer_shapes", "total_params"]

@@ -20,10 +20,7 @@ def check_usage(model: ModelGraph) -> list[Diagnostic]:
         for component in cycle_components(model):
             broken |= {model.nodes[n].owner for n in component}
     unresolved_nodes = {ref.node for ref in model.unresolved}
-    output_nodes = set(model.outputs.values())
-    feeding_outputs = set(output_nodes)
-    for node_id in output_nodes:
-        feeding_outputs |= model.ancestors(node_id)
+    feeding_outputs = model.feeding_outputs()
 
     for name, output in spec.outputs.items():
         node_id = model.outputs.get(name)
