@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 STAMP_CORE := $(VENV)/.installed-core
 STAMP_KERAS := $(VENV)/.installed-keras
 STAMP_TEST := $(VENV)/.installed-test
+STAMP_BENCH := $(VENV)/.installed-bench
 
 .PHONY: demo test bench clean help graphviz
 
@@ -30,6 +31,10 @@ $(STAMP_KERAS): pyproject.toml | $(BIN)/python
 $(STAMP_TEST): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,tensorflow]'
 	@touch $@ $(STAMP_CORE) $(STAMP_KERAS)
+
+$(STAMP_BENCH): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,tensorflow,bench]'
+	@touch $@ $(STAMP_CORE) $(STAMP_KERAS) $(STAMP_TEST)
 
 graphviz:
 	@command -v dot >/dev/null 2>&1 || { \
@@ -57,10 +62,9 @@ test: $(STAMP_TEST) graphviz
 	$(BIN)/ruff check compiler tests benchmarks
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP_TEST)
+bench: $(STAMP_BENCH) graphviz
 	$(BIN)/python benchmarks/lint_vs_keras.py
 	$(BIN)/python benchmarks/build_vs_keras.py
-	$(BIN)/python -m pip install --quiet pydot  # keras.utils.plot_model needs it
 	$(BIN)/python benchmarks/draw_vs_keras.py
 
 clean:

@@ -50,7 +50,7 @@ def seconds(command: list[str]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=11)
     args = parser.parse_args()
     mspec = [sys.executable, "-m", "mspec", "build", str(SPEC), "-o"]
     keras = [sys.executable, "-c", HAND_WRITTEN]

@@ -7,9 +7,9 @@ We report the median wall times and their ratio. Then `mspec draw` of
 generated specs of about 1,000 nodes to SVG, with and without --collapse
 (target: under 10 s).
 
-`plot_model` needs the `pydot` package, which the project does not depend
-on: install it into the venv for this benchmark (`.venv/bin/pip install
-pydot`) if it is missing; without it (or without TensorFlow) the Keras side
+`plot_model` needs the `pydot` package, which mspec itself does not use:
+`make bench` installs it with the `bench` extra (`pip install -e
+'.[tensorflow,bench]'`); without it (or without TensorFlow) the Keras side
 is skipped with a message. Both sides need Graphviz's `dot`.
 
     .venv/bin/python benchmarks/draw_vs_keras.py [--runs N]
