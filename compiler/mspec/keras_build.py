@@ -45,12 +45,16 @@ def build_from_source(source: str, name: str = "model") -> Any:
     try:
         return namespace["build_model"]()
     except RecursionError as error:
-        # Keras builds (and saves) a functional model recursively; mspec's own
-        # passes do not, so a spec can be valid and still too deep for Keras.
-        raise KerasRecursionLimit(
-            f"Keras could not build {name!r}: its graph is too deep for Keras' recursive model builder "
-            "(Python's recursion limit); split the chain or raise sys.setrecursionlimit in your own script"
-        ) from error
+        raise _too_deep("build", name) from error
+
+
+def _too_deep(action: str, name: str) -> KerasRecursionLimit:
+    # Keras builds and saves a functional model recursively; mspec's own
+    # passes do not, so a spec can be valid and still too deep for Keras.
+    return KerasRecursionLimit(
+        f"Keras could not {action} {name!r}: its graph is too deep for Keras' recursive model code "
+        "(Python's recursion limit); split the chain or raise sys.setrecursionlimit in your own script"
+    )
 
 
 def build_model(model: ModelGraph, source_path: str | None = None) -> Any:
@@ -69,6 +73,8 @@ def save_model(keras_model: Any, path: Path) -> None:
         keras_model.save(temporary)
         os.chmod(temporary, readable_mode())
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, RecursionError):
+            raise _too_deep("save", keras_model.name) from error
         raise
