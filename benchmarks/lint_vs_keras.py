@@ -48,17 +48,30 @@ print("MAXRSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.
 """
 
 
-def measure(run: str, argv: list[str], runs: int) -> tuple[float, float]:
-    """Return (median seconds, median peak MB) over `runs` fresh processes."""
-    times, peaks = [], []
+def measure_once(run: str, argv: list[str]) -> tuple[float, float]:
+    """Return (seconds, peak MB) of one fresh process."""
     code = MEASURE.format(argv=argv, run=run)
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    seconds = time.perf_counter() - start
+    peak = [line for line in done.stderr.splitlines() if line.startswith("MAXRSS_KB")]
+    return seconds, int(peak[-1].split()[1]) / 1024 if peak else float("nan")
+
+
+def measure(commands: dict[str, tuple[str, list[str]]], runs: int) -> dict[str, tuple[float, float]]:
+    """Return each command's (median seconds, median peak MB) over `runs` fresh processes.
+
+    The commands take turns, so that a change in the machine's load hits
+    all of them alike rather than whichever ran during it.
+    """
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
     for _ in range(runs):
-        start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-        times.append(time.perf_counter() - start)
-        peak = [line for line in done.stderr.splitlines() if line.startswith("MAXRSS_KB")]
-        peaks.append(int(peak[-1].split()[1]) / 1024 if peak else float("nan"))
-    return statistics.median(times), statistics.median(peaks)
+        for name, (run, argv) in commands.items():
+            samples[name].append(measure_once(run, argv))
+    return {
+        name: (statistics.median(s for s, _ in taken), statistics.median(m for _, m in taken))
+        for name, taken in samples.items()
+    }
 
 
 def generated_spec(nodes: int) -> str:
@@ -90,20 +103,24 @@ def main() -> None:
     lint = "runpy.run_module('mspec', run_name='__main__')"
     keras = f"exec(compile({KERAS_SCRIPT!r}, 'keras_example_3.py', 'exec'))"
 
-    print(f"seed example 3, median of {args.runs} fresh processes")
-    lint_t, lint_m = measure(lint, ["mspec", "lint", "-q", str(SPEC)], args.runs)
-    keras_t, keras_m = measure(keras, ["keras_example_3.py"], args.runs)
+    print(f"seed example 3, median of {args.runs} fresh processes, run alternately")
+    seed = measure(
+        {"lint": (lint, ["mspec", "lint", "-q", str(SPEC)]), "keras": (keras, ["keras_example_3.py"])},
+        args.runs,
+    )
+    (lint_t, lint_m), (keras_t, keras_m) = seed["lint"], seed["keras"]
     print(f"  mspec lint       {lint_t:7.3f} s  {lint_m:7.1f} MB peak")
     print(f"  Keras script     {keras_t:7.3f} s  {keras_m:7.1f} MB peak")
     print(f"  ratio lint/Keras {lint_t / keras_t:7.3f} time  {lint_m / keras_m:7.3f} memory")
 
     with tempfile.TemporaryDirectory() as folder:
-        results = {}
+        commands = {}
         for nodes in (10_000, 20_000):
             path = Path(folder) / f"generated_{nodes}.toml"
             path.write_text(generated_spec(nodes))
-            results[nodes] = measure(lint, ["mspec", "lint", "-q", str(path)], max(3, args.runs // 2))
-            seconds, megabytes = results[nodes]
+            commands[nodes] = (lint, ["mspec", "lint", "-q", str(path)])
+        results = measure(commands, args.runs)
+        for nodes, (seconds, megabytes) in results.items():
             print(f"  generated spec, {nodes:6} nodes: {seconds:6.3f} s  {megabytes:7.1f} MB peak")
         print(f"  doubling ratio (20,000 / 10,000 nodes): {results[20_000][0] / results[10_000][0]:.2f}")
 
