@@ -56,7 +56,7 @@ demo: $(STAMP_KERAS) graphviz
 	$(BIN)/mspec draw specs/siamese_text.json --format png -o diagrams/siamese_text.png
 	@echo
 	@echo "== Keras source and saved models of every spec, in build/ =="
-	TF_CPP_MIN_LOG_LEVEL=3 $(BIN)/mspec build specs -o build
+	$(BIN)/mspec build specs -o build
 
 test: $(STAMP_TEST) graphviz
 	$(BIN)/ruff check compiler tests benchmarks
