@@ -440,7 +440,10 @@ register(
         _mha_shape,
         _mha_count,
         "attention",
-        "Multi-head attention; `from` is [query, value] or [query, value, key].",
+        "Multi-head attention; `from` is [query, value] or [query, value, key], all of one rank. "
+        "The steps axes not in `attention_axes` (default: all of them) are batch axes, where query "
+        "and value must have equal sizes; Keras counts a negative axis from its projected tensors, "
+        "so -1 is the heads axis: write axes as positive numbers.",
         min_inputs=2,
         max_inputs=3,
         key_params=("num_heads", "key_dim"),
