@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -105,7 +108,7 @@ def test_a_model_that_cannot_be_saved_is_reported(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["concat_independent.keras", "concat_independent.py"]
 
 
-def test_a_keras_process_that_dies_is_reported_with_its_log(tmp_path: Path) -> None:
+def test_a_keras_process_that_dies_is_reported_and_leaves_no_file(tmp_path: Path) -> None:
     worker = KerasWorker()
     try:
         worker._process.kill()
@@ -113,7 +116,16 @@ def test_a_keras_process_that_dies_is_reported_with_its_log(tmp_path: Path) -> N
             worker.build("raise SystemExit", "m", tmp_path / "m.keras")
     finally:
         worker.close()
-    assert not (tmp_path / "m.keras").exists()
+    assert list(tmp_path.iterdir()) == []  # not even the temporary file it was to write
+
+
+def test_an_aborted_keras_process_is_stopped_and_leaves_no_file(tmp_path: Path) -> None:
+    worker = KerasWorker()
+    worker._pending = tmp_path / ".m.123.keras"  # as if a save were under way
+    worker._pending.write_bytes(b"half a model")
+    worker.abort()
+    assert worker._process.poll() is not None
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_keras_process_is_stopped_when_no_spec_builds(
@@ -125,3 +137,73 @@ def test_keras_process_is_stopped_when_no_spec_builds(
     result = build(str(BROKEN), "-o", str(tmp_path))
     assert result.exit_code == 1
     assert len(started) == 1 and started[0]._process.poll() is not None
+
+
+@pytest.mark.keras
+def test_build_without_a_worker_process_builds_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("keras")
+
+    def no_process(*args, **kwargs):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(keras_worker.subprocess, "Popen", no_process)
+    result = build(str(SEED), "-o", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "993 parameters" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["concat_independent.keras", "concat_independent.py"]
+
+
+@pytest.mark.keras
+def test_the_keras_process_ignores_python_files_in_the_current_folder(tmp_path: Path) -> None:
+    """A keras.py or json.py beside the specs (a generated file, say) is not what the worker imports."""
+    pytest.importorskip("keras")
+    for module in ("keras", "json", "mspec"):
+        (tmp_path / f"{module}.py").write_text(f"raise SystemExit('imported the local {module}.py')\n")
+    # -P: as the `mspec` script runs, without the current folder on the command's own path.
+    result = subprocess.run(
+        [sys.executable, "-P", "-m", "mspec", "build", str(SEED), "-o", "out"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "compiler")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "concat_independent.keras").exists()
+
+
+@pytest.mark.keras
+def test_what_a_site_hook_prints_does_not_reach_the_answers(tmp_path: Path) -> None:
+    pytest.importorskip("keras")
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text("print('hello from a site hook')\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "mspec", "build", str(SEED), "-o", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(hooks), str(ROOT / "compiler")])},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "(993 parameters)" in result.stderr
+
+
+@pytest.mark.keras
+def test_a_terminated_build_stops_its_keras_process_and_writes_no_model(tmp_path: Path) -> None:
+    pytest.importorskip("keras")
+    command = subprocess.Popen(
+        [sys.executable, "-m", "mspec", "build", str(SEED), "-o", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # The source is written within a second; the model needs the seconds of importing TensorFlow.
+    deadline = time.monotonic() + 20
+    while not (tmp_path / "concat_independent.py").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    command.send_signal(signal.SIGTERM)
+    _, stderr = command.communicate(timeout=30)
+    assert command.returncode == 128 + signal.SIGTERM, stderr
+    time.sleep(5)  # time enough for an orphaned worker to finish the model
+    assert [p.name for p in tmp_path.iterdir()] == ["concat_independent.py"]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +18,9 @@ from . import __version__
 from .report import EXIT_CANNOT_RUN, Report
 
 if TYPE_CHECKING:
-    from .keras_worker import KerasWorker
+    from .keras_worker import InProcessBuilder, KerasWorker
+
+    Builder = KerasWorker | InProcessBuilder
 
 SPEC_SUFFIXES = (".toml", ".json")
 # Allocations between young-generation collections (Python's default: 700).
@@ -189,30 +194,52 @@ def build(specs: tuple[str, ...], output_dir: str, source_only: bool, check: boo
     folder = Path(output_dir)
     # Keras is imported by a worker process started now, so that its seconds
     # of start-up overlap with checking the specs and generating their source.
-    worker = None if source_only or check else _start_keras_worker()
-    try:
-        _build_each(_spec_files(specs, report), folder, check, worker, source_only, report)
-    finally:
-        if worker is not None:
-            worker.close()
+    builder = None if source_only or check else _start_builder()
+    if builder is None:
+        _build_each(_spec_files(specs, report), folder, check, None, source_only, report)
+    else:
+        with _terminate_as_exit():
+            try:
+                _build_each(_spec_files(specs, report), folder, check, builder, source_only, report)
+            except BaseException:
+                builder.abort()  # interrupted: no model may appear after the command has stopped
+                raise
+            builder.close()
     _finish(report, summary=False)
 
 
-def _start_keras_worker() -> KerasWorker | None:
+def _start_builder() -> Builder | None:
     from . import keras_build
 
     if not keras_build.keras_available():
         return None
-    from .keras_worker import KerasWorker
+    from .keras_worker import start_builder
 
-    return KerasWorker()
+    return start_builder()
+
+
+@contextlib.contextmanager
+def _terminate_as_exit():
+    """Turn SIGTERM into SystemExit while building, so that the worker is stopped, not orphaned."""
+
+    def exit_on_terminate(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set signal handlers
+        return
+    previous = signal.signal(signal.SIGTERM, exit_on_terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _build_each(
     paths: list[Path],
     folder: Path,
     check: bool,
-    worker: KerasWorker | None,
+    builder: Builder | None,
     source_only: bool,
     report: Report,
 ) -> None:
@@ -229,17 +256,17 @@ def _build_each(
         if source_only or check:
             continue
         target = folder / f"{name}.keras"
-        if worker is None:
+        if builder is None:
             report.cannot_run(f"{target}: not built: {KerasUnavailable.MESSAGE} (or pass --source-only)")
         else:
-            _build_and_save(worker, source, name, target, report)
+            _build_and_save(builder, source, name, target, report)
 
 
-def _build_and_save(worker: KerasWorker, source: str, name: str, target: Path, report: Report) -> None:
+def _build_and_save(builder: Builder, source: str, name: str, target: Path, report: Report) -> None:
     from .keras_worker import WorkerFailed
 
     try:
-        built = worker.build(source, name, target)
+        built = builder.build(source, name, target)
     except WorkerFailed as error:
         report.cannot_run(f"{target}: not built: {error}")
         return

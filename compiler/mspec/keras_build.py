@@ -64,17 +64,27 @@ def build_model(model: ModelGraph, source_path: str | None = None) -> Any:
     return build_from_source(generate_source(model, source_path), model.spec.name)
 
 
-def save_model(keras_model: Any, path: Path) -> None:
-    """Save to `path` (a .keras file) atomically: a temporary file beside it, then a rename."""
+def temporary_beside(path: Path) -> Path:
+    """Create an empty temporary file in `path`'s folder, to be renamed onto `path` once written."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras", dir=path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
     os.close(handle)
+    return Path(temporary)
+
+
+def save_model(keras_model: Any, path: Path, temporary: Path | None = None) -> None:
+    """Save to `path` (a .keras file) atomically: into a temporary file beside it, then a rename.
+
+    `temporary` is that file when the caller made it (with temporary_beside),
+    so that it can remove it should this process die while saving.
+    """
+    temporary = temporary_beside(path) if temporary is None else temporary
     try:
-        keras_model.save(temporary)
+        keras_model.save(str(temporary))
         os.chmod(temporary, readable_mode())
         os.replace(temporary, path)
     except BaseException as error:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         if isinstance(error, RecursionError):
             raise _too_deep("save", keras_model.name) from error
         raise
