@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -207,3 +208,29 @@ def test_a_terminated_build_stops_its_keras_process_and_writes_no_model(tmp_path
     assert command.returncode == 128 + signal.SIGTERM, stderr
     time.sleep(5)  # time enough for an orphaned worker to finish the model
     assert [p.name for p in tmp_path.iterdir()] == ["concat_independent.py"]
+
+
+def test_a_dead_keras_process_fails_every_later_build_the_same_way(tmp_path: Path) -> None:
+    worker = KerasWorker()
+    try:
+        worker._process.kill()
+        for name in ("first", "second"):
+            with pytest.raises(WorkerFailed, match="ended unexpectedly"):
+                worker.build("raise SystemExit", name, tmp_path / f"{name}.keras")
+    finally:
+        worker.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unreadable_answer_stops_the_keras_process(tmp_path: Path) -> None:
+    worker = KerasWorker()
+    worker._replies.close()
+    worker._replies = io.StringIO("Loaded 3 plugins\n")  # what a stray print on the answer channel looks like
+    try:
+        for name in ("first", "second"):
+            with pytest.raises(WorkerFailed, match="unreadable answer: 'Loaded 3 plugins"):
+                worker.build("raise SystemExit", name, tmp_path / f"{name}.keras")
+        assert worker._process.poll() is not None
+    finally:
+        worker.close()
+    assert list(tmp_path.iterdir()) == []

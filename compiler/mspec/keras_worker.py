@@ -78,6 +78,7 @@ class KerasWorker:
         self._log = tempfile.TemporaryFile()  # noqa: SIM115
         self._jobs = 0
         self._pending: Path | None = None  # the temporary file of the job in progress
+        self._broken: str | None = None  # why the worker can take no more jobs
         package_root = str(Path(__file__).resolve().parents[1])
         replies, worker_end = os.pipe()
         try:
@@ -103,6 +104,8 @@ class KerasWorker:
         """Have the worker build `source` and save the model at `target`; wait for its answer."""
         from .keras_build import temporary_beside
 
+        if self._broken is not None:
+            raise WorkerFailed(self._broken)
         self._pending = temporary_beside(target)
         job = {"name": name, "source": source, "target": str(target), "temporary": str(self._pending)}
         self._jobs += 1
@@ -113,14 +116,15 @@ class KerasWorker:
         except BrokenPipeError:
             line = ""
         if not line:
-            message = self._failure("ended unexpectedly")
+            self._broken = self._failure("ended unexpectedly")
             self._forget_pending()
-            raise WorkerFailed(message)
+            raise WorkerFailed(self._broken)
         try:
             built = Built(**json.loads(line))
         except (ValueError, TypeError):
+            self._broken = f"the Keras process gave an unreadable answer: {line[:200]!r}"
             self.abort()
-            raise WorkerFailed(f"the Keras process gave an unreadable answer: {line[:200]!r}") from None
+            raise WorkerFailed(self._broken) from None
         self._forget_pending()  # saved and renamed, or removed by the worker on failure
         return built
 
