@@ -69,16 +69,20 @@ class ModelGraph:
     tensors: dict[str, str] = field(default_factory=dict)  # spec name -> node producing that tensor
     outputs: dict[str, str] = field(default_factory=dict)  # output name -> node producing it
     unresolved: list[Unresolved] = field(default_factory=list)
+    # Every pass walks the graph in order; it is computed once per change of the graph.
+    _order: list[Node] | None = field(default=None, init=False, repr=False, compare=False)
 
     def add(self, node: Node) -> Node:
         self.nodes[node.id] = node
         self.successors[node.id] = {}
         self.predecessors[node.id] = {}
+        self._order = None
         return node
 
     def add_edge(self, source: str, target: str) -> None:
         self.successors[source][target] = None
         self.predecessors[target][source] = None
+        self._order = None
 
     @property
     def graph(self) -> nx.DiGraph:
@@ -122,6 +126,11 @@ class ModelGraph:
 
         Nodes on a cycle, and everything downstream of one, are left out.
         """
+        if self._order is None:
+            self._order = self._sorted()
+        return list(self._order)
+
+    def _sorted(self) -> list[Node]:
         indegree = {n: len(self.predecessors[n]) for n in self.nodes}
         ready = [(node.order, node.id) for node in self.nodes.values() if indegree[node.id] == 0]
         heapq.heapify(ready)
