@@ -189,6 +189,10 @@ def build(specs: tuple[str, ...], output_dir: str, source_only: bool, check: boo
     TensorFlow, the source is still written and the exit status is 2.
     With --check (for pre-commit and CI), nothing is written and the exit
     status is 1 when a source file is missing or stale.
+
+    Keras runs in a separate process, started at once so that importing
+    TensorFlow overlaps with checking the specs; its messages are shown only
+    if it fails. A model Keras cannot build or save gives exit status 2.
     """
     report = Report()
     folder = Path(output_dir)
