@@ -18,17 +18,27 @@ def readable_mode() -> int:
     return 0o666 & ~_umask()
 
 
+def temporary_beside(path: Path, suffix: str = ".tmp") -> Path:
+    """Create an empty, private file in `path`'s folder, to be written and then renamed onto `path`.
+
+    Beside the target, so that the rename stays on one file system and is atomic.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(handle)
+    return Path(temporary)
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to a temporary file beside `path`, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    temporary = temporary_beside(path)
     try:
         os.chmod(temporary, readable_mode())
-        with os.fdopen(handle, "wb") as stream:
+        with open(temporary, "wb") as stream:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise

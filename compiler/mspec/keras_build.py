@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .files import readable_mode
+from .files import readable_mode, temporary_beside
+
+# Keras saves only to paths with this suffix, temporary ones included.
+KERAS_SUFFIX = ".keras"
 
 if TYPE_CHECKING:
     from .graph.model import ModelGraph
@@ -64,21 +66,14 @@ def build_model(model: ModelGraph, source_path: str | None = None) -> Any:
     return build_from_source(generate_source(model, source_path), model.spec.name)
 
 
-def temporary_beside(path: Path) -> Path:
-    """Create an empty temporary file in `path`'s folder, to be renamed onto `path` once written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(handle)
-    return Path(temporary)
-
-
 def save_model(keras_model: Any, path: Path, temporary: Path | None = None) -> None:
     """Save to `path` (a .keras file) atomically: into a temporary file beside it, then a rename.
 
-    `temporary` is that file when the caller made it (with temporary_beside),
-    so that it can remove it should this process die while saving.
+    `temporary` is that file when the caller made it (with
+    files.temporary_beside and a .keras suffix, which Keras requires), so that
+    it can remove it should this process die while saving.
     """
-    temporary = temporary_beside(path) if temporary is None else temporary
+    temporary = temporary_beside(path, KERAS_SUFFIX) if temporary is None else temporary
     try:
         keras_model.save(str(temporary))
         os.chmod(temporary, readable_mode())

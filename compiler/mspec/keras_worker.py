@@ -102,11 +102,12 @@ class KerasWorker:
 
     def build(self, source: str, name: str, target: Path) -> Built:
         """Have the worker build `source` and save the model at `target`; wait for its answer."""
-        from .keras_build import temporary_beside
+        from .files import temporary_beside
+        from .keras_build import KERAS_SUFFIX
 
         if self._broken is not None:
             raise WorkerFailed(self._broken)
-        self._pending = temporary_beside(target)
+        self._pending = temporary_beside(target, KERAS_SUFFIX)
         job = {"name": name, "source": source, "target": str(target), "temporary": str(self._pending)}
         self._jobs += 1
         try:
