@@ -19,6 +19,7 @@ from mspec.draw.dot import RED
 from mspec.draw.escape import dot_quote, mermaid_quote
 from mspec.frontend import check_bytes, check_file
 
+from draw_vs_keras import generated_spec
 from golden import check_golden
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -382,26 +383,6 @@ def test_mermaid_shared_uses_share_a_class() -> None:
 
 
 # --- --collapse on a large spec ----------------------------------------------
-
-
-def generated_spec(inputs: int, depth: int, group: int = 5) -> str:
-    """A spec of `inputs` branches of `depth` layers, concatenated in groups, then added."""
-    lines = ['[model]\nname = "generated"\n']
-    layers = ", ".join(
-        '{ type = "Dense", units = 16 }' if k % 2 == 0 else '{ type = "Dropout", rate = 0.1 }'
-        for k in range(depth)
-    )
-    for i in range(inputs):
-        lines.append(f"[inputs.in_{i}]\nshape = [16]\n")
-        lines.append(f'[branches.b_{i}]\nfrom = "in_{i}"\nlayers = [{layers}]\n')
-    groups = []
-    for g in range(0, inputs, group):
-        names = ", ".join(f'"b_{i}"' for i in range(g, min(g + group, inputs)))
-        lines.append(f'[merges.m_{g // group}]\ntype = "Concatenate"\nfrom = [{names}]\n')
-        groups.append(f'"m_{g // group}"')
-    lines.append(f'[merges.total]\ntype = "Add"\nfrom = [{", ".join(groups)}]\n')
-    lines.append('[outputs.out]\nfrom = "total"\nlayers = [{ type = "Dense", units = 1 }]\nloss = "mse"\n')
-    return "\n".join(lines)
 
 
 def test_collapse_draws_each_branch_as_one_node(tmp_path: Path) -> None:

@@ -30,6 +30,8 @@ from mspec.importer.convert import sanitize
 from mspec.importer.values import short_float
 from mspec.importer.writer import render, toml_string
 
+from document_paths import parent_of, value_paths
+
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted(p for p in (ROOT / "specs").rglob("*") if p.suffix in (".toml", ".json"))
 
@@ -681,16 +683,6 @@ def test_every_layer_kind_imports_with_only_its_required_arguments(tmp_path: Pat
     assert not problems, "\n".join(problems)
 
 
-def _paths(value, prefix=()):
-    yield prefix
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _paths(item, (*prefix, index))
-
-
 @needs_keras
 def test_damaged_configs_are_reported_never_crash(saved_folder: Path) -> None:
     """Replace or delete random parts of real configs: the result is a spec, diagnostics or MS401."""
@@ -704,8 +696,8 @@ def test_damaged_configs_are_reported_never_crash(saved_folder: Path) -> None:
     for _ in range(int(os.environ.get("MSPEC_IMPORT_DAMAGE", "600"))):
         data = copy.deepcopy(chance.choice(bases))
         for _ in range(chance.randint(1, 3)):
-            path = chance.choice([p for p in _paths(data) if p])
-            parent = functools.reduce(lambda value, key: value[key], path[:-1], data)
+            path = chance.choice([p for p in value_paths(data) if p])
+            parent = parent_of(data, path)
             if chance.random() < 0.3:
                 del parent[path[-1]]
             else:

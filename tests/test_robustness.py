@@ -18,6 +18,8 @@ from mspec.draw import to_dot, to_mermaid
 from mspec.frontend import check_bytes
 from mspec.summary import render_summary
 
+from document_paths import parent_of, value_paths
+
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted(p for p in (ROOT / "specs").rglob("*") if p.suffix in (".toml", ".json"))
 
@@ -87,25 +89,13 @@ ODD_VALUES = st.one_of(
 )
 
 
-def _paths(value, prefix=()):
-    yield prefix
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _paths(item, (*prefix, index))
-
-
 @st.composite
 def mutated_specs(draw):
     data = json.loads(json.dumps(draw(st.sampled_from(SPEC_DATA))))
     for _ in range(draw(st.integers(1, 4))):
-        paths = [p for p in _paths(data) if p]
+        paths = [p for p in value_paths(data) if p]
         path = draw(st.sampled_from(paths))
-        parent = data
-        for part in path[:-1]:
-            parent = parent[part]
+        parent = parent_of(data, path)
         action = draw(st.sampled_from(["delete", "replace", "duplicate", "rename"]))
         key = path[-1]
         if action == "delete":
