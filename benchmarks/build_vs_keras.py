@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from taking_turns import in_turns
+
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "specs" / "seed" / "concat_independent.toml"
 
@@ -56,11 +58,8 @@ def main() -> None:
     keras = [sys.executable, "-c", HAND_WRITTEN]
     # Warm the file cache once so that neither side pays for the first read of TensorFlow.
     seconds(keras)
-    # Alternate the two, so that a change in the machine's load hits both alike.
-    keras_times, mspec_times = [], []
-    for _ in range(args.runs):
-        keras_times.append(seconds(keras))
-        mspec_times.append(seconds(mspec))
+    times = in_turns({"keras": lambda: seconds(keras), "mspec": lambda: seconds(mspec)}, args.runs)
+    keras_times, mspec_times = times["keras"], times["mspec"]
     keras_time, mspec_time = statistics.median(keras_times), statistics.median(mspec_times)
     print(f"build + save of the seed example 1, median of {args.runs} fresh processes")
     print(f"  hand-written Keras script  {keras_time:6.2f} s")

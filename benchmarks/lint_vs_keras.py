@@ -12,12 +12,15 @@ should take at most about twice the first).
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from taking_turns import in_turns
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "tests" / "cases" / "seed_interaction.toml"
@@ -59,15 +62,10 @@ def measure_once(run: str, argv: list[str]) -> tuple[float, float]:
 
 
 def measure(commands: dict[str, tuple[str, list[str]]], runs: int) -> dict[str, tuple[float, float]]:
-    """Return each command's (median seconds, median peak MB) over `runs` fresh processes.
-
-    The commands take turns, so that a change in the machine's load hits
-    all of them alike rather than whichever ran during it.
-    """
-    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
-    for _ in range(runs):
-        for name, (run, argv) in commands.items():
-            samples[name].append(measure_once(run, argv))
+    """Return each command's (median seconds, median peak MB) over `runs` fresh processes, in turns."""
+    samples = in_turns(
+        {name: functools.partial(measure_once, *command) for name, command in commands.items()}, runs
+    )
     return {
         name: (statistics.median(s for s, _ in taken), statistics.median(m for _, m in taken))
         for name, taken in samples.items()
