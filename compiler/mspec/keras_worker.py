@@ -30,6 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+# Both are light (neither imports Keras nor mspec's front end), as the worker must be.
+from .files import temporary_beside
+from .keras_build import KERAS_SUFFIX, KerasRecursionLimit, build_from_source, save_model
+
 # What is shown of the worker's log when it dies: enough for a Python traceback.
 LOG_TAIL_LINES = 25
 # How long a worker whose input has ended may take to exit before it is killed.
@@ -102,9 +106,6 @@ class KerasWorker:
 
     def build(self, source: str, name: str, target: Path) -> Built:
         """Have the worker build `source` and save the model at `target`; wait for its answer."""
-        from .files import temporary_beside
-        from .keras_build import KERAS_SUFFIX
-
         if self._broken is not None:
             raise WorkerFailed(self._broken)
         self._pending = temporary_beside(target, KERAS_SUFFIX)
@@ -186,8 +187,6 @@ class InProcessBuilder:
 
 def build_and_save(source: str, name: str, target: Path, temporary: Path | None = None) -> Built:
     """Build the model `source` defines and save it at `target`; what goes wrong becomes the error."""
-    from .keras_build import KerasRecursionLimit, build_from_source, save_model
-
     try:
         model = build_from_source(source, name)
         save_model(model, target, temporary)
