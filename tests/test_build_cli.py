@@ -120,11 +120,16 @@ def test_a_keras_process_that_dies_is_reported_and_leaves_no_file(tmp_path: Path
     assert list(tmp_path.iterdir()) == []  # not even the temporary file it was to write
 
 
-def test_an_aborted_keras_process_is_stopped_and_leaves_no_file(tmp_path: Path) -> None:
+def test_an_interrupted_build_stops_the_keras_process_and_leaves_no_file(tmp_path: Path) -> None:
     worker = KerasWorker()
-    worker._pending = tmp_path / ".m.123.keras"  # as if a save were under way
-    worker._pending.write_bytes(b"half a model")
-    worker.abort()
+
+    def interrupted(job: str) -> str:
+        assert list(tmp_path.iterdir()), "the temporary file exists while the worker saves"
+        raise KeyboardInterrupt
+
+    worker._exchange = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        worker.build("raise SystemExit", "m", tmp_path / "m.keras")
     assert worker._process.poll() is not None
     assert list(tmp_path.iterdir()) == []
 

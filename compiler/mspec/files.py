@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -18,27 +19,36 @@ def readable_mode() -> int:
     return 0o666 & ~_umask()
 
 
-def temporary_beside(path: Path, suffix: str = ".tmp") -> Path:
-    """Create an empty, private file in `path`'s folder, to be written and then renamed onto `path`.
+@contextlib.contextmanager
+def temporary_beside(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
+    """Make an empty, private file beside `path`, to be written and renamed onto it; remove it at the end.
 
-    Beside the target, so that the rename stays on one file system and is atomic.
+    Beside the target, so that the rename stays on one file system and is
+    atomic. Whatever ends the block (an error, Ctrl-C, SIGTERM turned into
+    SystemExit), a file still there afterwards is removed: its name is
+    chosen before the file exists, so no interruption can leave it behind.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    os.close(handle)
-    return Path(temporary)
+    temporary = path.with_name(f".{path.name}.{os.urandom(6).hex()}{suffix}")
+    ours = True
+    try:
+        try:
+            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            ours = False  # another writer's file, however unlikely: leave it alone
+            raise
+        yield temporary
+    finally:
+        if ours:
+            temporary.unlink(missing_ok=True)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to a temporary file beside `path`, then rename it into place."""
-    temporary = temporary_beside(path)
-    try:
+    with temporary_beside(path) as temporary:
         os.chmod(temporary, readable_mode())
         with open(temporary, "wb") as stream:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise

@@ -70,16 +70,16 @@ def save_model(keras_model: Any, path: Path, temporary: Path | None = None) -> N
     """Save to `path` (a .keras file) atomically: into a temporary file beside it, then a rename.
 
     `temporary` is that file when the caller made it (with
-    files.temporary_beside and a .keras suffix, which Keras requires), so that
-    it can remove it should this process die while saving.
+    files.temporary_beside and KERAS_SUFFIX, which Keras requires); the
+    caller then removes it if the save fails, even if this process dies.
     """
-    temporary = temporary_beside(path, KERAS_SUFFIX) if temporary is None else temporary
+    if temporary is None:
+        with temporary_beside(path, KERAS_SUFFIX) as made:
+            save_model(keras_model, path, made)
+        return
     try:
         keras_model.save(str(temporary))
         os.chmod(temporary, readable_mode())
         os.replace(temporary, path)
-    except BaseException as error:
-        temporary.unlink(missing_ok=True)
-        if isinstance(error, RecursionError):
-            raise _too_deep("save", keras_model.name) from error
-        raise
+    except RecursionError as error:
+        raise _too_deep("save", keras_model.name) from error

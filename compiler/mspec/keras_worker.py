@@ -81,7 +81,6 @@ class KerasWorker:
         # Open for as long as the worker runs; close() and abort() close it.
         self._log = tempfile.TemporaryFile()  # noqa: SIM115
         self._jobs = 0
-        self._pending: Path | None = None  # the temporary file of the job in progress
         self._broken: str | None = None  # why the worker can take no more jobs
         package_root = str(Path(__file__).resolve().parents[1])
         replies, worker_end = os.pipe()
@@ -108,32 +107,36 @@ class KerasWorker:
         """Have the worker build `source` and save the model at `target`; wait for its answer."""
         if self._broken is not None:
             raise WorkerFailed(self._broken)
-        self._pending = temporary_beside(target, KERAS_SUFFIX)
-        job = {"name": name, "source": source, "target": str(target), "temporary": str(self._pending)}
         self._jobs += 1
-        try:
-            self._process.stdin.write(json.dumps(job) + "\n")
-            self._process.stdin.flush()
-            line = self._replies.readline()
-        except BrokenPipeError:
-            line = ""
+        # The temporary file outlives the worker's part: removed here once answered, or once the
+        # worker is stopped (never before, or a worker still saving could create it anew).
+        with temporary_beside(target, KERAS_SUFFIX) as temporary:
+            job = {"name": name, "source": source, "target": str(target), "temporary": str(temporary)}
+            try:
+                return self._answer_to(self._exchange(json.dumps(job) + "\n"))
+            except BaseException:
+                self.abort()
+                raise
+
+    def _answer_to(self, line: str) -> Built:
+        """Read the worker's answer line; a missing or unreadable one means it can take no more jobs."""
         if not line:
             self._broken = self._failure("ended unexpectedly")
-            self._forget_pending()
             raise WorkerFailed(self._broken)
         try:
-            built = Built(**json.loads(line))
+            return Built(**json.loads(line))
         except (ValueError, TypeError):
             self._broken = f"the Keras process gave an unreadable answer: {line[:200]!r}"
-            self.abort()
             raise WorkerFailed(self._broken) from None
-        self._forget_pending()  # saved and renamed, or removed by the worker on failure
-        return built
 
-    def _forget_pending(self) -> None:
-        if self._pending is not None:
-            self._pending.unlink(missing_ok=True)
-            self._pending = None
+    def _exchange(self, job: str) -> str:
+        """Send one job and return the answer line ("" if the worker has ended)."""
+        try:
+            self._process.stdin.write(job)
+            self._process.stdin.flush()
+            return self._replies.readline()
+        except BrokenPipeError:
+            return ""
 
     def _failure(self, what: str) -> str:
         status = self._process.wait()
@@ -159,11 +162,10 @@ class KerasWorker:
         self._close_streams()
 
     def abort(self) -> None:
-        """Stop the worker now (the command was interrupted) and remove what it was writing."""
+        """Stop the worker now (the command was interrupted, or the worker misbehaved)."""
         if self._process.poll() is None:
             self._process.kill()
             self._process.wait()
-        self._forget_pending()
         self._close_streams()
 
     def _close_streams(self) -> None:
