@@ -29,11 +29,11 @@ $(STAMP_KERAS): pyproject.toml | $(BIN)/python
 	@touch $@ $(STAMP_CORE)
 
 $(STAMP_TEST): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,tensorflow]'
+	$(BIN)/python -m pip install --quiet -e '.[test,fit,jax]'
 	@touch $@ $(STAMP_CORE) $(STAMP_KERAS)
 
 $(STAMP_BENCH): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,tensorflow,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[test,fit,jax,bench]'
 	@touch $@ $(STAMP_CORE) $(STAMP_KERAS) $(STAMP_TEST)
 
 graphviz:
