@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..layers.call import LayerCall
-from .models import CompileSpec, InputSpec
+from .models import CompileSpec, InputSpec, TrainSpec
 from .source import DataPath, Document
 
 
@@ -45,6 +45,11 @@ class Output(Chain):
     loss: str | None = None
     loss_weight: float | None = None
     metrics: tuple[str, ...] = ()
+    column: str | None = None  # the labels' column in training data; None: the output's name
+
+    @property
+    def label_column(self) -> str:
+        return self.column or self.name
 
 
 @dataclass
@@ -60,6 +65,8 @@ class Spec:
     merges: dict[str, Merge] = field(default_factory=dict)
     outputs: dict[str, Output] = field(default_factory=dict)
     compile: CompileSpec | None = None
+    # [train], validated; None when the spec has none (its defaults are TrainSpec()).
+    train: TrainSpec | None = None
     # Names whose entries failed validation: references to them are not
     # reported again as unknown.
     broken: set[str] = field(default_factory=set)

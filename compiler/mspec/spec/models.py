@@ -8,7 +8,7 @@ validator checks them against the layer registry in a second step.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -54,6 +54,12 @@ class InputSpec(Section):
     kind: Literal[INPUT_KINDS] | None = Field(  # type: ignore[valid-type]
         None, description="What the input holds; a hint for readers and diagrams."
     )
+    columns: list[str] | None = Field(
+        None,
+        min_length=1,
+        description="Training data: the columns (or NPZ arrays) stacked in order along the input's "
+        "last axis. Default: the one column or array named like the input.",
+    )
 
 
 class BranchSpec(Section):
@@ -71,6 +77,11 @@ class OutputSpec(Section):
     loss: Loss | None = Field(None, description="Loss for this output (Keras name).")
     loss_weight: float | None = Field(None, ge=0, description="Weight of this output's loss in the total.")
     metrics: list[Metric] = Field(default_factory=list, description="Metrics reported for this output.")
+    column: str | None = Field(
+        None,
+        description="Training data: the column (or NPZ array) holding this output's labels. "
+        "Default: the one named like the output.",
+    )
 
 
 class CompileSpec(Section):
@@ -83,6 +94,78 @@ class CompileSpec(Section):
     metrics: list[Metric] = Field(
         default_factory=list, description="Default metrics for outputs that name none."
     )
+
+
+DISTRIBUTE_STRATEGIES = ("none", "mirrored", "multi_worker")
+ClassWeight = Annotated[float, Field(ge=0)]
+
+
+class EarlyStoppingSpec(Section):
+    """Stop training when a monitored quantity stops improving (keras.callbacks.EarlyStopping)."""
+
+    monitor: str = Field("val_loss", description="The quantity watched, as Keras logs it.")
+    patience: int = Field(3, ge=0, description="Epochs without improvement before stopping.")
+    min_delta: float = Field(0.0, ge=0, description="The least change that counts as an improvement.")
+    restore_best_weights: bool = Field(True, description="Restore the weights of the best epoch on stopping.")
+    mode: Literal["auto", "min", "max"] = Field(
+        "auto",
+        description="Whether the quantity should go down (min) or up (max); auto guesses from its name.",
+    )
+
+
+class ReduceLROnPlateauSpec(Section):
+    """Lower the learning rate when a monitored quantity stops improving."""
+
+    monitor: str = Field("val_loss", description="The quantity watched, as Keras logs it.")
+    factor: float = Field(0.1, gt=0, lt=1, description="The learning rate is multiplied by this factor.")
+    patience: int = Field(2, ge=0, description="Epochs without improvement before lowering the rate.")
+    min_lr: float = Field(0.0, ge=0, description="The learning rate never goes below this.")
+
+
+class TrainSpec(Section):
+    """How `mspec fit` trains the model on named data."""
+
+    epochs: int = Field(10, ge=1, description="Passes over the training data.")
+    batch_size: int = Field(32, ge=1, description="Examples per gradient step.")
+    validation_split: float = Field(
+        0.0, ge=0, lt=1, description="Share of the rows (the last ones) held out for validation."
+    )
+    shuffle: bool = Field(True, description="Shuffle the training rows before each epoch.")
+    seed: int | None = Field(None, ge=0, description="Seed for weights, shuffling and dropout; none: random.")
+    early_stopping: EarlyStoppingSpec | None = Field(
+        None, description="Stop when the monitored quantity stops improving."
+    )
+    reduce_lr_on_plateau: ReduceLROnPlateauSpec | None = Field(
+        None, description="Lower the learning rate when the monitored quantity stops improving."
+    )
+    class_weight: dict[str, dict[str, ClassWeight]] = Field(
+        default_factory=dict,
+        description='Per output, a weight per class label: { label = { "0" = 1.0, "1" = 4.0 } } '
+        "(labels are written as strings, TOML keys being strings).",
+        json_schema_extra={
+            "additionalProperties": {
+                "type": "object",
+                "propertyNames": {"pattern": "^(0|[1-9][0-9]*)$"},
+                "additionalProperties": {"type": "number", "minimum": 0},
+            }
+        },
+    )
+    distribute: Literal[DISTRIBUTE_STRATEGIES] = Field(  # type: ignore[valid-type]
+        "none",
+        description="none: one device; mirrored: every local device; multi_worker: several machines.",
+    )
+    balance_threshold: float = Field(
+        0.9,
+        gt=0,
+        le=1,
+        description="Share of the gradient norm at a merge above which one branch is said to "
+        "overwhelm the others.",
+    )
+
+    def class_weights(self, output: str) -> dict[int, float] | None:
+        """The class weights of one output with integer labels, as Keras takes them; None if unset."""
+        weights = self.class_weight.get(output)
+        return {int(label): weight for label, weight in weights.items()} if weights else None
 
 
 class SpecFile(Section):
@@ -106,3 +189,4 @@ class SpecFile(Section):
         min_length=1, description="The model's outputs, by Keras output name, with their losses."
     )
     compile: CompileSpec | None = Field(None, description="Training settings for `model.compile`.")
+    train: TrainSpec | None = Field(None, description="How `mspec fit` trains the model on named data.")

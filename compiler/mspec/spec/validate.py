@@ -18,7 +18,18 @@ from ..layers import REGISTRY
 from ..layers.call import LayerCall
 from ..suggest import did_you_mean
 from .ir import Chain, Merge, Output, Spec, Step
-from .models import NAME_PATTERN, BranchSpec, CompileSpec, InputSpec, ModelInfo, OutputSpec, SpecFile
+from .models import (
+    NAME_PATTERN,
+    BranchSpec,
+    CompileSpec,
+    EarlyStoppingSpec,
+    InputSpec,
+    ModelInfo,
+    OutputSpec,
+    ReduceLROnPlateauSpec,
+    SpecFile,
+    TrainSpec,
+)
 from .source import DataPath, Document
 from .vocabulary import OPTIMIZER_NAMES, OPTIMIZERS
 
@@ -148,6 +159,8 @@ def validate(document: Document) -> tuple[Spec | None, list[Diagnostic]]:
                 spec.broken.add(name)
     if "compile" in data:
         spec.compile = _validate_compile(out, data["compile"])
+    if "train" in data:
+        spec.train = _validate_train(out, data["train"], data.get("outputs"))
     out.diagnostics.sort()
     return (spec if info else None), out.diagnostics
 
@@ -159,6 +172,8 @@ def _validate_entry(out: _Collector, spec: Spec, section: str, name: str, raw: A
         entry = out.check(InputSpec, raw, path, f"input {name!r}")
         shape = raw.get("shape") if isinstance(raw, dict) else None
         dims_ok = _check_dimensions(out, shape, path) if isinstance(shape, list) else False
+        if entry is not None and entry.columns is not None:
+            dims_ok = _check_columns(out, entry, path) and dims_ok
         if entry is not None and dims_ok:
             spec.inputs[name] = entry
     elif section == "shared":
@@ -183,6 +198,7 @@ def _validate_entry(out: _Collector, spec: Spec, section: str, name: str, raw: A
                 entry.loss,
                 entry.loss_weight,
                 tuple(entry.metrics),
+                entry.column,
             )
 
 
@@ -369,6 +385,133 @@ def _validate_compile(out: _Collector, raw: Any) -> CompileSpec | None:
         elif not isinstance(value, bool) and value < 0:
             out.error("MS104", (*path, key), f"optimizer {key!r} should be >= 0, got {value}", at="value")
     return entry
+
+
+def _check_columns(out: _Collector, entry: InputSpec, path: DataPath) -> bool:
+    """An input's `columns` are distinct and as many as its last dimension, when that is known."""
+    ok = True
+    where = (*path, "columns")
+    seen: set[str] = set()
+    for index, column in enumerate(entry.columns or ()):
+        if column in seen:
+            out.error(
+                "MS105", (*where, index), f"input {path[1]!r} lists column {column!r} twice", at="value"
+            )
+            ok = False
+        seen.add(column)
+    count = len(entry.columns or ())
+    if not entry.shape:
+        out.error(
+            "MS105",
+            where,
+            f"input {path[1]!r} stacks {count} column(s) along its last axis but its shape is []",
+            f"give it shape [{count}]",
+            at="value",
+        )
+        return False
+    last = entry.shape[-1]
+    if isinstance(last, int) and not isinstance(last, bool) and last != count:
+        out.error(
+            "MS105",
+            where,
+            f"input {path[1]!r} stacks {count} column(s) along its last axis, "
+            f"but the last dimension of its shape is {last}",
+            f"list {last} columns, or make the last dimension {count}",
+            at="value",
+        )
+        ok = False
+    return ok
+
+
+def _validate_train(out: _Collector, raw: Any, outputs: Any) -> TrainSpec | None:
+    """Check [train]: its sub-tables each against their own keys, class weights by hand."""
+    if not isinstance(raw, dict):
+        return out.check(TrainSpec, raw, ("train",), "[train]")
+    raw = dict(raw)
+    ok = True
+    for key, model in (
+        ("early_stopping", EarlyStoppingSpec),
+        ("reduce_lr_on_plateau", ReduceLROnPlateauSpec),
+    ):
+        if isinstance(raw.get(key), dict):
+            sub = out.check(model, raw[key], ("train", key), f"[train.{key}]")
+            ok = ok and sub is not None
+            raw[key] = sub
+            if sub is None:
+                del raw[key]
+    weights = None
+    if "class_weight" in raw:
+        names = list(outputs) if isinstance(outputs, dict) else []
+        weights = _check_class_weight(out, raw.pop("class_weight"), names)
+        ok = ok and weights is not None
+    entry = out.check(TrainSpec, raw, ("train",), "[train]")
+    if entry is None or not ok:
+        return None
+    return entry.model_copy(update={"class_weight": weights or {}})
+
+
+def _check_class_weight(out: _Collector, raw: Any, outputs: list[str]) -> dict[str, dict[str, float]] | None:
+    """Class weights: per output, a table of class label (a quoted non-negative integer) -> weight >= 0."""
+    path: DataPath = ("train", "class_weight")
+    if not isinstance(raw, dict):
+        out.error(
+            "MS103",
+            path,
+            "[train] class_weight should be a table of outputs, got " + _render(raw),
+            at="value",
+        )
+        return None
+    ok = True
+    for output, weights in raw.items():
+        where = (*path, output)
+        if output not in outputs:
+            out.error(
+                "MS201",
+                where,
+                f"[train] class_weight names unknown output {output!r}",
+                did_you_mean(output, outputs) or "outputs are " + ", ".join(repr(n) for n in outputs),
+            )
+            ok = False
+        if not isinstance(weights, dict):
+            out.error(
+                "MS103",
+                where,
+                f"[train] class_weight for output {output!r} should be a table of class label -> weight, "
+                f"got {_render(weights)}",
+                'for example { "0" = 1.0, "1" = 4.0 }',
+                at="value",
+            )
+            ok = False
+            continue
+        for label, weight in weights.items():
+            what = f"[train] class_weight for output {output!r}"
+            if not (label.isascii() and label.isdigit()) or (len(label) > 1 and label[0] == "0"):
+                out.error(
+                    "MS105",
+                    (*where, label),
+                    f"{what}: class label {label!r} is not a non-negative integer",
+                    'write class labels as quoted integers: { "0" = 1.0, "1" = 2.5 }',
+                )
+                ok = False
+            if isinstance(weight, bool) or not isinstance(weight, int | float):
+                out.error(
+                    "MS103",
+                    (*where, label),
+                    f"{what}: the weight of class {label!r} should be a number, got {_render(weight)}",
+                    at="value",
+                )
+                ok = False
+            elif weight < 0:
+                out.error(
+                    "MS104",
+                    (*where, label),
+                    f"{what}: the weight of class {label!r} should be >= 0, got {weight}",
+                    at="value",
+                )
+                ok = False
+    if not ok:
+        return None
+    return {output: {label: float(w) for label, w in weights.items()} for output, weights in raw.items()}
 
 
 def _check_names(out: _Collector, data: dict) -> None:
