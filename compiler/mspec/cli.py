@@ -413,6 +413,16 @@ def schema(output: str | None) -> None:
     write_atomic(Path(output), text.encode())
 
 
+def _add_training_commands() -> None:
+    # Their modules import nothing heavy: Keras is imported only when a command runs.
+    from .training.command import fit
+
+    main.add_command(fit)
+
+
+_add_training_commands()
+
+
 def run() -> None:
     """Entry point for `python -m mspec`."""
     main(prog_name=os.environ.get("MSPEC_PROG", "mspec"))

@@ -97,4 +97,9 @@ CODES: dict[str, str] = {
     "MS408": "import: a compile setting left out: loss or metric object, optimizer setting (warning)",
     "MS409": "import: an output read directly from a merge or an input, given an Identity head (warning)",
     "MS410": "import: the imported spec fails its own check (an importer fault)",
+    # 6xx: `mspec fit` and `mspec explain`, training a model.
+    "MS601": "fit: an output without a loss (neither its own nor a [compile] default)",
+    "MS602": "fit: training settings that cannot run together (validation_split with multi_worker ...)",
+    "MS603": "fit: one input branch takes most of the gradient at a merge: it overwhelms the others (warning)",
+    "MS604": "fit: an input branch whose share of the gradient at a merge stays near zero: a dead input (warning)",
 }

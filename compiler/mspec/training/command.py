@@ -1,0 +1,152 @@
+"""`mspec fit`: the command line over `mspec.training.fit`."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+
+import click
+
+from ..report import EXIT_CANNOT_RUN, EXIT_ERRORS, EXIT_OK
+from .settings import DISTRIBUTE_CHOICES
+
+EXIT_INTERRUPTED = 130
+FIT_EXTRA = "install the extra with: pip install 'mspec[fit]'"
+
+
+@click.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option(
+    "--data",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Training data: .npz (arrays named after inputs and outputs), .csv or .parquet "
+    "(one row per example).",
+)
+@click.option(
+    "--validation",
+    type=click.Path(dir_okay=False),
+    help="Validation data in the same form (else [train] validation_split holds out the last rows).",
+)
+@click.option(
+    "-o",
+    "--output-dir",
+    default="build",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for <name>.keras, .history.json, .history.png and .run.json.",
+)
+@click.option("--epochs", type=click.IntRange(min=1), help="Overrides [train] epochs (default 10).")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Overrides [train] batch_size (default 32).")
+@click.option("--seed", type=click.IntRange(min=0), help="Overrides [train] seed: same seed, same weights.")
+@click.option(
+    "--distribute",
+    type=click.Choice(DISTRIBUTE_CHOICES),
+    help="Overrides [train] distribute: none, mirrored (this machine's devices), "
+    "multi_worker (several processes, Keras' JAX backend).",
+)
+@click.option("--coordinator", metavar="HOST:PORT", help="multi_worker: address of process 0.")
+@click.option("--num-processes", type=click.IntRange(min=1), help="multi_worker: number of processes.")
+@click.option(
+    "--process-id", type=click.IntRange(min=0), help="multi_worker: this process' index (0 writes)."
+)
+@click.option(
+    "--cpu-devices",
+    type=click.IntRange(min=1),
+    help="mirrored: split the CPU into N logical devices (to try mirrored training without GPUs).",
+)
+@click.option(
+    "--stream/--no-stream",
+    default=None,
+    help="Stream the data through tf.data in record batches (default: only when it is too large for memory).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar: one line per epoch.")
+def fit(
+    spec: str,
+    data: str,
+    validation: str | None,
+    output_dir: str,
+    epochs: int | None,
+    batch_size: int | None,
+    seed: int | None,
+    distribute: str | None,
+    coordinator: str | None,
+    num_processes: int | None,
+    process_id: int | None,
+    cpu_devices: int | None,
+    stream: bool | None,
+    quiet: bool,
+) -> None:
+    """Train the model of SPEC on named data, checked against the spec before any framework starts.
+
+    Inputs read the column or array named after them (or [inputs.NAME]
+    columns); outputs their labels likewise (or [outputs.NAME] column). The
+    spec's [train] section holds epochs, batch size, validation, early
+    stopping, class weights and distribution; the options here override it.
+    Normalization layers without statistics are adapted to the training data.
+
+    Exit status: 0 trained and written; 1 the spec or the data has errors
+    (nothing trained, nothing written); 2 could not run (missing extra,
+    unreadable file, no cluster); 130 interrupted (previous outputs kept).
+    """
+    from ..cli import _terminate_as_exit
+    from .distribute import Cluster, DistributeError
+    from .runner import FitError
+    from .runner import fit as run_fit
+
+    for path in (spec, data, validation):
+        if path is not None and not Path(path).is_file():
+            _stop(f"{path}: no such file", EXIT_CANNOT_RUN)
+    cluster = Cluster(coordinator, num_processes, process_id)
+    try:
+        with _terminate_as_exit():
+            result = run_fit(
+                spec,
+                data,
+                validation=validation,
+                output_dir=output_dir,
+                epochs=epochs,
+                batch_size=batch_size,
+                seed=seed,
+                distribute=distribute,
+                stream=stream,
+                cluster=cluster,
+                cpu_devices=cpu_devices,
+                verbose=2 if quiet else "auto",
+                log=lambda line: click.echo(line, err=True),
+            )
+    except FitError as error:
+        for diagnostic in error.diagnostics:
+            click.echo(diagnostic.format())
+        errors = sum(d.is_error for d in error.diagnostics)
+        _stop(
+            f"not trained: {errors} error{'s' if errors != 1 else ''} in the spec, settings or data",
+            EXIT_ERRORS,
+        )
+    except DistributeError as error:
+        _stop(f"not trained: {error}", EXIT_CANNOT_RUN)
+    except ModuleNotFoundError as error:
+        _stop(f"not trained: {error.name} is not installed; {FIT_EXTRA}", EXIT_CANNOT_RUN)
+    except (KeyboardInterrupt, SystemExit) as stop:
+        if isinstance(stop, SystemExit) and stop.code in (None, 0):
+            raise
+        _stop("interrupted: nothing written, earlier outputs are as they were", EXIT_INTERRUPTED)
+    except OSError as error:
+        _stop(f"not trained: {error}", EXIT_CANNOT_RUN)
+    for path in result.written:
+        click.echo(f"wrote {path}", err=True)
+    run = result.run
+    best = f", best epoch {run['best_epoch']}" if run.get("best_epoch") else ""
+    click.echo(
+        f"trained {run['model']}: {run['epochs_run']} epochs{best}, {run['wall_time_seconds']:.1f} s",
+        err=True,
+    )
+    sys.exit(EXIT_OK)
+
+
+def _stop(message: str, code: int) -> None:
+    click.echo(f"mspec: {message}", err=True)
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+    sys.exit(code)

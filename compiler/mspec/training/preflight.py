@@ -1,0 +1,91 @@
+"""Everything `fit` checks before any framework is imported: the spec is trainable, the data fits it.
+
+A run that would fail inside Keras (an output without a loss, data of the
+wrong shape, ids past an Embedding's vocabulary, ...) is stopped here, with
+located diagnostics, in a fraction of the time TensorFlow takes to import.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..diagnostics import Diagnostic, Severity
+from ..frontend import CheckResult
+from .settings import FitSettings
+
+
+def loss_of(result: CheckResult, output: str) -> str | None:
+    """The loss an output trains with: its own, or the [compile] default."""
+    spec = result.spec
+    own = spec.outputs[output].loss
+    if own is not None:
+        return own
+    return spec.compile.loss if spec.compile is not None else None
+
+
+def trainable_diagnostics(
+    result: CheckResult, settings: FitSettings, *, has_validation: bool
+) -> list[Diagnostic]:
+    """What keeps a valid spec from training: outputs without a loss, settings that contradict it."""
+    spec, document = result.spec, result.document
+    found: list[Diagnostic] = []
+    for name, output in spec.outputs.items():
+        if loss_of(result, name) is None:
+            where = document.locate(output.path)
+            found.append(
+                Diagnostic(
+                    document.path,
+                    where.line,
+                    where.col,
+                    "MS601",
+                    Severity.ERROR,
+                    f"output {name!r} has no loss, so it cannot be trained",
+                    'give it one, e.g. loss = "mean_squared_error", or set [compile] loss for every output',
+                    node=name,
+                )
+            )
+    if settings.distribute == "multi_worker" and settings.validation_split:
+        where = document.locate(("train", "validation_split"))
+        found.append(
+            Diagnostic(
+                document.path,
+                where.line,
+                where.col,
+                "MS602",
+                Severity.ERROR,
+                "validation_split cannot be used with distribute = 'multi_worker'",
+                "give each process its validation rows with --validation PATH instead",
+            )
+        )
+    validated = has_validation or bool(settings.validation_split)
+    for section, watcher in (
+        ("early_stopping", settings.early_stopping),
+        ("reduce_lr_on_plateau", settings.reduce_lr_on_plateau),
+    ):
+        if watcher is not None and watcher.monitor.startswith("val_") and not validated:
+            where = document.locate(("train", section))
+            found.append(
+                Diagnostic(
+                    document.path,
+                    where.line,
+                    where.col,
+                    "MS602",
+                    Severity.ERROR,
+                    f"{section} watches {watcher.monitor!r}, but there is no validation data",
+                    "set [train] validation_split, pass --validation PATH, or watch a training metric "
+                    '(monitor = "loss")',
+                )
+            )
+    return found
+
+
+def data_diagnostics(
+    result: CheckResult, data: str | Path, validation: str | Path | None
+) -> list[Diagnostic]:
+    """The data checks of `mspec lint --data`, on the training data and the validation data."""
+    from ..data import check_data
+
+    found = list(check_data(result, data))
+    if validation is not None:
+        found.extend(check_data(result, validation))
+    return found

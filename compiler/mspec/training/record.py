@@ -1,0 +1,144 @@
+"""What a training run leaves behind: the model, its history, its curves and how to reproduce it.
+
+All four files are first written to temporary files beside their targets and
+renamed into place only once every one of them is complete, so an
+interrupted run leaves the previous run's files as they were.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import math
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+from ..files import readable_mode, temporary_beside
+
+KERAS_SUFFIX = ".keras"
+
+
+def output_paths(folder: Path, name: str) -> dict[str, Path]:
+    return {
+        "model": folder / f"{name}.keras",
+        "history": folder / f"{name}.history.json",
+        "plot": folder / f"{name}.history.png",
+        "run": folder / f"{name}.run.json",
+    }
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def clean_history(history: dict[str, list[Any]]) -> dict[str, list[float | None]]:
+    """History.history as JSON-safe lists of floats (NaN/inf, which JSON lacks, become null)."""
+
+    def number(value: Any) -> float | None:
+        value = float(value)
+        return value if math.isfinite(value) else None
+
+    return {key: [number(v) for v in values] for key, values in history.items()}
+
+
+def library_versions() -> dict[str, str]:
+    import importlib.metadata as metadata
+
+    versions = {"python": platform.python_version()}
+    for package in ("mspec", "keras", "tensorflow", "tensorflow-cpu", "jax", "numpy", "pyarrow"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[package] = metadata.version(package)
+    return versions
+
+
+def history_plot(history: dict[str, list[float | None]], output_names: list[str], title: str) -> bytes:
+    """PNG of the loss and every metric, training and validation, one row of panels per output."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    rows = _plot_rows(history, output_names)
+    columns = max(len(metrics) for _, metrics in rows)
+    figure = Figure(figsize=(4.2 * columns, 3.2 * len(rows)), layout="constrained")
+    figure.suptitle(title)
+    axes = figure.subplots(len(rows), columns, squeeze=False)
+    for row, (label, metrics) in enumerate(rows):
+        for column in range(columns):
+            ax = axes[row][column]
+            if column >= len(metrics):
+                ax.set_visible(False)
+                continue
+            key = metrics[column]
+            epochs = range(1, len(history[key]) + 1)
+            ax.plot(epochs, _nan(history[key]), marker="o", markersize=3, label="training")
+            if f"val_{key}" in history:
+                ax.plot(epochs, _nan(history[f"val_{key}"]), marker="o", markersize=3, label="validation")
+            ax.set_title(f"{label}: {key}" if label else key, fontsize=10)
+            ax.set_xlabel("epoch")
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
+    buffer = io.BytesIO()
+    # No timestamps in the file: the same history gives the same bytes.
+    figure.savefig(buffer, format="png", dpi=90, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _nan(values: list[float | None]) -> list[float]:
+    return [math.nan if v is None else v for v in values]
+
+
+def _plot_rows(history: dict[str, list[Any]], output_names: list[str]) -> list[tuple[str, list[str]]]:
+    """Group training keys (no val_ prefix) into rows: the total, each output, extra series."""
+    keys = [k for k in history if not k.startswith("val_")]
+    rows: list[tuple[str, list[str]]] = []
+    taken: set[str] = set()
+    by_output = {name: [k for k in keys if k.startswith(f"{name}_")] for name in output_names}
+    for name in sorted(output_names, key=len, reverse=True):  # longest prefix wins
+        by_output[name] = [k for k in by_output[name] if k not in taken]
+        taken.update(by_output[name])
+    groups: dict[str, list[str]] = {}
+    for key in keys:
+        if key in taken:
+            continue
+        group = key.split("/")[0] if "/" in key else ""
+        groups.setdefault(group, []).append(key)
+    for group, members in groups.items():
+        rows.append((group, members))
+    rows.extend((name, by_output[name]) for name in output_names if by_output[name])
+    return rows or [("", keys)]
+
+
+def json_bytes(value: Any) -> bytes:
+    return (json.dumps(value, indent=2, sort_keys=False) + "\n").encode()
+
+
+def write_all(model: Any, files: dict[Path, bytes], model_path: Path) -> None:
+    """Write the model and `files` each to a temporary file, then rename them all into place."""
+    with contextlib.ExitStack() as stack:
+        temporary_model = stack.enter_context(temporary_beside(model_path, KERAS_SUFFIX))
+        model.save(str(temporary_model))
+        ready: list[tuple[Path, Path]] = [(temporary_model, model_path)]
+        for path, data in files.items():
+            temporary = stack.enter_context(temporary_beside(path))
+            with open(temporary, "wb") as stream:
+                stream.write(data)
+                stream.flush()
+                os.fsync(stream.fileno())
+            ready.append((temporary, path))
+        for temporary, _ in ready:
+            _chmod(temporary)
+        for temporary, path in ready:
+            temporary.replace(path)
+
+
+def _chmod(path: Path) -> None:
+    os.chmod(path, readable_mode())

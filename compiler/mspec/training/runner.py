@@ -1,0 +1,315 @@
+"""Train a model from its spec and named data: check, build, adapt, fit, record.
+
+The order matters: the spec, the settings and the data are all checked
+before Keras is imported, so that a mistake costs a fraction of a second and
+names the input at fault; only then is the model built from the generated
+source (the same code `mspec build` writes), its Normalization layers
+adapted, and `model.fit` run. Outputs are written only when training ends
+normally, all at once.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..diagnostics import Diagnostic
+from ..frontend import CheckResult, check_file
+from . import distribute, feeding, preflight, record
+from .settings import FitSettings, settings_from_spec
+
+
+class FitError(Exception):
+    """The spec, its settings or the data keep the model from training; `diagnostics` says why."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = diagnostics
+        super().__init__("\n".join(d.format() for d in diagnostics if d.is_error))
+
+
+@dataclass
+class FitResult:
+    """A trained model and what the run recorded."""
+
+    model: Any
+    history: dict[str, list[float | None]]
+    run: dict[str, Any]
+    written: list[Path] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+
+def check_before_fit(
+    spec: str | os.PathLike | CheckResult,
+    data: str | os.PathLike,
+    validation: str | os.PathLike | None = None,
+    settings_overrides: dict[str, Any] | None = None,
+) -> tuple[CheckResult, FitSettings, list[Diagnostic]]:
+    """Check the spec, the training settings and the data; no framework is imported.
+
+    Raises FitError when anything is wrong; returns the checked spec, the
+    settings and the warnings otherwise.
+    """
+    result = spec if isinstance(spec, CheckResult) else check_file(spec)
+    if not result.ok or result.graph is None:
+        raise FitError(result.diagnostics)
+    settings = settings_from_spec(result.spec.train).with_overrides(**(settings_overrides or {}))
+    found = list(result.diagnostics)
+    found += preflight.trainable_diagnostics(result, settings, has_validation=validation is not None)
+    if not any(d.is_error for d in found):
+        found += preflight.data_diagnostics(result, data, validation)
+    if any(d.is_error for d in found):
+        raise FitError(sorted(found))
+    return result, settings, found
+
+
+def fit(
+    spec: str | os.PathLike | CheckResult,
+    data: str | os.PathLike,
+    *,
+    validation: str | os.PathLike | None = None,
+    output_dir: str | os.PathLike | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    seed: int | None = None,
+    distribute: str | None = None,
+    stream: bool | None = None,
+    cluster: distribute.Cluster | None = None,
+    cpu_devices: int | None = None,
+    verbose: str | int = "auto",
+    callbacks: Sequence[Any] = (),
+    log: Callable[[str], None] = print,
+) -> FitResult:
+    """Train the spec's model on `data` (.npz, .csv or .parquet); return the model and its history.
+
+    With `output_dir`, writes <name>.keras, <name>.history.json,
+    <name>.history.png and <name>.run.json there (process 0 only). Raises
+    FitError, before importing Keras, when the spec or the data is wrong.
+    `stream` forces (True) or forbids (False) streaming the data through
+    tf.data; by default only data too large for memory is streamed.
+    """
+    started = time.perf_counter()
+    overrides = {"epochs": epochs, "batch_size": batch_size, "seed": seed, "distribute": distribute}
+    result, settings, warnings = check_before_fit(spec, data, validation, overrides)
+    for warning in warnings:
+        log(warning.format())
+    distribute.choose_backend(settings.distribute)
+
+    from ..data import bind, open_data
+
+    source = open_data(data)
+    binding, _ = bind(result, source)
+    validation_data = None
+    if validation is not None:
+        validation_source = open_data(validation)
+        validation_data = (validation_source, bind(result, validation_source)[0])
+
+    import keras
+
+    if settings.seed is not None:
+        keras.utils.set_random_seed(settings.seed)
+        _deterministic_ops(keras)
+    with distribute.placement_scope(
+        settings.distribute, cluster or distribute.Cluster(), cpu_devices
+    ) as place:
+        model = _build(result)
+        training = _Training(result, settings, place, source, binding, validation_data, stream)
+        adapted = training.adapt(model)
+        for name in adapted:
+            log(f"adapted Normalization layer {name!r} to the training data (mean and variance)")
+        keras_callbacks = _callbacks(keras, settings) + list(callbacks)
+        history = training.fit(model, keras_callbacks, verbose if place.is_chief else 0)
+    history_record = record.clean_history(history.history)
+    for callback in callbacks:
+        history_record.update(getattr(callback, "history_entries", dict)())
+    run = _run_record(result, data, validation, settings, place, history_record, keras_callbacks, adapted)
+    run["wall_time_seconds"] = round(time.perf_counter() - started, 3)
+    written = []
+    if output_dir is not None and place.is_chief:
+        written = _write(Path(output_dir), result, model, history_record, run)
+    return FitResult(model, history_record, run, written, [w for w in warnings if not w.is_error])
+
+
+def _deterministic_ops(keras: Any) -> None:
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+
+
+def _build(result: CheckResult) -> Any:
+    from ..codegen import generate_source
+    from ..keras_build import build_from_source
+
+    return build_from_source(generate_source(result.graph, result.path), result.graph.spec.name)
+
+
+class _Training:
+    """The data side of one run: which rows train and validate, in memory or streamed."""
+
+    def __init__(self, result, settings, place, source, binding, validation_data, stream):
+        self.result, self.settings, self.place = result, settings, place
+        self.output_names = list(result.spec.outputs)
+        self.source, self.binding = source, binding
+        train_rows, held_out = feeding.split_rows(source.num_rows, settings.validation_split)
+        self.train_rows = feeding.shard_rows(train_rows, place.shard)
+        self.held_out = held_out
+        self.validation_data = validation_data
+        self.streaming = feeding.should_stream(result.spec, source.num_rows, stream)
+        if self.streaming and place.strategy == "multi_worker":
+            self.streaming = False  # each process holds its own shard only
+        self._memory: feeding.InMemory | None = None
+
+    def _arrays(self, source, binding, rows: slice | None) -> feeding.InMemory:
+        from ..data import load_arrays
+
+        x, y = load_arrays(source, binding, rows=rows)
+        return feeding.InMemory(x, y, feeding.sample_weights(y, self.settings.class_weight))
+
+    def _train_arrays(self) -> feeding.InMemory:
+        if self._memory is None:
+            self._memory = self._arrays(self.source, self.binding, self.train_rows)
+        return self._memory
+
+    def _stream(self, source, binding, rows: slice, shuffle: bool):
+        from ..data import load_arrays
+
+        first_x, first_y = load_arrays(source, binding, rows=slice(0, 1))
+        signature = feeding.tensor_signature(first_x, first_y, self.output_names)
+        return feeding.streamed(
+            source,
+            binding,
+            rows,
+            self.settings.batch_size,
+            shuffle=shuffle,
+            seed=self.settings.seed,
+            output_names=self.output_names,
+            class_weight=self.settings.class_weight,
+            signature=signature,
+        )
+
+    def adapt(self, model: Any) -> list[str]:
+        from .adapt import adapt_normalizations, normalizations_to_adapt
+
+        if not normalizations_to_adapt(self.result.graph):
+            return []
+        if self.streaming:
+            data = self._stream(self.source, self.binding, self.train_rows, shuffle=False)
+        else:
+            data = self._train_arrays().x
+        return adapt_normalizations(model, self.result.graph, data, self.settings.batch_size)
+
+    def _validation(self):
+        if self.validation_data is not None:
+            source, binding = self.validation_data
+            rows = feeding.shard_rows(slice(0, source.num_rows), self.place.shard)
+        elif self.held_out is not None:
+            source, binding, rows = self.source, self.binding, self.held_out
+        else:
+            return None
+        if self.streaming:
+            return self._stream(source, binding, rows, shuffle=False)
+        x, y, weights = self._arrays(source, binding, rows).for_keras(self.output_names)
+        return (x, y) if weights is None else (x, y, weights)
+
+    def fit(self, model: Any, callbacks: list[Any], verbose: str | int):
+        settings = self.settings
+        validation = self._validation()
+        if self.streaming:
+            dataset = self._stream(self.source, self.binding, self.train_rows, settings.shuffle)
+            return model.fit(
+                dataset,
+                epochs=settings.epochs,
+                validation_data=validation,
+                callbacks=callbacks,
+                verbose=verbose,
+            )
+        x, y, weights = self._train_arrays().for_keras(self.output_names)
+        return model.fit(
+            x,
+            y,
+            sample_weight=weights,
+            batch_size=settings.batch_size,
+            epochs=settings.epochs,
+            shuffle=settings.shuffle,
+            validation_data=validation,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
+
+
+def _callbacks(keras: Any, settings: FitSettings) -> list[Any]:
+    found = []
+    if settings.early_stopping is not None:
+        early = settings.early_stopping
+        found.append(
+            keras.callbacks.EarlyStopping(
+                monitor=early.monitor,
+                patience=early.patience,
+                min_delta=early.min_delta,
+                restore_best_weights=early.restore_best_weights,
+                mode=early.mode,
+            )
+        )
+    if settings.reduce_lr_on_plateau is not None:
+        plateau = settings.reduce_lr_on_plateau
+        found.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=plateau.monitor,
+                factor=plateau.factor,
+                patience=plateau.patience,
+                min_lr=plateau.min_lr,
+            )
+        )
+    return found
+
+
+def _best_epoch(history: dict[str, list[float | None]], callbacks: list[Any]) -> int | None:
+    """1-based epoch of the best monitored value (early stopping's own, else the lowest val_loss/loss)."""
+    for callback in callbacks:
+        best = getattr(callback, "best_epoch", None)
+        if type(callback).__name__ == "EarlyStopping" and best is not None:
+            return int(best) + 1
+    key = "val_loss" if "val_loss" in history else "loss"
+    values = [v for v in history.get(key, []) if v is not None]
+    if not values:
+        return None
+    return history[key].index(min(values)) + 1
+
+
+def _run_record(result, data, validation, settings, place, history, callbacks, adapted) -> dict[str, Any]:
+    import dataclasses
+
+    epochs_run = len(history.get("loss", []))
+    return {
+        "model": result.graph.spec.name,
+        "spec": {"path": str(result.path), "sha256": record.sha256_of(result.path)},
+        "data": {"path": str(data), "sha256": record.sha256_of(data)},
+        "validation_data": (
+            None if validation is None else {"path": str(validation), "sha256": record.sha256_of(validation)}
+        ),
+        "versions": record.library_versions(),
+        "seed": settings.seed,
+        "settings": dataclasses.asdict(settings),
+        "placement": distribute.describe(place),
+        "adapted_normalizations": adapted,
+        "epochs_run": epochs_run,
+        "best_epoch": _best_epoch(history, callbacks),
+        "final_metrics": {key: values[-1] for key, values in history.items() if values},
+    }
+
+
+def _write(folder: Path, result: CheckResult, model: Any, history: dict, run: dict) -> list[Path]:
+    name = result.graph.spec.name
+    paths = record.output_paths(folder, name)
+    outputs = list(result.spec.outputs)
+    files = {
+        paths["history"]: record.json_bytes(history),
+        paths["plot"]: record.history_plot(history, outputs, f"{name}: training history"),
+        paths["run"]: record.json_bytes(run),
+    }
+    record.write_all(model, files, paths["model"])
+    return [paths["model"], paths["history"], paths["plot"], paths["run"]]
