@@ -120,17 +120,36 @@ def fit(
         adapted = training.adapt(model)
         for name in adapted:
             log(f"adapted Normalization layer {name!r} to the training data (mean and variance)")
-        keras_callbacks = _callbacks(keras, settings) + list(callbacks)
+        balance = _balance_callback(model, result, settings, training)
+        recorders = list(callbacks) + ([balance] if balance is not None else [])
+        keras_callbacks = _callbacks(keras, settings) + recorders
         history = training.fit(model, keras_callbacks, verbose if place.is_chief else 0)
     history_record = record.clean_history(history.history)
-    for callback in callbacks:
+    for callback in recorders:
         history_record.update(getattr(callback, "history_entries", dict)())
+    if balance is not None:
+        for warning in balance.diagnostics(result.document):
+            log(warning.format())
+            warnings.append(warning)
     run = _run_record(result, data, validation, settings, place, history_record, keras_callbacks, adapted)
+    run["warnings"] = [w.format() for w in warnings if not w.is_error]
     run["wall_time_seconds"] = round(time.perf_counter() - started, 3)
     written = []
     if output_dir is not None and place.is_chief:
         written = _write(Path(output_dir), result, model, history_record, run)
     return FitResult(model, history_record, run, written, [w for w in warnings if not w.is_error])
+
+
+# Rows of training data on which the balance of input branches is measured after each epoch.
+BALANCE_SAMPLE_ROWS = 512
+
+
+def _balance_callback(model: Any, result: CheckResult, settings: FitSettings, training: _Training):
+    """The callback recording each input branch's share of the gradient at the merges (see mspec.explain)."""
+    from ..explain.balance import make_balance_callback
+
+    x, y = training.sample(BALANCE_SAMPLE_ROWS)
+    return make_balance_callback(model, result.graph, x, y, settings.balance_threshold)
 
 
 def _deterministic_ops(keras: Any) -> None:
@@ -189,6 +208,15 @@ class _Training:
             output_names=self.output_names,
             class_weight=self.settings.class_weight,
             signature=signature,
+        )
+
+    def sample(self, rows: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The first `rows` training rows, (x, y) as dicts of arrays by input and output name."""
+        from ..data import load_arrays
+
+        start = self.train_rows.start
+        return load_arrays(
+            self.source, self.binding, rows=slice(start, min(start + rows, self.train_rows.stop))
         )
 
     def adapt(self, model: Any) -> list[str]:
