@@ -97,6 +97,16 @@ CODES: dict[str, str] = {
     "MS408": "import: a compile setting left out: loss or metric object, optimizer setting (warning)",
     "MS409": "import: an output read directly from a merge or an input, given an Identity head (warning)",
     "MS410": "import: the imported spec fails its own check (an importer fault)",
+    # 5xx: training data checked against the spec (`mspec lint SPEC --data PATH`, `mspec fit`).
+    "MS501": "data: a column or array the spec binds (an input, its `columns`, an output's labels) is missing",
+    "MS502": "data: columns or arrays that bind to no input or output (warning)",
+    "MS503": "data: the file holds no rows",
+    "MS504": "data: NPZ arrays with different numbers of rows",
+    "MS505": "data: examples whose shape is not the input's (rank, sizes, ragged or varying list lengths)",
+    "MS506": "data: values of the wrong kind: text for numbers, numbers for text, fractions for integers",
+    "MS507": "data: missing values (null), NaN or infinity in an input or in labels",
+    "MS508": "data: ids outside the Embedding's input_dim or the CategoryEncoding's num_tokens they feed",
+    "MS509": "data: labels that do not fit the output's loss and units (binary, class index, one-hot width)",
     # 6xx: `mspec fit` and `mspec explain`, training a model.
     "MS601": "fit: an output without a loss (neither its own nor a [compile] default)",
     "MS602": "fit: training settings that cannot run together (validation_split with multi_worker ...)",

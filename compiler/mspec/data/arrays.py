@@ -1,0 +1,112 @@
+"""Turn a chunk of one column (numpy, or a pyarrow Array with list nesting) into a dense numpy array.
+
+List columns are converted without a Python loop per row: each nesting level
+is flattened once (pyarrow), its lengths checked to be all equal (numpy), and
+the flat values reshaped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .source import DataError, pyarrow_modules
+
+
+@dataclass
+class Structure:
+    """A column chunk taken apart: its flat values and, per list level, the lengths of the lists.
+
+    `lengths[k]` has one entry per list at level k (level 0: one per row).
+    `null_lists` counts missing lists (a null instead of a list) at any level.
+    `values` is the flat pyarrow Array of scalars (for numpy input: None, and
+    `array` holds the data itself).
+    """
+
+    rows: int
+    lengths: list[np.ndarray] = field(default_factory=list)
+    null_lists: int = 0
+    values: Any = None
+    array: np.ndarray | None = None
+
+
+def is_arrow(values: Any) -> bool:
+    return not isinstance(values, np.ndarray)
+
+
+def structure(values: Any) -> Structure:
+    """Take a chunk apart into its list lengths and flat values."""
+    if not is_arrow(values):
+        return Structure(len(values), array=values)
+    pa, pc = pyarrow_modules()
+    info = Structure(len(values))
+    current = values
+    while _is_list(pa, current.type):
+        info.null_lists += current.null_count
+        if pa.types.is_fixed_size_list(current.type):
+            size = current.type.list_size
+            lengths = np.full(len(current), size, dtype=np.int64)
+            if current.null_count:
+                lengths[~_valid(current)] = 0
+        else:
+            lengths = pc.list_value_length(current).to_numpy(zero_copy_only=False)
+            lengths = np.nan_to_num(lengths, nan=0).astype(np.int64, copy=False)
+        info.lengths.append(lengths)
+        current = current.flatten()
+    if pa.types.is_dictionary(current.type):
+        current = current.dictionary_decode()
+    info.values = current
+    return info
+
+
+def _is_list(pa, arrow_type) -> bool:
+    return (
+        pa.types.is_list(arrow_type)
+        or pa.types.is_large_list(arrow_type)
+        or pa.types.is_fixed_size_list(arrow_type)
+    )
+
+
+def _valid(array) -> np.ndarray:
+    return array.is_valid().to_numpy(zero_copy_only=False)
+
+
+def flat_numpy(values: Any) -> np.ndarray:
+    """A pyarrow Array of scalars as numpy: numbers as numbers (nulls as NaN), text as objects."""
+    pa, _ = pyarrow_modules()
+    if pa.types.is_boolean(values.type):
+        return values.to_numpy(zero_copy_only=False).astype(np.float64 if values.null_count else bool)
+    return values.to_numpy(zero_copy_only=False)
+
+
+def dense(values: Any, name: str) -> np.ndarray:
+    """A column chunk as a numpy array of shape (rows, *example); DataError for ragged lists."""
+    if not is_arrow(values):
+        return values
+    info = structure(values)
+    dims = []
+    for level, lengths in enumerate(info.lengths):
+        if info.null_lists:
+            raise DataError(f"column {name!r} has missing (null) lists")
+        if len(lengths) and lengths.min() != lengths.max():
+            raise DataError(
+                f"column {name!r}: lists at depth {level + 1} have lengths from {lengths.min()} to "
+                f"{lengths.max()} within one batch: pad them to one length"
+            )
+        size = int(lengths[0]) if len(lengths) else 0
+        dims.append(size)
+    return flat_numpy(info.values).reshape(info.rows, *dims)
+
+
+def cast(array: np.ndarray, dtype: str) -> np.ndarray:
+    """Give an array a spec dtype: "string" keeps text as str objects, integers round whole floats."""
+    if dtype == "string":
+        if array.dtype.kind == "S":
+            return np.char.decode(array, "utf-8").astype(object)
+        return array.astype(object) if array.dtype != object else array
+    target = np.dtype(dtype)
+    if target.kind in "iu" and array.dtype.kind == "f":
+        array = np.rint(array)
+    return array.astype(target, copy=False)

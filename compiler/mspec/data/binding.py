@@ -1,0 +1,310 @@
+"""Map a spec's inputs and outputs to the columns (or arrays) of a data file.
+
+An input reads the column named like it, or stacks the columns its
+`columns` lists along its last axis; an output reads its labels from the
+column named like it, or from its `column`. What each input feeds first
+(an Embedding or CategoryEncoding, through layers that pass values on
+unchanged) says whether its values are ids, and their range.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ..diagnostics import Diagnostic
+from ..frontend import CheckResult
+from ..graph.model import ModelGraph
+from ..spec.source import DataPath
+from ..suggest import did_you_mean
+from .findings import finding, quoted
+from .source import DataSource
+
+# Layers that hand their input's values on unchanged (only moved, repeated,
+# dropped or padded with zeros): an Embedding after them still sees the ids.
+PASS_THROUGH = frozenset(
+    {
+        "Cropping1D",
+        "Cropping2D",
+        "Cropping3D",
+        "Dropout",
+        "Flatten",
+        "Identity",
+        "Masking",
+        "Permute",
+        "RepeatVector",
+        "Reshape",
+        "SpatialDropout1D",
+        "SpatialDropout2D",
+        "SpatialDropout3D",
+        "ZeroPadding1D",
+        "ZeroPadding2D",
+        "ZeroPadding3D",
+    }
+)
+# Losses whose labels are class indexes, one-hot rows, or values in [0, 1].
+SPARSE_LOSSES = frozenset({"sparse_categorical_crossentropy"})
+ONE_HOT_LOSSES = frozenset({"categorical_crossentropy", "categorical_focal_crossentropy"})
+BINARY_LOSSES = frozenset({"binary_crossentropy", "binary_focal_crossentropy"})
+
+
+@dataclass(frozen=True)
+class IdLimit:
+    """An input's values are ids for this layer: whole numbers in [0, limit)."""
+
+    layer: str  # "Embedding" or "CategoryEncoding"
+    node: str  # the layer as the spec names it: "tokens_embed step 1"
+    param: str  # "input_dim" or "num_tokens"
+    limit: int
+    mask_zero: bool = False
+
+
+@dataclass(frozen=True)
+class InputBinding:
+    """One spec input and the columns that make it.
+
+    `stacked` is true when the spec lists `columns`: each column then holds
+    one slice of the last axis. Otherwise the one column holds whole
+    examples (a scalar column may fill an input whose shape ends in 1).
+    """
+
+    name: str
+    columns: tuple[str, ...]
+    stacked: bool
+    shape: tuple  # the input's shape, batch excluded: ints, names (str) or None
+    dtype: str
+    path: DataPath
+    ids: tuple[IdLimit, ...] = ()
+
+    @property
+    def column_shape(self) -> tuple:
+        """The shape of one example of one column."""
+        return self.shape[:-1] if self.stacked else self.shape
+
+    def column_path(self, column: str) -> tuple[DataPath, str]:
+        """Where the spec names `column`: the item of `columns`, else the input itself."""
+        if self.stacked:
+            return (*self.path, "columns", self.columns.index(column)), "value"
+        return self.path, "key"
+
+
+@dataclass(frozen=True)
+class OutputBinding:
+    """One spec output (with a loss) and the column holding its labels."""
+
+    name: str
+    column: str
+    loss: str
+    units: int | None  # the last dimension of the output's static shape, when known
+    shape: tuple  # the output's static shape, batch excluded
+    path: DataPath
+    explicit: bool = False  # the spec names the column (`column = ...`)
+
+    @property
+    def column_path(self) -> tuple[DataPath, str]:
+        return ((*self.path, "column"), "value") if self.explicit else (self.path, "key")
+
+
+@dataclass
+class Binding:
+    """Which columns of `source` each input and output reads."""
+
+    source: DataSource
+    inputs: dict[str, InputBinding] = field(default_factory=dict)
+    outputs: dict[str, OutputBinding] = field(default_factory=dict)
+    missing: tuple[str, ...] = ()  # bound column names the file does not have
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing
+
+    @property
+    def columns(self) -> list[str]:
+        """Every bound column present in the file, each once, inputs first."""
+        names = [c for b in self.inputs.values() for c in b.columns]
+        names += [b.column for b in self.outputs.values()]
+        return [n for n in dict.fromkeys(names) if n in self.source.columns]
+
+    @property
+    def text_columns(self) -> set[str]:
+        """Columns bound to string inputs (read as text)."""
+        return {c for b in self.inputs.values() if b.dtype == "string" for c in b.columns}
+
+    @property
+    def num_rows(self) -> int:
+        """Rows every bound column has (the fewest, when an NPZ archive's arrays disagree)."""
+        counts = [self.source.columns[c].rows for c in self.columns]
+        known = [c for c in counts if c is not None]
+        if self.source.format == "npz":
+            return min(known) if known else 0
+        return self.source.num_rows
+
+
+def output_loss(result: CheckResult, name: str) -> str | None:
+    spec = result.spec
+    assert spec is not None
+    output = spec.outputs[name]
+    return output.loss or (spec.compile.loss if spec.compile else None)
+
+
+def bind(result: CheckResult, source: DataSource) -> tuple[Binding, list[Diagnostic]]:
+    """Bind a checked spec (result.ok) to a data file's columns; report missing and extra ones."""
+    spec, graph = result.spec, result.graph
+    if spec is None or graph is None:
+        raise ValueError("bind() needs a spec that checked without errors")
+    binding = Binding(source)
+    for name, entry in spec.inputs.items():
+        columns = tuple(entry.columns) if entry.columns else (name,)
+        binding.inputs[name] = InputBinding(
+            name,
+            columns,
+            entry.columns is not None,
+            tuple(entry.shape),
+            entry.dtype,
+            ("inputs", name),
+            id_limits(graph, name),
+        )
+    for name, output in spec.outputs.items():
+        loss = output_loss(result, name)
+        if loss is None:
+            continue  # an output without a loss takes no labels
+        node = graph.nodes.get(graph.outputs.get(name, ""))
+        shape = tuple(node.shape[1:]) if node is not None and node.shape else ()
+        units = shape[-1] if shape and isinstance(shape[-1], int) else None
+        binding.outputs[name] = OutputBinding(
+            name, output.label_column, loss, units, shape, output.path, output.column is not None
+        )
+    diagnostics = _missing_and_extra(result, binding)
+    diagnostics += _row_counts(result, binding)
+    return binding, diagnostics
+
+
+def id_limits(graph: ModelGraph, input_name: str) -> tuple[IdLimit, ...]:
+    """The Embedding and CategoryEncoding layers an input's values reach first, unchanged."""
+    found: list[IdLimit] = []
+    seen: set[str] = set()
+    stack = list(graph.successors.get(input_name, ()))
+    while stack:
+        node_id = stack.pop()
+        if node_id in seen:
+            continue
+        seen.add(node_id)
+        node = graph.nodes[node_id]
+        call = node.call
+        if call is None or node.role != "step":
+            continue
+        if call.kind.wraps and getattr(call.params, "layer", None) is not None:
+            call = call.params.layer  # TimeDistributed(Embedding(...)) reads ids too
+        kind = call.kind.name
+        if kind == "Embedding":
+            p = call.params
+            found.append(IdLimit(kind, graph.label(node_id), "input_dim", p.input_dim, p.mask_zero))
+        elif kind == "CategoryEncoding":
+            found.append(IdLimit(kind, graph.label(node_id), "num_tokens", call.params.num_tokens))
+        elif kind in PASS_THROUGH:
+            stack.extend(graph.successors.get(node_id, ()))
+    return tuple(sorted(found, key=lambda limit: (limit.limit, limit.node)))
+
+
+def _missing_and_extra(result: CheckResult, binding: Binding) -> list[Diagnostic]:
+    source = binding.source
+    word = "array" if source.format == "npz" else "column"
+    available = source.columns
+    bound = {c for b in binding.inputs.values() for c in b.columns}
+    bound |= {b.column for b in binding.outputs.values()}
+    unbound = [n for n in available if n not in bound]
+    diagnostics, missing = [], []
+
+    def hint_for(column: str, how: str) -> str:
+        close = did_you_mean(column, unbound)
+        if close:
+            return f"{close[:-1]} in the data, or {how}"
+        return f"the file has {word}s {quoted(available)}; {how}"
+
+    for b in binding.inputs.values():
+        for column in b.columns:
+            if column in available:
+                continue
+            missing.append(column)
+            path, at = b.column_path(column)
+            how = "correct the name in `columns`" if b.stacked else f"list the {word}s it reads in `columns`"
+            diagnostics.append(
+                finding(
+                    result,
+                    path,
+                    "MS501",
+                    f"input {b.name!r}: {source.path} has no {word} {column!r}",
+                    hint_for(column, how),
+                    at=at,
+                    node=b.name,
+                )
+            )
+    for b in binding.outputs.values():
+        if b.column in available:
+            continue
+        missing.append(b.column)
+        path, at = b.column_path
+        how = "correct `column`" if b.explicit else f"name the labels' {word} with `column = ...`"
+        diagnostics.append(
+            finding(
+                result,
+                path,
+                "MS501",
+                f"output {b.name!r}: {source.path} has no {word} {b.column!r} for its labels",
+                hint_for(b.column, how),
+                at=at,
+            )
+        )
+    binding.missing = tuple(dict.fromkeys(missing))
+    if unbound:
+        first = next(iter(result.spec.inputs)) if result.spec else None
+        diagnostics.append(
+            finding(
+                result,
+                ("inputs", first) if first else (),
+                "MS502",
+                f"{source.path}: {len(unbound)} {word}{'s' if len(unbound) > 1 else ''} "
+                f"bind to no input or output: {quoted(unbound)}",
+                "list them in an input's `columns` or an output's `column`, or leave them out of the file",
+                warning=True,
+            )
+        )
+    return diagnostics
+
+
+def _row_counts(result: CheckResult, binding: Binding) -> list[Diagnostic]:
+    """NPZ arrays bound to the spec must all have the same number of rows."""
+    source = binding.source
+    if source.format != "npz":
+        return []
+    counts = {c: source.columns[c].rows for c in binding.columns}
+    usual = Counter(n for n in counts.values() if n is not None).most_common(1)
+    reference = usual[0][0] if usual else None
+    diagnostics = []
+    for column, rows in counts.items():
+        if rows == reference:
+            continue
+        path, at, who = _owner(binding, column)
+        if rows is None:
+            message = f"{who}: array {column!r} of {source.path} is a single value, not one row per example"
+            hint = "save one row per example, the rows along the first axis"
+        else:
+            message = (
+                f"{who}: array {column!r} of {source.path} has {rows:,} rows, the other arrays {reference:,}"
+            )
+            hint = "every array needs one row per example, in the same order"
+        diagnostics.append(finding(result, path, "MS504", message, hint, at=at))
+    return diagnostics
+
+
+def _owner(binding: Binding, column: str) -> tuple[DataPath, str, str]:
+    """The spec entry a column binds to: its path, where to point, and how to name it."""
+    for b in binding.inputs.values():
+        if column in b.columns:
+            path, at = b.column_path(column)
+            return path, at, f"input {b.name!r}"
+    for b in binding.outputs.values():
+        if b.column == column:
+            path, at = b.column_path
+            return path, at, f"output {b.name!r}"
+    return (), "key", "the data"
