@@ -65,6 +65,7 @@ def history_plot(history: dict[str, list[float | None]], output_names: list[str]
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     rows = _plot_rows(history, output_names)
     columns = max(len(metrics) for _, metrics in rows)
@@ -84,6 +85,7 @@ def history_plot(history: dict[str, list[float | None]], output_names: list[str]
                 ax.plot(epochs, _nan(history[f"val_{key}"]), marker="o", markersize=3, label="validation")
             ax.set_title(f"{label}: {key}" if label else key, fontsize=10)
             ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
     buffer = io.BytesIO()
@@ -98,7 +100,8 @@ def _nan(values: list[float | None]) -> list[float]:
 
 def _plot_rows(history: dict[str, list[Any]], output_names: list[str]) -> list[tuple[str, list[str]]]:
     """Group training keys (no val_ prefix) into rows: the total, each output, extra series."""
-    keys = [k for k in history if not k.startswith("val_")]
+    # The loss first, then the metrics, as Keras' progress bar shows them.
+    keys = sorted((k for k in history if not k.startswith("val_")), key=lambda k: not k.endswith("loss"))
     rows: list[tuple[str, list[str]]] = []
     taken: set[str] = set()
     by_output = {name: [k for k in keys if k.startswith(f"{name}_")] for name in output_names}
