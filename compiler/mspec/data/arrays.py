@@ -28,6 +28,9 @@ class Structure:
     rows: int
     lengths: list[np.ndarray] = field(default_factory=list)
     null_lists: int = 0
+    first_null_list: int | None = None  # the row of the first missing list
+    # Per list level, which lists are present (None: all of them); a missing list has length 0.
+    present: list[np.ndarray | None] = field(default_factory=list)
     values: Any = None
     array: np.ndarray | None = None
 
@@ -44,21 +47,43 @@ def structure(values: Any) -> Structure:
     info = Structure(len(values))
     current = values
     while _is_list(pa, current.type):
-        info.null_lists += current.null_count
+        present = None
+        if current.null_count:
+            info.null_lists += current.null_count
+            present = _valid(current)
+            index = int(np.argmin(present))
+            row = _up(info.lengths, index)
+            info.first_null_list = row if info.first_null_list is None else min(row, info.first_null_list)
         if pa.types.is_fixed_size_list(current.type):
             size = current.type.list_size
             lengths = np.full(len(current), size, dtype=np.int64)
-            if current.null_count:
-                lengths[~_valid(current)] = 0
+            if present is not None:
+                lengths[~present] = 0
         else:
             lengths = pc.list_value_length(current).to_numpy(zero_copy_only=False)
             lengths = np.nan_to_num(lengths, nan=0).astype(np.int64, copy=False)
         info.lengths.append(lengths)
+        info.present.append(present)
         current = current.flatten()
     if pa.types.is_dictionary(current.type):
         current = current.dictionary_decode()
     info.values = current
     return info
+
+
+def _up(lengths: list[np.ndarray], index: int) -> int:
+    """Map an index at the list level below `lengths` up to its row."""
+    for level in reversed(lengths):
+        index = int(np.searchsorted(np.cumsum(level), index, side="right"))
+    return index
+
+
+def row_of(info: Structure, flat_index: int, level: int | None = None) -> int:
+    """The row holding the value at `flat_index` (or the list at that index of list level `level`)."""
+    if info.array is not None:
+        per_row = int(np.prod(info.array.shape[1:], dtype=np.int64)) or 1
+        return flat_index // per_row
+    return _up(info.lengths[: len(info.lengths) if level is None else level], flat_index)
 
 
 def _is_list(pa, arrow_type) -> bool:

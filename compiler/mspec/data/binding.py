@@ -263,8 +263,8 @@ def _missing_and_extra(result: CheckResult, binding: Binding) -> list[Diagnostic
                 result,
                 ("inputs", first) if first else (),
                 "MS502",
-                f"{source.path}: {len(unbound)} {word}{'s' if len(unbound) > 1 else ''} "
-                f"bind to no input or output: {quoted(unbound)}",
+                f"{source.path}: {len(unbound)} {word}{'s bind' if len(unbound) > 1 else ' binds'} "
+                f"to no input or output: {quoted(unbound)}",
                 "list them in an input's `columns` or an output's `column`, or leave them out of the file",
                 warning=True,
             )
