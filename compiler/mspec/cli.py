@@ -121,25 +121,53 @@ def main() -> None:
     "json: a list of objects for tools.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only, no closing count.")
-def lint(paths: tuple[str, ...], output_format: str, quiet: bool) -> None:
+@click.option(
+    "--data",
+    "data_path",
+    type=click.Path(dir_okay=False),
+    help="Also check this training data file (.npz, .csv, .parquet) against the spec, once the "
+    "spec is free of errors: columns, shapes, values, ids and labels (needs the data extra). "
+    "Only with one spec file.",
+)
+def lint(paths: tuple[str, ...], output_format: str, quiet: bool, data_path: str | None) -> None:
     """Check spec files (and directories of them) without building anything.
 
     Exit status: 0 no errors (warnings allowed), 1 errors found, 2 a path could
     not be read. Never imports TensorFlow.
     """
-
+    if data_path is not None and (len(paths) != 1 or Path(paths[0]).is_dir()):
+        raise click.UsageError("--data checks the data of one spec: give exactly one spec file")
     report = Report()
     findings = []
     for path in _spec_files(paths, report):
         result = _check(path, report, echo=False)
         if result is not None:
             findings.extend(result.diagnostics)
+            if data_path is not None and result.ok:
+                findings.extend(_check_data(result, data_path, report))
     if output_format == "json":
         click.echo(json.dumps([d.to_json() for d in findings], indent=2))
     else:
         for diagnostic in findings:
             click.echo(diagnostic.format())
     _finish(report, summary=not quiet and output_format == "text")
+
+
+def _check_data(result, data_path: str, report: Report) -> list:
+    """Check a data file against a spec free of errors; count the findings and return them, sorted."""
+    try:
+        from .data import DataError, check_data
+    except ImportError as error:
+        report.cannot_run(f"--data needs numpy and pyarrow ({error.name} is missing): install mspec[data]")
+        return []
+    try:
+        diagnostics = check_data(result, data_path)
+    except DataError as error:
+        report.cannot_run(error.message)
+        return []
+    report.errors += sum(d.is_error for d in diagnostics)
+    report.warnings += sum(not d.is_error for d in diagnostics)
+    return diagnostics
 
 
 @main.command()
