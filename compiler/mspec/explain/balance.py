@@ -1,0 +1,187 @@
+"""Balance during training: each input branch's share of the gradient at the first merge it feeds.
+
+After every epoch, on a fixed sample of training rows (the first 512), the
+model is run through a probe that also returns the tensors entering each
+measured merge (see `branches.balance_points`), and the total loss (the
+outputs' losses, weighted as compiled) is differentiated with respect to
+those tensors. A branch's *signal* is
+
+    || dL/dh  *  (h - mean(h)) ||      (element-wise product, over the sample)
+
+the gradient reaching the merge weighted by how much the branch's tensor
+varies from example to example: the first-order change of the loss if the
+branch were replaced by its mean. Its *share* is its squared signal divided
+by the sum of the squared signals of the merge's branches: the squared norm
+over everything entering the merge is exactly that sum, so shares add up to
+1 and a branch split in two keeps its share. A plain gradient norm would
+not see a dead input (a branch that is constant still receives gradient);
+this product is zero for it.
+
+A branch *overwhelms* the others (MS603) when its share, averaged over the
+second half of the epochs (at least the last one), is above [train]
+balance_threshold (default 0.9); it is *dead* (MS604) when its share stays
+below DEAD_SHARE (0.01) in every epoch of that second half.
+
+Measured on the TensorFlow backend; on JAX (multi-worker runs) nothing is
+recorded.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+import numpy as np
+
+from ..diagnostics import Diagnostic, Severity
+from ..graph.model import ModelGraph
+from .branches import MergePoint, balance_points
+from .losses import OutputScoring, model_input_names, model_output_names, scorings
+
+# A branch whose share stays below this in the second half of training is a dead input.
+DEAD_SHARE = 0.01
+
+
+def make_balance_callback(
+    model: Any,
+    graph: ModelGraph,
+    x_sample: dict[str, np.ndarray],
+    y_sample: dict[str, np.ndarray],
+    threshold: float,
+) -> BalanceCallback | None:
+    """The callback recording branch shares, or None (no merge of two input branches, or not TensorFlow)."""
+    if keras.backend.backend() != "tensorflow":
+        return None
+    points = balance_points(graph)
+    if not points or not y_sample:
+        return None
+    return BalanceCallback(model, graph, points, x_sample, y_sample, threshold)
+
+
+class BalanceCallback(keras.callbacks.Callback):
+    """Measures every branch's share at every measured merge after each epoch."""
+
+    def __init__(self, model, graph, points: list[MergePoint], x, y, threshold: float):
+        super().__init__()
+        self.points = points
+        self.threshold = threshold
+        self.output_names = model_output_names(model)
+        self.scorings: list[OutputScoring] = scorings(graph.spec, self.output_names)
+        self.x = [np.asarray(x[name]) for name in model_input_names(model)]
+        self.y = [np.asarray(y[name]) for name in self.output_names]
+        self.entering = []
+        for point in points:
+            layer = model.get_layer(point.layer)
+            tensors = layer.input if isinstance(layer.input, (list, tuple)) else [layer.input]
+            self.entering.append(list(tensors))
+        flat = [t for tensors in self.entering for t in tensors]
+        self.probe = keras.Model(model.inputs, [*model.outputs, *flat])
+        self.history: dict[str, list[float | None]] = {key: [] for p in points for key in p.keys}
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        for key, share in self.measure().items():
+            self.history[key].append(share)
+
+    def measure(self) -> dict[str, float | None]:
+        """Every branch's share now, keyed balance/<merge>/<branch>."""
+        signals = _signals(self.probe, self.x, self.y, self.scorings, len(self.output_names))
+        shares: dict[str, float | None] = {}
+        start = 0
+        for point, tensors in zip(self.points, self.entering, strict=True):
+            values = signals[start : start + len(tensors)]
+            start += len(tensors)
+            total = sum(v * v for v in values if v is not None)
+            for position, value in enumerate(values):
+                ok = value is not None and total > 0 and math.isfinite(total)
+                shares[point.key(position)] = float(value * value / total) if ok else None
+        return shares
+
+    def history_entries(self) -> dict[str, list[float | None]]:
+        """Per-epoch shares, to merge into the run's history."""
+        return {key: list(values) for key, values in self.history.items()}
+
+    def final_shares(self) -> dict[str, float | None]:
+        return {key: (values[-1] if values else None) for key, values in self.history.items()}
+
+    def diagnostics(self, document: Any) -> list[Diagnostic]:
+        """MS603 for a branch that overwhelms the others, MS604 for a dead one, at the merge's `from`."""
+        return balance_diagnostics(self.points, self.history, self.threshold, document)
+
+
+def balance_diagnostics(
+    points: list[MergePoint],
+    history: dict[str, list[float | None]],
+    threshold: float,
+    document: Any,
+) -> list[Diagnostic]:
+    """The balance warnings for recorded per-epoch shares (see the module's documentation)."""
+    found: list[Diagnostic] = []
+    for point in points:
+        for position, label in enumerate(point.labels):
+            values = history.get(point.key(position), [])
+            window = [v for v in values[len(values) // 2 :] if v is not None]
+            if not window:
+                continue
+            mean = sum(window) / len(window)
+            where = document.locate(point.from_path(position), prefer="value")
+            others = [other for other in point.labels if other != label]
+            if mean > threshold:
+                found.append(
+                    Diagnostic(
+                        document.path,
+                        where.line,
+                        where.col,
+                        "MS603",
+                        Severity.WARNING,
+                        f"branch {label!r} takes {mean:.0%} of the gradient at merge {point.merge!r} "
+                        f"(above balance_threshold {threshold:g}): it overwhelms "
+                        + ", ".join(repr(o) for o in others),
+                        "narrow the wide branch, project every branch to a similar width, or normalize "
+                        "them (LayerNormalization) before the merge; `mspec explain` shows what each "
+                        "input adds",
+                        node=point.merge,
+                    )
+                )
+            elif max(window) < DEAD_SHARE:
+                found.append(
+                    Diagnostic(
+                        document.path,
+                        where.line,
+                        where.col,
+                        "MS604",
+                        Severity.WARNING,
+                        f"branch {label!r} takes under {DEAD_SHARE:.0%} of the gradient at merge "
+                        f"{point.merge!r} ({max(window):.2%} at most over the last "
+                        f"{len(window)} epoch{'s' if len(window) != 1 else ''}): a dead input",
+                        "check that its data varies and carries signal; `mspec explain` measures "
+                        "what shuffling it costs",
+                        node=point.merge,
+                    )
+                )
+    return found
+
+
+def _signals(probe, x, y, scoring: list[OutputScoring], outputs: int) -> list[float | None]:
+    """|| dL/dh * (h - mean h) || for every tensor the probe returns after the outputs."""
+    import tensorflow as tf
+
+    inputs = [tf.convert_to_tensor(a) for a in x]
+    with tf.GradientTape() as tape:
+        for tensor in inputs:
+            if tensor.dtype.is_floating:
+                tape.watch(tensor)
+        results = probe(inputs, training=False)
+        predictions, entering = results[:outputs], results[outputs:]
+        total = 0.0
+        for score, truth, predicted in zip(scoring, y, predictions, strict=True):
+            total = total + score.weight * tf.reduce_mean(score.per_example(truth, predicted))
+    gradients = tape.gradient(total, entering, unconnected_gradients=tf.UnconnectedGradients.NONE)
+    signals: list[float | None] = []
+    for tensor, gradient in zip(entering, gradients, strict=True):
+        if gradient is None or not tensor.dtype.is_floating:
+            signals.append(None)
+            continue
+        centred = tensor - tf.reduce_mean(tensor, axis=0, keepdims=True)
+        signals.append(float(tf.norm(tf.reshape(gradient * centred, [-1]))))
+    return signals
