@@ -218,7 +218,7 @@ def _missing_and_extra(result: CheckResult, binding: Binding) -> list[Diagnostic
     def hint_for(column: str, how: str) -> str:
         close = did_you_mean(column, unbound)
         if close:
-            return f"{close[:-1]} in the data, or {how}"
+            return f"{close} Rename it in the file, or {how}"
         return f"the file has {word}s {quoted(available)}; {how}"
 
     for b in binding.inputs.values():
