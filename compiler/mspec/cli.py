@@ -443,9 +443,11 @@ def schema(output: str | None) -> None:
 
 def _add_training_commands() -> None:
     # Their modules import nothing heavy: Keras is imported only when a command runs.
+    from .explain.command import explain
     from .training.command import fit
 
     main.add_command(fit)
+    main.add_command(explain)
 
 
 _add_training_commands()

@@ -1,0 +1,141 @@
+"""`mspec explain`: the command line over `mspec.explain.explain`."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ..report import EXIT_CANNOT_RUN, EXIT_ERRORS, EXIT_OK
+
+EXIT_INTERRUPTED = 130
+EXPLAIN_EXTRA = "install the extra with: pip install 'mspec[fit]'"
+
+
+@click.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option(
+    "--model",
+    "model_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The trained model: a .keras file written by `mspec fit` (or `mspec build`).",
+)
+@click.option(
+    "--data",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Data to explain on (.npz, .csv or .parquet), bound and checked as `mspec fit` does.",
+)
+@click.option(
+    "--repeats", default=5, show_default=True, type=click.IntRange(min=1), help="Shuffles per input."
+)
+@click.option(
+    "--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Seed of the shuffles."
+)
+@click.option(
+    "--group",
+    "groups",
+    multiple=True,
+    metavar="A,B",
+    help="Also shuffle these inputs together (repeatable): correlated or duplicated inputs "
+    "share their importance, which each alone hides.",
+)
+@click.option(
+    "--batch-size",
+    default=1024,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Rows per prediction batch.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="A table per output, or JSON.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Also draw the importances to this PNG."
+)
+def explain(
+    spec: str,
+    model_path: str,
+    data: str,
+    repeats: int,
+    seed: int,
+    groups: tuple[str, ...],
+    batch_size: int,
+    output_format: str,
+    output: str | None,
+) -> None:
+    """Which inputs the trained model of SPEC relies on, per output, and how balanced its branches are.
+
+    For each input: how much each output's loss rises (and its first metric
+    falls) when the input's rows are shuffled (mean ± std over --repeats
+    seeded shuffles), and when it is replaced by its mean (numeric) or its
+    padding or most frequent id (categorical). Inputs that carry the same
+    information share their importance: shuffle them together with --group.
+    The branch shares recorded by `mspec fit` (<model>.history.json) are shown
+    beside them.
+
+    Exit status: 0 explained; 1 the spec or the data has errors; 2 could not
+    run (missing extra, unreadable file); 130 interrupted.
+    """
+    from ..cli import _terminate_as_exit
+    from ..training.runner import FitError
+    from .importance import explain as run_explain
+    from .report import to_json, to_png, to_text
+
+    for path in (spec, model_path, data):
+        if not Path(path).is_file():
+            _stop(f"{path}: no such file", EXIT_CANNOT_RUN)
+    group_lists = [tuple(name.strip() for name in group.split(",") if name.strip()) for group in groups]
+    try:
+        with _terminate_as_exit():
+            explanation = run_explain(
+                spec,
+                model_path,
+                data,
+                repeats=repeats,
+                seed=seed,
+                groups=group_lists,
+                batch_size=batch_size,
+                log=lambda line: click.echo(line, err=True),
+            )
+    except FitError as error:
+        for diagnostic in error.diagnostics:
+            click.echo(diagnostic.format())
+        errors = sum(d.is_error for d in error.diagnostics)
+        _stop(f"not explained: {errors} error{'s' if errors != 1 else ''} in the spec or data", EXIT_ERRORS)
+    except ValueError as error:
+        _stop(f"not explained: {error}", EXIT_ERRORS)
+    except ModuleNotFoundError as error:
+        _stop(f"not explained: {error.name} is not installed; {EXPLAIN_EXTRA}", EXIT_CANNOT_RUN)
+    except (KeyboardInterrupt, SystemExit) as stop:
+        if isinstance(stop, SystemExit) and stop.code in (None, 0):
+            raise
+        _stop("interrupted", EXIT_INTERRUPTED)
+    except OSError as error:
+        _stop(f"not explained: {error}", EXIT_CANNOT_RUN)
+    if output_format == "json":
+        click.echo(json.dumps(to_json(explanation), indent=2))
+    else:
+        click.echo(to_text(explanation), nl=False)
+    if output is not None:
+        from ..files import write_atomic
+
+        write_atomic(Path(output), to_png(explanation))
+        click.echo(f"wrote {output}", err=True)
+    sys.exit(EXIT_OK)
+
+
+def _stop(message: str, code: int) -> None:
+    click.echo(f"mspec: {message}", err=True)
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+    sys.exit(code)

@@ -1,0 +1,371 @@
+"""Permutation importance and ablation of every input of a trained model, per output.
+
+For every input (or group of inputs, `groups`), and every output:
+
+- *permutation importance*: the increase of the output's loss (and the
+  worsening of its first metric) when the input's rows are shuffled, so that
+  each example gets another example's value, everything else unchanged; the
+  mean and standard deviation over `repeats` seeded shuffles, against the
+  unshuffled baseline. The inputs of a group are shuffled together (the
+  same permutation), keeping their joint distribution;
+- *ablation*: the same when the input is replaced by a typical value: its
+  mean over the data (numeric inputs), the padding id 0 (an input read by an
+  Embedding with mask_zero) or its most frequent value per position
+  (other integer and string inputs).
+
+The data is bound and checked exactly as `mspec fit` does. It is read in
+chunks of CHUNK_ROWS rows (data that fits in one chunk is read once): each
+chunk is shuffled within itself, and every variant of it (baseline,
+shuffles, ablations) is predicted in large batches in one `model.predict`
+call, as much as a memory budget allows; losses are computed per example in
+one vectorised call per output and accumulated, metrics are Keras metric
+objects updated once per chunk. No Python loop runs over examples.
+
+Losses are the outputs' own, unweighted (class weights are not applied); the
+metric is the output's first metric, resolved as `compile` resolves it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..frontend import CheckResult
+
+# Rows read (and shuffled together) at a time.
+CHUNK_ROWS = 65536
+# Rows per batch of model.predict.
+DEFAULT_BATCH_SIZE = 1024
+# Upper bound on the bytes of inputs handed to one model.predict call (several variants at once).
+PREDICT_BUDGET_BYTES = 256 << 20
+
+
+@dataclass(frozen=True)
+class Variant:
+    kind: str  # "baseline", "permute" or "ablate"
+    group: tuple[str, ...] = ()
+    repeat: int = 0
+
+
+@dataclass
+class Score:
+    """What one input (or group) costs one output when shuffled and when ablated."""
+
+    importance: float
+    std: float
+    metric_drop: float | None
+    metric_std: float | None
+    ablation: float
+    ablation_metric_drop: float | None
+    repeats: list[float] = field(default_factory=list)
+
+
+@dataclass
+class OutputReport:
+    name: str
+    loss: str
+    baseline_loss: float
+    metric: str | None
+    baseline_metric: float | None
+    metric_higher_is_better: bool
+    inputs: dict[str, Score]  # ranked, most important first
+    groups: dict[str, Score]  # "a+b" -> score
+
+
+@dataclass
+class Explanation:
+    """The result of `explain`: per output, the inputs ranked; the balance recorded by fit."""
+
+    model: str
+    data: str
+    rows: int
+    repeats: int
+    seed: int
+    outputs: dict[str, OutputReport]
+    balance: dict[str, dict[str, float | None]] | None = None  # merge -> branch -> final share
+    balance_inputs: dict[str, dict[str, list[str]]] | None = None  # merge -> branch -> inputs
+    balance_source: str | None = None
+    warnings: list[Any] = field(default_factory=list)
+
+
+def explain(
+    spec: str | os.PathLike | CheckResult,
+    model: str | os.PathLike | Any,
+    data: str | os.PathLike,
+    *,
+    repeats: int = 5,
+    seed: int = 0,
+    groups: Sequence[Sequence[str]] = (),
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    chunk_rows: int = CHUNK_ROWS,
+    history: str | os.PathLike | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Explanation:
+    """Permutation importance and ablation of every input of `model` on `data`, per output.
+
+    `model` is a .keras file (or a keras.Model). Raises mspec.training.FitError,
+    before Keras is imported, when the spec or the data is wrong, and
+    ValueError for a group naming no input. The balance recorded by `mspec fit`
+    is read from `history` (default: <model>.history.json beside a model file).
+    """
+    from ..training.runner import check_before_fit
+
+    if repeats < 1:
+        raise ValueError("repeats must be at least 1")
+    result, _, warnings = check_before_fit(spec, data)
+    for warning in warnings if log else ():
+        log(warning.format())
+    input_names = list(result.spec.inputs)
+    group_list = [tuple(group) for group in groups]
+    for group in group_list:
+        unknown = [name for name in group if name not in input_names]
+        if unknown or not group:
+            raise ValueError(f"--group {','.join(group)}: no input named {', '.join(unknown) or '(empty)'}")
+
+    from ..data import bind, iter_batches, load_arrays, open_data
+
+    source = open_data(data)
+    binding, _ = bind(result, source)
+    rows = binding.num_rows
+
+    import keras
+
+    from .losses import scorings
+
+    keras_model = model if not isinstance(model, (str, os.PathLike)) else keras.saving.load_model(model)
+    output_names = _output_names(keras_model, result)
+    scoring = scorings(result.spec, output_names)
+
+    if rows <= chunk_rows:
+        everything = load_arrays(source, binding)
+
+        def chunks():
+            return iter([everything])
+    else:
+
+        def chunks():
+            return iter_batches(source, binding, chunk_rows)
+
+    first_x, _ = next(chunks())
+    typical = _typical_values(first_x, binding, chunks if rows > chunk_rows else None)
+    singles = [(name,) for name in input_names]
+    variants = [Variant("baseline")]
+    for group in singles + group_list:
+        variants += [Variant("permute", group, r) for r in range(repeats)]
+        variants.append(Variant("ablate", group))
+    totals = _evaluate(keras_model, chunks(), variants, scoring, typical, seed, batch_size, result)
+
+    reports = {
+        score.name: _report(score, o, variants, totals, singles, group_list, repeats)
+        for o, score in enumerate(scoring)
+    }
+    explanation = Explanation(
+        model=str(model) if isinstance(model, (str, os.PathLike)) else keras_model.name,
+        data=str(data),
+        rows=rows,
+        repeats=repeats,
+        seed=seed,
+        outputs=reports,
+        warnings=[w for w in warnings if not w.is_error],
+    )
+    _attach_balance(explanation, result, model, history)
+    return explanation
+
+
+def _output_names(model: Any, result: CheckResult) -> list[str]:
+    from .losses import model_output_names
+
+    names = model_output_names(model)
+    if sorted(names) != sorted(result.spec.outputs):
+        raise ValueError(
+            f"the model's outputs ({', '.join(names)}) are not the spec's ({', '.join(result.spec.outputs)})"
+        )
+    return names
+
+
+def _typical_values(first_x: dict[str, np.ndarray], binding: Any, chunks) -> dict[str, np.ndarray]:
+    """The value each input is replaced by when ablated: one example's worth, per input."""
+    typical: dict[str, np.ndarray] = {}
+    sums: dict[str, np.ndarray] = {}
+    count = 0
+    numeric = [n for n, a in first_x.items() if a.dtype.kind == "f" and not binding.inputs[n].ids]
+    if chunks is not None and numeric:
+        for x, _ in chunks():
+            count += len(next(iter(x.values())))
+            for name in numeric:
+                sums[name] = sums.get(name, 0) + x[name].sum(axis=0, dtype="float64")
+    for name, array in first_x.items():
+        if name in numeric:
+            mean = sums[name] / count if count else array.mean(axis=0, dtype="float64")
+            typical[name] = np.asarray(mean, dtype=array.dtype)
+        elif any(limit.mask_zero for limit in binding.inputs[name].ids):
+            typical[name] = np.zeros(array.shape[1:], dtype=array.dtype)
+        else:
+            typical[name] = _mode(array)
+    return typical
+
+
+def _mode(array: np.ndarray) -> np.ndarray:
+    """The most frequent value at every position of one example (over the first chunk of rows)."""
+    flat = array.reshape(len(array), -1)
+    modes = []
+    for column in flat.T:
+        values, counts = np.unique(column, return_counts=True)
+        modes.append(values[np.argmax(counts)])
+    return np.asarray(modes, dtype=array.dtype).reshape(array.shape[1:])
+
+
+@dataclass
+class _Totals:
+    loss_sum: np.ndarray  # (variants, outputs)
+    rows: int
+    metrics: list[list[Any]]  # [variant][output] -> keras metric or None
+
+    def loss(self, variant: int, output: int) -> float:
+        return float(self.loss_sum[variant, output] / max(self.rows, 1))
+
+    def metric(self, variant: int, output: int) -> float | None:
+        metric = self.metrics[variant][output]
+        return None if metric is None else float(np.asarray(metric.result()))
+
+
+def _evaluate(model, chunks, variants, scoring, typical, seed, batch_size, result) -> _Totals:
+    from ..training.feeding import row_bytes
+
+    output_names = [s.name for s in scoring]
+    loss_sum = np.zeros((len(variants), len(scoring)), dtype="float64")
+    metrics: list[list[Any]] = [[None] * len(scoring) for _ in variants]
+    total_rows = 0
+    for chunk_index, (x, y) in enumerate(chunks):
+        size = len(next(iter(x.values())))
+        if size == 0:
+            continue
+        total_rows += size
+        per_call = max(1, PREDICT_BUDGET_BYTES // max(1, size * row_bytes(result.spec)))
+        for start in range(0, len(variants), per_call):
+            block = variants[start : start + per_call]
+            inputs = {
+                name: np.concatenate([_variant_input(x, name, v, typical, seed, chunk_index) for v in block])
+                for name in x
+            }
+            predicted = model.predict(inputs, batch_size=batch_size, verbose=0)
+            predicted = _by_output(predicted, output_names)
+            for o, score in enumerate(scoring):
+                truth = np.concatenate([y[score.name]] * len(block))
+                losses = np.asarray(score.per_example(truth, predicted[score.name]), dtype="float64")
+                loss_sum[start : start + len(block), o] += losses.reshape(len(block), size).sum(axis=1)
+                for k in range(len(block)):
+                    part = predicted[score.name][k * size : (k + 1) * size]
+                    metric = metrics[start + k][o]
+                    if metric is None and score.metric is not None:
+                        metric = metrics[start + k][o] = score.new_metric(y[score.name], part)
+                    if metric is not None:
+                        metric.update_state(_metric_truth(y[score.name], part), part)
+    return _Totals(loss_sum, total_rows, metrics)
+
+
+def _metric_truth(truth: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """Labels of shape (rows,) against predictions (rows, 1): give them the trailing axis."""
+    if truth.ndim == predicted.ndim - 1 and predicted.shape[-1] == 1:
+        return truth[..., np.newaxis]
+    return truth
+
+
+def _variant_input(x, name: str, variant: Variant, typical, seed: int, chunk: int) -> np.ndarray:
+    array = x[name]
+    if variant.kind == "baseline" or name not in variant.group:
+        return array
+    if variant.kind == "ablate":
+        return np.broadcast_to(typical[name], array.shape)
+    # One permutation per (group, repeat, chunk), the same for every input of the group.
+    key = [seed, variant.repeat, chunk, *(ord(c) for c in "+".join(variant.group))]
+    order = np.random.default_rng(key).permutation(len(array))
+    return array[order]
+
+
+def _by_output(predicted: Any, output_names: list[str]) -> dict[str, np.ndarray]:
+    if isinstance(predicted, dict):
+        return {name: np.asarray(predicted[name]) for name in output_names}
+    if isinstance(predicted, (list, tuple)):
+        return {name: np.asarray(p) for name, p in zip(output_names, predicted, strict=True)}
+    return {output_names[0]: np.asarray(predicted)}
+
+
+def _report(score, o: int, variants, totals: _Totals, singles, group_list, repeats) -> OutputReport:
+    from .losses import metric_higher_is_better
+
+    base_loss = totals.loss(0, o)
+    base_metric = totals.metric(0, o)
+    metric_object = totals.metrics[0][o]
+    higher = metric_higher_is_better(metric_object) if metric_object is not None else True
+
+    def drop(value: float | None) -> float | None:
+        if value is None or base_metric is None:
+            return None
+        return base_metric - value if higher else value - base_metric
+
+    def scored(group: tuple[str, ...]) -> Score:
+        permuted = [i for i, v in enumerate(variants) if v.kind == "permute" and v.group == group]
+        ablated = next(i for i, v in enumerate(variants) if v.kind == "ablate" and v.group == group)
+        increases = np.array([totals.loss(i, o) - base_loss for i in permuted])
+        drops = [drop(totals.metric(i, o)) for i in permuted]
+        ddof = 1 if repeats > 1 else 0
+        has_metric = base_metric is not None and all(d is not None for d in drops)
+        return Score(
+            importance=float(increases.mean()),
+            std=float(increases.std(ddof=ddof)),
+            metric_drop=float(np.mean(drops)) if has_metric else None,
+            metric_std=float(np.std(drops, ddof=ddof)) if has_metric else None,
+            ablation=totals.loss(ablated, o) - base_loss,
+            ablation_metric_drop=drop(totals.metric(ablated, o)),
+            repeats=[float(v) for v in increases],
+        )
+
+    inputs = {group[0]: scored(group) for group in singles}
+    ranked = dict(sorted(inputs.items(), key=lambda item: -item[1].importance))
+    return OutputReport(
+        name=score.name,
+        loss=score.loss,
+        baseline_loss=base_loss,
+        metric=score.metric,
+        baseline_metric=base_metric,
+        metric_higher_is_better=higher,
+        inputs=ranked,
+        groups={"+".join(group): scored(group) for group in group_list},
+    )
+
+
+def _attach_balance(explanation: Explanation, result: CheckResult, model: Any, history: Any) -> None:
+    """The final branch shares recorded by `mspec fit`, from the history beside the model."""
+    import json
+
+    from .branches import balance_points
+
+    if history is None and isinstance(model, (str, os.PathLike)):
+        path = Path(model)
+        history = path.with_name(path.name.removesuffix(".keras") + ".history.json")
+    if history is None or not Path(history).is_file():
+        return
+    try:
+        recorded = json.loads(Path(history).read_text())
+    except (OSError, ValueError):
+        return
+    points = balance_points(result.graph)
+    balance: dict[str, dict[str, float | None]] = {}
+    inputs: dict[str, dict[str, list[str]]] = {}
+    for point in points:
+        for position, label in enumerate(point.labels):
+            values = recorded.get(point.key(position))
+            if not values:
+                continue
+            balance.setdefault(point.merge, {})[label] = values[-1]
+            inputs.setdefault(point.merge, {})[label] = list(point.inputs[position])
+    if balance:
+        explanation.balance = balance
+        explanation.balance_inputs = inputs
+        explanation.balance_source = str(history)
