@@ -285,7 +285,8 @@ class ParquetSource(DataSource):
         pyarrow_modules()
         import pyarrow.parquet as pq
 
-        return pq.ParquetFile(self.path)
+        # Without pre-buffering: pyarrow would otherwise read every requested row group ahead.
+        return pq.ParquetFile(self.path, pre_buffer=False)
 
     @cached_property
     def columns(self) -> dict[str, ColumnInfo]:
@@ -348,8 +349,11 @@ class CsvSource(DataSource):
                 include_columns=names,
                 column_types={n: pa.string() if n in text else pa.float64() for n in names},
             )
+        # A memory map, not a file: pyarrow reads a file ahead into its own buffers, many blocks at once.
         return pacsv.open_csv(
-            self.path, read_options=pacsv.ReadOptions(block_size=block), convert_options=convert
+            pa.memory_map(self.path),
+            read_options=pacsv.ReadOptions(block_size=block),
+            convert_options=convert,
         )
 
     @cached_property
