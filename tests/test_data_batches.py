@@ -1,7 +1,8 @@
-"""Streaming bound data: shards cover every row once, list columns become dense arrays, memory stays bounded."""
+"""Streaming bound data: shards cover every row once, list columns become dense arrays, bounded memory."""
 
 from __future__ import annotations
 
+import itertools
 import tracemalloc
 from pathlib import Path
 
@@ -125,7 +126,7 @@ def test_shard_range_is_contiguous_and_exhaustive() -> None:
         for count in (1, 2, 3, 8):
             ranges = [shard_range(total, i, count) for i in range(count)]
             assert ranges[0][0] == 0 and ranges[-1][1] == total
-            assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+            assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
     with pytest.raises(ValueError):
         shard_range(10, 2, 2)
 

@@ -98,7 +98,7 @@ CODES: dict[str, str] = {
     "MS409": "import: an output read directly from a merge or an input, given an Identity head (warning)",
     "MS410": "import: the imported spec fails its own check (an importer fault)",
     # 5xx: training data checked against the spec (`mspec lint SPEC --data PATH`, `mspec fit`).
-    "MS501": "data: a column or array the spec binds (an input, its `columns`, an output's labels) is missing",
+    "MS501": "data: a bound column or array is missing (an input's name or `columns`, an output's labels)",
     "MS502": "data: columns or arrays that bind to no input or output (warning)",
     "MS503": "data: the file holds no rows",
     "MS504": "data: NPZ arrays with different numbers of rows",
