@@ -459,8 +459,9 @@ class DataChecker:
                 role,
                 f"{role.who}: {name} has lists of the wrong length at depth {depth + 1}: "
                 f"{tally.count:,} list{'s' if tally.count != 1 else ''}, the first in row {tally.first_row} "
-                f"(length {tally.sample}; lengths seen {int(tally.low)} to {int(tally.high)}), "
-                f"but {self._wants(role)} ({want} at that depth)",
+                f"(length {tally.sample}"
+                + (f"; from {int(tally.low)} to {int(tally.high)}), " if tally.low != tally.high else "), ")
+                + f"but {self._wants(role)} ({want} at that depth)",
                 "pad or cut the lists to that length, or change the shape in the spec",
             )
         for depth, (low, high) in sorted(role.lengths.items()):
