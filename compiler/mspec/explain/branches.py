@@ -1,8 +1,10 @@
 """Where input branches meet: the merges at which balance is measured (no framework needed).
 
 Each input is followed to the first merge it feeds (in graph order). A
-merge is measured when it is the first merge of at least one input and at
-least two of the tensors it takes depend on some input. The tensors it
+merge is measured when it is the first merge of at least one input, at
+least two of the tensors it takes depend on some input, and these depend
+on two inputs or more (a merge of two branches of one input is not a meeting
+of inputs). The tensors it
 takes are its branches, named as the spec's `from` list names them.
 """
 
@@ -53,7 +55,7 @@ def balance_points(graph: ModelGraph) -> list[MergePoint]:
         if node.role != "merge":
             continue
         fed = [reaching.get(p, frozenset()) for p in node.inputs]
-        if sum(1 for inputs in fed if inputs) < 2:
+        if sum(1 for inputs in fed if inputs) < 2 or len(set().union(*fed)) < 2:
             continue
         new = sorted(set().union(*fed) - merged, key=lambda name: graph.nodes[name].order)
         if not new:

@@ -102,7 +102,7 @@ def explain(
     seed: int = 0,
     groups: Sequence[Sequence[str]] = (),
     batch_size: int = DEFAULT_BATCH_SIZE,
-    chunk_rows: int = CHUNK_ROWS,
+    chunk_rows: int | None = None,
     history: str | os.PathLike | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Explanation:
@@ -132,6 +132,7 @@ def explain(
     source = open_data(data)
     binding, _ = bind(result, source)
     rows = binding.num_rows
+    chunk_rows = chunk_rows or CHUNK_ROWS
 
     import keras
 
@@ -231,10 +232,12 @@ class _Totals:
 
     def metric(self, variant: int, output: int) -> float | None:
         metric = self.metrics[variant][output]
-        return None if metric is None else float(np.asarray(metric.result()))
+        return None if metric is None else float(metric.result())
 
 
 def _evaluate(model, chunks, variants, scoring, typical, seed, batch_size, result) -> _Totals:
+    import keras
+
     from ..training.feeding import row_bytes
 
     output_names = [s.name for s in scoring]
@@ -257,7 +260,8 @@ def _evaluate(model, chunks, variants, scoring, typical, seed, batch_size, resul
             predicted = _by_output(predicted, output_names)
             for o, score in enumerate(scoring):
                 truth = np.concatenate([y[score.name]] * len(block))
-                losses = np.asarray(score.per_example(truth, predicted[score.name]), dtype="float64")
+                losses = score.per_example(truth, predicted[score.name])
+                losses = keras.ops.convert_to_numpy(losses).astype("float64")
                 loss_sum[start : start + len(block), o] += losses.reshape(len(block), size).sum(axis=1)
                 for k in range(len(block)):
                     part = predicted[score.name][k * size : (k + 1) * size]

@@ -1,0 +1,452 @@
+"""mspec explain and the balance fit records: planted signals must be found, and only when planted.
+
+Every Keras test trains a small model with `mspec fit` on synthetic data
+whose signal is known, then checks what `explain` (or the balance warning)
+says about it; each runs twice, with the signal planted and removed, and
+the finding must hold in the first case and not in the second.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from mspec import check_text
+from mspec.cli import main
+from mspec.explain import balance_points
+from mspec.explain.report import to_json, to_text
+
+ROWS = 3000
+
+
+# --- where balance is measured (no Keras) -------------------------------------
+
+
+def test_balance_points_are_the_first_merges_of_the_inputs() -> None:
+    result = check_text(INTERACTION.format(epochs=1))
+    points = balance_points(result.graph)
+    assert [p.merge for p in points] == ["product", "joined"]
+    product, joined = points
+    assert product.labels == ("xa", "xb") and product.first_of == ("a", "b")
+    assert joined.labels == ("product", "xc") and joined.first_of == ("c",)
+    assert joined.inputs == (("a", "b"), ("c",))
+    assert product.keys == ["balance/product/xa", "balance/product/xb"]
+
+
+def test_a_merge_of_one_input_is_not_measured_and_shared_layers_count_per_use() -> None:
+    text = """
+[model]
+name = "m"
+[inputs.a]
+shape = [4]
+[inputs.b]
+shape = [4]
+[shared.enc]
+type = "Dense"
+units = 3
+[branches.ea]
+from = "a"
+layers = [{ shared = "enc" }]
+[branches.ea2]
+from = "a"
+layers = [{ type = "Dense", units = 3 }]
+[branches.eb]
+from = "b"
+layers = [{ shared = "enc" }]
+[merges.self_sum]
+type = "Add"
+from = ["ea", "ea2"]
+[merges.pair]
+type = "Concatenate"
+from = ["self_sum", "eb", "eb"]
+[outputs.y]
+from = "pair"
+layers = [{ type = "Dense", units = 1 }]
+loss = "mse"
+"""
+    result = check_text(text)
+    assert result.ok, [d.format() for d in result.diagnostics]
+    (point,) = balance_points(result.graph)
+    assert point.merge == "pair" and point.labels == ("self_sum", "eb", "eb#2")
+
+
+# --- training and explaining --------------------------------------------------
+
+
+def fit_and_explain(tmp_path: Path, spec: str, train: dict, held_out: dict, **options):
+    from mspec.explain import explain
+    from mspec.training import fit
+
+    (tmp_path / "spec.toml").write_text(spec)
+    np.savez(tmp_path / "train.npz", **train)
+    np.savez(tmp_path / "test.npz", **held_out)
+    fitted = fit(tmp_path / "spec.toml", tmp_path / "train.npz", output_dir=tmp_path, verbose=0, log=_quiet)
+    name = fitted.run["model"]
+    explanation = explain(
+        tmp_path / "spec.toml", tmp_path / f"{name}.keras", tmp_path / "test.npz", seed=3, **options
+    )
+    return fitted, explanation
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+THREE_INPUTS = """
+[model]
+name = "three"
+[inputs.a]
+shape = [4]
+[inputs.b]
+shape = [4]
+[inputs.c]
+shape = [4]
+[branches.xa]
+from = "a"
+layers = [{{ type = "Dense", units = 8, activation = "relu" }}]
+[branches.xb]
+from = "b"
+layers = [{{ type = "Dense", units = 8, activation = "relu" }}]
+[branches.xc]
+from = "c"
+layers = [{{ type = "Dense", units = 8, activation = "relu" }}]
+[merges.joined]
+type = "Concatenate"
+from = ["xa", "xb", "xc"]
+[outputs.label]
+from = "joined"
+layers = [{{ type = "Dense", units = 1, activation = "sigmoid" }}]
+loss = "binary_crossentropy"
+metrics = ["accuracy"]
+[train]
+epochs = {epochs}
+batch_size = 64
+seed = 5
+"""
+
+
+def three_inputs(seed: int, planted: bool) -> dict:
+    rng = np.random.default_rng(seed)
+    a, b, c = (rng.normal(size=(ROWS, 4)).astype("float32") for _ in range(3))
+    score = a @ np.array([1.0, -1.0, 0.5, 0.0]) if planted else rng.normal(size=ROWS)
+    label = (score + 0.3 * rng.normal(size=ROWS) > 0).astype("float32")
+    return {"a": a, "b": b, "c": c, "label": label}
+
+
+def one_input_found(explanation) -> bool:
+    scores = explanation.outputs["label"].inputs
+    a = scores["a"]
+    others = [scores["b"], scores["c"]]
+    return (
+        next(iter(scores)) == "a"
+        and a.importance > 3 * a.std
+        and all(a.importance >= 5 * abs(o.importance) for o in others)
+        and all(abs(o.importance) <= 2 * o.std for o in others)
+    )
+
+
+@pytest.mark.parametrize("planted", [True, False], ids=["planted", "removed"])
+@pytest.mark.keras
+@pytest.mark.slow
+def test_a_only_the_input_with_the_signal_matters(tmp_path: Path, planted: bool) -> None:
+    pytest.importorskip("keras")
+    _, explanation = fit_and_explain(
+        tmp_path, THREE_INPUTS.format(epochs=6), three_inputs(1, planted), three_inputs(2, planted)
+    )
+    report = explanation.outputs["label"]
+    print(to_text(explanation))
+    assert one_input_found(explanation) is planted
+    if planted:
+        assert report.inputs["a"].metric_drop > 0.2
+        assert report.inputs["a"].ablation > 5 * max(abs(report.inputs[n].ablation) for n in "bc")
+
+
+INTERACTION = """
+[model]
+name = "interaction"
+[inputs.a]
+shape = [1]
+[inputs.b]
+shape = [1]
+[inputs.c]
+shape = [1]
+[branches.xa]
+from = "a"
+layers = [{{ type = "Dense", units = 16, activation = "tanh" }}]
+[branches.xb]
+from = "b"
+layers = [{{ type = "Dense", units = 16, activation = "tanh" }}]
+[branches.xc]
+from = "c"
+layers = [{{ type = "Dense", units = 16, activation = "tanh" }}]
+[merges.product]
+type = "Multiply"
+from = ["xa", "xb"]
+[merges.joined]
+type = "Concatenate"
+from = ["product", "xc"]
+[outputs.label]
+from = "joined"
+layers = [
+  {{ type = "Dense", units = 16, activation = "relu" }},
+  {{ type = "Dense", units = 1, activation = "sigmoid" }},
+]
+loss = "binary_crossentropy"
+metrics = ["accuracy"]
+[compile]
+optimizer = {{ type = "Adam", learning_rate = 0.01 }}
+[train]
+epochs = {epochs}
+batch_size = 64
+seed = 5
+"""
+
+
+def product_data(seed: int, planted: bool) -> dict:
+    rng = np.random.default_rng(seed)
+    a, b, c = (rng.normal(size=(ROWS, 1)).astype("float32") for _ in range(3))
+    score = (a * b)[:, 0] if planted else rng.normal(size=ROWS)
+    return {"a": a, "b": b, "c": c, "label": (score > 0).astype("float32")}
+
+
+def interaction_found(explanation) -> bool:
+    scores = explanation.outputs["label"].inputs
+    c = scores["c"]
+    return all(
+        scores[name].importance > c.importance + 3 * max(scores[name].std, c.std, 1e-3) for name in "ab"
+    )
+
+
+@pytest.mark.parametrize("planted", [True, False], ids=["planted", "removed"])
+@pytest.mark.keras
+@pytest.mark.slow
+def test_b_both_inputs_of_a_product_rank_above_noise(tmp_path: Path, planted: bool) -> None:
+    pytest.importorskip("keras")
+    _, explanation = fit_and_explain(
+        tmp_path, INTERACTION.format(epochs=8), product_data(1, planted), product_data(2, planted)
+    )
+    print(to_text(explanation))
+    assert interaction_found(explanation) is planted
+
+
+def duplicated(seed: int, planted: bool) -> dict:
+    data = three_inputs(seed, True)
+    rng = np.random.default_rng(seed + 100)
+    # b is a copy of a (planted) or independent noise (removed); c is noise.
+    data["b"] = data["a"].copy() if planted else rng.normal(size=(ROWS, 4)).astype("float32")
+    return data
+
+
+def group_recovers(explanation) -> bool:
+    report = explanation.outputs["label"]
+    group = report.groups["a+b"]
+    alone = max(report.inputs["a"].importance, report.inputs["b"].importance)
+    return group.importance > 1.5 * alone + 2 * group.std
+
+
+@pytest.mark.parametrize("planted", [True, False], ids=["planted", "removed"])
+@pytest.mark.keras
+@pytest.mark.slow
+def test_c_a_grouped_permutation_recovers_what_duplicates_hide(tmp_path: Path, planted: bool) -> None:
+    pytest.importorskip("keras")
+    _, explanation = fit_and_explain(
+        tmp_path,
+        THREE_INPUTS.format(epochs=6),
+        duplicated(1, planted),
+        duplicated(2, planted),
+        groups=[("a", "b")],
+    )
+    print(to_text(explanation))
+    assert group_recovers(explanation) is planted
+    document = to_json(explanation)
+    assert document["outputs"]["label"]["groups"]["a+b"]["importance"] > 0
+
+
+WIDE = """
+[model]
+name = "wide"
+[inputs.noise]
+shape = [128]
+[inputs.signal]
+shape = [2]
+[branches.wide]
+from = "noise"
+layers = [{{ type = "Dense", units = {width}, activation = "relu" }}]
+[branches.narrow]
+from = "signal"
+layers = [{{ type = "Dense", units = 4, activation = "relu" }}]
+[merges.joined]
+type = "Concatenate"
+from = ["wide", "narrow"]
+[outputs.label]
+from = "joined"
+layers = [{{ type = "Dense", units = 1, activation = "sigmoid" }}]
+loss = "binary_crossentropy"
+metrics = ["accuracy"]
+[train]
+epochs = 6
+batch_size = 64
+seed = 1
+"""
+
+
+def wide_data(seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    noise = rng.normal(size=(2000, 128)).astype("float32")
+    signal = rng.normal(size=(2000, 2)).astype("float32")
+    label = (signal.sum(axis=1) + rng.normal(size=2000) > 0).astype("float32")
+    return {"noise": noise, "signal": signal, "label": label}
+
+
+@pytest.mark.parametrize("planted", [True, False], ids=["planted", "removed"])
+@pytest.mark.keras
+@pytest.mark.slow
+def test_d_a_wide_branch_of_noise_overwhelms_the_narrow_one(tmp_path: Path, planted: bool) -> None:
+    pytest.importorskip("keras")
+    spec = WIDE.format(width=1024 if planted else 4)
+    fitted, explanation = fit_and_explain(tmp_path, spec, wide_data(1), wide_data(2))
+    codes = [w.code for w in fitted.warnings]
+    history = json.loads((tmp_path / "wide.history.json").read_text())
+    shares = history["balance/joined/wide"]
+    assert len(shares) == 6 and all(0 <= s <= 1 for s in shares)
+    assert [round(a + b, 6) for a, b in zip(shares, history["balance/joined/narrow"], strict=True)] == [
+        1.0
+    ] * 6
+    overwhelms = [w for w in fitted.warnings if w.code == "MS603"]
+    assert bool(overwhelms) is planted, codes
+    if planted:
+        (warning,) = overwhelms
+        assert (
+            "'wide'" in warning.message
+            and warning.line == spec.splitlines().index('from = ["wide", "narrow"]') + 1
+        )
+        # explain shows the final shares beside the importances
+        assert explanation.balance["joined"]["wide"] == shares[-1]
+        assert "joined: wide (noise)" in to_text(explanation)
+
+
+# --- multi-output models, shared layers, the command line ----------------------
+
+MULTI = """
+[model]
+name = "multi"
+[inputs.a]
+shape = [3]
+[inputs.b]
+shape = [3]
+[inputs.ids]
+shape = [2]
+dtype = "int32"
+[shared.proj]
+type = "Dense"
+units = 8
+activation = "relu"
+[branches.pa]
+from = "a"
+layers = [{ shared = "proj" }]
+[branches.pb]
+from = "b"
+layers = [{ shared = "proj" }]
+[branches.pid]
+from = "ids"
+layers = [
+  { type = "Embedding", input_dim = 5, output_dim = 4 },
+  { type = "Flatten" },
+]
+[merges.joined]
+type = "Concatenate"
+from = ["pa", "pb", "pid"]
+[outputs.flag]
+from = "joined"
+layers = [{ type = "Dense", units = 1, activation = "sigmoid" }]
+loss = "binary_crossentropy"
+metrics = ["auc"]
+loss_weight = 1.0
+[outputs.amount]
+from = "joined"
+layers = [{ type = "Dense", units = 1 }]
+loss = "mean_squared_error"
+metrics = ["mae"]
+loss_weight = 0.5
+[train]
+epochs = 10
+batch_size = 64
+seed = 2
+"""
+
+
+def multi_data(seed: int, rows: int = 1500) -> dict:
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(rows, 3)).astype("float32")
+    b = rng.normal(size=(rows, 3)).astype("float32")
+    ids = rng.integers(0, 5, size=(rows, 2)).astype("int32")
+    return {
+        "a": a,
+        "b": b,
+        "ids": ids,
+        "flag": (a[:, 0] > 0).astype("float32"),
+        "amount": (2 * b[:, 1] + (ids[:, 0] == 3)).astype("float32"),
+    }
+
+
+@pytest.mark.keras
+@pytest.mark.slow
+def test_multi_output_shared_layers_and_the_command(tmp_path: Path) -> None:
+    pytest.importorskip("keras")
+    _, explanation = fit_and_explain(tmp_path, MULTI, multi_data(1), multi_data(2))
+    print(to_text(explanation))
+    flag, amount = explanation.outputs["flag"], explanation.outputs["amount"]
+    assert next(iter(flag.inputs)) == "a" and flag.metric == "auc" and flag.metric_higher_is_better
+    assert next(iter(amount.inputs)) == "b" and amount.metric == "mae" and not amount.metric_higher_is_better
+    assert flag.inputs["a"].metric_drop > 0.1 and amount.inputs["b"].metric_drop > 0.1
+    assert set(explanation.balance["joined"]) == {"pa", "pb", "pid"}
+
+    # The same through the command line, streamed in chunks smaller than the file.
+    from mspec.explain import importance
+
+    runner = CliRunner()
+    arguments = ["explain", str(tmp_path / "spec.toml"), "--model", str(tmp_path / "multi.keras")]
+    arguments += ["--data", str(tmp_path / "test.npz"), "--repeats", "2", "--format", "json"]
+    arguments += ["--group", "a,b", "-o", str(tmp_path / "report.png")]
+    chunk = importance.CHUNK_ROWS
+    importance.CHUNK_ROWS = 400
+    try:
+        done = runner.invoke(main, arguments)
+    finally:
+        importance.CHUNK_ROWS = chunk
+    assert done.exit_code == 0, done.output
+    document = json.loads(done.stdout)
+    for output in ("flag", "amount"):
+        entry = document["outputs"][output]
+        assert isinstance(entry["baseline"]["loss"], float)
+        assert {"a", "b", "ids"} == set(entry["inputs"])
+        assert all(
+            isinstance(v["importance"], float) and isinstance(v["std"], float)
+            for v in entry["inputs"].values()
+        )
+        assert "a+b" in entry["groups"]
+    assert document["outputs"]["flag"]["inputs"]["a"]["rank"] == 1
+    assert (tmp_path / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_explain_stops_on_bad_data_before_keras(tmp_path: Path) -> None:
+    (tmp_path / "spec.toml").write_text(THREE_INPUTS.format(epochs=1))
+    np.savez(tmp_path / "data.npz", a=np.zeros((4, 4), "float32"), label=np.zeros(4, "float32"))
+    (tmp_path / "model.keras").write_bytes(b"not read")
+    done = CliRunner().invoke(
+        main,
+        [
+            "explain",
+            str(tmp_path / "spec.toml"),
+            "--model",
+            str(tmp_path / "model.keras"),
+            "--data",
+            str(tmp_path / "data.npz"),
+        ],
+    )
+    assert done.exit_code == 1
+    assert "'b'" in done.output and "not explained" in done.output
