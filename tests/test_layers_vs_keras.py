@@ -9,14 +9,29 @@ exception from the constructor or the symbolic call.
 
 Some mistakes pass Keras' symbolic call and only fail when the layer runs
 (Attention with a key whose length differs from the value's, Concatenate
-after Keras' lenient build check, a transposed convolution whose declared
-length TensorFlow cannot produce, a shared recurrent layer fed another
+after Keras' lenient build check, a shared recurrent layer fed another
 feature size). For those, build-time acceptance is not the ground truth: the
 case is marked `run`, and the layer is also called on arrays (ones, or zeros
 for integer inputs; batch 2, other unknown sizes 3, see
-`keras_oracle.concrete_shape`). An error then counts as a refusal, and so
-does a run whose shape contradicts the declared one. Such cases use known
-sizes only, so that the concrete sizes cannot clash.
+`keras_oracle.concrete_shape`). Such cases use known sizes only, so that the
+concrete sizes cannot clash.
+
+The oracle puts every Keras outcome in one of three classes
+(`keras_oracle.Verdict`, described there):
+
+* refused while building: Keras' own shape and argument checks, the same on
+  every backend. Keras refuses.
+* refused while running on every backend: the run fails (or contradicts the
+  declared shape) here, on TensorFlow with oneDNN switched the other way, and
+  on JAX. Keras refuses.
+* a kernel limitation: the run fails here but works elsewhere (TensorFlow's
+  CPU kernels without oneDNN refuse channels_first and dilated transposed
+  convolutions, for one). Keras accepts: mspec must accept too, and warn
+  (MS305, `mspec.graph.passes.portability`), which the run cases check.
+
+So the truth does not depend on the host CPU. Cases that run are marked
+`kernels`: `make test` runs them a second time under the oneDNN setting
+that is not the machine's default.
 
 Where mspec and Keras part ways, the cases say so: `DELIBERATE` and
 `DELIBERATE_SHARED` list what mspec refuses on purpose (with the reason), and
@@ -42,10 +57,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from mspec.graph.passes.portability import limitations
 from mspec.layers import REGISTRY, Shape, ShapeError
 from mspec.layers.call import make_call
 
-from keras_oracle import KerasResult, keras_apply, keras_shared
+from keras_oracle import KerasResult, Verdict, keras_apply, keras_shared, onednn_enabled
 
 pytestmark = [
     pytest.mark.keras,
@@ -140,9 +156,24 @@ def check_agreement(step: dict, shapes: list[Shape], truth: KerasResult, mine: O
     assert mine.count == truth.param_count, f"{where}: mspec counts {mine.count}, Keras {truth.param_count}"
 
 
+def check_portability(step: dict, truth: KerasResult, *, run: bool) -> None:
+    """A kernel limitation must be one mspec warns about, and a warning must name a real one."""
+    try:
+        warned = list(limitations(make_call(step)))
+    except ValidationError:
+        return
+    if truth.verdict is Verdict.KERNEL:
+        where = ", ".join(truth.runs_on)
+        assert warned, f"{step} runs only on {where} ({truth.error}), but mspec gives no MS305"
+    elif warned and run and truth.ok and not onednn_enabled():
+        # Without oneDNN every MS305 limitation shows: the warning must not be a false alarm.
+        assert truth.verdict is Verdict.KERNEL, f"{step} runs here, yet mspec warns: {warned[0][0]}"
+
+
 def compare(step: dict, shapes: list[Shape], *, run: bool = False) -> KerasResult:
     truth = keras_apply(step, [as_keras(s) for s in shapes], run=run)
     check_agreement(step, shapes, truth, mspec_apply(step, shapes))
+    check_portability(step, truth, run=run)
     return truth
 
 
@@ -171,6 +202,12 @@ def bug(reason: str, case: Case) -> Case:
     return Case(
         case.step, case.shapes, case.accepted, case.run, (pytest.mark.xfail(reason=reason, strict=True),)
     )
+
+
+def param(case: Case, *values):
+    """A pytest parameter for a case: marked `kernels` when it runs, as its outcome may depend on them."""
+    marks = case.marks + ((pytest.mark.kernels,) if case.run else ())
+    return pytest.param(*values, case, id=_case_id(case), marks=marks)
 
 
 def L(type_: str, **params) -> dict:
@@ -468,10 +505,28 @@ CONV_CASES = [
     no(L("Conv2DTranspose", filters=4, kernel_size=3, output_padding=[0, 1]), (N, 10, 10, 3)),
     no(L("Conv2DTranspose", filters=4, kernel_size=3, strides=2, dilation_rate=2), (N, 10, 10, 3)),
     no(L("Conv2DTranspose", filters=4, kernel_size=3), (N, 10, 10, N)),
-    no(L("Conv2DTranspose", filters=1, kernel_size=2, padding="same", output_padding=0), (N, 5, 5, 2),
+    # 'same', an even window and output_padding 0: Keras declares (n - 1) * strides, which TensorFlow's
+    # transposed convolution refuses for an input of n (with or without oneDNN); JAX runs it.
+    ok(L("Conv2DTranspose", filters=1, kernel_size=2, padding="same", output_padding=0), (N, 5, 5, 2),
        run=True),
-    no(L("Conv1DTranspose", filters=1, kernel_size=4, padding="same", strides=2, output_padding=[0]),
+    ok(L("Conv1DTranspose", filters=1, kernel_size=4, padding="same", strides=2, output_padding=[0]),
        (N, 5, 2), run=True),
+    # Kernel limitations of TensorFlow's CPU kernels without oneDNN (MS305 warnings).
+    ok(L("Conv1DTranspose", filters=2, kernel_size=3, dilation_rate=2), (N, 8, 3), run=True),
+    ok(L("Conv2DTranspose", filters=2, kernel_size=3, strides=2, data_format="channels_first"), (N, 3, 4, 5),
+       run=True),
+    ok(L("Conv1DTranspose", filters=2, kernel_size=3, data_format="channels_first"), (N, 3, 6), run=True),
+    ok(L("Conv1D", filters=2, kernel_size=3, data_format="channels_first"), (N, 3, 8), run=True),
+    ok(L("Conv2D", filters=2, kernel_size=3, strides=2, data_format="channels_first"), (N, 3, 7, 7),
+       run=True),
+    ok(L("Conv2D", filters=4, kernel_size=3, groups=2, data_format="channels_first"), (N, 4, 7, 7), run=True),
+    ok(L("SeparableConv2D", filters=2, kernel_size=3, strides=[2, 1]), (N, 8, 8, 3), run=True),
+    ok(L("DepthwiseConv2D", kernel_size=3, strides=[1, 2]), (N, 8, 8, 3), run=True),
+    ok(L("TimeDistributed", layer=L("Conv2DTranspose", filters=2, kernel_size=3, dilation_rate=[1, 2])),
+       (N, 2, 6, 6, 3), run=True),
+    ok(L("Conv3D", filters=2, kernel_size=2, data_format="channels_first"), (N, 3, 4, 4, 4), run=True),
+    ok(L("SeparableConv1D", filters=2, kernel_size=3, strides=2, data_format="channels_first"), (N, 3, 8),
+       run=True),
     ok(L("Conv1DTranspose", filters=1, kernel_size=4, padding="same", strides=2, output_padding=1),
        (N, 5, 2), run=True),
 ]  # fmt: skip
@@ -630,7 +685,7 @@ def _case_id(case: Case) -> str:
     return f"{kind}-{'ok' if case.accepted else 'no'}-{shapes}"
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=_case_id(c), marks=c.marks) for c in EXPLICIT])
+@pytest.mark.parametrize("case", [param(c) for c in EXPLICIT])
 def test_explicit_case(case: Case) -> None:
     truth = compare(case.step, case.shapes, run=case.run)
     verdict = "accepts" if case.accepted else "refuses"
@@ -639,7 +694,7 @@ def test_explicit_case(case: Case) -> None:
     )
 
 
-@pytest.mark.parametrize("reason, case", [pytest.param(r, c, id=_case_id(c)) for r, c in DELIBERATE])
+@pytest.mark.parametrize("reason, case", [param(c, r) for r, c in DELIBERATE])
 def test_deliberate_refusal(reason: str, case: Case) -> None:
     truth = keras_apply(case.step, [as_keras(s) for s in case.shapes], run=case.run)
     assert truth.ok, f"Keras now refuses this case ({truth.error}): mspec's refusal needs no reason"
@@ -714,14 +769,14 @@ DELIBERATE_SHARED = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("reason, case", [pytest.param(r, c, id=_case_id(c)) for r, c in DELIBERATE_SHARED])
+@pytest.mark.parametrize("reason, case", [param(c, r) for r, c in DELIBERATE_SHARED])
 def test_deliberate_shared_refusal(reason: str, case: Case) -> None:
     truth = keras_shared(case.step, [as_keras(s) for s in case.shapes], run=case.run)
     assert truth.ok, f"Keras now refuses this case ({truth.error}): mspec's refusal needs no reason"
     assert not mspec_shared(case.step, case.shapes).ok, reason
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=_case_id(c), marks=c.marks) for c in SHARED_CASES])
+@pytest.mark.parametrize("case", [param(c) for c in SHARED_CASES])
 def test_shared_layer_case(case: Case) -> None:
     truth = keras_shared(case.step, [as_keras(s) for s in case.shapes], run=case.run)
     assert truth.ok == case.accepted, f"Keras no longer {'accepts' if case.accepted else 'refuses'} this case"

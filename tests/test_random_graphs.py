@@ -7,8 +7,27 @@ every node (named sizes compared as None), mspec's weight count, and, when
 run on arrays (batch 2, unknown sizes 3), the output shapes mspec's rules
 give for those sizes. For a probe document (one merge, shared use or step
 that is just valid or just invalid), mspec's verdict must be Keras' verdict:
-an error of the probe's kind exactly when building or running the model
-fails. The generated source must exist either way, as it needs no shapes.
+an error of the probe's kind exactly when Keras refuses the model. The
+generated source must exist either way, as it needs no shapes.
+
+Keras' verdict on a model falls in one of three classes (the oracle's, see
+`keras_oracle.Verdict`):
+
+* refused while building: building the model from the generated source
+  raises. Keras' own shape and argument checks, the same on every backend:
+  Keras refuses.
+* refused while running on every backend: the model builds, but its forward
+  pass fails (or, for a valid document, returns other shapes than mspec's
+  rules) here, on TensorFlow with oneDNN switched the other way, and on JAX.
+  Keras refuses.
+* a kernel limitation: the forward pass fails here and works on one of those
+  other settings (TensorFlow's CPU kernels without oneDNN cannot run
+  channels_first convolutions, dilated or channels_first transposed ones,
+  unequal depthwise strides). Keras accepts; mspec must accept the model with
+  a portability warning (MS305).
+
+Only a failed run asks the other settings, through the oracle's worker
+processes. The module prints how many documents fell in each class.
 
 MSPEC_RANDOM_GRAPHS sets the number of documents of each strategy (default:
 40 valid ones and 30 probes).
@@ -19,12 +38,13 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 keras = pytest.importorskip("keras")
 
-import numpy as np  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
 from mspec.codegen.python import generate_source  # noqa: E402
@@ -32,7 +52,7 @@ from mspec.frontend import CheckResult, check_bytes  # noqa: E402
 from mspec.graph.passes.shapes import total_params  # noqa: E402
 from mspec.keras_build import build_from_source  # noqa: E402
 
-from keras_oracle import RUN_BATCH, RUN_SIZE  # noqa: E402
+from keras_oracle import Verdict, keras_apply, model_runs_elsewhere, onednn_enabled, run_model  # noqa: E402
 from spec_strategies import Generated, probe_specs, valid_specs  # noqa: E402
 from test_build_vs_keras import as_keras, keras_shapes  # noqa: E402
 
@@ -58,7 +78,7 @@ def hypothesis_settings(examples: int) -> settings:
     )
 
 
-# Outcomes of every document, printed at the end of the module: the agreement rate.
+# Outcomes of every document, printed at the end of the module: the agreement rate and the classes.
 TALLY: Counter[str] = Counter()
 
 
@@ -83,26 +103,61 @@ def describe(generated: Generated, result: CheckResult | None = None) -> str:
     return text
 
 
-def arrays(graph) -> list[np.ndarray] | np.ndarray:
-    """Return forward-pass inputs in the model's order: ones, or zeros (in any vocabulary) for integers."""
-    out = []
-    for spec_input in graph.spec.inputs.values():
-        shape = (RUN_BATCH, *(d if isinstance(d, int) else RUN_SIZE for d in spec_input.shape))
-        integer = spec_input.dtype.startswith("int")
-        out.append((np.zeros if integer else np.ones)(shape, dtype=spec_input.dtype))
-    return out[0] if len(out) == 1 else out
+def model_inputs(graph) -> list[tuple[tuple, str]]:
+    """The model's inputs in order, as (shape without batch, dtype): what the forward pass feeds."""
+    return [(tuple(i.shape), i.dtype) for i in graph.spec.inputs.values()]
 
 
 def forward(model, graph) -> list[tuple]:
     """Run the model once and return the shape of each output, in spec order."""
-    # An eager call rather than model.predict: in graph mode, TensorFlow 2.21's oneDNN kernels abort
-    # some runs of one-channel depthwise and separable convolutions ("could not create a primitive
-    # descriptor for the reorder primitive"), depending on what ran before in the process, and every
-    # convolution after that. The eager call runs the same layers on the same arrays without it.
-    result = model(arrays(graph), training=False)
-    if not isinstance(result, (list, tuple)):
-        result = [result]
-    return [tuple(r.shape) for r in result]
+    return run_model(model, model_inputs(graph))
+
+
+@dataclass(frozen=True)
+class KerasVerdict:
+    """What Keras did with a whole model: its class, the model when it built, the error, where it ran."""
+
+    verdict: Verdict
+    model: object | None = None
+    error: str | None = None
+    runs_on: tuple[str, ...] = ()
+
+
+def _error(error: BaseException) -> str:
+    return f"{type(error).__name__}: {str(error)[:300]}"
+
+
+def keras_verdict(graph, expected: list[tuple] | None = None, *, run: bool = True) -> KerasVerdict:
+    """Build and run the generated model and classify the outcome (see the module doc).
+
+    With `expected` output shapes, a run that returns others fails like an error does; without
+    `run`, the model is only built.
+    """
+    source = generate_source(graph)
+    assert "def build_model" in source
+    try:
+        model = build_from_source(source, graph.spec.name)
+    except Exception as error:  # Keras raises ValueError, TypeError...
+        return KerasVerdict(Verdict.BUILD, None, _error(error))
+    if not run:
+        return KerasVerdict(Verdict.ACCEPTED, model)
+    try:
+        shapes = forward(model, graph)
+    except Exception as error:  # TensorFlow's kernels raise InvalidArgumentError, UnimplementedError...
+        here = _error(error)
+    else:
+        if expected is None or shapes == expected:
+            return KerasVerdict(Verdict.ACCEPTED, model)
+        here = f"forward pass shapes {shapes} differ from mspec's rules {expected}"
+    runs_on = model_runs_elsewhere(source, graph.spec.name, model_inputs(graph), expected)
+    return KerasVerdict(Verdict.KERNEL if runs_on else Verdict.RUN, model, here, runs_on)
+
+
+def check_portability(result: CheckResult, keras: KerasVerdict, where: str) -> None:
+    """A model that runs only elsewhere must get mspec's portability warning."""
+    if keras.verdict is Verdict.KERNEL:
+        warned = any(d.code == "MS305" for d in result.diagnostics)
+        assert warned, f"runs only on {', '.join(keras.runs_on)} ({keras.error}), but no MS305\n{where}"
 
 
 def assert_matches_static(graph, model, where: str) -> None:
@@ -123,25 +178,18 @@ def test_random_valid_models_match_keras(generated: Generated) -> None:
     where = describe(generated, result)
     assert result.ok, f"mspec refuses a valid model:\n{where}"
     graph = result.graph
-    model = build_from_source(generate_source(graph), graph.spec.name)
-    assert_matches_static(graph, model, where)
-    TALLY["valid built"] += 1
+    expected = [generated.output_runs[name] for name in graph.spec.outputs] if generated.runnable else None
+    outcome = keras_verdict(graph, expected, run=generated.runnable)
+    TALLY[f"valid {outcome.verdict.value}" + ("" if generated.runnable else " (built, not run)")] += 1
+    assert outcome.verdict is not Verdict.BUILD, (
+        f"Keras refuses to build a valid model: {outcome.error}\n{where}"
+    )
+    assert_matches_static(graph, outcome.model, where)
     if generated.runnable:
-        expected = [generated.output_runs[name] for name in graph.spec.outputs]
-        assert forward(model, graph) == expected, f"forward pass shapes differ from mspec's rules\n{where}"
-        TALLY["valid run"] += 1
-
-
-def keras_verdict(graph) -> tuple[object | None, str | None]:
-    """Build and run the generated model; return the model, or Keras' error."""
-    source = generate_source(graph)
-    assert "def build_model" in source
-    try:
-        model = build_from_source(source, graph.spec.name)
-        forward(model, graph)
-    except Exception as error:  # Keras raises ValueError, TypeError, InvalidArgumentError...
-        return None, f"{type(error).__name__}: {str(error)[:300]}"
-    return model, None
+        assert outcome.verdict is not Verdict.RUN, (
+            f"no backend runs it as mspec's rules say: {outcome.error}\n{where}"
+        )
+        check_portability(result, outcome, where)
 
 
 @hypothesis_settings(PROBE_EXAMPLES)
@@ -151,16 +199,19 @@ def test_random_probes_agree_with_keras(generated: Generated) -> None:
     result = check(generated)
     where = f"probe: {generated.probe}\n{describe(generated, result)}"
     assert result.graph is not None, where
-    model, error = keras_verdict(result.graph)
+    outcome = keras_verdict(result.graph)
     codes = sorted({d.code for d in result.diagnostics if d.is_error})
-    agree = result.ok == (error is None)
+    agree = result.ok == (not outcome.verdict.refused)
     TALLY[f"probes {'agree' if agree else 'disagree'}"] += 1
-    TALLY[f"{generated.expected or 'valid'} {'accepted' if error is None else 'refused'}"] += 1
-    assert agree, f"mspec errors {codes or 'none'}, Keras {error or 'accepts'}\n{where}"
+    TALLY[f"probe {generated.expected or 'valid'} {outcome.verdict.value}"] += 1
+    assert agree, (
+        f"mspec errors {codes or 'none'}, Keras: {outcome.verdict.value} {outcome.error or ''}\n{where}"
+    )
     # Both sides agree; the probe must also be what the strategy meant it to be.
     assert codes == ([generated.expected] if generated.expected else []), where
-    if model is not None:
-        assert_matches_static(result.graph, model, where)
+    if outcome.model is not None and not outcome.verdict.refused:
+        assert_matches_static(result.graph, outcome.model, where)
+        check_portability(result, outcome, where)
 
 
 # --- Disagreements found by these tests ---------------------------------------
@@ -187,8 +238,58 @@ UNATTENDED_AXES = {
 def test_multi_head_attention_unattended_axes() -> None:
     """MultiHeadAttention runs the axes it does not attend over (here axis 2) as batch axes."""
     result = check_bytes(json.dumps(UNATTENDED_AXES).encode(), "unattended_axes.json")
-    _, error = keras_verdict(result.graph)
-    if error is None:
-        pytest.fail("Keras now runs MultiHeadAttention with different sizes on an unattended axis")
+    outcome = keras_verdict(result.graph)
+    if not outcome.verdict.refused:
+        pytest.fail(
+            f"Keras now runs MultiHeadAttention with different sizes on an unattended axis ({outcome})"
+        )
     codes = [d.code for d in result.diagnostics if d.is_error]
-    assert codes == ["MS301"], f"mspec gives {result.graph.nodes['attended'].shape}; Keras: {error}"
+    assert codes == ["MS301"], f"mspec gives {result.graph.nodes['attended'].shape}; Keras: {outcome.error}"
+
+
+# --- Portable models ------------------------------------------------------------
+#
+# Configurations TensorFlow's CPU kernels cannot run without oneDNN are valid Keras models: mspec lints
+# them with warnings only, and builds a model Keras loads; a kernel limitation is never a refusal.
+
+PORTABILITY = Path(__file__).resolve().parent / "cases" / "portability.toml"
+
+
+@pytest.mark.slow
+@pytest.mark.kernels
+# The saved model was compiled but never trained: its optimizer has no variables yet.
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
+def test_kernel_limited_models_lint_build_load_and_run_somewhere(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from mspec.cli import main
+
+    linted = CliRunner().invoke(main, ["lint", str(PORTABILITY)])
+    assert linted.exit_code == 0, linted.output
+    warned = [line for line in linted.output.splitlines() if " MS305 warning: " in line]
+    limited = ["Conv1DTranspose", "Conv2DTranspose", "SeparableConv2D", "Conv2D", "Conv1D", "Conv1DTranspose"]
+    assert [line.split(" MS305 warning: ")[1].split()[0] for line in warned] == limited, linted.output
+
+    built = CliRunner().invoke(main, ["build", str(PORTABILITY), "-o", str(tmp_path)])
+    assert built.exit_code == 0, built.output
+    keras.backend.clear_session()
+    model = keras.saving.load_model(tmp_path / "portability.keras")
+    graph = check_bytes(PORTABILITY.read_bytes(), str(PORTABILITY)).graph
+    assert model.count_params() == total_params(graph)
+
+    # One layer at a time: each runs here, or is a kernel limitation that runs elsewhere.
+    for node in graph.topological_order():
+        if node.call is None or node.call.kind.name not in limited:
+            continue
+        step = {"type": node.call.kind.name, **node.call.params.explicit()}
+        shape = as_keras(model_input_shape(graph, node))
+        truth = keras_apply(step, [shape], run=True)
+        assert truth.ok, f"{node.id}: {truth.verdict.value}: {truth.error}"
+        if not onednn_enabled() or node.id.startswith("doubled"):
+            assert truth.verdict is Verdict.KERNEL, f"{node.id} runs here: {step}"
+        TALLY[f"portability {truth.verdict.value}"] += 1
+
+
+def model_input_shape(graph, node) -> tuple:
+    (source,) = node.inputs
+    return graph.nodes[source].shape

@@ -86,6 +86,7 @@ CODES: dict[str, str] = {
     "MS302": "shared layer used on an input it was not built for",
     "MS303": "layer cannot take its input shape",
     "MS304": "over the resource budget: too many parameters (memory estimate given), nodes or layers deep",
+    "MS305": "configuration that TensorFlow's CPU kernels cannot run without oneDNN (portability, warning)",
     # 4xx: `mspec import`, reading a Keras model into a spec.
     "MS401": "import: the file holds no readable Keras model (bad archive, no config.json, not a config)",
     "MS402": "import: a model nested inside the model (Functional or Sequential as a layer)",

@@ -341,17 +341,8 @@ class ConvTransposeParams(_WindowParams):
                     f"(got output_padding={self.output_padding}, strides={self.strides})"
                 )
         self._check_strides_with_dilation()
-        if self.padding == "same" and self.output_padding is not None:
-            for kernel, dilation, extra in zip(self.kernel, self.dilation, self.extra, strict=True):
-                span = (kernel - 1) * dilation + 1
-                # Keras then declares a length of (n - 1) * strides, which convolves back to n - 1
-                # positions, not n: TensorFlow refuses the layer when it runs.
-                if span % 2 == 0 and extra == 0:
-                    raise ValueError(
-                        f"with padding 'same', an even window (kernel_size {kernel}, dilation_rate "
-                        f"{dilation}) needs output_padding >= 1 on its axis: with 0 the layer fails when "
-                        "run (use an odd kernel_size, or leave output_padding unset)"
-                    )
+        # padding 'same' with an even window and output_padding 0 builds, and runs on JAX; TensorFlow
+        # refuses it when run (a portability warning, see graph/passes/portability.py).
         return self
 
     @property
@@ -378,6 +369,15 @@ def _transpose_rule(layer: str):
             transpose_length(n, k, s, d, p.padding, e)
             for n, k, s, d, e in zip(sizes, p.kernel, p.stride, p.dilation, p.extra, strict=True)
         ]
+        if any(known(o) and o <= 0 for o in out):
+            # Only padding 'same' with an even window and output_padding 0 on a length-1 axis: Keras
+            # builds an empty output, which no spec can mean.
+            raise ShapeError(
+                f"{layer} would produce an empty output: spatial size {format_sizes(tuple(sizes))} of {{0}} "
+                f"gives {format_sizes(tuple(out))} with padding 'same', kernel_size {format_sizes(p.kernel)} "
+                f"and output_padding {format_sizes(p.extra)}",
+                hint="use an odd kernel_size, or output_padding >= 1",
+            )
         return with_spatial(shape, p.data_format, out, p.filters)
 
     return rule

@@ -7,10 +7,19 @@ shape pass fills `Node.shape` and `Node.params`; the budget pass reads them).
 
 from .budget import check_budget
 from .cycles import check_cycles
+from .portability import check_portability
 from .references import check_references
 from .shapes import infer_shapes
 from .usage import check_usage
 
-PASSES = (check_references, check_cycles, check_usage, infer_shapes, check_budget)
+PASSES = (check_references, check_cycles, check_usage, infer_shapes, check_budget, check_portability)
 
-__all__ = ["PASSES", "check_budget", "check_cycles", "check_references", "check_usage", "infer_shapes"]
+__all__ = [
+    "PASSES",
+    "check_budget",
+    "check_cycles",
+    "check_portability",
+    "check_references",
+    "check_usage",
+    "infer_shapes",
+]

@@ -1,0 +1,93 @@
+"""Layers Keras builds but some backends cannot run: a portability warning (MS305), never an error.
+
+Keras' rules decide whether a model is valid: it builds, saves and runs on a
+GPU, on JAX, and on a CPU with oneDNN. Some configurations still fail when
+run by TensorFlow's CPU kernels without oneDNN, which TensorFlow leaves off by
+default on CPUs without the instructions it wants (AVX-512 VNNI, AMX ...);
+the same file then runs on one machine and not on the next. Each rule below
+names the limitation and where the layer does run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ...diagnostics import Diagnostic, Severity
+from ...layers.call import LayerCall
+from ..model import ModelGraph
+from .common import diagnostic
+
+WHERE = "it runs on GPU, on JAX, and on a CPU with oneDNN (TF_ENABLE_ONEDNN_OPTS=1)"
+
+_CONV = ("Conv1D", "Conv2D")
+_TRANSPOSE = ("Conv1DTranspose", "Conv2DTranspose")
+_DEPTHWISE = ("DepthwiseConv2D", "SeparableConv2D")
+
+
+def limitations(call: LayerCall) -> Iterator[tuple[str, str]]:
+    """Yield (message, hint) for each backend limitation of a layer, a wrapped layer's included."""
+    inner = getattr(call.params, "layer", None)
+    if isinstance(inner, LayerCall):
+        for message, hint in limitations(inner):
+            yield f"{message} (inside {call.kind.name})", hint
+    name, p = call.kind.name, call.params
+    channels_first = getattr(p, "data_format", None) == "channels_first"
+    if name in _CONV and channels_first and p.groups == 1:
+        yield (
+            f"{name} with data_format 'channels_first' does not run on TensorFlow's CPU kernels without "
+            f"oneDNN (they convolve channels-last tensors only: UnimplementedError); {WHERE}",
+            "use channels_last for a model that runs on every CPU",
+        )
+    if name in _TRANSPOSE:
+        if max(p.dilation) > 1:
+            yield (
+                f"{name} with dilation_rate {p.dilation_rate} does not run on TensorFlow's CPU kernels "
+                f"without oneDNN (no dilation above 1 in their transposed convolution); {WHERE}",
+                "use dilation_rate 1 for a model that runs on every CPU",
+            )
+        if channels_first:
+            yield (
+                f"{name} with data_format 'channels_first' does not run on TensorFlow's CPU kernels "
+                f"without oneDNN (their transposed convolution takes channels-last tensors only); {WHERE}",
+                "use channels_last for a model that runs on every CPU",
+            )
+        if p.padding == "same" and any(
+            extra == 0 and ((kernel - 1) * dilation + 1) % 2 == 0
+            for kernel, dilation, extra in zip(p.kernel, p.dilation, p.extra, strict=True)
+        ):
+            yield (
+                f"{name} with padding 'same', an even window and output_padding 0 does not run on "
+                "TensorFlow, with or without oneDNN: Keras declares (n - 1) * strides output positions, "
+                "from which TensorFlow's transposed convolution cannot come back to an input of n; it runs "
+                "on JAX",
+                "use an odd kernel_size, output_padding >= 1, or leave output_padding unset",
+            )
+    if name in _DEPTHWISE and len(set(p.stride)) > 1:
+        yield (
+            f"{name} with unequal strides {p.strides} does not run on TensorFlow's CPU kernels without "
+            f"oneDNN (their depthwise convolution needs equal strides); {WHERE}",
+            "use equal strides for a model that runs on every CPU",
+        )
+
+
+def check_portability(model: ModelGraph) -> list[Diagnostic]:
+    found = []
+    warned_shared: set[str] = set()
+    for node in model.topological_order():
+        if node.call is None:
+            continue
+        if node.shared is not None:
+            # One warning per shared layer, at its definition.
+            if node.shared in warned_shared:
+                continue
+            warned_shared.add(node.shared)
+            path, at = ("shared", node.shared), "key"
+        else:
+            path, at = node.path, "key" if node.role == "merge" else "value"
+        for message, hint in limitations(node.call):
+            found.append(
+                diagnostic(
+                    model, "MS305", path, message, hint, severity=Severity.WARNING, at=at, node=node.id
+                )
+            )
+    return found
