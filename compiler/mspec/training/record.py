@@ -79,6 +79,9 @@ def history_plot(history: dict[str, list[float | None]], output_names: list[str]
                 ax.set_visible(False)
                 continue
             key = metrics[column]
+            if isinstance(key, tuple):  # the branch shares at one merge, together
+                _shares_panel(ax, history, key)
+                continue
             epochs = range(1, len(history[key]) + 1)
             ax.plot(epochs, _nan(history[key]), marker="o", markersize=3, label="training")
             if f"val_{key}" in history:
@@ -94,11 +97,26 @@ def history_plot(history: dict[str, list[float | None]], output_names: list[str]
     return buffer.getvalue()
 
 
+def _shares_panel(ax: Any, history: dict[str, list[float | None]], keys: tuple[str, ...]) -> None:
+    """The balance/<merge>/<branch> series of one merge in one panel, on a 0-1 scale."""
+    from matplotlib.ticker import MaxNLocator
+
+    for key in keys:
+        epochs = range(1, len(history[key]) + 1)
+        ax.plot(epochs, _nan(history[key]), marker="o", markersize=3, label=key.split("/", 2)[2])
+    ax.set_ylim(0, 1)
+    ax.set_title(f"balance at {keys[0].split('/')[1]}: share of the gradient", fontsize=10)
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+
+
 def _nan(values: list[float | None]) -> list[float]:
     return [math.nan if v is None else v for v in values]
 
 
-def _plot_rows(history: dict[str, list[Any]], output_names: list[str]) -> list[tuple[str, list[str]]]:
+def _plot_rows(history: dict[str, list[Any]], output_names: list[str]) -> list[tuple[str, list[Any]]]:
     """Group training keys (no val_ prefix) into rows: the total, each output, extra series."""
     # The loss first, then the metrics, as Keras' progress bar shows them.
     keys = sorted((k for k in history if not k.startswith("val_")), key=lambda k: not k.endswith("loss"))
@@ -115,6 +133,11 @@ def _plot_rows(history: dict[str, list[Any]], output_names: list[str]) -> list[t
         group = key.split("/")[0] if "/" in key else ""
         groups.setdefault(group, []).append(key)
     for group, members in groups.items():
+        if group == "balance":  # one panel per merge: balance/<merge>/<branch>
+            merges: dict[str, list[str]] = {}
+            for key in members:
+                merges.setdefault(key.split("/")[1], []).append(key)
+            members = [tuple(keys) for keys in merges.values()]
         rows.append((group, members))
     rows.extend((name, by_output[name]) for name in output_names if by_output[name])
     return rows or [("", keys)]
