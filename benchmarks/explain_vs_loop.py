@@ -84,7 +84,7 @@ def main() -> None:
             capture_output=True,
             cwd=ROOT,
         )
-        model, data = str(folder / "churn.keras"), str(folder / "test.npz")
+        model, data = str(folder / "churn_signals.keras"), str(folder / "test.npz")
         mspec = [*python, "explain", str(SPEC), "--model", model, "--data", data]
         mspec += ["--repeats", str(REPEATS), "--batch-size", str(BATCH_SIZE), "--format", "json"]
         loop = [sys.executable, "-c", HAND_WRITTEN, model, data]

@@ -4,7 +4,7 @@ Purchases carry a strong signal, demographics a weaker one, and browsing a
 signal of its own (how often two pages were both visited: an interaction
 between two of its 32 columns) that a 2-unit branch struggles to learn.
 
-    .venv/bin/python docs/explain/churn.py [FOLDER]    # default: build/churn
+    .venv/bin/python docs/explain/churn.py [FOLDER]    # default: build/churn_signals
 
 writes FOLDER/churn.npz and FOLDER/churn_test.npz, runs `mspec fit` and
 `mspec explain`, and copies the two pictures to docs/explain/.
@@ -41,7 +41,7 @@ def churn_data(rows: int, seed: int) -> dict[str, np.ndarray]:
 
 
 def main() -> None:
-    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "build" / "churn"
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "build" / "churn_signals"
     folder.mkdir(parents=True, exist_ok=True)
     np.savez(folder / "churn.npz", **churn_data(10_000, seed=1))
     np.savez(folder / "churn_test.npz", **churn_data(10_000, seed=2))
@@ -50,8 +50,8 @@ def main() -> None:
     subprocess.run(
         [*mspec, "fit", spec, "--data", str(folder / "churn.npz"), "-o", str(folder), "-q"], check=True
     )
-    report = folder / "churn.explain.png"
-    explain = [*mspec, "explain", spec, "--model", str(folder / "churn.keras")]
+    report = folder / "churn_signals.explain.png"
+    explain = [*mspec, "explain", spec, "--model", str(folder / "churn_signals.keras")]
     explain += [
         "--data",
         str(folder / "churn_test.npz"),
@@ -61,8 +61,8 @@ def main() -> None:
         str(report),
     ]
     subprocess.run(explain, check=True)
-    shutil.copyfile(report, HERE / "churn.explain.png")
-    shutil.copyfile(folder / "churn.history.png", HERE / "churn.history.png")
+    shutil.copyfile(report, HERE / "churn_signals.explain.png")
+    shutil.copyfile(folder / "churn_signals.history.png", HERE / "churn_signals.history.png")
 
 
 if __name__ == "__main__":

@@ -9,9 +9,10 @@ For every input (or group of inputs, `groups`), and every output:
   unshuffled baseline. The inputs of a group are shuffled together (the
   same permutation), keeping their joint distribution;
 - *ablation*: the same when the input is replaced by a typical value: its
-  mean over the data (numeric inputs), the padding id 0 (an input read by an
-  Embedding with mask_zero) or its most frequent value per position
-  (other integer and string inputs).
+  mean over the data (numeric inputs), or its most frequent value at each
+  position, over the first chunk of rows (ids and strings). The padding id is
+  not used: a sequence of padding only is empty to masked layers, and a
+  masked average of nothing is NaN.
 
 The data is bound and checked exactly as `mspec fit` does. It is read in
 chunks of CHUNK_ROWS rows (data that fits in one chunk is read once): each
@@ -204,8 +205,6 @@ def _typical_values(first_x: dict[str, np.ndarray], binding: Any, chunks) -> dic
         if name in numeric:
             mean = sums[name] / count if count else array.mean(axis=0, dtype="float64")
             typical[name] = np.asarray(mean, dtype=array.dtype)
-        elif any(limit.mask_zero for limit in binding.inputs[name].ids):
-            typical[name] = np.zeros(array.shape[1:], dtype=array.dtype)
         else:
             typical[name] = _mode(array)
     return typical

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+from pathlib import Path
 from typing import Any
 
 from .importance import Explanation, OutputReport, Score
@@ -142,7 +143,10 @@ def to_png(explanation: Explanation) -> bytes:
     reports = list(explanation.outputs.values())
     heights = [max(2.2, 0.55 * (len(r.inputs) + len(r.groups)) + 1.2) for r in reports]
     figure = Figure(figsize=(7.5, sum(heights)), layout="constrained")
-    figure.suptitle(f"{explanation.model}: what each input adds ({explanation.rows} rows)")
+    model = Path(explanation.model).name
+    figure.suptitle(
+        f"{model}: what each input adds ({explanation.rows} rows of {Path(explanation.data).name})"
+    )
     axes = figure.subplots(len(reports), 1, squeeze=False, height_ratios=heights)
     for ax, report in zip((row[0] for row in axes), reports, strict=True):
         entries = list(report.inputs.items()) + [(f"[{k}]", v) for k, v in report.groups.items()]
