@@ -1,13 +1,13 @@
 """mspec: declarative multi-input Keras model specs, checked statically.
 
 The Python API (`check`, `check_text`, `generate_source`, `build_model`,
-`SpecError`) lives in `mspec.api` and is re-exported here on first use, so
-that `import mspec` stays cheap.
+`fit`, `SpecError`, `FitError`) lives in `mspec.api` and is re-exported here
+on first use, so that `import mspec` stays cheap.
 """
 
 __version__ = "0.1.0"
 
-_API = ("check", "check_text", "generate_source", "build_model", "SpecError")
+_API = ("check", "check_text", "generate_source", "build_model", "fit", "SpecError", "FitError")
 
 
 def __getattr__(name: str):

@@ -5,8 +5,10 @@
     print(result.ok, [d.format() for d in result.diagnostics])
     source = mspec.generate_source("specs/seed/concat_independent.toml")
     model = mspec.build_model("specs/seed/concat_independent.toml")  # needs the tensorflow extra
+    trained = mspec.fit("specs/churn.toml", "churn.parquet", output_dir="build")  # the fit extra
+    trained.model, trained.history
 
-Only `build_model` imports Keras.
+Only `build_model` and `fit` import Keras (`fit` after checking the spec and the data).
 """
 
 from __future__ import annotations
@@ -57,3 +59,23 @@ def build_model(spec: str | os.PathLike | CheckResult):
 
     result = _checked(spec)
     return build_from_source(generate_source(result), result.graph.spec.name)
+
+
+def fit(spec: str | os.PathLike | CheckResult, data: str | os.PathLike, **options):
+    """Train the spec's model on named data; return a FitResult (`.model`, `.history`, `.run`).
+
+    Raises FitError, before Keras is imported, when the spec, its [train]
+    settings or the data are wrong. See mspec.training.fit for the options
+    (validation, output_dir, epochs, batch_size, seed, distribute, stream ...).
+    """
+    from .training import fit as run_fit
+
+    return run_fit(spec, data, **options)
+
+
+def __getattr__(name: str):
+    if name == "FitError":
+        from .training import FitError
+
+        return FitError
+    raise AttributeError(f"module 'mspec.api' has no attribute {name!r}")

@@ -100,12 +100,21 @@ class InMemory:
         return InMemory(cut(self.x), cut(self.y), cut(self.sample_weight))
 
     def for_keras(self, output_names: list[str]) -> tuple[Any, Any, Any]:
-        """(x, y, sample_weight) in the form Keras expects: dicts, or bare arrays for one output."""
+        """(x, y, sample_weight) in the form Keras expects.
+
+        Inputs go by name; labels and weights as a list in the model's output
+        order (Keras matches a dict of labels to a list of outputs in some
+        code paths only), or bare arrays for a single output.
+        """
         y, weights = self.y, self.sample_weight
         if len(output_names) == 1:
             (name,) = output_names
             return self.x, y[name], None if weights is None else weights[name]
-        return self.x, y, weights
+        return (
+            self.x,
+            [y[n] for n in output_names],
+            None if weights is None else [weights[n] for n in output_names],
+        )
 
 
 def split_rows(rows: int, validation_split: float) -> tuple[slice, slice | None]:
@@ -159,24 +168,30 @@ def streamed(
             if order is not None:
                 chunk = chunk.take(order)
             for start in range(0, chunk.rows, batch_size):
-                yield chunk.take(slice(start, start + batch_size)).for_keras(output_names)
+                x_part, y_part, weights = chunk.take(slice(start, start + batch_size)).for_keras(output_names)
+                # tf.data wants tuples where Keras takes lists.
+                if weights is None:
+                    yield x_part, _tuple(y_part)
+                else:
+                    yield x_part, _tuple(y_part), _tuple(weights)
 
     x_sig, y_sig = signature
-    weight_sig = None
     if class_weight:
-        weight_sig = _weight_signature(y_sig, output_names)
-    dataset = tf.data.Dataset.from_generator(generate, output_signature=(x_sig, y_sig, weight_sig))
-    if weight_sig is None:
-        dataset = dataset.map(lambda x, y, _: (x, y))
+        signature = (x_sig, y_sig, _weight_signature(y_sig, output_names))
+    dataset = tf.data.Dataset.from_generator(generate, output_signature=tuple(signature))
     steps = math.ceil((rows.stop - rows.start) / batch_size)
     return dataset.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(2)
+
+
+def _tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _weight_signature(y_sig: Any, output_names: list[str]):
     import tensorflow as tf
 
     spec = tf.TensorSpec(shape=(None,), dtype=tf.float32)
-    return spec if len(output_names) == 1 else {name: spec for name in output_names}
+    return spec if len(output_names) == 1 else tuple(spec for _ in output_names)
 
 
 def _rows_within(batches: Iterator[tuple[dict, dict]], rows: slice) -> Iterator[tuple[dict, dict]]:
@@ -202,5 +217,5 @@ def tensor_signature(x: dict[str, np.ndarray], y: dict[str, np.ndarray], output_
         return tf.TensorSpec(shape=(None, *array.shape[1:]), dtype=dtype)
 
     x_sig = {k: spec(v) for k, v in x.items()}
-    y_sig = spec(y[output_names[0]]) if len(output_names) == 1 else {k: spec(y[k]) for k in output_names}
+    y_sig = spec(y[output_names[0]]) if len(output_names) == 1 else tuple(spec(y[k]) for k in output_names)
     return x_sig, y_sig

@@ -26,10 +26,13 @@ def import_keras() -> Any:
         saved = os.dup(2)
         os.dup2(captured.fileno(), 2)
         try:
+            import importlib.util
+
             import keras
 
-            if keras.backend.backend() == "tensorflow":
-                import tensorflow  # noqa: F401  (its native notes come on first use too)
+            # Keras' data pipelines use TensorFlow whatever the backend: load it now, quietly.
+            if importlib.util.find_spec("tensorflow") is not None:
+                import tensorflow  # noqa: F401
         except BaseException:
             os.dup2(saved, 2)
             captured.seek(0)

@@ -111,12 +111,11 @@ def fit(
 
     keras = import_keras()
 
-    if settings.seed is not None:
-        keras.utils.set_random_seed(settings.seed)
-        _deterministic_ops(keras)
-    with placement_scope(
-        settings.distribute, cluster or Cluster(), cpu_devices
-    ) as place:
+    with placement_scope(settings.distribute, cluster or Cluster(), cpu_devices) as place:
+        # Seeded after the placement: on JAX, the processes must join before the backend starts.
+        if settings.seed is not None:
+            keras.utils.set_random_seed(settings.seed)
+            _deterministic_ops(keras)
         model = _build(result)
         training = _Training(result, settings, place, source, binding, validation_data, stream)
         adapted = training.adapt(model)
@@ -139,6 +138,8 @@ def fit(
     written = []
     if output_dir is not None and place.is_chief:
         written = _write(Path(output_dir), result, model, history_record, run)
+    elif output_dir is not None:
+        _save_in_step(model)
     return FitResult(model, history_record, run, written, [w for w in warnings if not w.is_error])
 
 
@@ -254,6 +255,7 @@ class _Training:
             dataset = self._stream(self.source, self.binding, self.train_rows, settings.shuffle)
             return model.fit(
                 dataset,
+                shuffle=False,  # the pipeline shuffles (within windows) itself
                 epochs=settings.epochs,
                 validation_data=validation,
                 callbacks=callbacks,
@@ -332,6 +334,19 @@ def _run_record(result, data, validation, settings, place, history, callbacks, a
         "best_epoch": _best_epoch(history, callbacks),
         "final_metrics": {key: values[-1] for key, values in history.items() if values},
     }
+
+
+def _save_in_step(model: Any) -> None:
+    """Save the model where nobody reads it, on a process that is not the chief.
+
+    The weights of a multi-process run live in all processes together: saving
+    them gathers them, a collective every process must join, so the others
+    save too while the chief writes the real file.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="mspec-fit-") as folder:
+        model.save(str(Path(folder) / "model.keras"))
 
 
 def _write(folder: Path, result: CheckResult, model: Any, history: dict, run: dict) -> list[Path]:
