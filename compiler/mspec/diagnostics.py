@@ -110,7 +110,7 @@ CODES: dict[str, str] = {
     "MS509": "data: labels that do not fit the output's loss and units (binary, class index, one-hot width)",
     # 6xx: `mspec fit` and `mspec explain`, training a model.
     "MS601": "fit: an output without a loss (neither its own nor a [compile] default)",
-    "MS602": "fit: training settings that cannot run together (validation_split with multi_worker ...)",
-    "MS603": "fit: one input branch takes most of the gradient at a merge: it overwhelms the others (warning)",
-    "MS604": "fit: an input branch whose share of the gradient at a merge stays near zero: a dead input (warning)",
+    "MS602": "fit: settings that contradict each other (early stopping on val_loss without validation data)",
+    "MS603": "fit: one input branch takes most of the gradient at a merge, overwhelming the others (warning)",
+    "MS604": "fit: an input branch whose gradient share at a merge stays near zero: a dead input (warning)",
 }
