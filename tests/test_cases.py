@@ -46,7 +46,10 @@ def test_every_code_has_a_case() -> None:
         for line in expected.read_text().splitlines():
             covered.add(line.split(": ")[1].split()[0])
     # The importer's codes come from Keras model files, not specs: tests/test_import.py covers them.
-    missing = sorted(set(CODES) - covered - CODES_TESTED_ELSEWHERE)
+    # Data (MS5xx) and training (MS6xx) codes need data files and a run: tests/test_data_checks.py,
+    # tests/test_fit.py and tests/test_explain.py cover them, each checking that every code is tested.
+    elsewhere = CODES_TESTED_ELSEWHERE | {code for code in CODES if code.startswith(("MS5", "MS6"))}
+    missing = sorted(set(CODES) - covered - elsewhere)
     assert not missing, f"diagnostic codes without a golden case: {missing}"
 
 

@@ -25,6 +25,7 @@ pytest.importorskip("pyarrow")
 keras = pytest.importorskip("keras")
 
 import mspec  # noqa: E402
+from mspec.training import check_before_fit  # noqa: E402
 
 from make_data import concat_independent, write_npz, write_parquet  # noqa: E402
 
@@ -295,6 +296,39 @@ def test_output_without_a_loss_stops_before_any_framework(tmp_path: Path) -> Non
     assert "FRAMEWORKS:\n" in done.stdout
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_early_stopping_on_validation_loss_needs_validation_data(tmp_path: Path) -> None:
+    data = tmp_path / "data.npz"
+    write_npz(data, concat_independent(50))
+    text = EXAMPLE_1.read_text() + '\n[train]\nearly_stopping = { monitor = "val_loss" }\n'
+    spec = write_spec(tmp_path, text)
+    done = run_mspec("fit", str(spec), "--data", str(data), "-o", str(tmp_path / "out"))
+    assert done.returncode == 1, done.stderr
+    assert "MS602 error: early_stopping watches 'val_loss', but there is no validation data" in done.stdout
+    assert "FRAMEWORKS:\n" in done.stdout
+    # Validation data given on the command line is enough (the run then trains: stop at the check).
+    assert "MS602" not in "".join(d.format() for d in check_before_fit(spec, data, validation=data)[2])
+
+
+def test_a_constant_input_is_reported_dead(tmp_path: Path) -> None:
+    arrays = concat_independent(800, seed=10)
+    arrays["input_2"] = np.zeros_like(arrays["input_2"])  # carries nothing at all
+    data = tmp_path / "data.npz"
+    write_npz(data, arrays)
+    result = mspec.fit(EXAMPLE_1, data, epochs=4, seed=0, verbose=0, log=lambda _: None)
+    dead = [w for w in result.warnings if w.code == "MS604"]
+    assert len(dead) == 1 and "x2" in dead[0].message, [w.format() for w in result.warnings]
+    assert result.history["balance/merged/x2"][-1] < 0.01
+
+
+def test_every_fit_code_is_tested() -> None:
+    from mspec.diagnostics import CODES
+
+    fit_codes = sorted(code for code in CODES if code.startswith("MS6"))
+    sources = Path(__file__).read_text() + (Path(__file__).parent / "test_explain.py").read_text()
+    untested = [code for code in fit_codes if code not in sources]
+    assert not untested, f"fit codes without a test: {untested}"
 
 
 def test_data_that_does_not_fit_the_spec_stops_before_any_framework(tmp_path: Path) -> None:

@@ -124,7 +124,7 @@ def fit(
         balance = _balance_callback(model, result, settings, training)
         recorders = list(callbacks) + ([balance] if balance is not None else [])
         keras_callbacks = _callbacks(keras, settings) + recorders
-        history = training.fit(model, keras_callbacks, verbose if place.is_chief else 0)
+        history = training.fit(model, keras_callbacks, verbose)
     history_record = record.clean_history(history.history)
     for callback in recorders:
         history_record.update(getattr(callback, "history_entries", dict)())
