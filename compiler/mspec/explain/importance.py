@@ -135,7 +135,9 @@ def explain(
     rows = binding.num_rows
     chunk_rows = chunk_rows or CHUNK_ROWS
 
-    import keras
+    from ..training.quiet import import_keras
+
+    keras = import_keras()  # before losses.py imports it: TensorFlow's start-up notes stay out of sight
 
     from .losses import scorings
 
