@@ -315,8 +315,13 @@ def _build_text(text: str, fmt: str = "toml"):
     from mspec.keras_build import build_model
 
     checked = check_bytes(text.encode(), f"imported.{fmt}", fmt)
-    assert checked.ok and not checked.diagnostics, [d.format() for d in checked.diagnostics]
+    assert checked.ok and not findings(checked.diagnostics), [d.format() for d in checked.diagnostics]
     return build_model(checked.graph)
+
+
+def findings(diagnostics: list) -> list:
+    """Diagnostics other than portability warnings (MS305), which a model Keras runs may well get."""
+    return [d for d in diagnostics if d.code != "MS305"]
 
 
 @functools.cache
@@ -345,7 +350,7 @@ def test_round_trip(spec: Path, source: str, saved_folder: Path) -> None:
     _keras()
     original, keras_file, json_file = _saved(spec, saved_folder)
     result = import_model(keras_file if source == "keras" else json_file)
-    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert result.ok and not findings(result.diagnostics), [d.format() for d in result.diagnostics]
     rebuilt = _build_text(result.text)
     assert_same_model(original, rebuilt)
     assert rebuilt.output_names == original.output_names
@@ -590,7 +595,7 @@ def _output_feeding_a_layer(keras):
 def test_hand_built_models_round_trip(make) -> None:
     model = make(_keras())
     result = import_config(json.loads(model.to_json()), "model.json")
-    assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
+    assert result.ok and not findings(result.diagnostics), [d.format() for d in result.diagnostics]
     assert_same_model(model, _build_text(result.text))
 
 

@@ -660,8 +660,8 @@ DELIBERATE = [
      ok(L("SimpleRNN", units=4, dropout=1.5), (N, 5, 3))),
     ("TimeDistributed skips the wrapped layer's input check; Keras then pools over 2 axes with a 1D layer",
      ok(L("TimeDistributed", layer=L("MaxPooling1D")), (N, 5, 8, 8, 3), run=True)),
-    ("'same', an even kernel and output_padding 0 fail when run (see CONV_CASES), except on a length-1 "
-     "input, whose output is empty: a spec cannot mean that",
+    ("'same', an even kernel and output_padding 0 on a length-1 input give an empty output: a spec cannot "
+     "mean that",
      ok(L("Conv1DTranspose", filters=4, kernel_size=2, padding="same", output_padding=0), (N, 1, 3),
         run=True)),
     ("Keras accepts an upper-case padding; a spec writes Keras' canonical lower-case value",
