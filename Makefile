@@ -97,6 +97,7 @@ bench: $(STAMP_BENCH) graphviz
 	$(BIN)/python benchmarks/lint_vs_keras.py
 	$(BIN)/python benchmarks/build_vs_keras.py
 	$(BIN)/python benchmarks/draw_vs_keras.py
+	$(BIN)/python benchmarks/fit_vs_keras.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache .hypothesis
