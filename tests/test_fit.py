@@ -187,6 +187,20 @@ def test_class_weights_on_a_multi_output_model(tmp_path: Path) -> None:
     assert {"rare_loss", "kind_loss", "kind_sparse_categorical_accuracy"} <= set(weighted.history)
 
 
+def test_a_loss_weight_on_one_output_of_two(tmp_path: Path) -> None:
+    data = tmp_path / "data.npz"
+    _two_heads_data(data)
+    text = MULTI_OUTPUT.replace(
+        'loss = "binary_crossentropy"', 'loss = "binary_crossentropy"\n    loss_weight = 3.0'
+    )
+    result = mspec.fit(write_spec(tmp_path, text), data, epochs=1, verbose=0, log=lambda _: None)
+    history = result.history
+    # The total is the weighted sum: 3 x rare + 1 x kind (the other output keeps Keras' default weight).
+    assert history["loss"][0] == pytest.approx(
+        3 * history["rare_loss"][0] + history["kind_loss"][0], rel=0.05
+    )
+
+
 NORMALIZED = """
     [model]
     name = "normalized"

@@ -225,6 +225,10 @@ def _model_and_compile(out: SourceWriter, model: ModelGraph) -> None:
     losses = {name: o.loss or default_loss for name, o in spec.outputs.items()}
     metrics = {name: list(o.metrics) or default_metrics for name, o in spec.outputs.items()}
     weights = {name: o.loss_weight for name, o in spec.outputs.items() if o.loss_weight is not None}
+    if weights:
+        # Keras wants a weight for every output that has a loss once any has one (KeyError in fit
+        # otherwise); 1.0 is its own default.
+        weights = {name: weights.get(name, 1.0) for name, loss in losses.items() if loss}
     if compile_spec is None and not any(losses.values()):
         return  # nothing to train with: leave the model uncompiled
     arguments = [f"optimizer={_optimizer(compile_spec.optimizer if compile_spec else 'adam')}"]
