@@ -83,3 +83,60 @@ def test_some_test_cases_build() -> None:
 def test_seed_example_1_has_993_parameters() -> None:
     graph = check_file(ROOT / "specs" / "seed" / "concat_independent.toml").graph
     assert build_model(graph).count_params() == 993 == total_params(graph)
+
+
+SHARED_ON_UNKNOWN_SIZE = """
+[model]
+name = "shared_unknown"
+
+[inputs.a]
+shape = [{first}]
+
+[inputs.b]
+shape = [{second}]
+
+[shared.projection]
+type = "Dense"
+units = 3
+
+[branches.pa]
+from = "a"
+layers = [{{ shared = "projection" }}]
+
+[branches.pb]
+from = "b"
+layers = [{{ shared = "projection" }}]
+
+[merges.both]
+type = "Concatenate"
+from = ["pa", "pb"]
+
+[outputs.y]
+from = "both"
+layers = [{{ type = "Dense", units = 1 }}]
+loss = "mean_squared_error"
+"""
+
+
+@pytest.mark.keras
+def test_shared_layer_reused_on_an_unknown_size_builds_like_keras(tmp_path: Path) -> None:
+    # The weights exist after the first use (size 4): a later use of unknown size needs none.
+    spec = tmp_path / "shared_unknown.toml"
+    spec.write_text(SHARED_ON_UNKNOWN_SIZE.format(first=4, second='"F"'))
+    result = check_file(spec)
+    assert result.ok, [d.format() for d in result.diagnostics]
+    model = build_model(result.graph)
+    built = keras_shapes(result.graph, model)
+    for node in result.graph.topological_order():
+        assert built[node.id] == as_keras(node.shape), node.id
+    assert model.count_params() == total_params(result.graph) == 15 + 7
+
+
+@pytest.mark.keras
+def test_shared_layer_first_used_on_an_unknown_size_is_refused_like_keras(tmp_path: Path) -> None:
+    spec = tmp_path / "shared_unknown.toml"
+    spec.write_text(SHARED_ON_UNKNOWN_SIZE.format(first='"F"', second=4))
+    result = check_file(spec)
+    assert [d.code for d in result.diagnostics if d.is_error] == ["MS303"]
+    with pytest.raises(ValueError):
+        build_model(result.graph)  # what the generated source does in Keras

@@ -32,6 +32,8 @@ def infer_shapes(model: ModelGraph) -> list[Diagnostic]:
             continue
         kind, params = node.call.kind, node.call.params
         at = "key" if node.role == "merge" else "value"
+        if node.shared in built:
+            shapes = _with_built_sizes(shapes, built[node.shared][0])
         try:
             node.shape = kind.output_shape(params, shapes)
             count = kind.param_count(params, shapes)
@@ -98,6 +100,22 @@ def infer_shapes(model: ModelGraph) -> list[Diagnostic]:
                 )
                 node.shape = None
     return found
+
+
+def _with_built_sizes(shapes: list[Shape], sizes: dict[tuple[int, int], Dim]) -> list[Shape]:
+    """Give a later use of a shared layer the sizes its weights were built for, where its input's are unknown.
+
+    The weights exist already, so Keras needs no size to create them: it
+    builds the call on an unknown size (and checks it when the model runs).
+    """
+    filled = [list(shape) for shape in shapes]
+    for (position, axis), size in sizes.items():
+        if position >= len(filled) or not known(size):
+            continue
+        shape = filled[position]
+        if -len(shape) <= axis < len(shape) and not known(shape[axis]):
+            shape[axis] = size
+    return [tuple(shape) for shape in filled]
 
 
 def _rank_clash(model: ModelGraph, first: Node, shapes: list[Shape]) -> tuple[int, int] | None:
