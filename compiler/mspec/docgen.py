@@ -13,14 +13,9 @@ from pathlib import Path
 
 from .diagnostics import CODES
 from .layers import load_all
-from .layers.base import ACTIVATIONS, CONSTRAINTS, INITIALIZERS, REGULARIZERS
+from .layers.base import ACTIVATIONS, KerasNamed
 
-_NAMED_LISTS = {
-    tuple(ACTIVATIONS): "activation name",
-    tuple(INITIALIZERS): "initializer name",
-    tuple(REGULARIZERS): "regularizer name",
-    tuple(CONSTRAINTS): "constraint name",
-}
+_NAMED_LISTS = {tuple(ACTIVATIONS): "activation name"}
 
 
 def describe_type(annotation) -> str:
@@ -104,10 +99,12 @@ def layers_page() -> str:
                     if field.is_required()
                     else render_value(field.get_default(call_default_factory=True))
                 )
-                lines.append(
-                    f"| `{field_name}` | {describe_type(field.annotation)}"
-                    f"{describe_bounds(field.metadata)} | {default} |"
-                )
+                named = next((m for m in field.metadata if isinstance(m, KerasNamed)), None)
+                if named is not None:  # pydantic keeps the Annotated metadata apart
+                    kind = f"{named.family} name or table" + (" or null" if named.optional else "")
+                else:
+                    kind = describe_type(field.annotation) + describe_bounds(field.metadata)
+                lines.append(f"| `{field_name}` | {kind} | {default} |")
             lines.append("")
     return "\n".join(lines)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from .layers import load_all
 from .spec.models import SpecFile
+from .spec.vocabulary import FAMILIES, LAYER_ALIASES, OBJECT_REF, object_schema
 
 SCHEMA_ID = "https://mspec.invalid/spec.schema.json"
 
@@ -14,7 +15,9 @@ SCHEMA_ID = "https://mspec.invalid/spec.schema.json"
 def _layer_schema(kind, defs: dict[str, Any]) -> dict[str, Any]:
     schema = copy.deepcopy(kind.params.model_json_schema(ref_template="#/$defs/{model}"))
     defs.update(schema.pop("$defs", {}))
-    properties = {"type": {"const": kind.name, "description": kind.doc}}
+    aliases = [alias for alias, name in LAYER_ALIASES.items() if name == kind.name]
+    named = {"enum": [kind.name, *aliases]} if aliases else {"const": kind.name}
+    properties = {"type": {**named, "description": kind.doc}}
     for name, prop in schema.get("properties", {}).items():
         prop.pop("title", None)
         if kind.wraps and name == "layer":
@@ -67,6 +70,8 @@ def spec_schema() -> dict[str, Any]:
         "required": ["shared"],
         "additionalProperties": False,
     }
+    for family in FAMILIES:  # losses, initializers ...: a name or a table (`vocabulary.object_ref`)
+        defs[family.capitalize()] = object_schema(family)
     defs["Step"] = {"oneOf": [{"$ref": "#/$defs/SharedStep"}, *steps]}
     defs["LayerStep"] = {"oneOf": steps}
     defs["Merge"] = {"oneOf": merges}
@@ -74,4 +79,17 @@ def spec_schema() -> dict[str, Any]:
         defs[model]["properties"]["layers"]["items"] = {"$ref": "#/$defs/Step"}
     schema["properties"]["shared"]["additionalProperties"] = {"$ref": "#/$defs/LayerStep"}
     schema["properties"]["merges"]["additionalProperties"] = {"$ref": "#/$defs/Merge"}
+    schema = _link_objects(schema)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
+
+
+def _link_objects(value: Any) -> Any:
+    """Replace each `vocabulary.object_ref` placeholder by a $ref to the family's $defs entry."""
+    if isinstance(value, dict):
+        if OBJECT_REF in value:
+            rest = {k: _link_objects(v) for k, v in value.items() if k != OBJECT_REF}
+            return {"$ref": f"#/$defs/{value[OBJECT_REF].capitalize()}", **rest}
+        return {k: _link_objects(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_link_objects(v) for v in value]
+    return value

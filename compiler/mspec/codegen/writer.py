@@ -164,6 +164,8 @@ def py_literal(value, *, sequence: type = tuple) -> str:
     """
     if isinstance(value, str):
         return py_str(value)
+    if hasattr(value, "python_source"):  # a Keras object written as a table: keras.losses.Huber(...)
+        return value.python_source()
     if value is None or isinstance(value, bool | int):
         return repr(value)
     if isinstance(value, float):

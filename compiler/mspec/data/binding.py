@@ -16,6 +16,7 @@ from ..diagnostics import Diagnostic
 from ..frontend import CheckResult
 from ..graph.model import ModelGraph
 from ..spec.source import DataPath
+from ..spec.vocabulary import loss_key
 from ..suggest import did_you_mean
 from .findings import finding, quoted
 from .source import DataSource
@@ -144,7 +145,9 @@ def output_loss(result: CheckResult, name: str) -> str | None:
     spec = result.spec
     assert spec is not None
     output = spec.outputs[name]
-    return output.loss or (spec.compile.loss if spec.compile else None)
+    # As the snake-case name of its class: "BCE", "BinaryCrossentropy" and a
+    # { type = "BinaryCrossentropy", ... } table all want the same labels.
+    return loss_key(output.loss or (spec.compile.loss if spec.compile else None))
 
 
 def bind(result: CheckResult, source: DataSource) -> tuple[Binding, list[Diagnostic]]:

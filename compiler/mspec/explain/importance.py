@@ -335,9 +335,9 @@ def _report(score, o: int, variants, totals: _Totals, singles, group_list, repea
     ranked = dict(sorted(inputs.items(), key=lambda item: -item[1].importance))
     return OutputReport(
         name=score.name,
-        loss=score.loss,
+        loss=str(score.loss),  # a table is shown as Huber(delta=2.0)
         baseline_loss=base_loss,
-        metric=score.metric,
+        metric=None if score.metric is None else str(score.metric),
         baseline_metric=base_metric,
         metric_higher_is_better=higher,
         inputs=ranked,

@@ -12,6 +12,7 @@ import keras
 import numpy as np
 
 from ..spec.ir import Spec
+from ..spec.vocabulary import KerasObject, loss_key
 
 SPARSE_LOSSES = frozenset({"sparse_categorical_crossentropy"})
 
@@ -21,18 +22,19 @@ class OutputScoring:
     """How one output is scored: its loss (name, weight in the total) and its first metric, if any."""
 
     name: str
-    loss: str
+    loss: Any  # a name Keras resolves, or a `KerasObject` (a table in the spec)
     weight: float
-    metric: str | None
+    metric: Any | None
 
     def per_example(self, y_true: Any, y_pred: Any) -> Any:
         """The loss of every example, shape (rows,), in the backend's tensors."""
-        function = keras.losses.get(self.loss)
+        function = _per_example_loss(self.loss)
+        sparse = loss_key(self.loss) in SPARSE_LOSSES
         y_true = keras.ops.convert_to_tensor(y_true)
         y_pred = keras.ops.convert_to_tensor(y_pred)
-        if self.loss not in SPARSE_LOSSES and len(y_true.shape) == len(y_pred.shape) - 1:
+        if not sparse and len(y_true.shape) == len(y_pred.shape) - 1:
             y_true = keras.ops.expand_dims(y_true, -1)
-        y_true = keras.ops.cast(y_true, y_pred.dtype) if self.loss not in SPARSE_LOSSES else y_true
+        y_true = keras.ops.cast(y_true, y_pred.dtype) if not sparse else y_true
         values = function(y_true, y_pred)
         if len(values.shape) > 1:
             values = keras.ops.mean(keras.ops.reshape(values, (values.shape[0], -1)), axis=-1)
@@ -42,6 +44,8 @@ class OutputScoring:
         """A fresh Keras metric for `metric`, resolved as compile resolves it ("accuracy" by shapes)."""
         if self.metric is None:
             return None
+        if isinstance(self.metric, KerasObject):
+            return getattr(keras.metrics, self.metric.type)(**_arguments(self.metric))
         if self.metric.lower() in ("accuracy", "acc"):
             classes = y_pred.shape[-1] if y_pred.ndim > 1 else 1
             if classes == 1:
@@ -53,6 +57,18 @@ class OutputScoring:
         if not isinstance(metric, keras.metrics.Metric):
             metric = keras.metrics.MeanMetricWrapper(metric, name=self.metric)
         return metric
+
+
+def _arguments(obj: KerasObject) -> dict[str, Any]:
+    return {name: value for name, value in obj.to_data().items() if name != "type"}
+
+
+def _per_example_loss(loss: Any) -> Any:
+    """The loss as a function giving one value per example (a Loss object without reduction)."""
+    if isinstance(loss, KerasObject):
+        return getattr(keras.losses, loss.type)(**{**_arguments(loss), "reduction": None})
+    # The function of the same loss: "BCE" and "BinaryCrossentropy" are binary_crossentropy.
+    return keras.losses.get(loss_key(loss))
 
 
 def metric_higher_is_better(metric: Any) -> bool:

@@ -10,7 +10,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    WithJsonSchema,
+)
+
+from ..spec import vocabulary
 
 # A dimension: a known size, a named size (equal to every dimension with the
 # same name) or None (unknown). Keras only knows ints and None; a name is
@@ -29,63 +39,42 @@ class ShapeError(Exception):
         self.hint = hint
 
 
-# Names Keras resolves from strings; only these may reach generated code.
-ACTIVATIONS = (
-    "celu",
-    "elu",
-    "exponential",
-    "gelu",
-    "glu",
-    "hard_shrink",
-    "hard_sigmoid",
-    "hard_silu",
-    "hard_swish",
-    "hard_tanh",
-    "leaky_relu",
-    "linear",
-    "log_sigmoid",
-    "log_softmax",
-    "mish",
-    "relu",
-    "relu6",
-    "selu",
-    "sigmoid",
-    "silu",
-    "soft_shrink",
-    "softmax",
-    "softplus",
-    "softsign",
-    "sparse_plus",
-    "sparse_sigmoid",
-    "sparsemax",
-    "squareplus",
-    "swish",
-    "tanh",
-    "tanh_shrink",
-    "threshold",
-)
-INITIALIZERS = (
-    "constant",
-    "glorot_normal",
-    "glorot_uniform",
-    "he_normal",
-    "he_uniform",
-    "identity",
-    "lecun_normal",
-    "lecun_uniform",
-    "ones",
-    "orthogonal",
-    "random_normal",
-    "random_uniform",
-    "truncated_normal",
-    "uniform",
-    "variance_scaling",
-    "zeros",
-)
-REGULARIZERS = ("l1", "l2", "l1l2", "orthogonal_regularizer")
-CONSTRAINTS = ("max_norm", "min_max_norm", "non_neg", "unit_norm")
+# Names Keras resolves from strings (only these may reach generated code), read from
+# Keras into `spec.keras_names`; `spec.vocabulary` says which a spec may use.
+ACTIVATIONS = vocabulary.ACTIVATIONS
+INITIALIZERS = tuple(vocabulary.FAMILIES["initializer"].names)
+REGULARIZERS = tuple(vocabulary.FAMILIES["regularizer"].names)
+CONSTRAINTS = tuple(vocabulary.FAMILIES["constraint"].names)
 
-ActivationName = Literal[ACTIVATIONS] | None  # type: ignore[valid-type]
+
+def _activation_usable(name: Any) -> Any:
+    if isinstance(name, str) and name in vocabulary.REFUSED_ACTIVATIONS:
+        raise ValueError(f"activation {name!r} cannot be used: {vocabulary.REFUSED_ACTIVATIONS[name]}")
+    return name
+
+
+@dataclass(frozen=True)
+class KerasNamed:
+    """Marks a parameter naming a Keras object of a family (for the docs)."""
+
+    family: str
+    optional: bool = False
+
+
+def _named(family: str, optional: bool) -> Any:
+    def check(value: Any) -> Any:
+        if value is None and optional:
+            return None
+        return vocabulary.resolve(family, value)
+
+    schema = vocabulary.object_ref(family, optional=optional)
+    return Annotated[Any, PlainValidator(check), WithJsonSchema(schema), KerasNamed(family, optional)]
+
+
+ActivationName = Annotated[
+    Literal[ACTIVATIONS] | None,  # type: ignore[valid-type]
+    BeforeValidator(_activation_usable),
+]
 
 
 def _not_glu(name: str | None) -> str | None:
@@ -103,14 +92,36 @@ def _not_glu(name: str | None) -> str | None:
 
 # The activation argument of a layer with weights; the Activation layer itself takes ActivationName.
 Activation = Annotated[ActivationName, AfterValidator(_not_glu)]
-Initializer = Literal[INITIALIZERS]  # type: ignore[valid-type]
-Regularizer = Literal[REGULARIZERS] | None  # type: ignore[valid-type]
-Constraint = Literal[CONSTRAINTS] | None  # type: ignore[valid-type]
+# A name Keras resolves ("he_normal", "HeNormal") or a table { type = "VarianceScaling", scale = 2.0 }:
+# a string is kept as written, a table becomes a `vocabulary.KerasObject`. Whether the object
+# suits the weight it is given (its rank) is checked with the layer (`spec.validate`).
+Initializer = _named("initializer", optional=False)
+Regularizer = _named("regularizer", optional=True)
+Constraint = _named("constraint", optional=True)
 
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
 Rate = Annotated[float, Field(ge=0, lt=1)]
 Padding = Literal["valid", "same"]
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def any_case(*choices: str) -> Any:
+    """A choice Keras lower-cases itself ("SAME" is "same"): accepted in any case, kept in lower case."""
+    spelled = ("".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in choice) for choice in choices)
+    pattern = "|".join(spelled)
+    return Annotated[
+        Literal[choices],  # type: ignore[valid-type]
+        BeforeValidator(_lower),
+        WithJsonSchema({"type": "string", "pattern": f"^({pattern})$"}),
+    ]
+
+
+# Convolutions lower-case `padding` (pooling layers do not: Keras refuses "SAME" there).
+ConvPadding = any_case("valid", "same")
 
 
 class LayerParams(BaseModel):

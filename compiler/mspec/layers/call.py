@@ -28,11 +28,12 @@ def make_call(step: dict[str, Any]) -> LayerCall:
 
     Raises KeyError for an unknown type and pydantic's ValidationError for bad parameters.
     """
+    from ..spec.vocabulary import LAYER_ALIASES
     from . import REGISTRY  # the lazy view: loads the kind's module on demand
 
     params = dict(step)
     type_name = params.pop("type")
-    kind = REGISTRY[type_name]
+    kind = REGISTRY[LAYER_ALIASES.get(type_name, type_name)]  # MaxPool2D is MaxPooling2D
     if kind.wraps and isinstance(params.get("layer"), dict):
         params["layer"] = make_call(params["layer"])
     return LayerCall(kind, kind.params.model_validate(params))

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from pydantic import model_validator
 
 from .base import (
     Activation,
     Constraint,
+    ConvPadding,
     Initializer,
     LayerKind,
     LayerParams,
     NonNegativeInt,
-    Padding,
     PositiveInt,
     Regularizer,
     Shape,
     ShapeError,
+    any_case,
     known,
     product,
     register,
@@ -81,7 +82,7 @@ class ConvParams(_WindowParams):
     filters: PositiveInt
     kernel_size: Sizes
     strides: Sizes = 1
-    padding: Padding = "valid"
+    padding: ConvPadding = "valid"
     data_format: DataFormat = None
     dilation_rate: Sizes = 1
     groups: PositiveInt = 1
@@ -107,7 +108,7 @@ class ConvParams(_WindowParams):
 class Conv1DParams(ConvParams):
     rank: ClassVar[int] = 1
     # "causal" pads on the left only, so that output t never sees inputs after t.
-    padding: Literal["valid", "same", "causal"] = "valid"
+    padding: any_case("valid", "same", "causal") = "valid"  # type: ignore[valid-type]
 
 
 class Conv2DParams(ConvParams):
@@ -189,7 +190,7 @@ class SeparableConvParams(_WindowParams):
     filters: PositiveInt
     kernel_size: Sizes
     strides: Sizes = 1
-    padding: Padding = "valid"
+    padding: ConvPadding = "valid"
     data_format: DataFormat = None
     dilation_rate: Sizes = 1
     depth_multiplier: PositiveInt = 1
@@ -254,7 +255,7 @@ for _rank, _params in ((1, SeparableConv1DParams), (2, SeparableConv2DParams)):
 class DepthwiseConvParams(_WindowParams):
     kernel_size: Sizes
     strides: Sizes = 1
-    padding: Padding = "valid"
+    padding: ConvPadding = "valid"
     depth_multiplier: PositiveInt = 1
     data_format: DataFormat = None
     dilation_rate: Sizes = 1
@@ -317,7 +318,7 @@ class ConvTransposeParams(_WindowParams):
     filters: PositiveInt
     kernel_size: Sizes
     strides: Sizes = 1
-    padding: Padding = "valid"
+    padding: ConvPadding = "valid"
     output_padding: NonNegativeInt | list[NonNegativeInt] | None = None
     data_format: DataFormat = None
     dilation_rate: Sizes = 1

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from .base import (
     ActivationName,
@@ -25,6 +26,9 @@ from .base import (
     require_known,
     require_rank,
 )
+from .geometry import DataFormat
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
 def _same_shape(p, shapes) -> Shape:
@@ -76,9 +80,24 @@ class ActivationParams(LayerParams):
     activation: ActivationName
 
 
+def _name_is_null(dim: Any) -> Any:
+    # TOML has no null: as in an input's shape, a name is a dimension of unknown size.
+    return None if isinstance(dim, str) and _NAME.match(dim) else dim
+
+
+# A dimension in a layer argument: a size, null, or (TOML's spelling of null) a name.
+UnknownDim = Annotated[
+    int | None,
+    BeforeValidator(_name_is_null),
+    WithJsonSchema(
+        {"anyOf": [{"type": "integer"}, {"type": "null"}, {"type": "string", "pattern": _NAME.pattern}]}
+    ),
+]
+
+
 class DropoutParams(LayerParams):
     rate: float = Field(ge=0, le=1)
-    noise_shape: list[int | None] | None = None
+    noise_shape: list[UnknownDim] | None = None
     seed: int | None = None
 
 
@@ -161,7 +180,7 @@ for _name, _params, _rule, _doc, _keys in (
 
 
 class FlattenParams(LayerParams):
-    data_format: Literal["channels_last", "channels_first"] | None = None
+    data_format: DataFormat = None
 
 
 def _flatten_shape(p, shapes) -> Shape:

@@ -8,11 +8,11 @@ with "same" padding, for instance): then the name carries through unchanged.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
-from .base import Dim, Shape, ShapeError, known, require_rank
+from .base import Dim, Shape, ShapeError, any_case, known, require_rank
 
-DataFormat = Literal["channels_last", "channels_first"] | None
+# Keras lower-cases data_format ("CHANNELS_LAST" is "channels_last").
+DataFormat = any_case("channels_last", "channels_first") | None
 
 
 def as_tuple(value: int | Sequence[int], n: int) -> tuple[int, ...]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import model_validator
 
 from .base import (
@@ -13,6 +11,7 @@ from .base import (
     PositiveInt,
     Shape,
     ShapeError,
+    any_case,
     known,
     register,
 )
@@ -51,7 +50,9 @@ class UpSampling1DParams(LayerParams):
 class UpSampling2DParams(LayerParams):
     size: PositiveInt | list[PositiveInt] = 2
     data_format: DataFormat = None
-    interpolation: Literal["nearest", "bilinear", "bicubic", "lanczos3", "lanczos5", "area"] = "nearest"
+    interpolation: any_case(  # type: ignore[valid-type]
+        "nearest", "bilinear", "bicubic", "lanczos3", "lanczos5", "area"
+    ) = "nearest"
 
     @model_validator(mode="after")
     def _check(self):

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
-from .vocabulary import DTYPES, INPUT_KINDS, LOSSES, METRICS
+from .vocabulary import DTYPES, INPUT_KINDS, object_ref, resolve
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
 
@@ -26,8 +26,10 @@ DIMENSION_SCHEMA = {
     ],
     "description": "A size (positive integer), or unknown: null (JSON) or a name (a string).",
 }
-Loss = Literal[LOSSES]  # type: ignore[valid-type]
-Metric = Literal[METRICS]  # type: ignore[valid-type]
+# A name Keras resolves ("mse", "MeanSquaredError") or a table { type = "Huber", delta = 2.0 }:
+# a string stays as written, a table becomes a `vocabulary.KerasObject`.
+Loss = Annotated[Any, PlainValidator(lambda v: resolve("loss", v)), WithJsonSchema(object_ref("loss"))]
+Metric = Annotated[Any, PlainValidator(lambda v: resolve("metric", v)), WithJsonSchema(object_ref("metric"))]
 # Steps are checked one by one by the validator (against the layer registry),
 # so that one malformed step does not hide the others.
 Step = Any
@@ -168,6 +170,20 @@ class TrainSpec(Section):
         return {int(label): weight for label, weight in weights.items()} if weights else None
 
 
+class LintSpec(Section):
+    """Rules of `mspec lint` turned off for this spec: whole rules, or rules about one node."""
+
+    ignore: list[str] = Field(
+        default_factory=list,
+        description='Rule codes, prefixes or names not reported for this spec, e.g. ["MS712"].',
+    )
+    per_node_ignores: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Node name (input, shared layer, branch, merge, output) -> rules not reported "
+        'about that node, e.g. { score = ["MS706"] }.',
+    )
+
+
 class SpecFile(Section):
     """A whole spec file."""
 
@@ -190,3 +206,6 @@ class SpecFile(Section):
     )
     compile: CompileSpec | None = Field(None, description="Training settings for `model.compile`.")
     train: TrainSpec | None = Field(None, description="How `mspec fit` trains the model on named data.")
+    lint: LintSpec | None = Field(
+        None, description="Rules of `mspec lint` turned off for this spec (see docs/diagnostics.md)."
+    )

@@ -31,7 +31,15 @@ from .models import (
     TrainSpec,
 )
 from .source import DataPath, Document
-from .vocabulary import OPTIMIZER_NAMES, OPTIMIZERS
+from .vocabulary import (
+    LAYER_ALIASES,
+    OPTIMIZER_FLAGS,
+    OPTIMIZER_NAMES,
+    OPTIMIZER_SIGNED,
+    OPTIMIZERS,
+    rank_problem,
+)
+from .weights import weight_ranks
 
 NAMED_SECTIONS = ("inputs", "shared", "branches", "merges", "outputs")
 SECTION_ENTRY = {
@@ -259,7 +267,8 @@ def _validate_call(out: _Collector, raw: dict, path: DataPath, what: str, *, mer
             at="value",
         )
         return None
-    kind = REGISTRY.get(type_name)
+    # An alias (MaxPool2D) is its class (MaxPooling2D).
+    kind = REGISTRY.get(LAYER_ALIASES.get(type_name, type_name))
     if kind is None:
         out.error(
             "MS106",
@@ -297,10 +306,25 @@ def _validate_call(out: _Collector, raw: dict, path: DataPath, what: str, *, mer
             return None
         params["layer"] = inner.call
     try:
-        return LayerCall(kind, kind.params.model_validate(params))
+        call = LayerCall(kind, kind.params.model_validate(params))
     except ValidationError as exc:
         out.report_pydantic(exc, params, path, f"{type_name} layer", allowed=_keys_of(kind.params))
         return None
+    return call if _weights_fit(out, call, path, type_name) else None
+
+
+def _weights_fit(out: _Collector, call: LayerCall, path: DataPath, type_name: str) -> bool:
+    """Initializers and regularizers that cannot serve the rank of the weight they are given (MS105)."""
+    ok = True
+    for name, value in call.params.explicit().items():
+        family = name.rsplit("_", 1)[-1]
+        if family not in ("initializer", "regularizer") or value is None:
+            continue
+        problem = rank_problem(family, value, weight_ranks(call.kind.name, name, call.params))
+        if problem:
+            out.error("MS105", (*path, name), f"{type_name} layer key {name!r}: {problem}", at="value")
+            ok = False
+    return ok
 
 
 def _validate_merge(out: _Collector, name: str, raw: Any, path: DataPath) -> Merge | None:
@@ -373,16 +397,14 @@ def _validate_compile(out: _Collector, raw: Any) -> CompileSpec | None:
                 f"unknown key {key!r} for optimizer {type_name}",
                 did_you_mean(key, allowed),
             )
-        elif isinstance(value, bool) != (key in ("amsgrad", "nesterov", "centered")) or not isinstance(
-            value, int | float
-        ):
+        elif isinstance(value, bool) != (key in OPTIMIZER_FLAGS) or not isinstance(value, int | float):
             out.error(
                 "MS103",
                 (*path, key),
                 f"optimizer {key!r} has the wrong type, got {_render(value)}",
                 at="value",
             )
-        elif not isinstance(value, bool) and value < 0:
+        elif not isinstance(value, bool) and value < 0 and key not in OPTIMIZER_SIGNED:
             out.error("MS104", (*path, key), f"optimizer {key!r} should be >= 0, got {value}", at="value")
     return entry
 

@@ -1,0 +1,29 @@
+"""The rank of the weights a layer parameter initializes, regularizes or constrains.
+
+Some initializers and regularizers only work on weights of a given rank
+(Orthogonal needs a matrix or more, Identity a matrix); validation checks the
+layer's own weights here, without Keras. The ranks follow Keras' layers:
+a Dense or recurrent kernel is a matrix, a convolution kernel has the
+convolution's rank plus two, a bias or a normalization scale is a vector.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def weight_ranks(kind: str, parameter: str, params: Any) -> frozenset[int]:
+    """The ranks of the weights `parameter` (such as `kernel_initializer`) applies to; empty if unknown."""
+    weight = parameter.rsplit("_", 1)[0]
+    if weight == "activity":  # the layer's output, whose rank depends on its input
+        return frozenset()
+    if kind == "MultiHeadAttention":
+        # Query, key and value kernels are (dim, heads, key_dim), the output kernel (heads, key_dim, dim);
+        # their biases are (heads, key_dim), the output bias a vector.
+        return frozenset({3}) if weight == "kernel" else frozenset({1, 2})
+    if weight in ("kernel", "depthwise", "pointwise"):
+        rank = getattr(params, "rank", None)
+        return frozenset({rank + 2}) if isinstance(rank, int) else frozenset({2})
+    if weight in ("recurrent", "embeddings"):
+        return frozenset({2})
+    return frozenset({1})  # biases, beta, gamma, moving statistics
