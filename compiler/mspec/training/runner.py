@@ -149,10 +149,8 @@ BALANCE_SAMPLE_ROWS = 512
 
 def _balance_callback(model: Any, result: CheckResult, settings: FitSettings, training: _Training):
     """The callback recording each input branch's share of the gradient at the merges (see mspec.explain)."""
-    try:  # TEMPORARY until mspec.explain lands
-        from ..explain.balance import make_balance_callback
-    except ImportError:
-        return None
+    from ..explain.balance import make_balance_callback
+
     x, y = training.sample(BALANCE_SAMPLE_ROWS)
     return make_balance_callback(model, result.graph, x, y, settings.balance_threshold)
 
