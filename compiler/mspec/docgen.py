@@ -1,4 +1,4 @@
-"""Generate the reference pages (layers, diagnostic codes) from the registry and the catalogue.
+"""Generate the reference pages (layers, diagnostic codes) from the layer and rule registries.
 
 `python -m mspec.docgen` rewrites docs/layers.md and docs/diagnostics.md; a
 test fails when the committed pages differ from what this produces.
@@ -11,7 +11,6 @@ import types
 import typing
 from pathlib import Path
 
-from .diagnostics import CODES
 from .layers import load_all
 from .layers.base import ACTIVATIONS, KerasNamed
 
@@ -110,17 +109,69 @@ def layers_page() -> str:
 
 
 def diagnostics_page() -> str:
+    from .rules import IMBALANCE_FACTOR, RULES
+
     lines = [
-        "# Diagnostic codes",
+        "# Diagnostic codes and rules",
         "",
-        "Generated from the code catalogue by `python -m mspec.docgen`; do not edit by hand.",
+        "Generated from the rule registry (`compiler/mspec/rules.py`) by `python -m mspec.docgen`;",
+        "do not edit by hand. `mspec rules` lists the rules and `mspec rule CODE` explains one.",
         "Codes are stable: a code keeps its meaning forever. Each finding is printed as",
         "`PATH:LINE:COL: CODE severity: message (hint)`.",
         "",
-        "| code | meaning |",
-        "|---|---|",
+        "## Turning rules off",
+        "",
+        "A rule that can be ignored (all warnings, and the errors of a model that builds but",
+        "cannot train: MS701, MS704, MS709) is turned off by any of:",
+        "",
+        '- the spec\'s own `[lint]` section: `ignore = ["MS712"]` for the whole spec, and',
+        '  `per_node_ignores = { score = ["MS706"] }` for findings about one input, shared',
+        "  layer, branch, merge or output;",
+        "- `[tool.mspec]` in the nearest `pyproject.toml` above the spec: `select = [...]`,",
+        '  `ignore = [...]`, and `per-file-ignores = { "models/legacy/*.toml" = ["MS7"] }`',
+        "  (globs relative to that file's folder);",
+        "- `mspec lint --select CODES` (replaces the project's `select`) and `--ignore CODES`.",
+        "",
+        "A selector is a code (`MS712`), a prefix (`MS7`, `MS70`), a rule name",
+        "(`concatenate-imbalance`) or `ALL`. A rule is reported when it is selected (every rule",
+        "is, unless `select` says otherwise) and no `ignore` names it. Errors that keep the model",
+        "from being built, imported or trained are always reported. An unknown code in the",
+        "spec's `[lint]` is reported (MS112); on the command line or in `pyproject.toml` it",
+        "stops the run (exit 2).",
+        "",
+        "Only root causes are reported: a node in error, downstream of one, or feeding one (or",
+        "an entry that failed validation) is not also reported as unused (MS205-MS207).",
+        "",
+        "Training hazards (MS7xx) are reported for models that build and then train badly. The",
+        f"heuristic ones are warnings (exit 0). MS712's factor is {IMBALANCE_FACTOR}. MS711 is",
+        "reported by `mspec build` only: `mspec fit` adapts Normalization layers itself.",
+        "",
+        "| code | name | severity | can be ignored | meaning |",
+        "|---|---|---|---|---|",
     ]
-    lines += [f"| {code} | {text} |" for code, text in CODES.items()]
+    lines += [
+        f"| [{r.code}](#{r.code.lower()}) | {r.name} | {r.severity} | {'yes' if r.ignorable else 'no'} | "
+        f"{r.summary} |"
+        for r in RULES.values()
+    ]
+    for rule in RULES.values():
+        example = rule.example.replace("`", "'")
+        lines += [
+            "",
+            f"## {rule.code}",
+            "",
+            f"**{rule.name}** ({rule.severity}; reported by {rule.reported_by}; "
+            + ("can be ignored" if rule.ignorable else "cannot be ignored")
+            + f"): {rule.summary}.",
+            "",
+            rule.why,
+            "",
+            "```",
+            example,
+            "```",
+            "",
+            "Fix: " + rule.fix,
+        ]
     return "\n".join(lines) + "\n"
 
 

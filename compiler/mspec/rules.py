@@ -1,0 +1,672 @@
+"""The rule registry: every diagnostic code, declared once.
+
+Each rule has a stable code (never reused for another meaning), a name, a
+default severity, a one-line summary, an explanation (why it matters, an
+example and the fix) and whether a user may turn it off. `mspec rules` lists
+them, `mspec rule CODE` prints one, `python -m mspec.docgen` writes
+docs/diagnostics.md from them, and the selection (`[lint] ignore`,
+`[tool.mspec]`, `--select`/`--ignore`) reads `ignorable` from here.
+
+This module imports nothing else from mspec, so that every other module,
+`diagnostics` included, can read it.
+
+Ranges: 0xx reading the file; 1xx the spec language; 2xx the graph; 3xx
+shapes; 4xx `mspec import`; 5xx training data; 6xx `mspec fit` and
+`mspec explain`; 7xx training hazards (a model that builds, then trains
+badly or not at all).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ERROR = "error"
+WARNING = "warning"
+
+# Concatenate inputs from different inputs whose widths differ by at least
+# this factor are reported (MS712).
+IMBALANCE_FACTOR = 32
+
+STAGES = {
+    "MS0": "loading",
+    "MS1": "language",
+    "MS2": "graph",
+    "MS3": "shapes",
+    "MS4": "import",
+    "MS5": "data",
+    "MS6": "fit",
+    "MS7": "training hazards",
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    severity: str  # "error" or "warning": the severity it is reported with
+    summary: str
+    why: str
+    example: str
+    fix: str
+    # False for errors that make the model unbuildable (or that a command
+    # cannot go past): no selection turns them off.
+    ignorable: bool
+    # The command that reports it when not `mspec lint` (e.g. "mspec build").
+    reported_by: str = "mspec lint"
+
+    @property
+    def stage(self) -> str:
+        return STAGES[self.code[:3]]
+
+    def explanation(self) -> str:
+        """The rule as `mspec rule CODE` prints it (Markdown)."""
+        lines = [
+            f"{self.code} ({self.name}): {self.summary}",
+            "",
+            f"Severity: {self.severity}. Reported by: {self.reported_by}. "
+            + ("Can be ignored." if self.ignorable else "Cannot be ignored."),
+            "",
+            "Why: " + self.why,
+            "",
+            "Example:",
+            "",
+            *("    " + line if line else "" for line in self.example.splitlines()),
+            "",
+            "Fix: " + self.fix,
+        ]
+        return "\n".join(lines) + "\n"
+
+
+def _rule(
+    code: str,
+    name: str,
+    severity: str,
+    summary: str,
+    why: str,
+    example: str,
+    fix: str,
+    *,
+    ignorable: bool | None = None,
+    reported_by: str = "mspec lint",
+) -> Rule:
+    if ignorable is None:
+        ignorable = severity == WARNING
+    return Rule(code, name, severity, summary, why, example.strip("\n"), fix, ignorable, reported_by)
+
+
+_LOAD = "mspec lint, and every command that reads a spec"
+_DATA = "mspec lint --data, mspec fit"
+
+_RULES = [
+    # --- 0xx: reading the file ------------------------------------------------
+    _rule(
+        "MS001", "syntax-error", ERROR, "syntax error in the JSON or TOML text",
+        "The file cannot be parsed, so nothing else in it can be checked.",
+        '[model\nname = "m"',
+        "Correct the text at the position given (here: close the table header, `[model]`).",
+        reported_by=_LOAD,
+    ),
+    _rule(
+        "MS002", "duplicate-key", ERROR, "duplicate key (JSON) or redefined key or table (TOML)",
+        "JSON parsers silently keep one of two equal keys, so the spec would mean something "
+        "else than it says; TOML forbids redefining a key or table.",
+        '{ "model": { "name": "a", "name": "b" } }',
+        "Keep one of the two keys.",
+        reported_by=_LOAD,
+    ),
+    _rule(
+        "MS003", "encoding-error", ERROR,
+        "encoding error: invalid UTF-8, lone surrogate, forbidden control character",
+        "A spec is UTF-8 text; other bytes would reach names and generated code.",
+        'name = "caf\\xe9"   # a Latin-1 byte',
+        "Save the file as UTF-8 and remove control characters.",
+        reported_by=_LOAD,
+    ),
+    _rule(
+        "MS004", "number-out-of-range", ERROR,
+        "number out of range: NaN, infinity, overflow, past int64, too many digits",
+        "Such a number cannot be a layer parameter, and some parsers would silently round it.",
+        "units = 1e999",
+        "Write a finite number in range.",
+        reported_by=_LOAD,
+    ),
+    _rule(
+        "MS005", "limit-exceeded", ERROR, "limit exceeded: file size, nesting depth, dotted key length",
+        "The limits (docs/loading.md) keep a hostile or generated file from exhausting memory or the stack.",
+        "a 20 MB spec, or arrays nested 1,000 deep",
+        "Split or simplify the spec.",
+        reported_by=_LOAD,
+    ),
+    _rule(
+        "MS006", "not-a-table", ERROR, "the top level of the file is not a table (object)",
+        "A spec is a table of sections.",
+        '["model", "inputs"]',
+        'Make the top level an object: `{ "model": { ... }, "inputs": { ... } }`.',
+        reported_by=_LOAD,
+    ),
+    # --- 1xx: the spec language -------------------------------------------------
+    _rule(
+        "MS101", "unknown-key", ERROR, "unknown section, key or layer parameter",
+        "A misspelt key would otherwise be dropped and the Keras default used instead of the value "
+        "written.",
+        '{ type = "Dense", unit = 8 }',
+        "Use the name given in the hint: `units = 8`.",
+    ),
+    _rule(
+        "MS102", "missing-key", ERROR, "missing required section or key",
+        "The model cannot be built without it.",
+        '{ type = "Dense" }   # no units',
+        'Add the key: `{ type = "Dense", units = 8 }`.',
+    ),
+    _rule(
+        "MS103", "wrong-type", ERROR, "value of the wrong type",
+        "Keras would fail, or silently convert the value, when the layer is created.",
+        'units = "8"',
+        "Write the value with its type: `units = 8`.",
+    ),
+    _rule(
+        "MS104", "out-of-range", ERROR,
+        "value out of range (negative units, zero dimension, rate above 1 ...)",
+        "Keras refuses such a value, or builds a layer that cannot run.",
+        '{ type = "Dropout", rate = 1.5 }',
+        "Use a value in the documented range: `rate = 0.5`.",
+    ),
+    _rule(
+        "MS105", "invalid-value", ERROR,
+        "invalid value: unknown activation, dtype, loss, metric, optimizer, or inconsistent parameters",
+        "Keras resolves these names at build or compile time; an unknown one fails there, "
+        "after TensorFlow has started.",
+        'metrics = ["roc_auc"]',
+        'Use the Keras name given in the hint: `metrics = ["auc"]`.',
+    ),
+    _rule(
+        "MS106", "unknown-layer", ERROR, "unknown layer type",
+        "The layer is not a Keras layer that mspec supports (docs/layers.md).",
+        '{ type = "Dence", units = 8 }',
+        'Use the class name exactly as in keras.layers: `type = "Dense"`.',
+    ),
+    _rule(
+        "MS107", "invalid-name", ERROR, "invalid name: not an identifier, or a Python keyword",
+        "Every name becomes a Python variable and a Keras layer name in generated code.",
+        "[branches.2nd-branch]",
+        "Use letters, digits and underscores, starting with a letter: `[branches.second_branch]`.",
+    ),
+    _rule(
+        "MS108", "malformed-step", ERROR,
+        "malformed layer step: neither `type` nor `shared`, or a shared use where a layer is needed",
+        "A step must say which layer it is.",
+        "layers = [{ units = 8 }]",
+        'Add `type = "Dense"`, or refer to a shared layer with `{ shared = "NAME" }`.',
+    ),
+    _rule(
+        "MS109", "code-carrying", ERROR,
+        "refused layer or key: it would run or load code (Lambda, TFSMLayer, module, class_name ...)",
+        "A spec is data: building it must never run code from the file.",
+        '{ type = "Lambda", function = "..." }',
+        "Express the computation with supported layers, or build that part in Python.",
+    ),
+    _rule(
+        "MS110", "wrong-place", ERROR,
+        "layer in the wrong place: a merge layer in a chain, or a one-input layer under [merges]",
+        "Merge layers take a list of tensors, chain layers one tensor.",
+        'layers = [{ type = "Concatenate" }]',
+        "Declare merges under [merges] with a `from` list; put one-input layers in `layers`.",
+    ),
+    _rule(
+        "MS111", "merge-arity", ERROR, "wrong number of inputs for a merge",
+        "Keras refuses the call (Dot and Subtract take exactly two inputs, others at least two).",
+        '[merges.d]\ntype = "Dot"\nfrom = ["a", "b", "c"]\naxes = 1',
+        "Give the merge the number of inputs it takes.",
+    ),
+    _rule(
+        "MS112", "lint-setting-without-effect", WARNING,
+        "a lint setting that has no effect: an unknown rule code, a rule that cannot be ignored, "
+        "or an unknown node in per_node_ignores",
+        "A misspelt code in an ignore list would silently ignore nothing.",
+        '[lint]\nignore = ["MS9999"]',
+        "Name an existing, ignorable rule (`mspec rules` lists them) and an existing node.",
+    ),
+    # --- 2xx: the graph -------------------------------------------------------
+    _rule(
+        "MS201", "unknown-node", ERROR, "reference to an unknown node",
+        "A `from` must name an input, branch, merge or output.",
+        'from = "inptu"',
+        'Name an existing node: `from = "input"`.',
+    ),
+    _rule(
+        "MS202", "cycle", ERROR, "cycle in the graph",
+        "A Keras Functional model is a directed acyclic graph.",
+        '[branches.x]\nfrom = "y"\n...\n[branches.y]\nfrom = "x"',
+        "Break the loop by changing one `from`.",
+    ),
+    _rule(
+        "MS203", "duplicate-name", ERROR, "name used twice across sections",
+        "Names become Python variables and Keras layer names, which must be unique.",
+        "[inputs.x]\n...\n[branches.x]",
+        "Rename one of them.",
+    ),
+    _rule(
+        "MS204", "output-without-input", ERROR, "output that depends on no input",
+        "Keras cannot build a model whose output no input reaches.",
+        '[outputs.out]\nfrom = "constant_branch"   # a branch that reads no input',
+        "Connect the output to an input.",
+    ),
+    _rule(
+        "MS205", "unused-input", WARNING, "input not used by any output",
+        "Keras drops the input from the model (or refuses to fit data for it); usually a forgotten "
+        "`from`. Not reported when the input only feeds something that is already an error.",
+        "[inputs.a]\nshape = [8]\n[inputs.b]   # nothing reads b\nshape = [3]",
+        "Remove it, or connect it to the model.",
+    ),
+    _rule(
+        "MS206", "unused-node", WARNING, "branch or merge not used by any output",
+        "Keras leaves it out of the model: its weights are never trained. Not reported for nodes "
+        "that are themselves in error or only feed one.",
+        '[branches.side]\nfrom = "a"   # no output reads side',
+        "Remove it, or feed it to an output.",
+    ),
+    _rule(
+        "MS207", "unused-shared-layer", WARNING, "shared layer never used",
+        "A shared layer no step uses is dead configuration.",
+        '[shared.s]\ntype = "Dense"\nunits = 4   # no { shared = "s" } anywhere',
+        'Use it with `{ shared = "s" }`, or remove it.',
+    ),
+    _rule(
+        "MS208", "unknown-shared-layer", ERROR, "reference to an unknown shared layer",
+        "A `{ shared = NAME }` step must name an entry under [shared].",
+        'layers = [{ shared = "encodr" }]',
+        "Name an existing shared layer, or declare it under [shared].",
+    ),
+    # --- 3xx: shapes ------------------------------------------------------------
+    _rule(
+        "MS301", "merge-shapes", ERROR, "merge inputs with incompatible shapes",
+        "Keras raises a ValueError while building the model (the seed article's example 3).",
+        '[merges.interaction]\ntype = "Multiply"\nfrom = ["x_a", "x_b"]   # (None, 64) and (None, 32)',
+        "Give the inputs equal shapes (e.g. the same Dense units), or use Concatenate.",
+    ),
+    _rule(
+        "MS302", "shared-layer-shape", ERROR, "shared layer used on an input it was not built for",
+        "A shared layer's weights are created for the sizes of its first use; Keras fails at a "
+        "later use with other sizes (the seed article's example 2).",
+        '[shared.proj]\ntype = "Dense"\nunits = 32\n# used on a (None, 10) input, then on a (None, 5) one',
+        "Project every input to the same size before the shared layer.",
+    ),
+    _rule(
+        "MS303", "layer-shape", ERROR, "layer cannot take its input shape",
+        "Keras refuses the input while building the model.",
+        '{ type = "Conv2D", filters = 8, kernel_size = 3 }   # on a (None, 8) input',
+        "Reshape the input, or use a layer for that rank.",
+    ),
+    _rule(
+        "MS304", "over-budget", ERROR,
+        "over the resource budget: too many parameters (memory estimate given), nodes or layers deep",
+        "Keras would start building a model that exhausts memory; the limits turn that into a "
+        "diagnostic.",
+        '{ type = "Embedding", input_dim = 100000000, output_dim = 32 }',
+        "Shrink the layer named in the message.",
+    ),
+    _rule(
+        "MS305", "cpu-kernel-portability", WARNING,
+        "configuration that TensorFlow's CPU kernels cannot run without oneDNN (portability)",
+        "The model builds, but fails at run time on CPUs where TensorFlow leaves oneDNN off "
+        "(UnimplementedError); it runs on GPU, JAX, and with oneDNN.",
+        '{ type = "Conv2D", filters = 8, kernel_size = 3, data_format = "channels_first" }',
+        "Use the setting given in the hint (e.g. channels_last) for a model that runs everywhere.",
+    ),
+    # --- 4xx: import ------------------------------------------------------------
+    _rule(
+        "MS401", "import-no-model", ERROR,
+        "import: the file holds no readable Keras model (bad archive, no config.json, not a config)",
+        "There is nothing to import.",
+        "mspec import weights.h5",
+        "Import a .keras file or the JSON of model.to_json().",
+        reported_by="mspec import",
+    ),
+    _rule(
+        "MS402", "import-nested-model", ERROR,
+        "import: a model nested inside the model (Functional or Sequential as a layer)",
+        "A spec describes one flat graph.",
+        "a Sequential used as a layer of a Functional model",
+        "Flatten the nested model into the outer one before saving.",
+        reported_by="mspec import",
+    ),
+    _rule(
+        "MS403", "import-code-layer", ERROR,
+        "import: a layer that runs code of its own (Lambda, TFSMLayer ...)",
+        "A spec never carries code (MS109).",
+        "layers.Lambda(lambda x: x * 2)",
+        "Replace it with a supported layer (e.g. Rescaling) before saving.",
+        reported_by="mspec import",
+    ),
+    _rule(
+        "MS404", "import-unsupported-layer", ERROR,
+        "import: a custom or unsupported layer class, or a Keras operation applied to tensors",
+        "Only layers in the registry (docs/layers.md) can be written in a spec.",
+        "a subclassed MyAttention layer, or keras.ops.add(x, y) in the model",
+        "Use supported layers (e.g. layers.Add instead of ops.add).",
+        reported_by="mspec import",
+    ),
+    _rule(
+        "MS405", "import-multiple-outputs", ERROR,
+        "import: a layer with several outputs (return_state, merge_mode=None, a second output used)",
+        "Every node of a spec produces one tensor.",
+        "layers.LSTM(32, return_state=True)",
+        "Use one output per layer.",
+        reported_by="mspec import",
+    ),
+    _rule(
+        "MS406", "import-unexpressible-setting", ERROR,
+        "import: a layer or input setting a spec cannot express (initializer settings, dtype ...)",
+        "Leaving it out would import a different model.",
+        'layers.Dense(8, kernel_initializer=RandomNormal(stddev=0.5))',
+        "Use a setting a spec can express (the default arguments of a named initializer).",
+        reported_by="mspec import",
+    ),
+    _rule(
+        "MS407", "import-unexpressible-call", ERROR,
+        "import: a call a spec cannot express (call arguments, own masks, a merge layer called twice)",
+        "A spec has no way to write the call.",
+        "layer(x, training=True)",
+        "Call the layer without extra arguments.",
+        reported_by="mspec import",
+    ),
+    _rule(
+        "MS408", "import-compile-left-out", WARNING,
+        "import: a compile setting left out: loss or metric object, optimizer setting",
+        "The spec is written without it; the model itself is imported whole.",
+        "loss=keras.losses.BinaryCrossentropy(label_smoothing=0.1)",
+        "Add the setting by hand if the spec language has it, or train with the default.",
+        reported_by="mspec import",
+    ),
+    _rule(
+        "MS409", "import-identity-head", WARNING,
+        "import: an output read directly from a merge or an input, given an Identity head",
+        "A spec output names its own layer, so an Identity step is added to keep the output name.",
+        "keras.Model(inputs, layers.Concatenate(name='out')([a, b]))",
+        "Nothing to do; the imported model is equivalent.",
+        reported_by="mspec import",
+    ),
+    _rule(
+        "MS410", "import-self-check", ERROR,
+        "import: the imported spec fails its own check (an importer fault)",
+        "The importer wrote a spec that mspec itself rejects: a bug in mspec.",
+        "(any model that triggers it)",
+        "Report it with the model file.",
+        reported_by="mspec import",
+    ),
+    # --- 5xx: data ------------------------------------------------------------------
+    _rule(
+        "MS501", "data-missing-column", ERROR,
+        "data: a bound column or array is missing (an input's name or `columns`, an output's labels)",
+        "Keras' fit would fail with a KeyError naming no spec line.",
+        "input 'age' and no column 'age' in train.csv",
+        "Rename the column, or list it in the input's `columns` (the output's `column`).",
+        reported_by=_DATA,
+    ),
+    _rule(
+        "MS502", "data-unused-column", WARNING,
+        "data: columns or arrays that bind to no input or output",
+        "A misspelt name would otherwise be silently dropped.",
+        "a column 'agee' in train.csv",
+        "Bind it (input name, `columns`, `column`) or drop it from the file.",
+        reported_by=_DATA,
+    ),
+    _rule(
+        "MS503", "data-empty", ERROR, "data: the file holds no rows",
+        "There is nothing to train on.",
+        "a CSV file with a header line only",
+        "Check the file.",
+        reported_by=_DATA,
+    ),
+    _rule(
+        "MS504", "data-row-counts", ERROR, "data: NPZ arrays with different numbers of rows",
+        "Keras refuses inputs and labels of different lengths.",
+        "input_1 with 1,000 rows and output with 999",
+        "Save arrays with the same first dimension.",
+        reported_by=_DATA,
+    ),
+    _rule(
+        "MS505", "data-shape", ERROR,
+        "data: examples whose shape is not the input's (rank, sizes, ragged or varying list lengths)",
+        "Keras fails deep in TensorFlow (BroadcastGradientArgs) without naming the input.",
+        "input shape [5] and arrays of shape (n, 4)",
+        "Change the input's shape, or reshape the data.",
+        reported_by=_DATA,
+    ),
+    _rule(
+        "MS506", "data-kind", ERROR,
+        "data: values of the wrong kind: text for numbers, numbers for text, fractions for integers",
+        "Keras fails to convert them, or truncates fractions silently.",
+        "an int32 input bound to a column holding 0.5",
+        "Fix the data or the input's dtype.",
+        reported_by=_DATA,
+    ),
+    _rule(
+        "MS507", "data-missing-values", ERROR,
+        "data: missing values (null), NaN or infinity in an input or in labels",
+        "One NaN makes the loss NaN for the rest of training.",
+        "an empty cell in train.csv",
+        "Impute or drop those rows.",
+        reported_by=_DATA,
+    ),
+    _rule(
+        "MS508", "data-id-range", ERROR,
+        "data: ids outside the Embedding's input_dim or the CategoryEncoding's num_tokens they feed",
+        "Embedding lookups past the vocabulary fail (GatherV2) on CPU and return zeros on GPU.",
+        "Embedding(input_dim = 100) fed id 100",
+        "Raise input_dim to the largest id + 1, or remap the ids.",
+        reported_by=_DATA,
+    ),
+    _rule(
+        "MS509", "data-labels", ERROR,
+        "data: labels that do not fit the output's loss and units (binary, class index, one-hot width)",
+        "The loss is computed on nonsense, or fails (class index past the units).",
+        "binary_crossentropy with labels 0, 1, 2",
+        "Use labels the loss takes, or change the loss and units.",
+        reported_by=_DATA,
+    ),
+    # --- 6xx: fit and explain -----------------------------------------------------------
+    _rule(
+        "MS601", "fit-output-without-loss", ERROR,
+        "fit: an output without a loss (neither its own nor a [compile] default)",
+        "Keras' fit stops with 'No loss to compute'. `mspec fit` refuses before starting TensorFlow; "
+        "`mspec lint` reports the same spec as MS706, a warning, because a spec may be built for "
+        "inference only.",
+        '[outputs.score]\nfrom = "trunk"\nlayers = [{ type = "Dense", units = 1 }]   # no loss',
+        'Give it a loss (`loss = "mean_squared_error"`), or set [compile] loss.',
+        reported_by="mspec fit",
+    ),
+    _rule(
+        "MS602", "fit-contradictory-settings", ERROR,
+        "fit: settings that contradict each other (early stopping on val_loss without validation data)",
+        "Keras would warn every epoch and never stop early, or fail.",
+        '[train]\nearly_stopping = { monitor = "val_loss" }   # and no validation_split',
+        "Set validation_split, pass --validation, or monitor a training quantity.",
+        reported_by="mspec fit",
+    ),
+    _rule(
+        "MS603", "fit-branch-overwhelms", WARNING,
+        "fit: one input branch takes most of the gradient at a merge, overwhelming the others",
+        "Measured during training: the other inputs barely learn (the article's warning about "
+        "one modality overwhelming the others in the concatenation).",
+        "a 4,096-wide image branch and a 4-wide tabular branch concatenated",
+        "Project the branches to comparable widths, or normalize them, before the merge.",
+        reported_by="mspec fit",
+    ),
+    _rule(
+        "MS604", "fit-dead-input", WARNING,
+        "fit: an input branch whose gradient share at a merge stays near zero: a dead input",
+        "Measured during training: the model learns nothing from that input.",
+        "an input whose values are all zero, or a branch ending in relu units that died",
+        "Check the data, the normalization and the branch's activations.",
+        reported_by="mspec fit",
+    ),
+    # --- 7xx: training hazards ---------------------------------------------------------
+    _rule(
+        "MS701", "softmax-on-one-unit", ERROR,
+        "softmax over an axis of size 1: the output is always 1.0",
+        "softmax normalizes over the axis; over one value it returns 1.0 whatever the input, so "
+        "nothing is learnt. Keras only warns at run time: 'You are using a softmax over axis -1 of a "
+        "tensor of shape (None, 1). This axis has size 1. The softmax operation will always return "
+        "the value 1'. With binary_crossentropy, every prediction is 1.0 and accuracy stays at the "
+        "share of positives however long the model trains.",
+        '[outputs.out]\nfrom = "features"\nlayers = [{ type = "Dense", units = 1, activation = "softmax" }]\n'
+        'loss = "binary_crossentropy"',
+        'For a yes/no output use `activation = "sigmoid"` on one unit; for N classes use N units with '
+        "softmax.",
+        ignorable=True,
+    ),
+    _rule(
+        "MS702", "categorical-loss-without-softmax", WARNING,
+        "categorical cross-entropy on an output that does not end in softmax (sigmoid, linear, relu ...)",
+        "Keras' categorical cross-entropy (not from_logits) divides the predictions by their sum and "
+        "clips them: sigmoid or linear outputs are not a distribution, negative values are clipped "
+        "away without gradient, and on one unit the normalized prediction is always 1 (loss 0, "
+        "nothing learnt).",
+        '[outputs.label]\nlayers = [{ type = "Dense", units = 10, activation = "sigmoid" }]\n'
+        'loss = "categorical_crossentropy"',
+        'End the output with `activation = "softmax"` (N units for N classes), or use '
+        "binary_crossentropy for independent yes/no labels.",
+    ),
+    _rule(
+        "MS703", "binary-loss-unbounded-output", WARNING,
+        "binary cross-entropy on an output not bounded to [0, 1] (linear, relu, tanh ...)",
+        "mspec passes the loss by name, so it is not from_logits: Keras clips predictions to "
+        "[1e-7, 1 - 1e-7] and every clipped prediction gets no gradient. A linear or relu output "
+        "spends much of training there and learns slowly or stops.",
+        '[outputs.churned]\nlayers = [{ type = "Dense", units = 1 }]   # linear\n'
+        'loss = "binary_crossentropy"',
+        'Add `activation = "sigmoid"` to the last layer.',
+    ),
+    _rule(
+        "MS704", "sparse-loss-on-one-unit", ERROR,
+        "sparse categorical cross-entropy on an output of one unit",
+        "Keras' sparse categorical cross-entropy reads class indices 0 .. units-1; with one unit there is "
+        "one class: the loss is 0 for label 0 and labels 1 are out of range (a GatherV2 error on "
+        "CPU, garbage on GPU). A yes/no output needs binary cross-entropy.",
+        '[outputs.churned]\nlayers = [{ type = "Dense", units = 1, activation = "sigmoid" }]\n'
+        'loss = "sparse_categorical_crossentropy"',
+        'Use `loss = "binary_crossentropy"` with one sigmoid unit, or give the output one unit per class.',
+        ignorable=True,
+    ),
+    _rule(
+        "MS705", "metric-meaningless-for-loss", WARNING,
+        "a metric that means nothing for the output's loss (accuracy for a regression, r2 for "
+        "a classifier, categorical accuracy on one unit ...)",
+        "Keras computes it without complaint: 'accuracy' with mean squared error becomes "
+        "binary_accuracy (predictions thresholded at 0.5 against real-valued targets); "
+        "categorical_accuracy on one unit is always 1.0. The number logged is misleading.",
+        '[outputs.price]\nlayers = [{ type = "Dense", units = 1 }]\nloss = "mean_squared_error"\n'
+        'metrics = ["accuracy"]',
+        'Use metrics of the task: mae or root_mean_squared_error for a regression, accuracy or auc for '
+        "a classifier.",
+    ),
+    _rule(
+        "MS706", "output-without-loss", WARNING,
+        "an output without a loss in a spec that is trained (other outputs have losses, or there is "
+        "a [compile] or [train] section)",
+        "Keras builds and compiles the model, then fit stops with 'No loss to compute. Provide a "
+        "`loss` argument in `compile()`.' "
+        "`mspec fit` refuses it as MS601. A warning at lint, since a model may be built for "
+        "inference only; a spec with no loss anywhere and no [compile] or [train] is not reported.",
+        '[outputs.score]\nfrom = "trunk"\nlayers = [{ type = "Dense", units = 1 }]\n\n[compile]\n'
+        'optimizer = "adam"',
+        'Give the output a loss (`loss = "mean_squared_error"`) or set [compile] loss; for an '
+        'inference-only output, `[lint] per_node_ignores = { score = ["MS706"] }`.',
+    ),
+    _rule(
+        "MS707", "ids-into-dense", WARNING,
+        "integer or categorical input reaching Dense, convolution or recurrent layers without an "
+        "Embedding or CategoryEncoding",
+        "Category ids are labels, not quantities: a Dense layer multiplies them, so id 7 counts as "
+        "seven times id 1 and neighbouring ids look alike. Keras accepts int32 ids in Dense without "
+        "a warning (they are cast to float32) and the model trains, badly; a convolution fails at run "
+        "time instead ('cannot compute Conv2D as input #1 was expected to be a int32 tensor'). Counts and "
+        "measurements stored as integers are fine: say so with kind = \"numeric\" (or pass them "
+        "through Normalization or Rescaling).",
+        '[inputs.plan]\nshape = [1]\ndtype = "int32"\nkind = "categorical"\n\n[branches.plan_features]\n'
+        'from = "plan"\nlayers = [{ type = "Dense", units = 4 }]',
+        'Put `{ type = "Embedding", input_dim = N, output_dim = 4 }` (then Flatten) or '
+        '`{ type = "CategoryEncoding", num_tokens = N }` first.',
+    ),
+    _rule(
+        "MS708", "float-into-embedding", WARNING,
+        "a floating-point input feeding an Embedding or CategoryEncoding",
+        "Keras casts the values to int32: 1.7 becomes id 1 and 0.3 id 0 (reproduced), so real-valued "
+        "features are silently truncated. Ids stored as floats work, but nothing can tell "
+        "ids from fractions.",
+        '[inputs.category]\nshape = [1]   # float32 by default\n\n[branches.c]\nfrom = "category"\n'
+        'layers = [{ type = "Embedding", input_dim = 50, output_dim = 8 }]',
+        'Declare the ids as integers: `dtype = "int32"` (or feed real values to Dense).',
+    ),
+    _rule(
+        "MS709", "string-into-layer", ERROR,
+        "a string input reaching a layer (mspec has no StringLookup, Hashing or TextVectorization)",
+        "Keras builds the model, then fails when the first batch is cast to numbers. Only string "
+        "lookup, hashing and vectorization layers take strings, and mspec has none: turn strings into "
+        "ids before the model.",
+        '[inputs.city]\nshape = [1]\ndtype = "string"\n\n[branches.c]\nfrom = "city"\n'
+        'layers = [{ type = "Embedding", input_dim = 100, output_dim = 8 }]',
+        'Map the strings to integer ids in the data and declare `dtype = "int32"`.',
+        ignorable=True,
+    ),
+    _rule(
+        "MS710", "mask-dropped", WARNING,
+        "a mask (Embedding mask_zero) destroyed by a layer that does not support masking",
+        "Keras warns at run time: 'Layer 'flatten' (of type Flatten) was passed an input with a mask "
+        "attached to it. However, this layer does not support masking and will therefore destroy the "
+        "mask information.' Padding positions then count as data downstream: pooling, recurrent and "
+        "attention layers average over them, and the loss is no longer masked.",
+        '[branches.tokens]\nfrom = "ids"\nlayers = [\n'
+        '    { type = "Embedding", input_dim = 1000, output_dim = 8, mask_zero = true },\n'
+        '    { type = "Flatten" },\n]',
+        "Use layers that keep the mask (GlobalAveragePooling1D, LSTM, GRU ...) after the Embedding, "
+        "or set mask_zero = false if padding is not to be masked.",
+    ),
+    _rule(
+        "MS711", "normalization-not-adapted", WARNING,
+        "a Normalization layer without mean and variance in a model built by `mspec build`",
+        "Without statistics, Keras' Normalization subtracts 0 and divides by 1 until adapt() is "
+        "called: the saved model passes raw values through. `mspec fit` adapts it to the training "
+        "data, so lint does not report it; `mspec build` does, since its model is not fitted by mspec.",
+        '[branches.numeric_features]\nfrom = "numeric"\nlayers = [{ type = "Normalization" }]',
+        "Train with `mspec fit` (which adapts the layer), adapt it yourself before training, or give "
+        "mean and variance.",
+        reported_by="mspec build",
+    ),
+    _rule(
+        "MS712", "concatenate-imbalance", WARNING,
+        f"Concatenate inputs from different model inputs whose widths differ {IMBALANCE_FACTOR} times "
+        "or more",
+        "The article: 'a model might overfit to one input modality if its representation overwhelms "
+        "others in the concatenation.' A 4,096-wide image branch next to a 4-wide tabular one gives "
+        "the next layer 1,000 times more weights on one input. Only inputs that come from disjoint "
+        f"sets of model inputs are compared; the factor is {IMBALANCE_FACTOR}. `mspec fit` measures "
+        "the actual balance (MS603).",
+        '[merges.fused]\ntype = "Concatenate"\nfrom = ["image_features", "tabular"]   # (None, 4096) and '
+        "(None, 4)",
+        "Project the wide branch down (Dense, pooling) or the narrow one up before concatenating.",
+    ),
+]  # fmt: skip
+
+RULES: dict[str, Rule] = {rule.code: rule for rule in _RULES}
+RULES_BY_NAME: dict[str, Rule] = {rule.name: rule for rule in _RULES}
+
+
+def find_rule(code_or_name: str) -> Rule | None:
+    """Look a rule up by code (case-insensitive) or by name."""
+    key = code_or_name.strip()
+    return RULES.get(key.upper()) or RULES_BY_NAME.get(key.lower())
+
+
+def matching(selector: str) -> list[Rule]:
+    """The rules a selector names: a code, a code prefix (MS7, MS70), a rule name, or ALL."""
+    key = selector.strip()
+    if key.upper() == "ALL":
+        return list(_RULES)
+    if key.lower() in RULES_BY_NAME:
+        return [RULES_BY_NAME[key.lower()]]
+    prefix = key.upper()
+    if not prefix.startswith("MS"):
+        return []
+    return [rule for code, rule in RULES.items() if code.startswith(prefix)]
