@@ -27,19 +27,32 @@ SPEC_SUFFIXES = (".toml", ".json")
 GC_THRESHOLD = 50_000
 
 
-def _spec_files(paths: tuple[str, ...], report: Report) -> list[Path]:
-    """Expand directories into their spec files, sorted, keeping the given order of arguments."""
+def _spec_files(paths: tuple[str, ...], report: Report, *, specs_only: bool = False) -> list[Path]:
+    """Expand directories into their spec files, sorted, keeping the given order of arguments.
+
+    In a directory, and among named files with `specs_only`, TOML and JSON
+    files that are not specs (by their content, see `mspec.discover`) are
+    passed over quietly.
+    """
+    from .discover import looks_like_spec, walk
+
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
-            files.extend(found)
+            files.extend(p for p in walk(path) if looks_like_spec(p))
         elif path.exists():
-            files.append(path)
+            if not specs_only or looks_like_spec(path):
+                files.append(path)
         else:
             report.cannot_run(f"{raw}: no such file or directory")
     return files
+
+
+SPECS_ONLY_HELP = (
+    "Pass over TOML and JSON files that are not mspec specs (judged by their content), as a "
+    "directory walk does; for pre-commit hooks that hand over every .toml and .json file."
+)
 
 
 def _finish(report: Report, *, summary: bool) -> None:
@@ -73,12 +86,23 @@ def _write_or_check(target: Path, data: bytes, check: bool, report: Report, fmt:
 CHECK_HELP = "Write nothing; exit 1 if an output is missing or differs from what would be written."
 
 
-def _check(path: Path, report: Report, *, echo: bool = True):
-    """Check one spec file, count its findings and (with `echo`) print them; None if unreadable."""
+def _check(path: Path, report: Report, *, echo: bool = True, select=(), ignore=()):
+    """Check one spec file, count its findings and (with `echo`) print them; None if unreadable.
+
+    The rules reported are those selected by the nearest pyproject.toml's
+    [tool.mspec], `select` and `ignore` (from the command line) and the
+    spec's own [lint] section.
+    """
     from .frontend import check_file
+    from .selection import SelectionError, project_selection
 
     try:
-        result = check_file(path)
+        selection = project_selection(path).with_command_line(select, ignore)
+    except SelectionError as error:
+        report.cannot_run(str(error))
+        return None
+    try:
+        result = check_file(path, selection)
     except OSError as error:
         report.cannot_run(_read_error(path, error))
         return None
@@ -129,18 +153,50 @@ def main() -> None:
     "spec is free of errors: columns, shapes, values, ids and labels (needs the data extra). "
     "Only with one spec file.",
 )
-def lint(paths: tuple[str, ...], output_format: str, quiet: bool, data_path: str | None) -> None:
+@click.option(
+    "--select",
+    metavar="CODES",
+    help="Report only these rules: comma-separated codes, prefixes (MS7) or names. "
+    "Errors that keep a model from being built are always reported.",
+)
+@click.option(
+    "--ignore",
+    metavar="CODES",
+    help="Do not report these rules (codes, prefixes or names, comma-separated), "
+    "in addition to [tool.mspec] and the spec's [lint] section.",
+)
+@click.option("--specs-only", is_flag=True, help=SPECS_ONLY_HELP)
+def lint(
+    paths: tuple[str, ...],
+    output_format: str,
+    quiet: bool,
+    data_path: str | None,
+    select: str | None,
+    ignore: str | None,
+    specs_only: bool,
+) -> None:
     """Check spec files (and directories of them) without building anything.
 
-    Exit status: 0 no errors (warnings allowed), 1 errors found, 2 a path could
-    not be read. Never imports TensorFlow.
+    In a directory, TOML and JSON files that are not specs are passed over.
+    Rules can be turned off with --ignore, [tool.mspec] in pyproject.toml
+    and the spec's [lint] section (`mspec rules` lists them); errors that
+    keep a model from being built are always reported. Exit status: 0 no
+    errors (warnings allowed), 1 errors found, 2 a path could not be read.
+    Never imports TensorFlow.
     """
+    from .selection import SelectionError, codes, split
+
     if data_path is not None and (len(paths) != 1 or Path(paths[0]).is_dir()):
         raise click.UsageError("--data checks the data of one spec: give exactly one spec file")
+    selected, ignored = split(select), split(ignore)
+    try:
+        codes(selected + ignored)
+    except SelectionError as error:
+        raise click.UsageError(str(error)) from None
     report = Report()
     findings = []
-    for path in _spec_files(paths, report):
-        result = _check(path, report, echo=False)
+    for path in _spec_files(paths, report, specs_only=specs_only):
+        result = _check(path, report, echo=False, select=selected, ignore=ignored)
         if result is not None:
             findings.extend(result.diagnostics)
             if data_path is not None and result.ok:
@@ -161,7 +217,7 @@ def _check_data(result, data_path: str, report: Report) -> list:
         report.cannot_run(f"--data needs numpy and pyarrow ({error.name} is missing): install mspec[data]")
         return []
     try:
-        diagnostics = check_data(result, data_path)
+        diagnostics = result.reported(check_data(result, data_path))
     except DataError as error:
         report.cannot_run(error.message)
         return []
@@ -207,7 +263,8 @@ def summary(spec: str) -> None:
     "--source-only", is_flag=True, help="Write the Python source only; do not build or save the model."
 )
 @click.option("--check", is_flag=True, help=CHECK_HELP + " Compares the source only.")
-def build(specs: tuple[str, ...], output_dir: str, source_only: bool, check: bool) -> None:
+@click.option("--specs-only", is_flag=True, help=SPECS_ONLY_HELP)
+def build(specs: tuple[str, ...], output_dir: str, source_only: bool, check: bool, specs_only: bool) -> None:
     """Generate Keras source (and a saved model) for each spec.
 
     Writes OUTPUT_DIR/<model name>.py, readable Keras Functional API code that
@@ -228,11 +285,14 @@ def build(specs: tuple[str, ...], output_dir: str, source_only: bool, check: boo
     # of start-up overlap with checking the specs and generating their source.
     builder = None if source_only or check else _start_builder()
     if builder is None:
-        _build_each(_spec_files(specs, report), folder, check, None, source_only, report)
+        _build_each(
+            _spec_files(specs, report, specs_only=specs_only), folder, check, None, source_only, report
+        )
     else:
         with _terminate_as_exit():
             try:
-                _build_each(_spec_files(specs, report), folder, check, builder, source_only, report)
+                files = _spec_files(specs, report, specs_only=specs_only)
+                _build_each(files, folder, check, builder, source_only, report)
             except BaseException:
                 builder.abort()  # interrupted: no model may appear after the command has stopped
                 raise
@@ -282,6 +342,8 @@ def _build_each(
         result = _check(path, report)
         if result is None or not result.ok or result.graph is None:
             continue
+        if not check:
+            _warn_about_build(result, report)
         name = result.graph.spec.name
         source = generate_source(result.graph, str(path))
         _write_or_check(folder / f"{name}.py", source.encode(), check, report)
@@ -292,6 +354,16 @@ def _build_each(
             report.cannot_run(f"{target}: not built: {KerasUnavailable.MESSAGE} (or pass --source-only)")
         else:
             _build_and_save(builder, source, name, target, report)
+
+
+def _warn_about_build(result, report: Report) -> None:
+    """Findings about the built model itself (MS711), which lint does not report."""
+    from .graph.passes import build_warnings
+
+    warnings = result.reported(build_warnings(result.graph))
+    report.warnings += len(warnings)
+    for diagnostic in warnings:
+        click.echo(diagnostic.format())
 
 
 def _build_and_save(builder: Builder, source: str, name: str, target: Path, report: Report) -> None:
@@ -335,8 +407,15 @@ def _build_and_save(builder: Builder, source: str, name: str, target: Path, repo
 )
 @click.option("--collapse", is_flag=True, help="Draw each branch as one node, for large specs.")
 @click.option("--check", is_flag=True, help=CHECK_HELP + " SVG is compared by what it shows, not its layout.")
+@click.option("--specs-only", is_flag=True, help=SPECS_ONLY_HELP)
 def draw(
-    specs: tuple[str, ...], output: str | None, output_format: str, rankdir: str, collapse: bool, check: bool
+    specs: tuple[str, ...],
+    output: str | None,
+    output_format: str,
+    rankdir: str,
+    collapse: bool,
+    check: bool,
+    specs_only: bool,
 ) -> None:
     """Draw each spec as a diagram: layers, shapes, branches, merges and shared layers.
 
@@ -358,7 +437,7 @@ def draw(
             click.echo(f"mspec: {error}", err=True)
             sys.exit(EXIT_CANNOT_RUN)
     report = Report()
-    files = _spec_files(specs, report)
+    files = _spec_files(specs, report, specs_only=specs_only)
     # `-o` names the file only when exactly one spec file is given (and -o is not a folder).
     one_file = len(specs) == 1 and Path(specs[0]).is_file() and not (output and Path(output).is_dir())
     written: dict[Path, Path] = {}
@@ -439,6 +518,59 @@ def schema(output: str | None) -> None:
     from .files import write_atomic
 
     write_atomic(Path(output), text.encode())
+
+
+@main.command()
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: a table; json: every rule with its explanation, for tools.",
+)
+def rules(output_format: str) -> None:
+    """List every rule: code, name, severity, whether it can be ignored, and what it finds.
+
+    `mspec rule CODE` explains one. Codes are stable: a code keeps its meaning forever.
+    """
+    from .rules import RULES
+
+    if output_format == "json":
+        entries = [
+            {
+                "code": r.code,
+                "name": r.name,
+                "severity": r.severity,
+                "ignorable": r.ignorable,
+                "reported_by": r.reported_by,
+                "summary": r.summary,
+                "explanation": r.explanation(),
+            }
+            for r in RULES.values()
+        ]
+        click.echo(json.dumps(entries, indent=2))
+        return
+    width = max(len(r.name) for r in RULES.values())
+    click.echo(f"code   {'name':<{width}}  severity  ignorable  summary")
+    for r in RULES.values():
+        ignorable = "yes" if r.ignorable else "no"
+        click.echo(f"{r.code}  {r.name:<{width}}  {r.severity:<8}  {ignorable:<9}  {r.summary}")
+
+
+@main.command()
+@click.argument("code")
+def rule(code: str) -> None:
+    """Explain one rule (by code, e.g. MS712, or name): why it matters, an example and the fix."""
+    from .rules import RULES, RULES_BY_NAME, find_rule
+    from .suggest import did_you_mean
+
+    found = find_rule(code)
+    if found is None:
+        hint = did_you_mean(code.upper(), RULES) or did_you_mean(code.lower(), RULES_BY_NAME)
+        click.echo(f"mspec: no rule {code!r}" + (f" ({hint})" if hint else "; see `mspec rules`"), err=True)
+        sys.exit(EXIT_CANNOT_RUN)
+    click.echo(found.explanation(), nl=False)
 
 
 def _add_training_commands() -> None:

@@ -9,6 +9,7 @@ from .diagnostics import Diagnostic, Severity
 from .graph.build import build_graph
 from .graph.model import ModelGraph
 from .graph.passes import PASSES
+from .selection import Selection, SpecLint, read_spec_lint, reported
 from .spec.ir import Spec
 from .spec.load import MAX_FILE_BYTES, load_bytes
 from .spec.source import Document, LoadError
@@ -24,10 +25,17 @@ class CheckResult:
     document: Document | None = None
     spec: Spec | None = None
     graph: ModelGraph | None = None
+    # The spec's [lint] section and the project's or command line's selection of rules.
+    lint: SpecLint | None = None
+    selection: Selection | None = None
 
     @property
     def ok(self) -> bool:
         return not any(d.is_error for d in self.diagnostics)
+
+    def reported(self, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+        """Keep the findings (of this spec, or of its data) that no selection turns off."""
+        return reported(diagnostics, self.selection, self.lint, self.graph, self.path)
 
 
 def _load_failure(path: str, error: LoadError) -> CheckResult:
@@ -37,24 +45,31 @@ def _load_failure(path: str, error: LoadError) -> CheckResult:
     return CheckResult(path, [diagnostic])
 
 
-def check_bytes(raw: bytes, path: str, fmt: str | None = None) -> CheckResult:
-    """Check the contents of a spec file named `path` (used for messages and the format)."""
-    result = CheckResult(path)
+def check_bytes(
+    raw: bytes, path: str, fmt: str | None = None, selection: Selection | None = None
+) -> CheckResult:
+    """Check the contents of a spec file named `path` (used for messages and the format).
+
+    The spec's own [lint] section, and `selection` when given, decide which
+    ignorable findings are reported.
+    """
+    result = CheckResult(path, selection=selection)
     try:
         result.document = load_bytes(raw, path, fmt)
     except LoadError as error:
         return _load_failure(path, error)
     result.spec, result.diagnostics = validate(result.document)
-    if result.spec is None:
-        return result
-    result.graph = build_graph(result.spec)
-    for check in PASSES:
-        result.diagnostics.extend(check(result.graph))
-    result.diagnostics.sort()
+    result.lint, lint_findings = read_spec_lint(result.document)
+    result.diagnostics.extend(lint_findings)
+    if result.spec is not None:
+        result.graph = build_graph(result.spec)
+        for check in PASSES:
+            result.diagnostics.extend(check(result.graph))
+    result.diagnostics = result.reported(sorted(result.diagnostics))
     return result
 
 
-def check_file(path: str | os.PathLike) -> CheckResult:
+def check_file(path: str | os.PathLike, selection: Selection | None = None) -> CheckResult:
     """Read and check one spec file; an unreadable file raises OSError."""
     with open(path, "rb") as handle:
         # Read one byte past the limit: enough to know a file is too large
@@ -64,4 +79,4 @@ def check_file(path: str | os.PathLike) -> CheckResult:
             size = os.fstat(handle.fileno()).st_size
             message = f"file is {size:,} bytes, more than the limit of {MAX_FILE_BYTES:,} bytes"
             return _load_failure(os.fspath(path), LoadError("MS005", message))
-    return check_bytes(raw, os.fspath(path))
+    return check_bytes(raw, os.fspath(path), selection=selection)

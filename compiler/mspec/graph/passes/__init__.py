@@ -7,17 +7,29 @@ shape pass fills `Node.shape` and `Node.params`; the budget pass reads them).
 
 from .budget import check_budget
 from .cycles import check_cycles
+from .hazards import build_warnings, check_hazards
 from .portability import check_portability
 from .references import check_references
 from .shapes import infer_shapes
 from .usage import check_usage
 
-PASSES = (check_references, check_cycles, check_usage, infer_shapes, check_budget, check_portability)
+# Usage runs after shapes: what feeds a node in error is not reported as unused.
+PASSES = (
+    check_references,
+    check_cycles,
+    infer_shapes,
+    check_usage,
+    check_budget,
+    check_portability,
+    check_hazards,
+)
 
 __all__ = [
     "PASSES",
+    "build_warnings",
     "check_budget",
     "check_cycles",
+    "check_hazards",
     "check_portability",
     "check_references",
     "check_usage",

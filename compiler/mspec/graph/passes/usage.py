@@ -1,8 +1,15 @@
-"""Outputs depend on inputs; inputs, branches, merges and shared layers are used."""
+"""Outputs depend on inputs; inputs, branches, merges and shared layers are used.
+
+Runs after shape inference: a node whose shape could not be inferred is in
+error (or downstream of one), and neither it nor what feeds it is reported
+as unused, nor what feeds an entry that failed validation (an output with a
+misspelt metric does not make the whole model "unused").
+"""
 
 from __future__ import annotations
 
 from ...diagnostics import Diagnostic, Severity
+from ...suggest import closest
 from ..model import ModelGraph
 from .common import diagnostic
 from .cycles import cycle_components
@@ -16,11 +23,15 @@ def check_usage(model: ModelGraph) -> list[Diagnostic]:
         model.nodes[ref.node].owner if ref.node in model.nodes else ref.node for ref in model.unresolved
     }
     broken |= spec.broken
+    # A name used twice (MS203) is reported there, not again as unused.
+    broken |= _names_used_twice(spec.document.data)
     if model.has_cycle():
         for component in cycle_components(model):
             broken |= {model.nodes[n].owner for n in component}
     unresolved_nodes = {ref.node for ref in model.unresolved}
     feeding_outputs = model.feeding_outputs()
+    # What feeds something already in error is not reported as unused: only root causes are.
+    explained = _feeding_errors(model)
 
     for name, output in spec.outputs.items():
         node_id = model.outputs.get(name)
@@ -40,7 +51,7 @@ def check_usage(model: ModelGraph) -> list[Diagnostic]:
             )
 
     for name in spec.inputs:
-        if name not in feeding_outputs:
+        if name not in feeding_outputs and name not in explained and name not in broken:
             found.append(
                 diagnostic(
                     model,
@@ -54,7 +65,12 @@ def check_usage(model: ModelGraph) -> list[Diagnostic]:
     for section, entries in (("branches", spec.branches), ("merges", spec.merges)):
         for name in entries:
             node_id = model.tensors.get(name)
-            if node_id is not None and node_id not in feeding_outputs and name not in broken:
+            if (
+                node_id is not None
+                and node_id not in feeding_outputs
+                and node_id not in explained
+                and name not in broken
+            ):
                 found.append(
                     diagnostic(
                         model,
@@ -65,8 +81,13 @@ def check_usage(model: ModelGraph) -> list[Diagnostic]:
                     )
                 )
     used_shared = {node.shared for node in model.nodes.values() if node.shared}
+    used_shared |= _shared_named_by_broken_entries(model)
+    for ref in model.unresolved:
+        meant = closest(ref.name, spec.shared) if ref.shared else None
+        if meant is not None:
+            used_shared.add(meant)
     for name in spec.shared:
-        if name not in used_shared and name not in spec.broken:
+        if name not in used_shared and name not in broken:
             found.append(
                 diagnostic(
                     model,
@@ -77,3 +98,63 @@ def check_usage(model: ModelGraph) -> list[Diagnostic]:
                 )
             )
     return found
+
+
+def _feeding_errors(model: ModelGraph) -> set[str]:
+    """Nodes in error, downstream of one, or feeding one, or feeding an entry that failed validation."""
+    spec = model.spec
+    seeds = {ref.node for ref in model.unresolved if ref.node in model.nodes}
+    seeds |= {node.id for node in model.nodes.values() if node.role != "input" and node.shape is None}
+    data = spec.document.data
+    for section in ("branches", "merges", "outputs"):
+        table = data.get(section)
+        if not isinstance(table, dict):
+            continue
+        for name in spec.broken & table.keys():
+            raw = table[name]
+            sources = raw.get("from") if isinstance(raw, dict) else None
+            for source in sources if isinstance(sources, list) else [sources]:
+                if isinstance(source, str) and source in model.tensors:
+                    seeds.add(model.tensors[source])
+            if name in model.tensors:
+                seeds.add(model.tensors[name])
+    # A misspelt reference probably meant the closest name: that node is not "unused".
+    for ref in model.unresolved:
+        meant = None if ref.shared else closest(ref.name, model.tensors)
+        if meant is not None:
+            seeds.add(model.tensors[meant])
+    explained = set(seeds)
+    queue = list(seeds)
+    while queue:
+        for source in model.predecessors[queue.pop()]:
+            if source not in explained:
+                explained.add(source)
+                queue.append(source)
+    return explained
+
+
+def _shared_named_by_broken_entries(model: ModelGraph) -> set[str]:
+    """Shared layers that an entry which failed validation refers to (so its steps are not in the graph)."""
+    spec = model.spec
+    named: set[str] = set()
+    for section in ("branches", "outputs"):
+        table = spec.document.data.get(section)
+        if not isinstance(table, dict):
+            continue
+        for name in spec.broken & table.keys():
+            raw = table[name]
+            steps = raw.get("layers") if isinstance(raw, dict) else None
+            for step in steps if isinstance(steps, list) else []:
+                if isinstance(step, dict) and isinstance(step.get("shared"), str):
+                    named.add(step["shared"])
+    return named
+
+
+def _names_used_twice(data: dict) -> set[str]:
+    seen: set[str] = set()
+    twice: set[str] = set()
+    for section in ("inputs", "shared", "branches", "merges", "outputs"):
+        table = data.get(section)
+        for name in table if isinstance(table, dict) else ():
+            (twice if name in seen else seen).add(name)
+    return twice

@@ -1,0 +1,534 @@
+"""Training hazards (MS7xx): models Keras builds that then train badly, or not at all.
+
+Each rule is documented, with its evidence, in `mspec.rules`. The pass only
+looks at nodes whose shapes were inferred: a node in error (or downstream of
+one) is never the subject of a hazard as well. Losses and metrics may be
+written as names ("binary_crossentropy", "BinaryCrossentropy", "bce") or as
+tables with a `type` (and, for losses, `from_logits`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...diagnostics import Diagnostic, Severity
+from ...rules import IMBALANCE_FACTOR
+from ..model import ModelGraph, Node
+from .common import diagnostic
+
+# Layers that move, copy or drop values without computing on them.
+SHAPE_ONLY = frozenset(
+    {
+        "Flatten", "Reshape", "Permute", "RepeatVector", "Identity", "Cropping1D", "Cropping2D",
+        "ZeroPadding1D", "ZeroPadding2D", "UpSampling1D", "UpSampling2D",
+    }
+)  # fmt: skip
+NOISE = frozenset({"Dropout", "SpatialDropout1D", "GaussianDropout", "GaussianNoise"})
+POOLING = frozenset(
+    {
+        "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D",
+        "AveragePooling3D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
+        "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
+    }
+)  # fmt: skip
+ELEMENTWISE_MERGES = frozenset(
+    {"Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"}
+)
+# Values pass these unchanged in meaning (ids stay ids, floats stay floats).
+TRANSPARENT = SHAPE_ONLY | NOISE | POOLING | ELEMENTWISE_MERGES
+ID_LAYERS = frozenset({"Embedding", "CategoryEncoding"})
+SCALERS = frozenset({"Normalization", "Rescaling"})
+STRING_TRANSPARENT = frozenset({"Flatten", "Reshape", "Permute", "RepeatVector", "Identity", "Concatenate"})
+
+# Masks (Keras 3): layers that carry a mask on, layers that use it, and (all others) that destroy it.
+MASK_CARRIERS = frozenset(
+    {
+        "Activation", "BatchNormalization", "Dense", "Dropout", "GaussianDropout", "GaussianNoise",
+        "Identity", "LayerNormalization", "Normalization", "Rescaling", "SpatialDropout1D",
+        "TimeDistributed", "Attention",
+    }
+) | ELEMENTWISE_MERGES  # fmt: skip
+RECURRENT = frozenset({"LSTM", "GRU", "SimpleRNN", "Bidirectional"})
+MASK_USERS = RECURRENT | {"GlobalAveragePooling1D", "MultiHeadAttention", "Attention", "Dot"}
+
+BOUNDED_01 = frozenset({"sigmoid", "hard_sigmoid", "softmax", "sparse_sigmoid", "sparsemax"})
+INTEGER_DTYPES = frozenset({"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"})
+FLOAT_DTYPES = frozenset({"float16", "bfloat16", "float32", "float64"})
+
+# Losses by a key that ignores case and underscores ("BinaryCrossentropy" is "binary_crossentropy").
+_LOSS_KEYS = {
+    "binarycrossentropy": "binary_crossentropy",
+    "bce": "binary_crossentropy",
+    "binaryfocalcrossentropy": "binary_crossentropy",
+    "categoricalcrossentropy": "categorical_crossentropy",
+    "categoricalfocalcrossentropy": "categorical_crossentropy",
+    "sparsecategoricalcrossentropy": "sparse_categorical_crossentropy",
+    **dict.fromkeys(
+        [
+            "mse", "meansquarederror", "mae", "meanabsoluteerror", "mape", "meanabsolutepercentageerror",
+            "msle", "meansquaredlogarithmicerror", "huber", "logcosh",
+        ],
+        "regression",
+    ),
+}  # fmt: skip
+_CLASSIFICATION_METRICS = {
+    "accuracy", "acc", "binaryaccuracy", "categoricalaccuracy", "sparsecategoricalaccuracy",
+    "topkcategoricalaccuracy", "sparsetopkcategoricalaccuracy", "auc", "precision", "recall",
+    "f1score", "fbetascore", "binaryiou", "meaniou", "onehotiou", "onehotmeaniou", "iou",
+    "truepositives", "truenegatives", "falsepositives", "falsenegatives",
+}  # fmt: skip
+_REGRESSION_ONLY_METRICS = {
+    "r2score", "mape", "meanabsolutepercentageerror", "msle", "meansquaredlogarithmicerror",
+}  # fmt: skip
+
+
+def _key(name: str) -> str:
+    return name.replace("_", "").lower()
+
+
+def _name_and_args(value: Any) -> tuple[str | None, dict[str, Any]]:
+    """A loss or metric's name and arguments, whether written as a string or as a table."""
+    if value is None:
+        return None, {}
+    if isinstance(value, str):
+        return value, {}
+    name = getattr(value, "type", None)
+    return (name if isinstance(name, str) else None), dict(getattr(value, "args", ()) or ())
+
+
+def loss_family(value: Any) -> tuple[str | None, bool]:
+    """The kind of a loss (binary, categorical or sparse cross-entropy, "regression", None), from_logits."""
+    name, args = _name_and_args(value)
+    if name is None:
+        return None, False
+    return _LOSS_KEYS.get(_key(name)), bool(args.get("from_logits", False))
+
+
+def check_hazards(model: ModelGraph) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    order = [node for node in model.topological_order() if node.shape is not None]
+    found += _softmax_on_one_unit(model, order)
+    found += _outputs(model)
+    found += _input_values(model, order)
+    found += _masks(model, order)
+    found += _imbalance(model, order)
+    return found
+
+
+def _name(node: Node) -> str | None:
+    """The layer a node runs, a wrapper's layer for TimeDistributed."""
+    if node.call is None:
+        return None
+    if node.call.kind.name == "TimeDistributed":
+        inner = getattr(node.call.params, "layer", None)
+        return inner.kind.name if inner is not None else None
+    return node.call.kind.name
+
+
+def _activation(node: Node) -> str | None:
+    """The activation a node applies last, or None when it has no such notion."""
+    call = node.call
+    if call is None:
+        return None
+    params = call.params
+    if call.kind.name in ("TimeDistributed", "Bidirectional"):
+        params = getattr(getattr(params, "layer", None), "params", None)
+    if params is None or "activation" not in type(params).model_fields:
+        return None
+    return params.activation or "linear"
+
+
+def _where(node: Node) -> tuple[tuple, str]:
+    return node.path, "key" if node.role == "merge" else "value"
+
+
+def _softmax_on_one_unit(model: ModelGraph, order: list[Node]) -> list[Diagnostic]:
+    found = []
+    for node in order:
+        if node.role == "input" or _activation(node) != "softmax" or node.shape[-1] != 1:
+            continue
+        path, at = _where(node)
+        found.append(
+            diagnostic(
+                model,
+                "MS701",
+                path,
+                f"{_name(node)} in {model.label(node.id)} applies softmax over its last axis, of size 1: "
+                f"its output {_shape(node)} is always 1.0",
+                'use activation = "sigmoid" for one yes/no unit, or one unit per class with softmax',
+                at=at,
+                node=node.id,
+            )
+        )
+    return found
+
+
+def _final(model: ModelGraph, node_id: str) -> Node:
+    """Walk back from an output through layers that do not change values' range."""
+    node = model.nodes[node_id]
+    while node.call is not None and _name(node) in SHAPE_ONLY | NOISE and len(node.inputs) == 1:
+        node = model.nodes[node.inputs[0]]
+    return node
+
+
+def _outputs(model: ModelGraph) -> list[Diagnostic]:
+    spec = model.spec
+    compile_ = spec.compile
+    default_loss = compile_.loss if compile_ is not None else None
+    default_metrics = tuple(compile_.metrics) if compile_ is not None else ()
+    trained = compile_ is not None or spec.train is not None or any(o.loss for o in spec.outputs.values())
+    found = []
+    for name, output in spec.outputs.items():
+        own = output.loss is not None
+        loss = output.loss if own else default_loss
+        if loss is None:
+            if trained:
+                found.append(
+                    diagnostic(
+                        model,
+                        "MS706",
+                        output.path,
+                        f"output {name!r} has no loss: Keras' fit stops with 'No loss to compute' "
+                        "(mspec fit refuses it: MS601)",
+                        'give it a loss, e.g. loss = "mean_squared_error", or set [compile] loss',
+                        severity=Severity.WARNING,
+                        node=name,
+                    )
+                )
+            continue
+        node_id = model.outputs.get(name)
+        if node_id is None or model.nodes[node_id].shape is None:
+            continue
+        last = _final(model, node_id)
+        if last.shape is None or not isinstance(last.shape[-1], int):
+            continue
+        units, activation = last.shape[-1], _activation(last)
+        family, from_logits = loss_family(loss)
+        loss_path = (*output.path, "loss") if own else ("compile", "loss")
+        loss_name = _name_and_args(loss)[0]
+        layer = f"{_name(last)}({units}, {activation})" if activation else f"{_name(last)} ({units} wide)"
+        problem = None
+        if family == "sparse_categorical_crossentropy" and units == 1:
+            problem = (
+                "MS704",
+                f"output {name!r} has one unit but {loss_name} reads class indices 0 .. units-1: "
+                "with one class there is nothing to learn, and label 1 is out of range",
+                'use loss = "binary_crossentropy" with one sigmoid unit, or one unit per class',
+                Severity.ERROR,
+            )
+        elif (
+            family in ("categorical_crossentropy", "sparse_categorical_crossentropy")
+            and not from_logits
+            and activation is not None
+            and activation != "softmax"
+        ):
+            detail = (
+                "on one unit the normalized prediction is always 1 (loss 0, nothing learnt)"
+                if units == 1
+                else "it divides predictions by their sum and clips them, which is not a distribution "
+                "for this activation"
+            )
+            problem = (
+                "MS702",
+                f"output {name!r} ends in {layer}, but {loss_name} expects a softmax distribution: {detail}",
+                'end the output with activation = "softmax", or use binary_crossentropy for independent '
+                "yes/no labels",
+                Severity.WARNING,
+            )
+        elif (
+            family == "binary_crossentropy"
+            and not from_logits
+            and activation is not None
+            and activation not in BOUNDED_01
+        ):
+            problem = (
+                "MS703",
+                f"output {name!r} ends in {layer}, whose values are not bounded to [0, 1], but {loss_name} "
+                "expects probabilities: Keras clips them to [1e-7, 1 - 1e-7] and clipped predictions get "
+                "no gradient",
+                'add activation = "sigmoid" to the last layer',
+                Severity.WARNING,
+            )
+        if problem is not None:
+            code, message, hint, severity = problem
+            found.append(
+                diagnostic(model, code, loss_path, message, hint, severity=severity, at="value", node=name)
+            )
+        metrics, metrics_path = (
+            (output.metrics, (*output.path, "metrics"))
+            if output.metrics
+            else (default_metrics, ("compile", "metrics"))
+        )
+        for index, metric in enumerate(metrics):
+            reason = _metric_problem(metric, family, units)
+            if reason is not None:
+                found.append(
+                    diagnostic(
+                        model,
+                        "MS705",
+                        (*metrics_path, index),
+                        f"output {name!r}: metric {_name_and_args(metric)[0]!r} {reason}",
+                        "use a metric of the task: mae or root_mean_squared_error for a regression, "
+                        "accuracy or auc for a classifier",
+                        severity=Severity.WARNING,
+                        at="value",
+                        node=name,
+                    )
+                )
+    return found
+
+
+def _metric_problem(metric: Any, family: str | None, units: int) -> str | None:
+    name = _name_and_args(metric)[0]
+    if name is None or family is None:
+        return None
+    key = _key(name)
+    if family == "regression" and key in _CLASSIFICATION_METRICS:
+        return (
+            "counts classes, but the loss is a regression loss: predictions are thresholded against "
+            "real targets"
+        )
+    if family != "regression" and key in _REGRESSION_ONLY_METRICS:
+        return "measures a regression, but the loss is a classification loss"
+    if units == 1 and key in ("categoricalaccuracy", "topkcategoricalaccuracy"):
+        return "compares the arg-max of one unit with the arg-max of one label: it is always 1.0"
+    if family == "sparse_categorical_crossentropy" and key in ("categoricalaccuracy", "binaryaccuracy"):
+        return "expects one-hot or binary labels, but the loss takes class indices"
+    if family == "categorical_crossentropy" and units > 1 and key == "sparsecategoricalaccuracy":
+        return "expects class indices, but the loss takes one-hot labels"
+    return None
+
+
+def _input_values(model: ModelGraph, order: list[Node]) -> list[Diagnostic]:
+    """MS707-MS709: where the raw values of id, float and string inputs first meet a layer."""
+    spec = model.spec
+    kinds: dict[str, str] = {}
+    for name, entry in spec.inputs.items():
+        explicit = entry.kind in ("categorical", "text")
+        if entry.dtype == "string":
+            kinds[name] = "string"
+        elif explicit or (entry.dtype in INTEGER_DTYPES and entry.kind not in ("numeric", "image")):
+            kinds[name] = "categorical" if explicit else "integer"
+        elif entry.dtype in FLOAT_DTYPES:
+            kinds[name] = "float"
+    raw: dict[str, frozenset[str]] = {}
+    reported: set[tuple[str, str]] = set()
+    found: list[Diagnostic] = []
+
+    def report(code: str, source: str, node: Node, message: str, hint: str, severity: Severity) -> None:
+        if (code, source) in reported:
+            return
+        reported.add((code, source))
+        found.append(
+            diagnostic(model, code, ("inputs", source), message, hint, severity=severity, node=source)
+        )
+
+    for node in order:
+        if node.role == "input":
+            raw[node.id] = frozenset({node.id}) if node.id in kinds else frozenset()
+            continue
+        incoming = frozenset().union(*(raw.get(i, frozenset()) for i in node.inputs))
+        if not incoming:
+            raw[node.id] = incoming
+            continue
+        layer = _name(node) or "?"
+        where = f"{layer} in {model.label(node.id)}"
+        entry_of = spec.inputs
+        for source in sorted(incoming):
+            kind = kinds[source]
+            dtype = entry_of[source].dtype
+            if kind == "string" and layer not in STRING_TRANSPARENT:
+                report(
+                    "MS709",
+                    source,
+                    node,
+                    f"input {source!r} holds strings and reaches {where}, which cannot take strings "
+                    "(Keras fails when the first batch is cast to numbers)",
+                    'map the strings to integer ids in the data and declare dtype = "int32"',
+                    Severity.ERROR,
+                )
+            elif kind == "float" and layer in ID_LAYERS:
+                report(
+                    "MS708",
+                    source,
+                    node,
+                    f"input {source!r} is {dtype} and feeds {where}, which casts it to int32: "
+                    "1.7 becomes id 1, 0.3 id 0",
+                    'declare the ids as integers: dtype = "int32"',
+                    Severity.WARNING,
+                )
+            elif (
+                kind in ("categorical", "integer")
+                and layer not in TRANSPARENT
+                and layer not in ID_LAYERS
+                and not (kind == "integer" and layer in SCALERS)
+            ):
+                described = f"kind {entry_of[source].kind!r}" if kind == "categorical" else dtype
+                hint = "put an Embedding (then Flatten) or a CategoryEncoding before it"
+                if kind == "integer":
+                    hint += '; if these are counts or measurements, declare kind = "numeric"'
+                report(
+                    "MS707",
+                    source,
+                    node,
+                    f"input {source!r} ({described}) holds ids and reaches {where} without an Embedding "
+                    "or CategoryEncoding: the layer treats ids as quantities",
+                    hint,
+                    Severity.WARNING,
+                )
+        raw[node.id] = incoming if layer in TRANSPARENT else frozenset()
+    return found
+
+
+def _masks(model: ModelGraph, order: list[Node]) -> list[Diagnostic]:
+    """MS710: a mask from Embedding(mask_zero=true) reaching a layer that destroys it."""
+    mask: dict[str, str | None] = {}
+    found = []
+    for node in order:
+        if node.role == "input" or node.call is None:
+            mask[node.id] = None
+            continue
+        layer = node.call.kind.name
+        incoming = next((mask[i] for i in node.inputs if mask.get(i)), None)
+        if layer == "Embedding":
+            mask[node.id] = node.id if getattr(node.call.params, "mask_zero", False) else None
+            continue
+        if incoming is None:
+            mask[node.id] = None
+            continue
+        if layer in MASK_CARRIERS:
+            mask[node.id] = incoming
+        elif layer in RECURRENT:
+            mask[node.id] = incoming if _returns_sequences(node) else None
+        elif layer in MASK_USERS:
+            mask[node.id] = None
+        else:
+            mask[node.id] = None
+            user = _first_user(model, node)
+            after = (
+                f"; {model.label(user.id)} ({user.call.kind.name}) downstream would have used it"
+                if user
+                else ""
+            )
+            path, at = _where(node)
+            found.append(
+                diagnostic(
+                    model,
+                    "MS710",
+                    path,
+                    f"{layer} in {model.label(node.id)} does not support masking: the mask of "
+                    f"{model.label(incoming)} (mask_zero = true) is destroyed here and padding counts "
+                    f"as data{after}",
+                    "use layers that keep the mask (GlobalAveragePooling1D, LSTM, GRU) after the "
+                    "Embedding, or set mask_zero = false",
+                    severity=Severity.WARNING,
+                    at=at,
+                    node=node.id,
+                )
+            )
+    return found
+
+
+def _returns_sequences(node: Node) -> bool:
+    params = node.call.params
+    if node.call.kind.name == "Bidirectional":
+        params = getattr(getattr(params, "layer", None), "params", None)
+    return bool(getattr(params, "return_sequences", False))
+
+
+def _first_user(model: ModelGraph, start: Node) -> Node | None:
+    seen = {start.id}
+    frontier = list(model.successors[start.id])
+    while frontier:
+        node_id = frontier.pop(0)
+        if node_id in seen:
+            continue
+        seen.add(node_id)
+        node = model.nodes[node_id]
+        if node.call is not None and node.call.kind.name in MASK_USERS:
+            return node
+        frontier.extend(model.successors[node_id])
+    return None
+
+
+def _imbalance(model: ModelGraph, order: list[Node]) -> list[Diagnostic]:
+    """MS712: a Concatenate whose inputs from different model inputs differ widely in width."""
+    found = []
+    for node in order:
+        if node.role != "merge" or node.call is None or node.call.kind.name != "Concatenate":
+            continue
+        axis = node.call.params.axis
+        widths = {}
+        for source in node.inputs:
+            shape = model.nodes[source].shape
+            width = shape[axis] if shape is not None and -len(shape) <= axis < len(shape) else None
+            if isinstance(width, int):
+                widths[source] = width
+        if len(widths) < 2 or max(widths.values()) < IMBALANCE_FACTOR * min(widths.values()):
+            continue
+        origins = {source: _model_inputs(model, source) for source in widths}
+        best = None
+        for wide in widths:
+            for narrow in widths:
+                if origins[wide] & origins[narrow] or widths[wide] < IMBALANCE_FACTOR * widths[narrow]:
+                    continue
+                ratio = widths[wide] / widths[narrow]
+                if best is None or ratio > best[0]:
+                    best = (ratio, wide, narrow)
+        if best is None:
+            continue
+        _, wide, narrow = best
+        path, at = _where(node)
+        found.append(
+            diagnostic(
+                model,
+                "MS712",
+                path,
+                f"{model.label(node.id)} concatenates {model.label(wide)} ({widths[wide]:,} wide) with "
+                f"{model.label(narrow)} ({widths[narrow]:,} wide), {widths[wide] // widths[narrow]:,} "
+                f"times narrower: the wide input can overwhelm the narrow one (factor {IMBALANCE_FACTOR})",
+                f"project {model.label(wide)} down (Dense, pooling) or {model.label(narrow)} up before "
+                "concatenating",
+                severity=Severity.WARNING,
+                at=at,
+                node=node.id,
+            )
+        )
+    return found
+
+
+def _model_inputs(model: ModelGraph, node_id: str) -> frozenset[str]:
+    if model.nodes[node_id].role == "input":
+        return frozenset({node_id})
+    return frozenset(n for n in model.ancestors(node_id) if model.nodes[n].role == "input")
+
+
+def _shape(node: Node) -> str:
+    from ...layers.base import format_shape
+
+    return format_shape(node.shape)
+
+
+def build_warnings(model: ModelGraph) -> list[Diagnostic]:
+    """MS711, reported by `mspec build` only: Normalization layers the saved model leaves unadapted."""
+    found = []
+    for node in model.topological_order():
+        if node.call is None or node.call.kind.name != "Normalization":
+            continue
+        if getattr(node.call.params, "mean", None) is not None:
+            continue
+        path, at = (("shared", node.shared), "key") if node.shared else _where(node)
+        found.append(
+            diagnostic(
+                model,
+                "MS711",
+                path,
+                f"Normalization in {model.label(node.id)} has no mean and variance: the built model "
+                "passes raw values through (mean 0, variance 1) until adapt() is called",
+                "train with mspec fit, which adapts it to the training data, or give mean and variance",
+                severity=Severity.WARNING,
+                at=at,
+                node=node.id,
+            )
+        )
+    return found

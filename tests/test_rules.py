@@ -1,0 +1,194 @@
+"""The rule registry, selecting and ignoring rules, root causes only, and finding specs by content."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mspec.frontend import check_file
+from mspec.rules import RULES, RULES_BY_NAME, matching
+from mspec.selection import SelectionError, project_selection
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = ROOT / "tests" / "cases"
+FIXED = CASES / "fixed"
+SPEC_SUFFIXES = (".toml", ".json")
+# Specs meant to be clean: shipped ones, and the fixed version of every rule's case.
+CLEAN = sorted(
+    [*(ROOT / "specs").rglob("*.toml"), *(ROOT / "specs").rglob("*.json"), *FIXED.iterdir()],
+    key=str,
+)
+
+
+def mspec(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "mspec", *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+# --- the registry ---------------------------------------------------------------------
+
+
+def test_every_code_in_the_source_is_a_registered_rule() -> None:
+    used = set()
+    for path in (ROOT / "compiler" / "mspec").rglob("*.py"):
+        if path.name == "rules.py":
+            continue
+        used |= set(re.findall(r'"(MS\d{3})"', path.read_text()))
+    assert used - set(RULES) == set(), "codes used but not declared in mspec.rules"
+    assert set(RULES) - used == set(), "rules declared that nothing reports"
+
+
+def test_rules_are_complete_and_consistent() -> None:
+    assert list(RULES) == sorted(RULES)
+    assert len(RULES_BY_NAME) == len(RULES), "rule names are unique"
+    for rule in RULES.values():
+        assert re.fullmatch(r"MS\d{3}", rule.code)
+        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", rule.name), rule.name
+        assert rule.severity in ("error", "warning")
+        assert rule.summary and rule.why and rule.example and rule.fix, rule.code
+        if rule.severity == "warning":
+            assert rule.ignorable, rule.code
+        # Errors are fixed, but for hazards of a model that builds: it trains nothing.
+        assert rule.ignorable == (rule.severity == "warning" or rule.code in ("MS701", "MS704", "MS709"))
+
+
+def test_training_hazards_cite_their_evidence() -> None:
+    for code, rule in RULES.items():
+        if code.startswith("MS7"):
+            assert re.search(r"Keras|article|reproduced|mspec fit", rule.why), code
+
+
+def test_selectors() -> None:
+    assert [r.code for r in matching("MS70")] == [f"MS70{i}" for i in range(1, 10)]
+    assert [r.code for r in matching("concatenate-imbalance")] == ["MS712"]
+    assert [r.code for r in matching("ms712")] == ["MS712"]
+    assert len(matching("ALL")) == len(RULES)
+    assert matching("MS9") == [] and matching("nonsense") == []
+
+
+def test_rules_and_rule_commands() -> None:
+    listed = mspec("rules")
+    assert listed.returncode == 0
+    for code in RULES:
+        assert code in listed.stdout
+    assert "MS712  concatenate-imbalance" in listed.stdout
+    as_json = json.loads(mspec("rules", "--format", "json").stdout)
+    assert {entry["code"] for entry in as_json} == set(RULES)
+    one = mspec("rule", "MS701")
+    assert one.returncode == 0
+    assert "softmax-on-one-unit" in one.stdout and "Why:" in one.stdout and "Fix:" in one.stdout
+    assert mspec("rule", "mask-dropped").stdout.startswith("MS710 (mask-dropped)")
+    missing = mspec("rule", "MS7122")
+    assert missing.returncode == 2 and "no rule 'MS7122'" in missing.stderr
+
+
+# --- precision and the cases of each rule ---------------------------------------------
+
+
+@pytest.mark.parametrize("spec", CLEAN, ids=lambda p: str(p.relative_to(ROOT)))
+def test_clean_specs_have_no_findings(spec: Path) -> None:
+    result = check_file(spec)
+    assert [d.format() for d in result.diagnostics] == []
+
+
+def test_every_rule_case_has_a_fixed_version() -> None:
+    cases = {p.name for p in CASES.glob("hazard_*.toml")} | {"lint_settings.toml", "cascade_metric_typo.toml"}
+    assert cases <= {p.name for p in FIXED.iterdir()}
+    hazards = {code for code in RULES if code.startswith("MS7") and RULES[code].reported_by == "mspec lint"}
+    fired = set()
+    for case in CASES.glob("hazard_*.toml"):
+        fired |= {d.code for d in check_file(case).diagnostics}
+    assert hazards <= fired
+
+
+def test_a_misspelt_metric_gives_one_diagnostic() -> None:
+    result = check_file(CASES / "cascade_metric_typo.toml")
+    assert [d.code for d in result.diagnostics] == ["MS105"]
+
+
+def test_an_error_in_a_merge_is_not_also_unused() -> None:
+    codes = [d.code for d in check_file(CASES / "merge_shapes.toml").diagnostics]
+    assert codes == ["MS301", "MS301", "MS301"]
+
+
+def test_normalization_without_statistics_is_reported_by_build_only(tmp_path: Path) -> None:
+    lint = mspec("lint", "specs/churn.toml")
+    assert lint.returncode == 0 and "MS711" not in lint.stdout
+    build = mspec("build", "--source-only", "-o", str(tmp_path), "specs/churn.toml")
+    assert build.stdout.count("MS711 warning") == 2
+    assert "specs/churn.toml:25:5: MS711" in build.stdout  # demographic_features' Normalization
+
+
+# --- turning rules off ------------------------------------------------------------------
+
+
+def test_select_and_ignore_on_the_command_line() -> None:
+    case = "tests/cases/hazard_metric.toml"
+    everything = mspec("lint", case)
+    assert everything.stdout.count("MS705") == 4
+    assert "MS705" not in mspec("lint", "--ignore", "MS705", case).stdout
+    assert "MS705" not in mspec("lint", "--ignore", "MS7", case).stdout
+    assert "MS705" not in mspec("lint", "--select", "MS706", case).stdout
+    assert mspec("lint", "--select", "metric-meaningless-for-loss", case).stdout.count("MS705") == 4
+    unknown = mspec("lint", "--ignore", "MS799", case)
+    assert unknown.returncode == 2 and "'MS799' names no rule" in unknown.stderr
+
+
+def test_errors_that_break_the_build_cannot_be_ignored() -> None:
+    broken = mspec("lint", "--ignore", "MS3", "--select", "MS7", "tests/cases/seed_interaction.toml")
+    assert broken.returncode == 1 and "MS301 error" in broken.stdout
+    hazard = mspec("lint", "--ignore", "MS701", "tests/cases/hazard_softmax_one_unit.toml")
+    assert hazard.returncode == 0 and "MS701" not in hazard.stdout
+
+
+def test_the_spec_lint_section() -> None:
+    codes = [d.code for d in check_file(CASES / "lint_settings.toml").diagnostics]
+    assert "MS712" not in codes and "MS205" in codes and codes.count("MS112") == 3
+
+
+def test_project_settings_in_pyproject(tmp_path: Path) -> None:
+    (tmp_path / "models" / "legacy").mkdir(parents=True)
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n\n[tool.mspec]\nignore = ["MS706"]\n'
+        '[tool.mspec.per-file-ignores]\n"models/legacy/*.toml" = ["MS7"]\n'
+    )
+    for folder in ("models", "models/legacy"):
+        (tmp_path / folder / "metric.toml").write_text((CASES / "hazard_metric.toml").read_text())
+        (tmp_path / folder / "no_loss.toml").write_text((CASES / "hazard_no_loss.toml").read_text())
+    result = mspec("lint", "models", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "MS706" not in result.stdout
+    assert result.stdout.count("MS705") == 4 and "legacy" not in result.stdout
+    assert "4 files checked" in result.stderr
+    (tmp_path / "pyproject.toml").write_text('[tool.mspec]\nignore = ["MS7O5"]\n')
+    project_selection.__globals__["_project_cache"].clear()
+    with pytest.raises(SelectionError, match="'MS7O5' names no rule"):
+        project_selection(tmp_path / "models" / "metric.toml")
+    project_selection.__globals__["_project_cache"].clear()
+
+
+# --- finding specs ----------------------------------------------------------------------
+
+
+def test_specs_are_recognised_by_content(tmp_path: Path) -> None:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "good.toml").write_text((ROOT / "specs" / "churn.toml").read_text())
+    (tmp_path / "models" / "bad.json").write_text((ROOT / "specs" / "siamese_text.json").read_text()[:-20])
+    (tmp_path / "models" / "typo.toml").write_text((CASES / "syntax_toml.toml").read_text())
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "1"\n')
+    (tmp_path / "package.json").write_text('{ "name": "x", "inputs": [] }')
+    (tmp_path / "config.toml").write_text('model = "gpt"\n[model_providers.x]\nname = "y"\n')
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv" / "spec.toml").write_text((CASES / "cycle.toml").read_text())
+    walked = mspec("lint", ".", cwd=tmp_path)
+    assert walked.returncode == 1
+    assert "3 files checked" in walked.stderr
+    assert "models/bad.json" in walked.stdout and "models/typo.toml" in walked.stdout
+    named = ["pyproject.toml", "package.json", "config.toml", "models/good.toml"]
+    assert mspec("lint", "--specs-only", *named, cwd=tmp_path).returncode == 0
+    assert mspec("lint", *named, cwd=tmp_path).returncode == 1  # named without --specs-only: checked
