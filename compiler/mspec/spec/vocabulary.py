@@ -187,6 +187,9 @@ FAMILIES: dict[str, Family] = {
         refused={
             "Metric": "it is the base class: it computes no metric",
             "MeanMetricWrapper": "it wraps a Python function",
+            # update_state(values, sample_weight): compile would pass labels and predictions.
+            "Mean": "it averages one tensor, while compile gives a metric labels and predictions",
+            "Sum": "it sums one tensor, while compile gives a metric labels and predictions",
         },
         # compile() picks binary, categorical or sparse accuracy from the labels' shape.
         compile_aliases=("accuracy", "acc"),
@@ -205,7 +208,6 @@ FAMILIES: dict[str, Family] = {
         "regularizers",
         K.REGULARIZER_NAMES,
         K.REGULARIZER_CLASSES,
-        refused={"Regularizer": "it is the base class: it computes no penalty"},
     ),
     "constraint": Family("constraint", "constraints", K.CONSTRAINT_NAMES, K.CONSTRAINT_CLASSES),
 }
@@ -366,9 +368,25 @@ def _is_kind(value: Any, kind: str) -> bool:
     return number or isinstance(value, bool | str) or _is_kind(value, "list")
 
 
-def rank_problem(family: str, value: Any, ranks: frozenset[int] | set[int]) -> str | None:
-    """Why an initializer or regularizer cannot serve weights of these ranks; None when it can."""
+# Regularizers that penalise weights but fail on a layer's output (activity_regularizer).
+REFUSED_ACTIVITY = {
+    "Regularizer": "the base class returns a plain 0.0, which Keras cannot add as an activity loss"
+}
+
+
+def rank_problem(family: str, value: Any, ranks: frozenset[int] | set[int] | None) -> str | None:
+    """Why an initializer or regularizer cannot serve weights of these ranks; None when it can.
+
+    `ranks` None: the value regularizes the layer's output (activity_regularizer).
+    """
     cls = class_of(family, value)
+    if ranks is None:
+        reason = REFUSED_ACTIVITY.get(cls) if family == "regularizer" and cls else None
+        return (
+            f"{value if isinstance(value, str) else cls!r} cannot be an activity regularizer: {reason}"
+            if reason
+            else None
+        )
     limit = RANK_LIMITS.get(cls) if cls else None
     if limit is None or not ranks:
         return None

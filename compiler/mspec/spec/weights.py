@@ -12,11 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 
-def weight_ranks(kind: str, parameter: str, params: Any) -> frozenset[int]:
-    """The ranks of the weights `parameter` (such as `kernel_initializer`) applies to; empty if unknown."""
+def weight_ranks(kind: str, parameter: str, params: Any) -> frozenset[int] | None:
+    """The ranks of the weights `parameter` (such as `kernel_initializer`) applies to.
+
+    None for `activity_regularizer`: it applies to the layer's output, not to a weight.
+    """
     weight = parameter.rsplit("_", 1)[0]
-    if weight == "activity":  # the layer's output, whose rank depends on its input
-        return frozenset()
+    if weight == "activity":
+        return None
     if kind == "MultiHeadAttention":
         # Query, key and value kernels are (dim, heads, key_dim), the output kernel (heads, key_dim, dim);
         # their biases are (heads, key_dim), the output bias a vector.
