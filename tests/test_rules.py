@@ -194,12 +194,14 @@ def test_specs_are_recognised_by_content(tmp_path: Path) -> None:
     assert mspec("lint", *named, cwd=tmp_path).returncode == 1  # named without --specs-only: checked
 
 
-def test_an_imported_model_with_a_hazard_is_written_and_warned_about() -> None:
+def test_an_imported_model_with_a_hazard_is_written_and_linted() -> None:
+    from mspec.frontend import check_bytes
     from mspec.importer import import_config
 
     from test_import import _layer, _model
 
     data = _model(_layer("Dense", "y", {"units": 1, "activation": "softmax"}, "x"))
     result = import_config(data, "hand.json")
-    assert result.ok and result.text is not None
-    assert [(d.code, d.severity.value) for d in result.diagnostics] == [("MS701", "warning")]
+    assert result.ok and result.text is not None and result.diagnostics == []
+    linted = check_bytes(result.text.encode(), "imported.toml")
+    assert [d.code for d in linted.diagnostics] == ["MS701"]
