@@ -80,7 +80,21 @@ def arguments(cls: type) -> dict[str, str]:
     return result
 
 
-def _family(objects: dict[str, Any]) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+def defaults(cls: type) -> dict[str, Any]:
+    """The constructor's default values that are plain data (what an import leaves out)."""
+    result = {}
+    for name, kind in arguments(cls).items():
+        if kind.endswith("!"):
+            continue
+        default = inspect.signature(cls.__init__).parameters[name].default
+        if default is None or isinstance(default, bool | int | float | str):
+            result[name] = default
+        elif isinstance(default, list | tuple):
+            result[name] = list(default)
+    return result
+
+
+def _family(objects: dict[str, Any]) -> tuple[dict[str, str], dict[str, dict[str, str]], dict[str, dict]]:
     """identifier -> class name (a function: the class of its snake-case name); class -> arguments."""
     from keras.src.utils.naming import to_snake_case
 
@@ -92,7 +106,8 @@ def _family(objects: dict[str, Any]) -> tuple[dict[str, str], dict[str, dict[str
             names[identifier] = obj.__name__
         else:
             names[identifier] = by_snake.get(obj.__name__) or by_snake.get(identifier) or ""
-    return names, {name: arguments(cls) for name, cls in sorted(classes.items())}
+    ordered = sorted(classes.items())
+    return names, {n: arguments(c) for n, c in ordered}, {n: defaults(c) for n, c in ordered}
 
 
 def collect() -> dict[str, Any]:
@@ -110,9 +125,10 @@ def collect() -> dict[str, Any]:
         ("REGULARIZER", regularizers),
         ("CONSTRAINT", constraints),
     ):
-        names, classes = _family(module.ALL_OBJECTS_DICT)
+        names, classes, default_values = _family(module.ALL_OBJECTS_DICT)
         data[f"{prefix}_NAMES"] = names
         data[f"{prefix}_CLASSES"] = classes
+        data[f"{prefix}_DEFAULTS"] = default_values
     data["ACTIVATION_NAMES"] = tuple(sorted(activations.ALL_OBJECTS_DICT))
     # optimizers.get lower-cases a string and looks it up here.
     data["OPTIMIZER_STRINGS"] = tuple(sorted(optimizers.ALL_OBJECTS_DICT))
@@ -137,6 +153,7 @@ def collect() -> dict[str, Any]:
 COMMENTS = {
     "NAMES": "identifier -> the class Keras builds from it (or the class of the function it names)",
     "CLASSES": 'class -> constructor argument -> kind (bool, int, number, str, list, value); "!": required',
+    "DEFAULTS": "class -> constructor argument -> its default value, when that is plain data",
 }
 
 

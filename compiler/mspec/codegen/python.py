@@ -15,7 +15,7 @@ import re
 
 from ..graph.model import ModelGraph, Node
 from ..layers.call import LayerCall
-from ..spec.vocabulary import OPTIMIZER_NAMES
+from ..spec.vocabulary import OPTIMIZER_NAMES, OPTIMIZERS
 from .writer import SourceWriter, py_literal, py_str
 
 # Names the generated module itself uses: a spec name equal to one of them
@@ -251,8 +251,10 @@ def _per_output(values: dict, count: int) -> str:
 def _optimizer(optimizer) -> str:
     if isinstance(optimizer, str):
         return py_str(optimizer)
-    settings = [f"{k}={py_literal(v)}" for k, v in optimizer.items() if k != "type"]
     class_name = OPTIMIZER_NAMES.get(optimizer["type"].lower(), optimizer["type"])
+    # In the order of mspec's argument list, whatever the order of the table's keys.
+    keys = [k for k in OPTIMIZERS[class_name] if k in optimizer]
+    settings = [f"{k}={py_literal(optimizer[k])}" for k in keys]
     return f"keras.optimizers.{class_name}({', '.join(settings)})"
 
 

@@ -22,17 +22,19 @@ from ..diagnostics import Diagnostic, Severity
 from ..layers import REGISTRY
 from ..layers.base import ACTIVATIONS
 from ..layers.call import make_call
-from ..spec.vocabulary import DTYPES, LOSSES, METRICS, OPTIMIZER_NAMES
+from ..spec.vocabulary import DTYPES, OPTIMIZER_NAMES
 from .read import ModelFileError
 from .values import (
     OBJECT_TABLES,
     OPTIMIZER_DEFAULTS,
     OPTIMIZER_FIXED,
     is_keras_module,
+    keras_object,
     object_name,
     same_number,
     same_object,
     short_float,
+    unsaved_arguments,
 )
 
 # Layers that run Python code of their own: a spec refuses them, so an import reports them.
@@ -512,6 +514,13 @@ class Importer:
         default = None if info.is_required() else info.default
         if key == "layer" and REGISTRY[kind].wraps:
             return self._inner(layer, value)
+        if value is None and info.is_required():
+            self.layer_error(layer, "MS406", f"{key}=None cannot be written in a spec: {key} is required")
+            return None
+        if key == "noise_shape" and isinstance(value, list):
+            # TOML has no null: a name is an unknown dimension there, as in an input's shape.
+            names = ["batch", *(f"axis{axis}" for axis in range(1, len(value)))]
+            value = [name if d is None else d for name, d in zip(names, value, strict=True)]
         if value is None and default is not None and key not in ACTIVATION_FIELDS:
             code = "MS405" if key == "merge_mode" else "MS406"
             why = "it returns several tensors" if key == "merge_mode" else "a spec has no null here"
@@ -521,13 +530,18 @@ class Importer:
         if table is not None:
             name = object_name(value, table) if value is not None else None
             if value is not None and name is None:
-                self.layer_error(
-                    layer,
-                    "MS406",
-                    f"{key} {_short(_describe(value))} cannot be written in a spec",
-                    "a spec names initializers, regularizers and constraints with Keras' default settings",
-                )
-                return None
+                # Not a name with Keras' default settings: a table with its arguments.
+                written = keras_object(value, key.rsplit("_", 1)[-1])
+                if written is None:
+                    self.layer_error(
+                        layer,
+                        "MS406",
+                        f"{key} {_short(_describe(value))} cannot be written in a spec",
+                        "a spec writes Keras' own initializers, regularizers and constraints, "
+                        "with plain values as arguments",
+                    )
+                    return None
+                return written
             return _DEFAULT if not info.is_required() and same_object(name, default, table) else name
         if key in ACTIVATION_FIELDS:
             name = _activation_name(value)
@@ -882,21 +896,38 @@ class Training:
             return {}
         return None
 
-    def _loss(self, value: Any) -> str | None:
-        if isinstance(value, str) and value in LOSSES:
-            return value
-        self.warn(f"loss {_short(_describe(value))} is left out", "a spec names losses from keras.losses")
-        return None
+    def _loss(self, value: Any) -> Any:
+        written = keras_object(value, "loss")
+        if written is None:
+            self.warn(
+                f"loss {_short(_describe(value))} is left out",
+                "a spec writes Keras' own losses, with plain values as arguments",
+            )
+        self._unsaved(value, "loss")
+        return written
 
-    def _metrics(self, value: Any) -> list[str] | None:
+    def _unsaved(self, value: Any, family: str) -> None:
+        """Warn about constructor arguments Keras did not save (Huber's delta): the spec has the default."""
+        missing = unsaved_arguments(value, family)
+        if missing:
+            self.warn(
+                f"{family} {value['class_name']}: Keras saved no {', '.join(missing)}, so the spec has "
+                "Keras' default",
+                "set it in the spec if the model was compiled with another value",
+            )
+
+    def _metrics(self, value: Any) -> list[Any] | None:
         items = value if isinstance(value, list) else [value]
         kept = []
         for item in items:
-            if isinstance(item, str) and item in METRICS:
-                kept.append(item)
+            written = keras_object(item, "metric")
+            if written is not None:
+                kept.append(written)
+                self._unsaved(item, "metric")
             else:
                 self.warn(
-                    f"metric {_short(_describe(item))} is left out", "a spec names metrics from keras.metrics"
+                    f"metric {_short(_describe(item))} is left out",
+                    "a spec writes Keras' own metrics, with plain values as arguments",
                 )
         return kept or None
 

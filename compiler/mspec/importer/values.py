@@ -12,6 +12,10 @@ import math
 import struct
 from typing import Any
 
+from pydantic_core import PydanticCustomError
+
+from ..spec.vocabulary import FAMILIES, resolve
+
 # Allow-listed name -> (class name, config without `seed`) that Keras builds from the name.
 # "constant" is left out: Keras cannot build it from its name alone.
 _SCALED = {"input_axes": None, "output_axes": None}
@@ -150,6 +154,90 @@ def object_name(value: Any, table: dict[str, tuple[str, dict[str, Any]]]) -> str
         if value.get("class_name") == class_name and _same_config(config, expected):
             return name
     return None
+
+
+def keras_object(value: Any, family: str) -> str | dict[str, Any] | None:
+    """The spec value for a saved loss, metric, initializer...: a name, or a table; None if none fits.
+
+    A string is kept when a spec may write it. A serialized object of Keras'
+    own becomes `{ type = CLASS, ... }` with the arguments that differ from the
+    constructor's defaults (its class name alone when none does), when every
+    such argument is one a spec may write.
+    """
+    fam = FAMILIES[family]
+    if isinstance(value, str):
+        return value if _resolves(family, value) else None
+    if not isinstance(value, dict) or not _is_keras_module(value.get("module")):
+        return None
+    cls = value.get("class_name")
+    config = value.get("config") or {}
+    if (
+        not isinstance(cls, str)
+        or value.get("registered_name") not in (None, cls)
+        or cls not in fam.classes
+        or not isinstance(config, dict)
+    ):
+        return None
+    defaults = fam.defaults.get(cls, {})
+    args = {}
+    for key, setting in config.items():
+        if key in defaults and _same_setting(setting, defaults[key]):
+            continue
+        if key == "name" and isinstance(setting, str) and _own_name(setting, cls, fam.names):
+            continue  # the name Keras gives the object itself
+        if key == "dtype" and _default_dtype(setting):
+            continue
+        args[key] = _short_floats(setting)
+    if not args and _resolves(family, cls):
+        return cls
+    table = {"type": cls, **args}
+    return table if _resolves(family, table) else None
+
+
+def unsaved_arguments(value: Any, family: str) -> list[str]:
+    """Constructor arguments a saved object's configuration leaves out (Keras' Huber saves no delta)."""
+    if not isinstance(value, dict) or not isinstance(value.get("config"), dict):
+        return []
+    cls = value.get("class_name")
+    arguments = FAMILIES[family].classes.get(cls, {}) if isinstance(cls, str) else {}
+    plain = ("name", "dtype", "reduction")
+    defaults = FAMILIES[family].defaults.get(cls, {})
+    # An argument whose default is None may be left out on purpose (AUC saves thresholds only when set).
+    return [
+        arg
+        for arg in arguments
+        if arg not in value["config"] and arg not in plain and defaults.get(arg) is not None
+    ]
+
+
+def _own_name(name: str, cls: str, names: dict[str, str]) -> bool:
+    """Whether `name` is one Keras gives an object of class `cls` itself: "auc", "auc_2", "mse"."""
+    return names.get(name) == cls or name.replace("_", "").lower().rstrip("0123456789") == cls.lower()
+
+
+def _resolves(family: str, value: Any) -> bool:
+    try:
+        resolve(family, value)
+    except (ValueError, PydanticCustomError):
+        return False
+    return True
+
+
+def _same_setting(found: Any, default: Any) -> bool:
+    if isinstance(found, list) and isinstance(default, list):
+        return len(found) == len(default) and all(map(_same_setting, found, default))
+    return (found is None) == (default is None) and same_number(found, default)
+
+
+def _default_dtype(setting: Any) -> bool:
+    """Whether a saved dtype is what Keras uses anyway (none, float32, or the float32 policy)."""
+    if isinstance(setting, dict):
+        setting = (setting.get("config") or {}).get("name")
+    return setting in (None, "float32")
+
+
+def _short_floats(value: Any) -> Any:
+    return [_short_floats(v) for v in value] if isinstance(value, list) else short_float(value)
 
 
 def same_object(name_a: str | None, name_b: str | None, table: dict[str, tuple[str, dict]]) -> bool:

@@ -148,6 +148,100 @@ LOSS_CLASSES = {
     },
 }
 
+# class -> constructor argument -> its default value, when that is plain data
+LOSS_DEFAULTS = {
+    "BinaryCrossentropy": {
+        "from_logits": False,
+        "label_smoothing": 0.0,
+        "axis": -1,
+        "reduction": "sum_over_batch_size",
+        "name": "binary_crossentropy",
+        "dtype": None,
+    },
+    "BinaryFocalCrossentropy": {
+        "apply_class_balancing": False,
+        "alpha": 0.25,
+        "gamma": 2.0,
+        "from_logits": False,
+        "label_smoothing": 0.0,
+        "axis": -1,
+        "reduction": "sum_over_batch_size",
+        "name": "binary_focal_crossentropy",
+        "dtype": None,
+    },
+    "CTC": {"reduction": "sum_over_batch_size", "name": "ctc", "dtype": None},
+    "CategoricalCrossentropy": {
+        "from_logits": False,
+        "label_smoothing": 0.0,
+        "axis": -1,
+        "reduction": "sum_over_batch_size",
+        "name": "categorical_crossentropy",
+        "dtype": None,
+    },
+    "CategoricalFocalCrossentropy": {
+        "alpha": 0.25,
+        "gamma": 2.0,
+        "from_logits": False,
+        "label_smoothing": 0.0,
+        "axis": -1,
+        "reduction": "sum_over_batch_size",
+        "name": "categorical_focal_crossentropy",
+        "dtype": None,
+    },
+    "CategoricalHinge": {"reduction": "sum_over_batch_size", "name": "categorical_hinge", "dtype": None},
+    "Circle": {
+        "gamma": 80.0,
+        "margin": 0.4,
+        "remove_diagonal": True,
+        "reduction": "sum_over_batch_size",
+        "name": "circle",
+        "dtype": None,
+    },
+    "CosineSimilarity": {
+        "axis": -1,
+        "reduction": "sum_over_batch_size",
+        "name": "cosine_similarity",
+        "dtype": None,
+    },
+    "Dice": {"reduction": "sum_over_batch_size", "name": "dice", "axis": None, "dtype": None},
+    "Hinge": {"reduction": "sum_over_batch_size", "name": "hinge", "dtype": None},
+    "Huber": {"delta": 1.0, "reduction": "sum_over_batch_size", "name": "huber_loss", "dtype": None},
+    "KLDivergence": {"reduction": "sum_over_batch_size", "name": "kl_divergence", "dtype": None},
+    "LogCosh": {"reduction": "sum_over_batch_size", "name": "log_cosh", "dtype": None},
+    "Loss": {"name": None, "reduction": "sum_over_batch_size", "dtype": None},
+    "LossFunctionWrapper": {"reduction": "sum_over_batch_size", "name": None, "dtype": None},
+    "MeanAbsoluteError": {"reduction": "sum_over_batch_size", "name": "mean_absolute_error", "dtype": None},
+    "MeanAbsolutePercentageError": {
+        "reduction": "sum_over_batch_size",
+        "name": "mean_absolute_percentage_error",
+        "dtype": None,
+    },
+    "MeanSquaredError": {"reduction": "sum_over_batch_size", "name": "mean_squared_error", "dtype": None},
+    "MeanSquaredLogarithmicError": {
+        "reduction": "sum_over_batch_size",
+        "name": "mean_squared_logarithmic_error",
+        "dtype": None,
+    },
+    "Poisson": {"reduction": "sum_over_batch_size", "name": "poisson", "dtype": None},
+    "SparseCategoricalCrossentropy": {
+        "from_logits": False,
+        "ignore_class": None,
+        "reduction": "sum_over_batch_size",
+        "axis": -1,
+        "name": "sparse_categorical_crossentropy",
+        "dtype": None,
+    },
+    "SquaredHinge": {"reduction": "sum_over_batch_size", "name": "squared_hinge", "dtype": None},
+    "Tversky": {
+        "alpha": 0.5,
+        "beta": 0.5,
+        "reduction": "sum_over_batch_size",
+        "name": "tversky",
+        "axis": None,
+        "dtype": None,
+    },
+}
+
 # identifier -> the class Keras builds from it (or the class of the function it names)
 METRIC_NAMES = {
     "AUC": "AUC",
@@ -383,6 +477,108 @@ METRIC_CLASSES = {
     "TruePositives": {"thresholds": "value", "name": "str", "dtype": "str"},
 }
 
+# class -> constructor argument -> its default value, when that is plain data
+METRIC_DEFAULTS = {
+    "AUC": {
+        "num_thresholds": 200,
+        "curve": "ROC",
+        "summation_method": "interpolation",
+        "name": None,
+        "dtype": None,
+        "thresholds": None,
+        "multi_label": False,
+        "num_labels": None,
+        "label_weights": None,
+        "from_logits": False,
+    },
+    "Accuracy": {"name": "accuracy", "dtype": None},
+    "BinaryAccuracy": {"name": "binary_accuracy", "dtype": None, "threshold": 0.5},
+    "BinaryCrossentropy": {
+        "name": "binary_crossentropy",
+        "dtype": None,
+        "from_logits": False,
+        "label_smoothing": 0,
+    },
+    "BinaryIoU": {"target_class_ids": [0, 1], "threshold": 0.5, "name": None, "dtype": None},
+    "CategoricalAccuracy": {"name": "categorical_accuracy", "dtype": None},
+    "CategoricalCrossentropy": {
+        "name": "categorical_crossentropy",
+        "dtype": None,
+        "from_logits": False,
+        "label_smoothing": 0,
+        "axis": -1,
+    },
+    "CategoricalHinge": {"name": "categorical_hinge", "dtype": None},
+    "ConcordanceCorrelation": {"name": "concordance_correlation", "dtype": None, "axis": -1},
+    "CosineSimilarity": {"name": "cosine_similarity", "dtype": None, "axis": -1},
+    "F1Score": {"average": None, "threshold": None, "name": "f1_score", "dtype": None},
+    "FBetaScore": {"average": None, "beta": 1.0, "threshold": None, "name": "fbeta_score", "dtype": None},
+    "FalseNegatives": {"thresholds": None, "name": None, "dtype": None},
+    "FalsePositives": {"thresholds": None, "name": None, "dtype": None},
+    "Hinge": {"name": "hinge", "dtype": None},
+    "IoU": {
+        "name": None,
+        "dtype": None,
+        "ignore_class": None,
+        "sparse_y_true": True,
+        "sparse_y_pred": True,
+        "axis": -1,
+    },
+    "KLDivergence": {"name": "kl_divergence", "dtype": None},
+    "LogCoshError": {"name": "logcosh", "dtype": None},
+    "Mean": {"name": "mean", "dtype": None},
+    "MeanAbsoluteError": {"name": "mean_absolute_error", "dtype": None},
+    "MeanAbsolutePercentageError": {"name": "mean_absolute_percentage_error", "dtype": None},
+    "MeanIoU": {
+        "name": None,
+        "dtype": None,
+        "ignore_class": None,
+        "sparse_y_true": True,
+        "sparse_y_pred": True,
+        "axis": -1,
+    },
+    "MeanMetricWrapper": {"name": None, "dtype": None},
+    "MeanSquaredError": {"name": "mean_squared_error", "dtype": None},
+    "MeanSquaredLogarithmicError": {"name": "mean_squared_logarithmic_error", "dtype": None},
+    "Metric": {"dtype": None, "name": None},
+    "OneHotIoU": {"name": None, "dtype": None, "ignore_class": None, "sparse_y_pred": False, "axis": -1},
+    "OneHotMeanIoU": {"name": None, "dtype": None, "ignore_class": None, "sparse_y_pred": False, "axis": -1},
+    "PearsonCorrelation": {"name": "pearson_correlation", "dtype": None, "axis": -1},
+    "Poisson": {"name": "poisson", "dtype": None},
+    "Precision": {"thresholds": None, "top_k": None, "class_id": None, "name": None, "dtype": None},
+    "PrecisionAtRecall": {"num_thresholds": 200, "class_id": None, "name": None, "dtype": None},
+    "R2Score": {
+        "class_aggregation": "uniform_average",
+        "num_regressors": 0,
+        "name": "r2_score",
+        "dtype": None,
+    },
+    "Recall": {"thresholds": None, "top_k": None, "class_id": None, "name": None, "dtype": None},
+    "RecallAtPrecision": {"num_thresholds": 200, "class_id": None, "name": None, "dtype": None},
+    "RootMeanSquaredError": {"name": "root_mean_squared_error", "dtype": None},
+    "SensitivityAtSpecificity": {"num_thresholds": 200, "class_id": None, "name": None, "dtype": None},
+    "SparseCategoricalAccuracy": {"name": "sparse_categorical_accuracy", "dtype": None},
+    "SparseCategoricalCrossentropy": {
+        "name": "sparse_categorical_crossentropy",
+        "dtype": None,
+        "from_logits": False,
+        "ignore_class": None,
+        "axis": -1,
+    },
+    "SparseTopKCategoricalAccuracy": {
+        "k": 5,
+        "name": "sparse_top_k_categorical_accuracy",
+        "dtype": None,
+        "from_sorted_ids": False,
+    },
+    "SpecificityAtSensitivity": {"num_thresholds": 200, "class_id": None, "name": None, "dtype": None},
+    "SquaredHinge": {"name": "squared_hinge", "dtype": None},
+    "Sum": {"name": "sum", "dtype": None},
+    "TopKCategoricalAccuracy": {"k": 5, "name": "top_k_categorical_accuracy", "dtype": None},
+    "TrueNegatives": {"thresholds": None, "name": None, "dtype": None},
+    "TruePositives": {"thresholds": None, "name": None, "dtype": None},
+}
+
 # identifier -> the class Keras builds from it (or the class of the function it names)
 INITIALIZER_NAMES = {
     "Constant": "Constant",
@@ -456,6 +652,34 @@ INITIALIZER_CLASSES = {
     "Zeros": {},
 }
 
+# class -> constructor argument -> its default value, when that is plain data
+INITIALIZER_DEFAULTS = {
+    "Constant": {"value": 0.0},
+    "GlorotNormal": {"seed": None, "input_axes": None, "output_axes": None},
+    "GlorotUniform": {"seed": None, "input_axes": None, "output_axes": None},
+    "HeNormal": {"seed": None, "input_axes": None, "output_axes": None},
+    "HeUniform": {"seed": None, "input_axes": None, "output_axes": None},
+    "Identity": {"gain": 1.0},
+    "Initializer": {},
+    "LecunNormal": {"seed": None, "input_axes": None, "output_axes": None},
+    "LecunUniform": {"seed": None, "input_axes": None, "output_axes": None},
+    "Ones": {},
+    "Orthogonal": {"gain": 1.0, "seed": None},
+    "RandomNormal": {"mean": 0.0, "stddev": 0.05, "seed": None},
+    "RandomUniform": {"minval": -0.05, "maxval": 0.05, "seed": None},
+    "STFT": {"side": "real", "window": "hann", "scaling": "density", "periodic": False},
+    "TruncatedNormal": {"mean": 0.0, "stddev": 0.05, "seed": None},
+    "VarianceScaling": {
+        "scale": 1.0,
+        "mode": "fan_in",
+        "distribution": "truncated_normal",
+        "seed": None,
+        "input_axes": None,
+        "output_axes": None,
+    },
+    "Zeros": {},
+}
+
 # identifier -> the class Keras builds from it (or the class of the function it names)
 REGULARIZER_NAMES = {
     "L1": "L1",
@@ -476,6 +700,15 @@ REGULARIZER_CLASSES = {
     "L1L2": {"l1": "number", "l2": "number"},
     "L2": {"l2": "number"},
     "OrthogonalRegularizer": {"factor": "number", "mode": "str"},
+    "Regularizer": {},
+}
+
+# class -> constructor argument -> its default value, when that is plain data
+REGULARIZER_DEFAULTS = {
+    "L1": {"l1": 0.01},
+    "L1L2": {"l1": 0.0, "l2": 0.0},
+    "L2": {"l2": 0.01},
+    "OrthogonalRegularizer": {"factor": 0.01, "mode": "rows"},
     "Regularizer": {},
 }
 
@@ -500,6 +733,15 @@ CONSTRAINT_CLASSES = {
     "MinMaxNorm": {"min_value": "number", "max_value": "number", "rate": "number", "axis": "value"},
     "NonNeg": {},
     "UnitNorm": {"axis": "value"},
+}
+
+# class -> constructor argument -> its default value, when that is plain data
+CONSTRAINT_DEFAULTS = {
+    "Constraint": {},
+    "MaxNorm": {"max_value": 2, "axis": 0},
+    "MinMaxNorm": {"min_value": 0.0, "max_value": 1.0, "rate": 1.0, "axis": 0},
+    "NonNeg": {},
+    "UnitNorm": {"axis": 0},
 }
 
 # identifier -> the class Keras builds from it (or the class of the function it names)

@@ -35,65 +35,6 @@ DTYPES = (
 
 INPUT_KINDS = ("numeric", "categorical", "text", "image", "sequence")
 
-LOSSES = (
-    "binary_crossentropy",
-    "binary_focal_crossentropy",
-    "categorical_crossentropy",
-    "categorical_focal_crossentropy",
-    "categorical_hinge",
-    "cosine_similarity",
-    "dice",
-    "hinge",
-    "huber",
-    "kl_divergence",
-    "log_cosh",
-    "mae",
-    "mape",
-    "mean_absolute_error",
-    "mean_absolute_percentage_error",
-    "mean_squared_error",
-    "mean_squared_logarithmic_error",
-    "mse",
-    "msle",
-    "poisson",
-    "sparse_categorical_crossentropy",
-    "squared_hinge",
-    "tversky",
-)
-
-METRICS = (
-    "acc",
-    "accuracy",
-    "auc",
-    "binary_accuracy",
-    "binary_crossentropy",
-    "categorical_accuracy",
-    "categorical_crossentropy",
-    "categorical_hinge",
-    "cosine_similarity",
-    "hinge",
-    "kl_divergence",
-    "log_cosh_error",
-    "mae",
-    "mape",
-    "mean_absolute_error",
-    "mean_absolute_percentage_error",
-    "mean_squared_error",
-    "mean_squared_logarithmic_error",
-    "mse",
-    "msle",
-    "poisson",
-    "precision",
-    "r2_score",
-    "recall",
-    "root_mean_squared_error",
-    "sparse_categorical_accuracy",
-    "sparse_categorical_crossentropy",
-    "sparse_top_k_categorical_accuracy",
-    "squared_hinge",
-    "top_k_categorical_accuracy",
-)
-
 # Optimizer class -> the constructor arguments a spec may set (numbers and booleans).
 _COMMON_OPTIMIZER_ARGS = ("learning_rate", "weight_decay", "clipnorm", "clipvalue", "global_clipnorm")
 OPTIMIZERS: dict[str, tuple[str, ...]] = {
@@ -158,6 +99,7 @@ class Family:
     module: str  # keras.<module>
     names: dict[str, str]  # identifier -> class
     classes: dict[str, dict[str, str]]  # class -> argument -> kind ("!" suffix: required)
+    defaults: dict[str, dict[str, Any]]  # class -> argument -> default value
     # class -> why a spec may not use it, named or as a table.
     refused: dict[str, str] = field(default_factory=dict)
     # class -> why a spec may not name it by a string (a table is fine).
@@ -172,6 +114,7 @@ FAMILIES: dict[str, Family] = {
         "losses",
         K.LOSS_NAMES,
         K.LOSS_CLASSES,
+        K.LOSS_DEFAULTS,
         refused={
             "Loss": "it is the base class: it computes no loss",
             "LossFunctionWrapper": "it wraps a Python function",
@@ -184,6 +127,7 @@ FAMILIES: dict[str, Family] = {
         "metrics",
         K.METRIC_NAMES,
         K.METRIC_CLASSES,
+        K.METRIC_DEFAULTS,
         refused={
             "Metric": "it is the base class: it computes no metric",
             "MeanMetricWrapper": "it wraps a Python function",
@@ -199,6 +143,7 @@ FAMILIES: dict[str, Family] = {
         "initializers",
         K.INITIALIZER_NAMES,
         K.INITIALIZER_CLASSES,
+        K.INITIALIZER_DEFAULTS,
         refused={"Initializer": "it is the base class: it creates no values"},
         # Keras builds Constant from its name without a value and fails (KeyError 'value').
         needs_table={"Constant": '{ type = "Constant", value = 0.5 }'},
@@ -208,8 +153,11 @@ FAMILIES: dict[str, Family] = {
         "regularizers",
         K.REGULARIZER_NAMES,
         K.REGULARIZER_CLASSES,
+        K.REGULARIZER_DEFAULTS,
     ),
-    "constraint": Family("constraint", "constraints", K.CONSTRAINT_NAMES, K.CONSTRAINT_CLASSES),
+    "constraint": Family(
+        "constraint", "constraints", K.CONSTRAINT_NAMES, K.CONSTRAINT_CLASSES, K.CONSTRAINT_DEFAULTS
+    ),
 }
 for _family in FAMILIES.values():
     # A class whose constructor requires arguments cannot be named by a string.
@@ -340,7 +288,9 @@ def _resolve_table(fam: Family, family: str, table: dict) -> KerasObject:
     missing = [name for name, kind in allowed.items() if kind.endswith("!") and name not in table]
     if missing:
         raise ValueError(f"{cls} needs argument(s) {', '.join(repr(m) for m in missing)}")
-    return KerasObject(family, cls, tuple(args))
+    # In the constructor's order, whatever the order of the table's keys.
+    order = list(allowed)
+    return KerasObject(family, cls, tuple(sorted(args, key=lambda arg: order.index(arg[0]))))
 
 
 _KIND_TEXT = {
