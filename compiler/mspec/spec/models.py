@@ -76,7 +76,9 @@ class OutputSpec(Section):
 
     source: str = Field(alias="from", description="The node this output reads.")
     layers: list[Step] = Field(default_factory=list, description="An optional head, like a branch.")
-    loss: Loss | None = Field(None, description="Loss for this output (Keras name).")
+    loss: Loss | None = Field(
+        None, description='Loss for this output: a Keras name, or a table { type = "Huber", delta = 2.0 }.'
+    )
     loss_weight: float | None = Field(None, ge=0, description="Weight of this output's loss in the total.")
     metrics: list[Metric] = Field(default_factory=list, description="Metrics reported for this output.")
     column: str | None = Field(
