@@ -248,9 +248,14 @@ def test_optimizers_agree_with_keras() -> None:
 
 
 def test_optimizer_arguments_are_constructor_arguments() -> None:
+    from mspec.importer.values import OPTIMIZER_DEFAULTS
+
     for cls, arguments in vocabulary.OPTIMIZERS.items():
-        accepted = set(inspect.signature(getattr(keras.optimizers, cls).__init__).parameters)
-        assert set(arguments) <= accepted, (cls, set(arguments) - accepted)
+        parameters = inspect.signature(getattr(keras.optimizers, cls).__init__).parameters
+        assert set(arguments) <= set(parameters), (cls, set(arguments) - set(parameters))
+        # What an import leaves out: Keras' own defaults, for every argument a spec may set.
+        defaults = {name: parameters[name].default for name in arguments}
+        assert OPTIMIZER_DEFAULTS[cls] == defaults, cls
 
 
 # --- layer aliases ---------------------------------------------------------------------

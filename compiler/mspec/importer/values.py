@@ -88,6 +88,33 @@ OPTIMIZER_DEFAULTS: dict[str, dict[str, Any]] = {
         "epsilon_2": 0.001,
         "clip_threshold": 1.0,
     },
+    "Lamb": _ADAM,
+    "Muon": {
+        "learning_rate": 0.001,
+        **_COMMON,
+        "weight_decay": 0.004,
+        "adam_beta_1": 0.9,
+        "adam_beta_2": 0.999,
+        "adam_weight_decay": 0.004,
+        "epsilon": 1e-07,
+        "exclude_embeddings": True,
+        "muon_a": 3.4445,
+        "muon_b": -4.775,
+        "muon_c": 2.0315,
+        "adam_lr_ratio": 1,
+        "momentum": 0.95,
+        "ns_steps": 5,
+        "nesterov": True,
+        "rms_rate": 0.2,
+    },
+    "ScheduleFreeAdamW": {
+        "learning_rate": 0.0025,
+        **_COMMON,
+        "beta_1": 0.9,
+        "beta_2": 0.999,
+        "epsilon": 1e-08,
+        "warmup_steps": 0,
+    },
 }
 # Optimizer settings a spec cannot write, with the values that leave them off.
 OPTIMIZER_FIXED: dict[str, Any] = {
