@@ -52,6 +52,15 @@ KIND_MODULES: dict[str, str] = {
         "reshaping",
     ),
     **dict.fromkeys(["Bidirectional", "GRU", "LSTM", "SimpleRNN", "TimeDistributed"], "rnn"),
+    **dict.fromkeys(
+        [
+            "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
+            "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D", "Conv3DTranspose",
+            "Cropping3D", "UpSampling3D", "ZeroPadding3D",
+        ],
+        "volumetric",
+    ),
+    **dict.fromkeys(["ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"], "conv_rnn"),
 }  # fmt: skip
 
 
