@@ -61,6 +61,17 @@ KIND_MODULES: dict[str, str] = {
         "volumetric",
     ),
     **dict.fromkeys(["ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"], "conv_rnn"),
+    **dict.fromkeys(
+        [
+            "ELU", "GroupNormalization", "LeakyReLU", "PReLU", "ReLU", "RMSNormalization", "Softmax",
+            "UnitNormalization",
+        ],
+        "activations",
+    ),
+    **dict.fromkeys(
+        ["ActivityRegularization", "AlphaDropout", "Masking", "SpatialDropout2D", "SpatialDropout3D"],
+        "regularization",
+    ),
 }  # fmt: skip
 
 
