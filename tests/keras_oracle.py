@@ -199,6 +199,8 @@ def ones(shape: tuple, step: dict):
     import numpy as np
 
     dtype = dtype_for(step)
+    if dtype == "string":
+        return np.full(concrete_shape(shape), "a b", dtype=object)
     fill = np.zeros if dtype.startswith("int") else np.ones
     return fill(concrete_shape(shape), dtype=dtype)
 
@@ -232,7 +234,16 @@ MULTI_INPUT = {
 }
 
 
+# Layers that read strings, and layers that read integer values (not ids in a range).
+STRING_LAYERS = {"StringLookup", "TextVectorization", "Hashing"}
+INT64_LAYERS = {"IntegerLookup", "HashedCrossing"}
+
+
 def dtype_for(step: dict) -> str:
+    if step["type"] in STRING_LAYERS:
+        return "string"
+    if step["type"] in INT64_LAYERS:
+        return "int64"
     return "int32" if step["type"] in {"Embedding", "CategoryEncoding"} else "float32"
 
 

@@ -577,7 +577,7 @@ _RULES = [
     _rule(
         "MS707", "ids-into-dense", WARNING,
         "integer or categorical input reaching Dense, convolution or recurrent layers without an "
-        "Embedding or CategoryEncoding",
+        "Embedding, CategoryEncoding, IntegerLookup or Hashing",
         "Category ids are labels, not quantities: a Dense layer multiplies them, so id 7 counts as "
         "seven times id 1 and neighbouring ids look alike. Keras accepts int32 ids in Dense without "
         "a warning (they are cast to float32) and the model trains, badly; a convolution fails at run "
@@ -601,13 +601,15 @@ _RULES = [
     ),
     _rule(
         "MS709", "string-into-layer", ERROR,
-        "a string input reaching a layer (mspec has no StringLookup, Hashing or TextVectorization)",
+        "a string input reaching a layer other than StringLookup, Hashing, HashedCrossing or "
+        "TextVectorization",
         "Keras builds the model, then fails when the first batch is cast to numbers. Only string "
-        "lookup, hashing and vectorization layers take strings, and mspec has none: turn strings into "
+        "lookup, hashing and vectorization layers take strings: put one first, or turn strings into "
         "ids before the model.",
         '[inputs.city]\nshape = [1]\ndtype = "string"\n\n[branches.c]\nfrom = "city"\n'
         'layers = [{ type = "Embedding", input_dim = 100, output_dim = 8 }]',
-        'Map the strings to integer ids in the data and declare `dtype = "int32"`.',
+        'Put `{ type = "StringLookup" }` first (its vocabulary inline, from `vocabulary_file`, or adapted '
+        'by `mspec fit`), or map the strings to integer ids in the data and declare `dtype = "int32"`.',
         ignorable=True,
     ),
     _rule(

@@ -72,6 +72,14 @@ KIND_MODULES: dict[str, str] = {
         ["ActivityRegularization", "AlphaDropout", "Masking", "SpatialDropout2D", "SpatialDropout3D"],
         "regularization",
     ),
+    **dict.fromkeys(
+        [
+            "CenterCrop", "Discretization", "HashedCrossing", "Hashing", "IntegerLookup", "RandomBrightness",
+            "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom",
+            "Resizing", "StringLookup", "TextVectorization",
+        ],
+        "preprocessing",
+    ),
 }  # fmt: skip
 
 

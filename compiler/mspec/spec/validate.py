@@ -306,7 +306,8 @@ def _validate_call(out: _Collector, raw: dict, path: DataPath, what: str, *, mer
             return None
         params["layer"] = inner.call
     try:
-        call = LayerCall(kind, kind.params.model_validate(params))
+        # The spec's path: files a layer names (a vocabulary) are read relative to it.
+        call = LayerCall(kind, kind.params.model_validate(params, context={"spec_path": out.document.path}))
     except ValidationError as exc:
         out.report_pydantic(exc, params, path, f"{type_name} layer", allowed=_keys_of(kind.params))
         return None

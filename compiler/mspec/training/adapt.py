@@ -1,7 +1,9 @@
-"""Give every Normalization layer without statistics its mean and variance, from the training data.
+"""Give every stateful preprocessing layer the spec leaves without state its state, from the training data.
 
 Keras' Normalization without `mean`/`variance` is the identity until someone
-calls `adapt`; `fit` calls it before training, on the tensor that reaches the
+calls `adapt`; StringLookup, IntegerLookup and TextVectorization without a
+vocabulary, and Discretization without `bin_boundaries`, fail on the first
+batch. `fit` calls `adapt` before training, on the tensor that reaches the
 layer (the input itself, or what the layers before it make of the input).
 """
 
@@ -13,13 +15,25 @@ from ..codegen.python import layer_names
 from ..graph.model import ModelGraph
 
 
-def normalizations_to_adapt(graph: ModelGraph) -> list[str]:
-    """Keras names of the Normalization layers whose spec gives no statistics, in graph order."""
+def needs_adapt(call: Any) -> bool:
+    """Whether a layer call is a stateful preprocessing layer whose spec gives no state."""
+    kind, p = call.kind.name, call.params
+    if kind == "Normalization":
+        return p.mean is None
+    if kind in ("StringLookup", "IntegerLookup", "TextVectorization"):
+        return p.tokens is None
+    if kind == "Discretization":
+        return p.bin_boundaries is None
+    return False
+
+
+def layers_to_adapt(graph: ModelGraph) -> list[str]:
+    """Keras names of the layers to adapt (see `needs_adapt`), in graph order."""
     names = layer_names(graph)
     found: list[str] = []
     for node in graph.topological_order():
         call = graph.spec.shared.get(node.shared) if node.shared else node.call
-        if call is None or call.kind.name != "Normalization" or call.params.mean is not None:
+        if call is None or not needs_adapt(call):
             continue
         name = names[f"shared:{node.shared}"] if node.shared else names[node.id]
         if name not in found:
@@ -27,15 +41,15 @@ def normalizations_to_adapt(graph: ModelGraph) -> list[str]:
     return found
 
 
-def adapt_normalizations(model: Any, graph: ModelGraph, x: Any, batch_size: int) -> list[str]:
-    """Adapt each Normalization layer that needs it on `x` (dict of arrays, or a tf.data of (x, ...)).
+def adapt_layers(model: Any, graph: ModelGraph, x: Any, batch_size: int) -> list[str]:
+    """Adapt each layer that needs it on `x` (dict of arrays, or a tf.data of (x, ...)).
 
     Returns the names of the layers adapted.
     """
     import keras
 
     adapted = []
-    for name in normalizations_to_adapt(graph):
+    for name in layers_to_adapt(graph):
         layer = model.get_layer(name)
         reaching = layer.input  # the first call's input, for a shared layer
         if any(reaching is tensor for tensor in model.inputs):
@@ -47,6 +61,11 @@ def adapt_normalizations(model: Any, graph: ModelGraph, x: Any, batch_size: int)
         layer.adapt(data)
         adapted.append(name)
     return adapted
+
+
+# The names callers knew when only Normalization layers were adapted.
+normalizations_to_adapt = layers_to_adapt
+adapt_normalizations = adapt_layers
 
 
 def _input_key(model: Any, tensor: Any, fallback: str | None) -> str:

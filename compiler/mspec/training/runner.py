@@ -120,7 +120,7 @@ def fit(
         training = _Training(result, settings, place, source, binding, validation_data, stream)
         adapted = training.adapt(model)
         for name in adapted:
-            log(f"adapted Normalization layer {name!r} to the training data (mean and variance)")
+            log(f"adapted layer {name!r} to the training data (its statistics or vocabulary)")
         balance = _balance_callback(model, result, settings, training)
         recorders = list(callbacks) + ([balance] if balance is not None else [])
         keras_callbacks = _callbacks(keras, settings) + recorders

@@ -37,7 +37,10 @@ ELEMENTWISE_MERGES = frozenset(
 # Values pass these unchanged in meaning (ids stay ids, floats stay floats).
 TRANSPARENT = SHAPE_ONLY | NOISE | POOLING | ELEMENTWISE_MERGES
 ID_LAYERS = frozenset({"Embedding", "CategoryEncoding"})
-SCALERS = frozenset({"Normalization", "Rescaling"})
+# Layers that take raw category values (strings or integers) and make ids or encodings of them.
+STRING_LAYERS = frozenset({"StringLookup", "Hashing", "HashedCrossing", "TextVectorization"})
+CATEGORY_LAYERS = ID_LAYERS | STRING_LAYERS | {"IntegerLookup"}
+SCALERS = frozenset({"Normalization", "Rescaling", "Discretization"})
 STRING_TRANSPARENT = frozenset({"Flatten", "Reshape", "Permute", "RepeatVector", "Identity", "Concatenate"})
 
 # Masks (Keras 3): layers that carry a mask on, layers that use it, and (all others) that destroy it.
@@ -337,14 +340,15 @@ def _input_values(model: ModelGraph, order: list[Node]) -> list[Diagnostic]:
         for source in sorted(incoming):
             kind = kinds[source]
             dtype = entry_of[source].dtype
-            if kind == "string" and layer not in STRING_TRANSPARENT:
+            if kind == "string" and layer not in STRING_TRANSPARENT and layer not in STRING_LAYERS:
                 report(
                     "MS709",
                     source,
                     node,
                     f"input {source!r} holds strings and reaches {where}, which cannot take strings "
                     "(Keras fails when the first batch is cast to numbers)",
-                    'map the strings to integer ids in the data and declare dtype = "int32"',
+                    "put a StringLookup, Hashing or TextVectorization first, or map the strings to "
+                    'integer ids in the data and declare dtype = "int32"',
                     Severity.ERROR,
                 )
             elif kind == "float" and layer in ID_LAYERS:
@@ -360,11 +364,11 @@ def _input_values(model: ModelGraph, order: list[Node]) -> list[Diagnostic]:
             elif (
                 kind in ("categorical", "integer")
                 and layer not in TRANSPARENT
-                and layer not in ID_LAYERS
+                and layer not in CATEGORY_LAYERS
                 and not (kind == "integer" and layer in SCALERS)
             ):
                 described = f"kind {entry_of[source].kind!r}" if kind == "categorical" else dtype
-                hint = "put an Embedding (then Flatten) or a CategoryEncoding before it"
+                hint = "put an Embedding (then Flatten), a CategoryEncoding or an IntegerLookup before it"
                 if kind == "integer":
                     hint += '; if these are counts or measurements, declare kind = "numeric"'
                 report(

@@ -1,0 +1,735 @@
+"""Preprocessing layers: lookups, hashing, binning, text vectorization, resizing and image augmentation.
+
+They have no trainable weights. The stateful ones take their state from the
+spec or, when it gives none, from the training data at `mspec fit` (adapt):
+
+* `StringLookup`, `IntegerLookup`, `TextVectorization`: a `vocabulary` list,
+  or `vocabulary_file = "name.txt"` (one token per line, relative to the
+  spec's directory and inside it). mspec reads the file when it checks the
+  spec, within `MAX_VOCABULARY_BYTES` and `MAX_VOCABULARY_TOKENS`, and never
+  runs anything from it; generated code passes the tokens inline as a tuple,
+  so the built model is exactly the checked one and needs no file at build
+  time. Without either, `mspec fit` adapts the layer.
+* `Discretization`: `bin_boundaries`, or `num_bins` (adapted by `mspec fit`).
+
+Layers whose output width is the vocabulary size (`output_mode` one_hot,
+multi_hot, count, tf_idf) get it from the vocabulary, or from `max_tokens`
+with `pad_to_max_tokens`; otherwise Keras declares the width unknown, and so
+does mspec.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, ValidationInfo, model_validator
+
+from .base import (
+    LayerKind,
+    LayerParams,
+    NonNegativeInt,
+    PositiveInt,
+    Shape,
+    ShapeError,
+    register,
+)
+from .geometry import DataFormat, channels_first
+
+# A vocabulary file mspec reads while checking: its size in bytes, and its number of tokens.
+MAX_VOCABULARY_BYTES = 1 << 20
+MAX_VOCABULARY_TOKENS = 100_000
+
+OutputMode = Literal["int", "one_hot", "multi_hot", "count", "tf_idf"]
+
+
+def _no_weights(p, shapes) -> int:
+    return 0
+
+
+# --- vocabulary files --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VocabularyFile:
+    """A vocabulary file named by a spec, read when the spec is checked."""
+
+    name: str
+    tokens: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        return repr(self.name)
+
+
+def _spec_directory(info: ValidationInfo) -> Path:
+    context = info.context or {}
+    spec_path = context.get("spec_path")
+    if spec_path and not str(spec_path).startswith("<"):
+        return Path(spec_path).resolve().parent
+    return Path.cwd().resolve()
+
+
+def _read_vocabulary_file(name: str | None, info: ValidationInfo) -> VocabularyFile | None:
+    if name is None:
+        return None
+    relative = PurePath(name)
+    if not name or relative.is_absolute() or ".." in relative.parts or name.startswith("~"):
+        raise ValueError("a vocabulary file is named relative to the spec's directory, without '..'")
+    base = _spec_directory(info)
+    path = (base / relative).resolve()
+    if not path.is_relative_to(base):
+        raise ValueError(f"vocabulary file {name!r} leads outside the spec's directory")
+    if not path.is_file():
+        raise ValueError(f"vocabulary file {name!r} is not a file next to the spec ({path})")
+    size = path.stat().st_size
+    if size > MAX_VOCABULARY_BYTES:
+        raise ValueError(f"vocabulary file {name!r} has {size:,} bytes, more than {MAX_VOCABULARY_BYTES:,}")
+    try:
+        text = path.read_bytes()[: MAX_VOCABULARY_BYTES + 1].decode("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"vocabulary file {name!r} cannot be read as UTF-8 text: {error}") from None
+    if "\x00" in text:
+        raise ValueError(f"vocabulary file {name!r} holds a NUL character: it is not a text file")
+    # One token per line, as Keras reads the file; the last line may end with a line break.
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    tokens = tuple(line.removesuffix("\r") for line in lines)
+    if len(tokens) > MAX_VOCABULARY_TOKENS:
+        raise ValueError(
+            f"vocabulary file {name!r} has {len(tokens):,} tokens, more than {MAX_VOCABULARY_TOKENS:,}"
+        )
+    return VocabularyFile(name, tokens)
+
+
+VocabularyFileName = Annotated[str | None, AfterValidator(_read_vocabulary_file)]
+
+
+def _inline_vocabulary(found: dict[str, Any], tokens: list[Any] | None) -> dict[str, Any]:
+    if isinstance(found.get("vocabulary_file"), VocabularyFile):
+        found.pop("vocabulary_file")
+        found = {"vocabulary": list(tokens or ()), **found}
+    return found
+
+
+# --- StringLookup, IntegerLookup ----------------------------------------------
+
+
+class _LookupParams(LayerParams):
+    """What StringLookup and IntegerLookup share (Keras' IndexLookup)."""
+
+    max_tokens: int | None = None
+    num_oov_indices: NonNegativeInt = 1
+    vocabulary: list[Any] | None = None
+    # mspec's own: a file of tokens next to the spec, passed to Keras inline as `vocabulary`.
+    vocabulary_file: VocabularyFileName = None
+    idf_weights: list[float] | None = None
+    invert: bool = False
+    output_mode: OutputMode = "int"
+    pad_to_max_tokens: bool = False
+    sparse: Literal[False] = False
+
+    def explicit(self) -> dict[str, Any]:
+        """The Keras arguments: a vocabulary file becomes its tokens, given inline."""
+        return _inline_vocabulary(super().explicit(), self.tokens)
+
+    def _token(self, text: str) -> Any:
+        return text
+
+    @property
+    def tokens(self) -> list[Any] | None:
+        """The vocabulary as given (inline or from the file), or None: adapted by `mspec fit`."""
+        if self.vocabulary is not None:
+            return list(self.vocabulary)
+        if isinstance(self.vocabulary_file, VocabularyFile):
+            return [self._token(t) for t in self.vocabulary_file.tokens]
+        return None
+
+    @property
+    def mask(self) -> Any:
+        return getattr(self, "mask_token", None)
+
+    @property
+    def oov(self) -> Any:
+        return getattr(self, "oov_token", None)
+
+    def _special_tokens(self) -> list[Any]:
+        mask_first = 1 if self.mask is not None and self.output_mode == "int" else 0
+        return [self.mask] * mask_first + [self.oov] * self.num_oov_indices
+
+    def own_tokens(self) -> list[Any] | None:
+        """The vocabulary without the mask and OOV tokens it may start with (as Keras strips them)."""
+        tokens = self.tokens
+        if tokens is None:
+            return None
+        special = self._special_tokens()
+        if special and tokens[: len(special)] == special:
+            return tokens[len(special) :]
+        return tokens
+
+    @property
+    def vocabulary_size(self) -> int | None:
+        """The width of a one_hot/multi_hot/count/tf_idf output, None when Keras leaves it unknown."""
+        if self.pad_to_max_tokens:
+            return self.max_tokens
+        tokens = self.own_tokens()
+        if tokens is None:
+            return None
+        return len(self._special_tokens()) + len(tokens)
+
+    @model_validator(mode="after")
+    def _check_lookup(self):
+        self.check_vocabulary()
+        return self
+
+    def check_vocabulary(self) -> None:
+        """Refuse what Keras' constructor refuses (and set_vocabulary, for a given vocabulary)."""
+        if self.max_tokens is not None and self.max_tokens <= 1:
+            raise ValueError(f"max_tokens must be greater than 1 if set, got {self.max_tokens}")
+        if self.pad_to_max_tokens and self.max_tokens is None:
+            raise ValueError("pad_to_max_tokens needs max_tokens")
+        if self.vocabulary is not None and self.vocabulary_file is not None:
+            raise ValueError("give the vocabulary inline or as vocabulary_file, not both")
+        if self.invert and self.output_mode != "int":
+            raise ValueError(f"invert needs output_mode 'int', got {self.output_mode!r}")
+        if self.idf_weights is not None and self.output_mode != "tf_idf":
+            raise ValueError("idf_weights are only for output_mode 'tf_idf'")
+        tokens = self.tokens
+        if tokens is None:
+            return
+        if self.output_mode == "tf_idf" and self.idf_weights is None:
+            raise ValueError("a vocabulary with output_mode 'tf_idf' needs idf_weights as well")
+        if not tokens:
+            raise ValueError("the vocabulary is empty")
+        own = self.own_tokens() or []
+        repeated = sorted({repr(t) for t in own if own.count(t) > 1})
+        if repeated:
+            raise ValueError(f"the vocabulary repeats {', '.join(repeated[:5])}")
+        if self.mask is not None and self.mask in own:
+            raise ValueError(f"the mask token {self.mask!r} is in the vocabulary (Keras adds it itself)")
+        if self.invert and self.oov is not None and self.oov in own:
+            raise ValueError(f"the OOV token {self.oov!r} is in the vocabulary (Keras adds it itself)")
+        size = len(self._special_tokens()) + len(own)
+        if self.max_tokens is not None and size > self.max_tokens:
+            raise ValueError(f"the vocabulary has {size} entries with the special tokens, over max_tokens")
+        if self.idf_weights is not None and len(self.idf_weights) != len(tokens):
+            raise ValueError(
+                f"idf_weights has {len(self.idf_weights)} values for a vocabulary of {len(tokens)} tokens"
+            )
+
+
+def _salt_ok(salt: int | list[int] | None) -> None:
+    if isinstance(salt, list) and len(salt) != 2:
+        raise ValueError("salt is one integer or a list of two")
+
+
+class StringLookupParams(_LookupParams):
+    vocabulary: list[str] | None = None
+    mask_token: str | None = None
+    oov_token: str = "[UNK]"
+    encoding: str = "utf-8"
+    salt: int | list[int] | None = None
+
+    @model_validator(mode="after")
+    def _check_salt(self):
+        _salt_ok(self.salt)
+        return self
+
+
+class IntegerLookupParams(_LookupParams):
+    vocabulary: list[int] | None = None
+    mask_token: int | None = None
+    oov_token: int = -1
+    vocabulary_dtype: Literal["int64"] = "int64"
+    oov_method: Literal["floormod", "farmhash"] = "floormod"
+    salt: int | list[int] | None = None
+
+    def _token(self, text: str) -> Any:
+        try:
+            return int(text.strip())
+        except ValueError:
+            raise ValueError(f"IntegerLookup's vocabulary file holds {text!r}, not an integer") from None
+
+    @model_validator(mode="after")
+    def _check_salt(self):
+        _salt_ok(self.salt)
+        if self.salt is not None and self.oov_method != "farmhash":
+            raise ValueError("salt needs oov_method 'farmhash'")
+        return self
+
+    @model_validator(mode="after")
+    def _integer_file(self):
+        self.tokens  # noqa: B018 - raises for a file line that is not an integer
+        return self
+
+
+def encoded_shape(shape: Shape, mode: str, depth: Any, layer: str) -> Shape:
+    """The shape of ids encoded as `mode` with `depth` values (Keras' rule for lookup layers)."""
+    if mode == "int":
+        return shape
+    if mode == "one_hot":
+        if len(shape) > 1 and shape[-1] == 1:
+            return (*shape[:-1], depth)
+        return (*shape, depth)
+    # Keras declares (depth,) for a rank-1 input, encoding the whole batch as one example, and
+    # counts over axis 1, not the last axis, above rank 2 (as CategoryEncoding does).
+    if len(shape) != 2:
+        raise ShapeError(
+            f"{layer} with output_mode={mode!r} takes a rank-2 input (batch, values), got {{0}}",
+            hint="reshape the input to (batch, values) first, or use output_mode 'int' or 'one_hot'",
+        )
+    return (shape[0], depth)
+
+
+def _lookup_shape(name: str):
+    def rule(p: _LookupParams, shapes) -> Shape:
+        (shape,) = shapes
+        return encoded_shape(shape, p.output_mode, p.vocabulary_size, name)
+
+    return rule
+
+
+for _name, _params, _doc in (
+    (
+        "StringLookup",
+        StringLookupParams,
+        "Maps strings to integer ids (or encodes them) through a vocabulary.",
+    ),
+    (
+        "IntegerLookup",
+        IntegerLookupParams,
+        "Maps integer values to contiguous ids (or encodes them) through a vocabulary.",
+    ),
+):
+    register(
+        LayerKind(
+            _name,
+            _params,
+            _lookup_shape(_name),
+            _no_weights,
+            "preprocessing",
+            _doc + " The vocabulary comes from `vocabulary`, `vocabulary_file` or `mspec fit`.",
+            key_params=("output_mode", "max_tokens"),
+        )
+    )
+
+
+# --- Hashing, HashedCrossing ----------------------------------------------------
+
+
+class HashingParams(LayerParams):
+    num_bins: PositiveInt
+    mask_value: str | int | None = None
+    salt: int | list[int] | None = None
+    output_mode: Literal["int", "one_hot", "multi_hot", "count"] = "int"
+    sparse: Literal[False] = False
+
+    @model_validator(mode="after")
+    def _check_salt(self):
+        _salt_ok(self.salt)
+        return self
+
+
+def _hashing_shape(p: HashingParams, shapes) -> Shape:
+    (shape,) = shapes
+    if p.output_mode == "int":
+        return shape
+    if p.output_mode == "one_hot" and (len(shape) == 1 or shape[-1] != 1):
+        raise ShapeError(
+            "Hashing with output_mode='one_hot' declares (..., num_bins) in place of the last axis, "
+            "but encodes every value of {0}: what runs would not match",
+            hint="give the input a last axis of size 1",
+        )
+    return encoded_shape(shape, p.output_mode, p.num_bins, "Hashing")
+
+
+register(
+    LayerKind(
+        "Hashing",
+        HashingParams,
+        _hashing_shape,
+        _no_weights,
+        "preprocessing",
+        "Hashes strings or integers into `num_bins` ids (or encodes them).",
+        key_params=("num_bins", "output_mode"),
+        positional=("num_bins",),
+    )
+)
+
+
+class HashedCrossingParams(LayerParams):
+    num_bins: PositiveInt
+    output_mode: Literal["int", "one_hot"] = "int"
+    sparse: Literal[False] = False
+
+
+def _hashed_crossing_shape(p: HashedCrossingParams, shapes) -> Shape:
+    first, second = shapes
+    for shape in shapes:
+        if len(shape) > 2 or (len(shape) == 2 and shape[-1] != 1):
+            raise ShapeError(
+                "HashedCrossing takes inputs of shape (batch,) or (batch, 1), got {0} and {1}",
+                hint="cross one feature value per example",
+            )
+    if first != second and not (
+        len(first) == len(second)
+        and all(a == b or a is None or b is None for a, b in zip(first, second, strict=True))
+    ):
+        raise ShapeError("HashedCrossing needs inputs of equal shape, got {0} and {1}")
+    if p.output_mode == "int":
+        return first
+    return encoded_shape(first, "one_hot", p.num_bins, "HashedCrossing")
+
+
+register(
+    LayerKind(
+        "HashedCrossing",
+        HashedCrossingParams,
+        _hashed_crossing_shape,
+        _no_weights,
+        "preprocessing",
+        "Crosses two categorical features by hashing each pair of values into `num_bins` ids.",
+        min_inputs=2,
+        max_inputs=2,
+        key_params=("num_bins", "output_mode"),
+        positional=("num_bins",),
+    )
+)
+
+
+# --- Discretization -------------------------------------------------------------
+
+
+class DiscretizationParams(LayerParams):
+    bin_boundaries: list[float] | None = None
+    num_bins: NonNegativeInt | None = None
+    epsilon: float = 0.01
+    output_mode: Literal["int", "one_hot", "multi_hot", "count"] = "int"
+    sparse: Literal[False] = False
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.bin_boundaries is None) == (self.num_bins is None):
+            raise ValueError("give bin_boundaries, or num_bins (then `mspec fit` adapts them), not both")
+        return self
+
+    @property
+    def depth(self) -> int:
+        return len(self.bin_boundaries) + 1 if self.bin_boundaries is not None else self.num_bins  # type: ignore[return-value]
+
+
+def _discretization_shape(p: DiscretizationParams, shapes) -> Shape:
+    (shape,) = shapes
+    return encoded_shape(shape, p.output_mode, p.depth, "Discretization")
+
+
+register(
+    LayerKind(
+        "Discretization",
+        DiscretizationParams,
+        _discretization_shape,
+        _no_weights,
+        "preprocessing",
+        "Buckets numbers into bins by `bin_boundaries`, or `num_bins` adapted by `mspec fit`.",
+        key_params=("num_bins", "output_mode"),
+    )
+)
+
+
+# --- TextVectorization ----------------------------------------------------------
+
+
+class TextVectorizationParams(LayerParams):
+    max_tokens: int | None = None
+    standardize: Literal["lower_and_strip_punctuation", "lower", "strip_punctuation"] | None = (
+        "lower_and_strip_punctuation"
+    )
+    split: Literal["whitespace", "character"] | None = "whitespace"
+    ngrams: PositiveInt | list[PositiveInt] | None = None
+    output_mode: OutputMode = "int"
+    output_sequence_length: PositiveInt | None = None
+    pad_to_max_tokens: bool = False
+    vocabulary: list[str] | None = None
+    vocabulary_file: VocabularyFileName = None
+    idf_weights: list[float] | None = None
+    sparse: Literal[False] = False
+    ragged: Literal[False] = False
+    encoding: str = "utf-8"
+
+    def explicit(self) -> dict[str, Any]:
+        """The Keras arguments: a vocabulary file becomes its tokens, given inline."""
+        return _inline_vocabulary(super().explicit(), self.tokens)
+
+    @property
+    def lookup(self) -> StringLookupParams:
+        """The StringLookup Keras builds inside (its mask token is the empty string)."""
+        return StringLookupParams.model_construct(
+            max_tokens=self.max_tokens,
+            vocabulary=self.vocabulary,
+            vocabulary_file=self.vocabulary_file,
+            idf_weights=self.idf_weights,
+            pad_to_max_tokens=self.pad_to_max_tokens,
+            mask_token="",
+            output_mode=self.output_mode,
+        )
+
+    @property
+    def tokens(self) -> list[str] | None:
+        return self.lookup.tokens
+
+    @model_validator(mode="after")
+    def _check_vectorization(self):
+        if self.output_mode != "int" and self.output_sequence_length is not None:
+            raise ValueError("output_sequence_length is only for output_mode 'int'")
+        self.lookup.check_vocabulary()
+        return self
+
+
+def _text_vectorization_shape(p: TextVectorizationParams, shapes) -> Shape:
+    (shape,) = shapes
+    if p.split is not None and len(shape) > 1 and shape[-1] != 1:
+        raise ShapeError(
+            "TextVectorization splits strings, so it takes one string per example: shape (batch,) or "
+            "(batch, 1), got {0}",
+            hint='declare the input with shape = [] or [1] and dtype = "string"',
+        )
+    if p.output_mode == "int":
+        if len(shape) > 2:
+            raise ShapeError("TextVectorization takes a rank-1 or rank-2 input (batch included), got {0}")
+        return (shape[0], p.output_sequence_length)
+    depth = p.lookup.vocabulary_size
+    if p.split is None:
+        if len(shape) == 1 and p.output_mode != "one_hot":
+            raise ShapeError(
+                f"TextVectorization without split, with output_mode={p.output_mode!r}, encodes a (batch,) "
+                "input {0} as one example: what runs has no batch axis",
+                hint="declare the input with shape = [1]",
+            )
+        return encoded_shape(
+            (*shape, 1) if len(shape) <= 1 else shape, p.output_mode, depth, "TextVectorization"
+        )
+    if len(shape) > 1:
+        raise ShapeError(
+            f"TextVectorization with output_mode={p.output_mode!r} declares an extra axis for a "
+            "(batch, 1) input {0} that what runs does not have",
+            hint="declare the input with shape = [] (one string per example)",
+        )
+    return (shape[0], depth)
+
+
+register(
+    LayerKind(
+        "TextVectorization",
+        TextVectorizationParams,
+        _text_vectorization_shape,
+        _no_weights,
+        "preprocessing",
+        "Standardizes, splits and maps text to token ids (or encodes it); the vocabulary comes from "
+        "`vocabulary`, `vocabulary_file` or `mspec fit`.",
+        key_params=("output_mode", "max_tokens", "output_sequence_length"),
+    )
+)
+
+
+# --- Resizing and cropping ---------------------------------------------------------
+
+
+def _image_rank(shape: Shape, layer: str) -> None:
+    # Keras also takes a rank-3 tensor, as ONE unbatched image: in a model its batch axis would be
+    # treated as the image's height.
+    if len(shape) != 4:
+        raise ShapeError(
+            f"{layer} takes a batch of images, rank 4 (batch included), got {{0}}",
+            hint="give the input shape [height, width, channels] (channels first with data_format)",
+        )
+
+
+def _resized(shape: Shape, height: int, width: int, data_format: str | None) -> Shape:
+    if channels_first(data_format):
+        return (shape[0], shape[1], height, width)
+    return (shape[0], height, width, shape[3])
+
+
+class ResizingParams(LayerParams):
+    height: PositiveInt
+    width: PositiveInt
+    interpolation: Literal["bilinear", "nearest", "lanczos3", "lanczos5", "bicubic", "area"] = "bilinear"
+    crop_to_aspect_ratio: bool = False
+    pad_to_aspect_ratio: bool = False
+    fill_mode: Literal["constant"] = "constant"
+    fill_value: float = 0.0
+    antialias: bool = False
+    data_format: DataFormat = None
+
+
+class CropParams(LayerParams):
+    height: PositiveInt
+    width: PositiveInt
+    data_format: DataFormat = None
+
+
+class RandomCropParams(CropParams):
+    seed: int | None = None
+
+
+def _resize_rule(name: str):
+    def rule(p, shapes) -> Shape:
+        (shape,) = shapes
+        _image_rank(shape, name)
+        return _resized(shape, p.height, p.width, p.data_format)
+
+    return rule
+
+
+for _name, _params, _doc in (
+    ("Resizing", ResizingParams, "Resizes images to `height` x `width`."),
+    ("CenterCrop", CropParams, "Crops the centre `height` x `width` of images (resizing smaller ones)."),
+    (
+        "RandomCrop",
+        RandomCropParams,
+        "Crops a random `height` x `width` window in training, the centre otherwise.",
+    ),
+):
+    register(
+        LayerKind(
+            _name,
+            _params,
+            _resize_rule(_name),
+            _no_weights,
+            "image preprocessing",
+            _doc,
+            key_params=("height", "width"),
+            positional=("height", "width"),
+        )
+    )
+
+
+# --- Random augmentations (the shape stays) ---------------------------------------
+
+
+def _factor(low: float, high: float, *, open_low: bool = False):
+    """A factor as Keras checks it: a number in [low, high], or two numbers spanning into that range."""
+
+    def inside(value: float) -> bool:
+        return (low < value if open_low else low <= value) and value <= high
+
+    def check(value: float | list[float]) -> float | list[float]:
+        if isinstance(value, list):
+            if len(value) != 2:
+                raise ValueError("a factor is one number or a list of two")
+            if open_low and not all(inside(v) for v in value):
+                raise ValueError(f"each factor must lie in ({low}, {high}]")
+            if not open_low and (value[0] > high or value[1] < low):
+                raise ValueError(f"the factor range must reach into [{low}, {high}]")
+        elif not inside(value):
+            bracket = "(" if open_low else "["
+            raise ValueError(f"the factor must lie in {bracket}{low}, {high}]")
+        return value
+
+    return Annotated[float | list[float], AfterValidator(check)]
+
+
+def _two(value: list[float]) -> list[float]:
+    if len(value) != 2:
+        raise ValueError("value_range is a list of two numbers")
+    return value
+
+
+ValueRange = Annotated[list[float], AfterValidator(_two)]
+FillMode = Literal["reflect", "wrap", "constant", "nearest"]
+Interpolation = Literal["nearest", "bilinear"]
+Seed = int | None
+
+
+class RandomFlipParams(LayerParams):
+    mode: Literal["horizontal", "vertical", "horizontal_and_vertical"] = "horizontal_and_vertical"
+    seed: Seed = None
+    data_format: DataFormat = None
+
+
+class RandomRotationParams(LayerParams):
+    factor: _factor(-1, 1)
+    fill_mode: FillMode = "reflect"
+    interpolation: Interpolation = "bilinear"
+    seed: Seed = None
+    fill_value: float = 0.0
+    data_format: DataFormat = None
+
+
+class RandomZoomParams(LayerParams):
+    height_factor: _factor(-1, 1, open_low=True)
+    width_factor: _factor(-1, 1, open_low=True) | None = None
+    fill_mode: FillMode = "reflect"
+    interpolation: Interpolation = "bilinear"
+    seed: Seed = None
+    fill_value: float = 0.0
+    data_format: DataFormat = None
+
+
+class RandomTranslationParams(LayerParams):
+    height_factor: _factor(-1, 1)
+    width_factor: _factor(-1, 1)
+    fill_mode: FillMode = "reflect"
+    interpolation: Interpolation = "bilinear"
+    seed: Seed = None
+    fill_value: float = 0.0
+    data_format: DataFormat = None
+
+
+class RandomContrastParams(LayerParams):
+    factor: _factor(0, 1)
+    value_range: ValueRange = Field(default_factory=lambda: [0, 255])
+    seed: Seed = None
+
+
+class RandomBrightnessParams(LayerParams):
+    factor: _factor(-1, 1)
+    value_range: ValueRange = Field(default_factory=lambda: [0, 255])
+    seed: Seed = None
+
+
+def _augmentation_rule(name: str):
+    def rule(p, shapes) -> Shape:
+        (shape,) = shapes
+        _image_rank(shape, name)
+        return shape
+
+    return rule
+
+
+for _name, _params, _doc, _keys in (
+    ("RandomFlip", RandomFlipParams, "Flips images at random in training.", ("mode",)),
+    ("RandomRotation", RandomRotationParams, "Rotates images at random in training.", ("factor",)),
+    (
+        "RandomZoom",
+        RandomZoomParams,
+        "Zooms images at random in training.",
+        ("height_factor", "width_factor"),
+    ),
+    (
+        "RandomTranslation",
+        RandomTranslationParams,
+        "Translates images at random in training.",
+        ("height_factor", "width_factor"),
+    ),
+    ("RandomContrast", RandomContrastParams, "Changes image contrast at random in training.", ("factor",)),
+    (
+        "RandomBrightness",
+        RandomBrightnessParams,
+        "Changes image brightness at random in training.",
+        ("factor",),
+    ),
+):
+    register(
+        LayerKind(
+            _name,
+            _params,
+            _augmentation_rule(_name),
+            _no_weights,
+            "image augmentation",
+            _doc + " The identity at inference.",
+            key_params=_keys,
+            positional=_keys[:1],
+        )
+    )
