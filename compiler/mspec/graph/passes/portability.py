@@ -19,8 +19,9 @@ from .common import diagnostic
 
 WHERE = "it runs on GPU, on JAX, and on a CPU with oneDNN (TF_ENABLE_ONEDNN_OPTS=1)"
 
-_CONV = ("Conv1D", "Conv2D")
-_TRANSPOSE = ("Conv1DTranspose", "Conv2DTranspose")
+# ConvLSTM3D convolves through the 3D kernels, which take channels_first: it runs everywhere.
+_CONV = ("Conv1D", "Conv2D", "ConvLSTM1D", "ConvLSTM2D")
+_TRANSPOSE = ("Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose")
 _DEPTHWISE = ("DepthwiseConv2D", "SeparableConv2D")
 
 
@@ -32,7 +33,7 @@ def limitations(call: LayerCall) -> Iterator[tuple[str, str]]:
             yield f"{message} (inside {call.kind.name})", hint
     name, p = call.kind.name, call.params
     channels_first = getattr(p, "data_format", None) == "channels_first"
-    if name in _CONV and channels_first and p.groups == 1:
+    if name in _CONV and channels_first and getattr(p, "groups", 1) == 1:
         yield (
             f"{name} with data_format 'channels_first' does not run on TensorFlow's CPU kernels without "
             f"oneDNN (they convolve channels-last tensors only: UnimplementedError); {WHERE}",
