@@ -614,7 +614,7 @@ _RULES = [
     ),
     _rule(
         "MS710", "mask-dropped", WARNING,
-        "a mask (Embedding mask_zero) destroyed by a layer that does not support masking",
+        "a mask (Embedding mask_zero, Masking) destroyed by a layer that does not support masking",
         "Keras warns at run time: 'Layer 'flatten' (of type Flatten) was passed an input with a mask "
         "attached to it. However, this layer does not support masking and will therefore destroy the "
         "mask information.' Padding positions then count as data downstream: pooling, recurrent and "
@@ -622,8 +622,9 @@ _RULES = [
         '[branches.tokens]\nfrom = "ids"\nlayers = [\n'
         '    { type = "Embedding", input_dim = 1000, output_dim = 8, mask_zero = true },\n'
         '    { type = "Flatten" },\n]',
-        "Use layers that keep the mask (GlobalAveragePooling1D, LSTM, GRU ...) after the Embedding, "
-        "or set mask_zero = false if padding is not to be masked.",
+        "Use layers that keep the mask (GlobalAveragePooling1D, LSTM, GRU ...) after the Embedding "
+        "or Masking layer, or set mask_zero = false (remove the Masking layer) if padding is not to be "
+        "masked.",
     ),
     _rule(
         "MS711", "normalization-not-adapted", WARNING,

@@ -48,7 +48,9 @@ MASK_CARRIERS = frozenset(
     {
         "Activation", "BatchNormalization", "Dense", "Dropout", "GaussianDropout", "GaussianNoise",
         "Identity", "LayerNormalization", "Normalization", "Rescaling", "SpatialDropout1D",
-        "TimeDistributed", "Attention",
+        "TimeDistributed", "Attention", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax",
+        "GroupNormalization", "UnitNormalization", "SpatialDropout2D", "SpatialDropout3D", "AlphaDropout",
+        "ActivityRegularization",
     }
 ) | ELEMENTWISE_MERGES  # fmt: skip
 RECURRENT = frozenset({"LSTM", "GRU", "SimpleRNN", "Bidirectional"})
@@ -385,7 +387,7 @@ def _input_values(model: ModelGraph, order: list[Node]) -> list[Diagnostic]:
 
 
 def _masks(model: ModelGraph, order: list[Node]) -> list[Diagnostic]:
-    """MS710: a mask from Embedding(mask_zero=true) reaching a layer that destroys it."""
+    """MS710: a mask from Embedding(mask_zero=true) or Masking reaching a layer that destroys it."""
     mask: dict[str, str | None] = {}
     found = []
     for node in order:
@@ -396,6 +398,9 @@ def _masks(model: ModelGraph, order: list[Node]) -> list[Diagnostic]:
         incoming = next((mask[i] for i in node.inputs if mask.get(i)), None)
         if layer == "Embedding":
             mask[node.id] = node.id if getattr(node.call.params, "mask_zero", False) else None
+            continue
+        if layer == "Masking":
+            mask[node.id] = node.id  # a mask of its own, whatever mask came in
             continue
         if incoming is None:
             mask[node.id] = None
@@ -415,16 +420,19 @@ def _masks(model: ModelGraph, order: list[Node]) -> list[Diagnostic]:
                 else ""
             )
             path, at = _where(node)
+            masked_by = model.nodes[incoming].call.kind.name
+            setting = "mask_zero = true" if masked_by == "Embedding" else masked_by
+            undo = "set mask_zero = false" if masked_by == "Embedding" else "remove the Masking layer"
             found.append(
                 diagnostic(
                     model,
                     "MS710",
                     path,
                     f"{layer} in {model.label(node.id)} does not support masking: the mask of "
-                    f"{model.label(incoming)} (mask_zero = true) is destroyed here and padding counts "
+                    f"{model.label(incoming)} ({setting}) is destroyed here and padding counts "
                     f"as data{after}",
                     "use layers that keep the mask (GlobalAveragePooling1D, LSTM, GRU) after the "
-                    "Embedding, or set mask_zero = false",
+                    f"{masked_by}, or {undo}",
                     severity=Severity.WARNING,
                     at=at,
                     node=node.id,
