@@ -206,8 +206,10 @@ def ones(shape: tuple, step: dict):
 
 
 def _call(layer, step: dict, inputs: list):
-    if step["type"] == "MultiHeadAttention":
-        return layer(*inputs)
+    from mspec.layers import REGISTRY
+
+    if step["type"] in REGISTRY and REGISTRY[step["type"]].call_style == "separate":
+        return layer(*inputs)  # layer(query, value, key)
     if len(inputs) == 1 and step["type"] not in MULTI_INPUT:
         return layer(inputs[0])
     return layer(inputs)
@@ -231,6 +233,7 @@ MULTI_INPUT = {
     "Minimum",
     "Dot",
     "Attention",
+    "AdditiveAttention",
 }
 
 

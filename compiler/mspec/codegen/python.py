@@ -164,9 +164,9 @@ def _tensor_owner(model: ModelGraph, node_id: str) -> str:
 
 
 def _merge_arguments(node: Node, sources: list[str]) -> str:
-    # MultiHeadAttention takes query, value[, key] as separate arguments;
-    # every other merge takes one list.
-    if node.call.kind.name == "MultiHeadAttention":
+    # Attention layers such as MultiHeadAttention take query, value[, key] as separate
+    # arguments (their kind's `call_style`); every other merge takes one list.
+    if node.call.kind.call_style == "separate":
         return ", ".join(sources)
     return "[" + ", ".join(sources) + "]"
 

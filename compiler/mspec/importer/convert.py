@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from ..diagnostics import Diagnostic, Severity
 from ..layers import REGISTRY
-from ..layers.base import ACTIVATIONS
+from ..layers.base import ACTIVATIONS, LayerKind
 from ..layers.call import make_call
 from ..spec.vocabulary import DTYPES, OPTIMIZER_NAMES
 from .read import ModelFileError
@@ -329,11 +329,12 @@ class Importer:
                     f"not a Keras model configuration: input {layer.name!r} has inbound nodes"
                 )
             return
+        names = REGISTRY[layer.class_name].call_arguments if layer.class_name in REGISTRY else ()
         for call in layer.calls:
             kwargs = dict(call.kwargs)
-            if layer.class_name == "MultiHeadAttention":
+            if names:  # separate arguments, `layer(query, value, key)`, by position or by name
                 tensors = list(call.args)
-                for position, key in enumerate(("query", "value", "key")):
+                for position, key in enumerate(names):
                     if key in kwargs:
                         tensors[position : position + 1] = [kwargs.pop(key)]
                 inputs = tensors
@@ -402,7 +403,7 @@ class Importer:
         masked = {
             call.inputs[0]
             for layer in self.layers.values()
-            if layer.class_name == "Embedding" and layer.config.get("mask_zero") is True
+            if layer.class_name in REGISTRY and _makes_mask(layer)
             for call in layer.calls
             if call.inputs
         }
@@ -444,13 +445,11 @@ class Importer:
         """Return the step table for a layer config: `type` and the parameters that are not defaults."""
         kind = REGISTRY[layer.class_name if not inner else config["__class__"]]
         fields = kind.params.model_fields
-        if config.get("return_state") is True:
-            self.layer_error(
-                layer,
-                "MS405",
-                "return_state=True makes it return several tensors; a spec step has exactly one output",
-            )
-            return None
+        for key, refuse in kind.import_refusals.items():
+            refusal = refuse(config[key]) if key in config else None
+            if refusal is not None:
+                self.layer_error(layer, refusal.code, refusal.message, refusal.hint)
+                return None
         found: dict[str, Any] = {}
         ok = True
         for key, value in config.items():
@@ -467,13 +466,16 @@ class Importer:
                     ok = False
                 continue
             if key in fields:
-                converted = self._parameter(layer, kind.name, key, value, fields[key], config)
+                converted = self._parameter(layer, kind, key, value, fields[key], config)
                 if converted is None:
                     ok = False
                 elif converted is not _DEFAULT:
                     found[key] = converted
-            elif key == "backward_layer" and kind.name == "Bidirectional":
-                ok = self._check_backward(layer, config.get("layer"), value) and ok
+            elif key in kind.import_derived:
+                refusal = kind.import_derived[key](config, value)
+                if refusal is not None:
+                    self.layer_error(layer, refusal.code, refusal.message, refusal.hint)
+                    ok = False
             elif (key in FIXED_SETTINGS and value == FIXED_SETTINGS[key]) or value is None or value is False:
                 continue
             elif inner and key == "zero_output_for_mask":
@@ -508,23 +510,21 @@ class Importer:
         return step
 
     def _parameter(
-        self, layer: Layer, kind: str, key: str, value: Any, info: Any, config: dict[str, Any]
+        self, layer: Layer, kind: LayerKind, key: str, value: Any, info: Any, config: dict[str, Any]
     ) -> Any:
         """Return a parameter's spec value, `_DEFAULT` to leave it out, or None after reporting."""
         default = None if info.is_required() else info.default
-        if key == "layer" and REGISTRY[kind].wraps:
+        if key == "layer" and kind.wraps:
             return self._inner(layer, value)
         if value is None and info.is_required():
             self.layer_error(layer, "MS406", f"{key}=None cannot be written in a spec: {key} is required")
             return None
-        if key == "noise_shape" and isinstance(value, list):
-            # TOML has no null: a name is an unknown dimension there, as in an input's shape.
-            names = ["batch", *(f"axis{axis}" for axis in range(1, len(value)))]
-            value = [name if d is None else d for name, d in zip(names, value, strict=True)]
+        if key in kind.import_values:
+            value = kind.import_values[key](value)
         if value is None and default is not None and key not in ACTIVATION_FIELDS:
-            code = "MS405" if key == "merge_mode" else "MS406"
-            why = "it returns several tensors" if key == "merge_mode" else "a spec has no null here"
-            self.layer_error(layer, code, f"{key}=None cannot be written in a spec: {why}")
+            self.layer_error(
+                layer, "MS406", f"{key}=None cannot be written in a spec: a spec has no null here"
+            )
             return None
         table = next((t for suffix, t in OBJECT_TABLES.items() if key.endswith(suffix)), None)
         if table is not None:
@@ -556,12 +556,9 @@ class Importer:
             return name
         if key == "data_format" and value == "channels_last" and default is None:
             return _DEFAULT  # Keras' own default data format, saved explicitly
-        if key == "strides" and "pool_size" in config and _equivalent(value, config["pool_size"]):
-            return _DEFAULT  # pooling strides default to the pool size
-        if key == "value_dim" and value == config.get("key_dim"):
-            return _DEFAULT  # MultiHeadAttention's value_dim defaults to key_dim
-        if key == "attention_axes" and value == _default_attention_axes(layer):
-            return _DEFAULT  # Keras saves the axes it chose: all but batch and features
+        computed = kind.import_defaults.get(key)
+        if computed is not None and _equivalent(value, computed(config, layer.build_config)):
+            return _DEFAULT  # a default Keras computed from other keys, and saved
         if not info.is_required() and _equivalent(value, default):
             return _DEFAULT
         if key in SIZE_FIELDS and isinstance(value, list):
@@ -590,25 +587,6 @@ class Importer:
             self.layer_error(layer, "MS404", f"it wraps layer class {cls}, which a spec cannot write")
             return None
         return self._step(layer, {**value["config"], "__class__": cls}, inner=True)
-
-    def _check_backward(self, layer: Layer, forward: Any, backward: Any) -> bool:
-        """Accept the backward layer Bidirectional derives itself: the forward one, going backwards."""
-        if isinstance(forward, dict) and isinstance(backward, dict):
-            ahead, back = (
-                _without_ids(_dict(forward.get("config"))),
-                _without_ids(_dict(backward.get("config"))),
-            )
-            for entry in (ahead, back):
-                entry.pop("name", None)
-                entry.pop("zero_output_for_mask", None)
-            ahead["go_backwards"] = not ahead.get("go_backwards", False)
-            if forward.get("class_name") == backward.get("class_name") and ahead == back:
-                return True
-        self.layer_error(
-            layer, "MS406", "a backward_layer of its own cannot be written in a spec",
-            "a spec's Bidirectional derives the backward layer from `layer`",
-        )  # fmt: skip
-        return False
 
 
 class Structure:
@@ -1079,11 +1057,10 @@ def _is_zero_mask(layer: Layer, masked: set[Ref]) -> bool:
     )
 
 
-def _default_attention_axes(layer: Layer) -> list[int] | None:
-    """Return the attention axes MultiHeadAttention picks by itself for the query it was built on."""
-    shapes = _dict(_dict(layer.build_config).get("shapes_dict"))
-    query = shapes.get("query_shape") if isinstance(shapes, dict) else None
-    return list(range(1, len(query) - 1)) if isinstance(query, list) else None
+def _makes_mask(layer: Layer) -> bool:
+    """Whether the layer computes a mask Keras passes on by itself (Embedding(mask_zero=True))."""
+    makes_mask = REGISTRY[layer.class_name].makes_mask
+    return makes_mask is not None and makes_mask(layer.config)
 
 
 def _float32_policy(value: Any) -> bool:
@@ -1106,15 +1083,6 @@ def _activation_name(value: Any) -> str | None:
     if is_function and isinstance(value.get("config"), str) and value.get("module") in ("builtins", None):
         return value["config"]
     return None
-
-
-def _without_ids(value: Any) -> Any:
-    """Drop the `shared_object_id` keys a .keras file adds: they differ between equal objects."""
-    if isinstance(value, dict):
-        return {k: _without_ids(v) for k, v in value.items() if k != "shared_object_id"}
-    if isinstance(value, list):
-        return [_without_ids(v) for v in value]
-    return value
 
 
 def _flatten(value: Any) -> list[Any]:

@@ -6,7 +6,7 @@ reads the same `LayerKind` entry, so a layer is described in exactly one place.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -160,6 +160,25 @@ BuildKeyRule = Callable[[Any, Sequence[Shape]], dict[tuple[int, int], Dim]]
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """Why a saved Keras layer cannot become a spec step (an import diagnostic's code, message, hint)."""
+
+    code: str
+    message: str
+    hint: str | None = None
+
+
+# (saved config, saved build_config) -> the value Keras gives a key by default, computed from other keys.
+ImportDefault = Callable[[dict[str, Any], Any], Any]
+# (saved config, saved value) -> None when the value is one a spec derives by itself, else why not.
+ImportDerived = Callable[[dict[str, Any], Any], "Refusal | None"]
+# saved value -> None when a spec can write it, else why not.
+ImportRefusal = Callable[[Any], "Refusal | None"]
+# (weight: "kernel", "bias"..., params) -> the ranks that weight has.
+WeightRanks = Callable[[str, Any], frozenset[int]]
+
+
+@dataclass(frozen=True)
 class LayerKind:
     """One Keras layer class as mspec knows it.
 
@@ -187,10 +206,38 @@ class LayerKind:
     # Leading constructor arguments that generated code passes by position,
     # as people write them: `Dense(64)`, `Conv2D(32, 3)`, `Dropout(0.2)`.
     positional: tuple[str, ...] = ()
+    # How generated code (and an imported call) passes the inputs: empty for one tensor, `layer(x)`,
+    # or for a merge one list, `layer([a, b])`; else the names of separate arguments, in order:
+    # ("query", "value", "key") is `layer(query, value)` or `layer(query, value, key)`.
+    call_arguments: tuple[str, ...] = ()
+    # The ranks of the weight an initializer, regularizer or constraint applies to; None: the usual
+    # ones (`spec.weights`).
+    weight_ranks: WeightRanks | None = None
+    # --- importing a saved Keras model (`importer.convert`) ---
+    # Config keys whose default Keras computes from other keys (pooling strides are the pool size):
+    # a saved value equal to it is left out of the step.
+    import_defaults: Mapping[str, ImportDefault] = field(default_factory=dict, hash=False)
+    # Config keys whose saved value a spec spells otherwise: value -> spec value (before defaults).
+    import_values: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict, hash=False)
+    # Config keys that are no parameter but that Keras saves with a value a spec derives by itself
+    # (Bidirectional's backward_layer): refused unless the value is the derived one.
+    import_derived: Mapping[str, ImportDerived] = field(default_factory=dict, hash=False)
+    # Config keys whose value makes the whole layer one a spec cannot write (return_state=True).
+    import_refusals: Mapping[str, ImportRefusal] = field(default_factory=dict, hash=False)
+    # Whether a layer with this saved config computes a mask Keras passes on by itself
+    # (Embedding(mask_zero=True)): the operations Keras saves for that mask are left out.
+    makes_mask: Callable[[dict[str, Any]], bool] | None = None
 
     @property
     def is_merge(self) -> bool:
         return self.max_inputs is None or self.max_inputs > 1
+
+    @property
+    def call_style(self) -> Literal["single", "list", "separate"]:
+        """How the layer is called: `layer(x)`, `layer([a, b])` or `layer(query, value, key)`."""
+        if self.call_arguments:
+            return "separate"
+        return "list" if self.is_merge else "single"
 
 
 REGISTRY: dict[str, LayerKind] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
@@ -95,6 +96,21 @@ UnknownDim = Annotated[
 ]
 
 
+def names_for_nulls(names: Callable[[int], list[str]]) -> Callable[[Any], Any]:
+    """An import hook: write a saved list's nulls as names, TOML's spelling of null (see UnknownDim)."""
+
+    def convert(value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        return [name if d is None else d for name, d in zip(names(len(value)), value, strict=True)]
+
+    return convert
+
+
+# Keras saves noise_shape with nulls; the spec names them after the axes.
+_noise_shape_names = names_for_nulls(lambda n: ["batch", *(f"axis{axis}" for axis in range(1, n))])
+
+
 class DropoutParams(LayerParams):
     rate: float = Field(ge=0, le=1)
     noise_shape: list[UnknownDim] | None = None
@@ -172,8 +188,11 @@ for _name, _params, _rule, _doc, _keys in (
     ("Identity", IdentityParams, _same_shape, "Returns its input unchanged.", ()),
 ):
     register(
-        LayerKind(_name, _params, _rule, _no_weights, "core", _doc, key_params=_keys, positional=_keys[:1])
-    )
+        LayerKind(
+            _name, _params, _rule, _no_weights, "core", _doc, key_params=_keys, positional=_keys[:1],
+            import_values={"noise_shape": _noise_shape_names} if _name == "Dropout" else {},
+        )
+    )  # fmt: skip
 
 
 # --- Flatten, Reshape, Permute, RepeatVector --------------------------------
@@ -324,6 +343,7 @@ register(
         "Maps integer indexes in [0, input_dim) to dense vectors of size output_dim.",
         key_params=("input_dim", "output_dim"),
         positional=("input_dim", "output_dim"),
+        makes_mask=lambda config: config.get("mask_zero") is True,
     )
 )
 

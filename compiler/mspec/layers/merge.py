@@ -267,21 +267,30 @@ def _same_rank(shapes, layer: str) -> None:
 
 
 def _attention_shape(p: AttentionParams, shapes) -> Shape:
+    return attention_shape(shapes, "Attention", broadcast_scores=p.score_mode == "concat")
+
+
+def attention_shape(shapes, layer: str, *, broadcast_scores: bool) -> Shape:
+    """The output of Luong- or Bahdanau-style attention on [query, value(, key)], or raise.
+
+    `broadcast_scores`: the scores add query and key (rather than multiply them), so a last
+    dimension of 1 broadcasts.
+    """
     # Keras checks nothing when building; these are what the matrix products need when run
     # (with Keras' unchecked ranks, a lower-rank input would mix samples of the batch).
-    _same_rank(shapes, "Attention")
+    _same_rank(shapes, layer)
     query, value = shapes[0], shapes[1]
     key_index = len(shapes) - 1
     key = shapes[key_index]
     if known(key[-2]) and known(value[-2]) and key[-2] != value[-2]:
         raise ShapeError(
-            f"Attention needs key and value of the same length (axis -2), got {{{key_index}}} and {{1}}",
+            f"{layer} needs key and value of the same length (axis -2), got {{{key_index}}} and {{1}}",
         )
     q, k = query[-1], key[-1]
     # 'dot' scores are query @ key^T; 'concat' scores add them, so a size of 1 broadcasts.
-    if known(q) and known(k) and q != k and (p.score_mode == "dot" or 1 not in (q, k)):
+    if known(q) and known(k) and q != k and (not broadcast_scores or 1 not in (q, k)):
         raise ShapeError(
-            f"Attention needs query and key of the same last dimension, got {{0}} and {{{key_index}}}",
+            f"{layer} needs query and key of the same last dimension, got {{0}} and {{{key_index}}}",
         )
     # Axes between the batch and the steps broadcast; the output keeps the query's.
     for axis in range(1, len(query) - 2):
@@ -289,7 +298,7 @@ def _attention_shape(p: AttentionParams, shapes) -> Shape:
         expected = {query[axis]} if known(query[axis]) else set()
         if len(others | expected) > 1:
             raise ShapeError(
-                f"Attention needs equal sizes (or 1 in key and value) on axis {axis}, got "
+                f"{layer} needs equal sizes (or 1 in key and value) on axis {axis}, got "
                 + _all_inputs(len(shapes)),
             )
     return (*query[:-1], value[-1])
@@ -433,6 +442,22 @@ def _mha_count(p: MultiHeadAttentionParams, shapes) -> int:
     return projections + heads * value_dim * output_size + bias * output_size
 
 
+def default_attention_axes(config, build_config) -> list[int] | None:
+    """The attention axes MultiHeadAttention picks by itself for the query it was built on (saved so)."""
+    shapes = build_config.get("shapes_dict") if isinstance(build_config, dict) else None
+    query = shapes.get("query_shape") if isinstance(shapes, dict) else None
+    return list(range(1, len(query) - 1)) if isinstance(query, list) else None
+
+
+def projection_weight_ranks(weight: str, params) -> frozenset[int]:
+    """Query, key and value kernels are (dim, heads, key_dim), the output kernel (heads, key_dim, dim);
+    their biases are (heads, key_dim), the output bias a vector."""
+    return frozenset({3}) if weight == "kernel" else frozenset({1, 2})
+
+
+# Attention layers called as `layer(query, value)` or `layer(query, value, key)`.
+QUERY_VALUE_KEY = ("query", "value", "key")
+
 register(
     LayerKind(
         "MultiHeadAttention",
@@ -448,5 +473,11 @@ register(
         max_inputs=3,
         key_params=("num_heads", "key_dim"),
         build_axes=lambda p, shapes: {(i, -1): shape[-1] for i, shape in enumerate(shapes)},
+        call_arguments=QUERY_VALUE_KEY,
+        weight_ranks=projection_weight_ranks,
+        import_defaults={
+            "value_dim": lambda config, build_config: config.get("key_dim"),  # value_dim defaults to key_dim
+            "attention_axes": default_attention_axes,  # Keras saves the axes it chose
+        },
     )
 )

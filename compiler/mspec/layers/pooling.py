@@ -112,6 +112,13 @@ POOLING_PARAMS = {
     "AveragePooling3D": AveragePooling3DParams,
 }
 
+
+def _strides_default(config, build_config):
+    return config.get("pool_size", _NO_DEFAULT)
+
+
+_NO_DEFAULT = object()  # equal to no saved value
+
 for _rank in (1, 2, 3):
     for _mode, _what in (("Max", "maximum"), ("Average", "average")):
         _name = f"{_mode}Pooling{_rank}D"
@@ -121,6 +128,8 @@ for _rank in (1, 2, 3):
                 _name, _params, _pooling_rule(_name), lambda p, s: 0, "pooling",
                 f"Downsamples with the {_what} over `pool_size` windows in {_rank}D.",
                 key_params=("pool_size", "strides"), positional=("pool_size",),
+                # Strides default to the pool size, which Keras saves as the strides.
+                import_defaults={"strides": _strides_default},
             )
         )  # fmt: skip
 

@@ -13,6 +13,7 @@ from .base import (
     LayerKind,
     LayerParams,
     PositiveInt,
+    Refusal,
     Regularizer,
     Shape,
     ShapeError,
@@ -127,6 +128,15 @@ def _feature_key(p, shapes) -> dict:
     return {(0, -1): shapes[0][-1]}
 
 
+def refuse_return_state(value: Any) -> Refusal | None:
+    """An import hook for recurrent layers: return_state=True gives several tensors."""
+    if value is True:
+        return Refusal(
+            "MS405", "return_state=True makes it return several tensors; a spec step has exactly one output"
+        )
+    return None
+
+
 for _name, _params, _doc in (
     ("SimpleRNN", SimpleRNNParams, "Fully connected recurrent layer over a (batch, time, features) input."),
     ("LSTM", LSTMParams, "Long short-term memory over a (batch, time, features) input."),
@@ -136,6 +146,7 @@ for _name, _params, _doc in (
         LayerKind(
             _name, _params, _recurrent_rule(_name), _recurrent_count(_name), "recurrent", _doc,
             build_axes=_feature_key, key_params=("units", "return_sequences"), positional=("units",),
+            import_refusals={"return_state": refuse_return_state},
         )
     )  # fmt: skip
 
@@ -196,12 +207,51 @@ def _bidirectional_count(p: BidirectionalParams, shapes) -> int:
     return 2 * inner.kind.param_count(inner.params, shapes)
 
 
+def _derived_backward_layer(config: dict[str, Any], backward: Any) -> Refusal | None:
+    """Accept the backward layer Bidirectional derives itself: the forward one, going backwards."""
+    forward = config.get("layer")
+    if isinstance(forward, dict) and isinstance(backward, dict):
+        ahead = _without_ids(_mapping(forward.get("config")))
+        back = _without_ids(_mapping(backward.get("config")))
+        for entry in (ahead, back):
+            entry.pop("name", None)
+            entry.pop("zero_output_for_mask", None)
+        ahead["go_backwards"] = not ahead.get("go_backwards", False)
+        if forward.get("class_name") == backward.get("class_name") and ahead == back:
+            return None
+    return Refusal(
+        "MS406", "a backward_layer of its own cannot be written in a spec",
+        "a spec's Bidirectional derives the backward layer from `layer`",
+    )  # fmt: skip
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _without_ids(value: Any) -> Any:
+    """Drop the `shared_object_id` keys a .keras file adds: they differ between equal objects."""
+    if isinstance(value, dict):
+        return {k: _without_ids(v) for k, v in value.items() if k != "shared_object_id"}
+    if isinstance(value, list):
+        return [_without_ids(v) for v in value]
+    return value
+
+
+def _refuse_no_merge(value: Any) -> Refusal | None:
+    if value is None:
+        return Refusal("MS405", "merge_mode=None cannot be written in a spec: it returns several tensors")
+    return None
+
+
 register(
     LayerKind(
         "Bidirectional", BidirectionalParams, _bidirectional_shape, _bidirectional_count, "recurrent",
         "Runs a recurrent `layer` forwards and backwards and merges both outputs (`merge_mode`).",
         build_axes=lambda p, shapes: p.layer.kind.build_axes(p.layer.params, shapes),
         key_params=("layer", "merge_mode"), wraps=True, positional=("layer",),
+        import_derived={"backward_layer": _derived_backward_layer},
+        import_refusals={"merge_mode": _refuse_no_merge},
     )
 )  # fmt: skip
 

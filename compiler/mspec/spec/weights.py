@@ -20,10 +20,11 @@ def weight_ranks(kind: str, parameter: str, params: Any) -> frozenset[int] | Non
     weight = parameter.rsplit("_", 1)[0]
     if weight == "activity":
         return None
-    if kind == "MultiHeadAttention":
-        # Query, key and value kernels are (dim, heads, key_dim), the output kernel (heads, key_dim, dim);
-        # their biases are (heads, key_dim), the output bias a vector.
-        return frozenset({3}) if weight == "kernel" else frozenset({1, 2})
+    from ..layers import REGISTRY  # here: the registry's modules import the spec package
+
+    rule = REGISTRY[kind].weight_ranks if kind in REGISTRY else None
+    if rule is not None:
+        return rule(weight, params)
     if weight in ("kernel", "depthwise", "pointwise"):
         rank = getattr(params, "rank", None)
         return frozenset({rank + 2}) if isinstance(rank, int) else frozenset({2})
