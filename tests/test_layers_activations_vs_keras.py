@@ -303,6 +303,20 @@ def _group_norm_case(draw):
     return step, [input_shape], False
 
 
+def _scale_fits_by_chance(axis, input_shape: tuple) -> bool:
+    """Whether RMSNormalization's scale over axes other than the last ones broadcasts anyway (DELIBERATE)."""
+    rank = len(input_shape)
+    axes = [axis] if isinstance(axis, int) else axis
+    if any(not -rank <= a < rank for a in axes):
+        return False
+    axes = sorted(a % rank for a in axes)
+    if len(set(axes)) < len(axes) or axes == list(range(rank - len(axes), rank)):
+        return False
+    scale = [input_shape[a] for a in axes]
+    trailing = input_shape[rank - len(axes) :]
+    return all(s in (1, t) for s, t in zip(scale, trailing, strict=True))
+
+
 RATES = st.floats(0, 1.2)
 
 STRATEGIES = {
@@ -315,7 +329,9 @@ STRATEGIES = {
     "PReLU": _prelu_case(),
     "GroupNormalization": _group_norm_case(),
     "UnitNormalization": _axis_case("UnitNormalization", lists=True),
-    "RMSNormalization": _axis_case("RMSNormalization", lists=True, extra={"epsilon": st.just(1e-5)}),
+    "RMSNormalization": _axis_case("RMSNormalization", lists=True, extra={"epsilon": st.just(1e-5)}).filter(
+        lambda case: not _scale_fits_by_chance(case[0]["axis"], case[1][0])
+    ),
     "SpatialDropout2D": _case("SpatialDropout2D", {"rate": RATES},
                               {"data_format": FORMAT, "seed": st.just(1)}, _any_rank(3, 5)),
     "SpatialDropout3D": _case("SpatialDropout3D", {"rate": RATES}, {"data_format": FORMAT}, _any_rank(4, 6)),
