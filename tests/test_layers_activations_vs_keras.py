@@ -487,11 +487,6 @@ def test_masking_makes_a_mask_that_lint_follows(layer: str, dropped: bool) -> No
 
 
 @pytest.mark.kernels
-@pytest.mark.xfail(
-    strict=True,
-    reason="the importer leaves out only the mask operations of Embedding(mask_zero=True); Masking's "
-    "not_equal(x, mask_value) is refused as an operation (MS404)",
-)
 def test_masking_model_builds_and_imports_back() -> None:
     from mspec.api import build_model, check_text, generate_source
     from mspec.importer import import_config
@@ -506,3 +501,4 @@ def test_masking_model_builds_and_imports_back() -> None:
     assert run_model(model, [((None, 3), "float32")]) == [(2, 1)]
     result = import_config(json.loads(model.to_json()), "masked.json")
     assert result.ok, [d.format() for d in result.diagnostics]
+    assert 'type = "Masking", mask_value = -1.0' in result.text

@@ -400,8 +400,9 @@ class Importer:
                     uses[ref.layer].append((layer, "input"))
                 for ref in call.masks:
                     uses[ref.layer].append((layer, "mask"))
+        # The tensor each mask is computed from -> the value it is compared with (0, or Masking's mask_value).
         masked = {
-            call.inputs[0]
+            call.inputs[0]: layer.config.get("mask_value", 0)
             for layer in self.layers.values()
             if layer.class_name in REGISTRY and _makes_mask(layer)
             for call in layer.calls
@@ -1043,14 +1044,15 @@ def _describe(value: Any) -> Any:
     return value
 
 
-def _is_zero_mask(layer: Layer, masked: set[Ref]) -> bool:
-    """Return whether an operation is `not_equal(x, 0)` on the input of an Embedding(mask_zero=True)."""
+def _is_zero_mask(layer: Layer, masked: dict[Ref, Any]) -> bool:
+    """Return whether an operation is `not_equal(x, 0)` on the input of an Embedding(mask_zero=True),
+    or `not_equal(x, mask_value)` on the input of a Masking layer."""
     return (
         any(
             len(call.args) == 2
             and isinstance(call.args[0], Ref)
             and call.args[0] in masked
-            and call.args[1] == 0
+            and call.args[1] == masked[call.args[0]]
             for call in layer.calls
         )
         and len(layer.calls) == 1

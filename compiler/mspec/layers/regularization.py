@@ -88,5 +88,7 @@ for _name, _params, _rule, _category, _doc, _keys in (
             build_rank=_name.startswith("Spatial"),
             key_params=_keys,
             positional=_keys[:1] if "Dropout" in _name else (),
+            # Masking computes a mask Keras passes on by itself: the import leaves its operations out.
+            makes_mask=(lambda config: True) if _name == "Masking" else None,
         )
     )
