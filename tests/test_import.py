@@ -665,6 +665,8 @@ def _default_layer(keras, name: str):
         "RepeatVector": {"n": 2}, "Embedding": {"input_dim": 10, "output_dim": 3},
         "CategoryEncoding": {"num_tokens": 12}, "Dot": {"axes": -1},
         "MultiHeadAttention": {"num_heads": 2, "key_dim": 3},
+        "EinsumDense": {"equation": "...b,bc->...c", "output_shape": 2},
+        "GroupQueryAttention": {"head_dim": 2, "num_query_heads": 2, "num_key_value_heads": 1},
     }  # fmt: skip
     params = dict(required.get(name, {}))
     if name.startswith(("Conv", "SeparableConv")):
@@ -700,7 +702,7 @@ def test_every_layer_kind_imports_with_only_its_required_arguments(tmp_path: Pat
         dtype = "int32" if name in ("Embedding", "CategoryEncoding") else "float32"
         inputs = [keras.Input(shape, name=f"in_{i}", dtype=dtype) for i in range(2 if kind.is_merge else 1)]
         if kind.is_merge:
-            out = layer(*inputs) if name == "MultiHeadAttention" else layer(inputs)
+            out = layer(*inputs) if kind.call_style == "separate" else layer(inputs)
             out = keras.layers.Identity(name="y")(out)
         else:
             out = keras.layers.Identity(name="y")(layer(inputs[0]))

@@ -52,6 +52,7 @@ KIND_MODULES: dict[str, str] = {
         "reshaping",
     ),
     **dict.fromkeys(["Bidirectional", "GRU", "LSTM", "SimpleRNN", "TimeDistributed"], "rnn"),
+    **dict.fromkeys(["AdditiveAttention", "EinsumDense", "GroupQueryAttention"], "attention"),
     **dict.fromkeys(
         [
             "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
