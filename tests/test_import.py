@@ -323,7 +323,9 @@ def _build_text(text: str, fmt: str = "toml"):
     from mspec.frontend import check_bytes
     from mspec.keras_build import build_model
 
-    checked = check_bytes(text.encode(), f"imported.{fmt}", fmt)
+    from spec_strategies import STRUCTURE_ONLY
+
+    checked = check_bytes(text.encode(), f"imported.{fmt}", fmt, STRUCTURE_ONLY)
     assert checked.ok and not findings(checked.diagnostics), [d.format() for d in checked.diagnostics]
     return build_model(checked.graph)
 
@@ -761,7 +763,7 @@ def test_random_valid_models_round_trip() -> None:
     from mspec.keras_build import build_model
 
     # Imported here and never guarded: a broken generator fails this test instead of skipping it.
-    from spec_strategies import valid_specs
+    from spec_strategies import STRUCTURE_ONLY, valid_specs
 
     @settings(
         max_examples=int(os.environ.get("MSPEC_IMPORT_EXAMPLES", "12")),
@@ -773,7 +775,7 @@ def test_random_valid_models_round_trip() -> None:
     )
     @given(generated=valid_specs())
     def round_trip(generated) -> None:
-        checked = check_bytes(json.dumps(generated.doc).encode(), "drawn.json", "json")
+        checked = check_bytes(json.dumps(generated.doc).encode(), "drawn.json", "json", STRUCTURE_ONLY)
         if not checked.ok:
             return  # the strategies' own tests report these
         original = build_model(checked.graph)

@@ -664,8 +664,6 @@ DELIBERATE = [
      "mean that",
      ok(L("Conv1DTranspose", filters=4, kernel_size=2, padding="same", output_padding=0), (N, 1, 3),
         run=True)),
-    ("Keras accepts an upper-case padding; a spec writes Keras' canonical lower-case value",
-     ok(L("Conv1D", filters=2, kernel_size=2, padding="SAME"), (N, 5, 3))),
     ("above rank 2, multi_hot and count reduce axis 1 instead of the last axis (Keras' docs support rank 2 "
      "at most): the run matches the declared shape only when both axes have the same size",
      ok(L("CategoryEncoding", num_tokens=5), (N, 3, 3), run=True)),
