@@ -48,6 +48,9 @@ def row_bytes(spec: Any) -> int:
 
 
 def should_stream(spec: Any, rows: int, forced: bool | None) -> bool:
+    # Keras' NumPy path refuses arrays of Python strings; tf.data carries them as tf.string.
+    if any(spec_input.dtype == "string" for spec_input in spec.inputs.values()):
+        return True
     if forced is not None:
         return forced
     return rows * row_bytes(spec) > STREAM_ABOVE_BYTES
