@@ -675,6 +675,8 @@ def _default_layer(keras, name: str):
         params = {"filters": 2, "kernel_size": 2}
     elif name.startswith("AveragePooling"):
         params = {"pool_size": 2}
+    elif name.startswith("Adaptive"):
+        params = {"output_size": 2}
     elif name.startswith("DepthwiseConv"):
         params = {"kernel_size": 2}
     elif name in ("GRU", "LSTM", "SimpleRNN"):
@@ -689,6 +691,8 @@ def _default_layer(keras, name: str):
         shape = (12,) if name == "RepeatVector" else (4, 3)
     if name in ("Embedding", "CategoryEncoding"):
         shape = (4,)
+    if name.startswith("ConvLSTM"):
+        shape = (2, *shape)  # a time axis first
     return getattr(keras.layers, name)(**params, name="probe"), shape
 
 

@@ -52,6 +52,7 @@ SIZE_FIELDS = (
     "output_padding",
     "padding",
     "cropping",
+    "output_size",
 )
 ACTIVATION_FIELDS = ("activation", "recurrent_activation")
 # Call arguments that carry the masks Keras propagates by itself.
