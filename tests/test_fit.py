@@ -229,7 +229,7 @@ def test_normalization_without_statistics_is_adapted(tmp_path: Path) -> None:
     layer = result.model.get_layer("scaled_normalization")
     np.testing.assert_allclose(np.ravel(layer.mean), x.mean(axis=0), rtol=1e-3)
     np.testing.assert_allclose(np.ravel(layer.variance), x.var(axis=0), rtol=1e-2)
-    assert result.run["adapted_normalizations"] == ["scaled_normalization"]
+    assert result.run["adapted_layers"] == ["scaled_normalization"]
     assert any("adapted layer 'scaled_normalization'" in line for line in said)
 
 

@@ -396,5 +396,5 @@ def test_fit_adapts_a_string_lookup_on_a_parquet_column(tmp_path: Path) -> None:
     result = mspec.fit(spec, data, epochs=1, verbose=0, log=said.append)
     layer = result.model.get_layer("c_string_lookup")
     assert layer.get_vocabulary() == ["[UNK]", "paris", "london", "rome"]
-    assert result.run["adapted_normalizations"] == ["c_string_lookup"]
+    assert result.run["adapted_layers"] == ["c_string_lookup"]
     assert any("adapted layer 'c_string_lookup'" in line for line in said)

@@ -327,7 +327,7 @@ def _run_record(result, data, validation, settings, place, history, callbacks, a
         "seed": settings.seed,
         "settings": dataclasses.asdict(settings),
         "placement": describe(place),
-        "adapted_normalizations": adapted,
+        "adapted_layers": adapted,
         "epochs_run": epochs_run,
         "best_epoch": _best_epoch(history, callbacks),
         "final_metrics": {key: values[-1] for key, values in history.items() if values},
