@@ -98,7 +98,7 @@ for _name, _params, _rule, _doc, _keys in (
 
 
 class PReLUParams(LayerParams):
-    alpha_initializer: Initializer = "Zeros"
+    alpha_initializer: Initializer = "zeros"  # Keras writes "Zeros": the same initializer
     alpha_regularizer: Regularizer = None
     alpha_constraint: Constraint = None
     # Axes (counted from 1, batch excluded) along which one slope is shared.
