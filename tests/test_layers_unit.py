@@ -57,7 +57,7 @@ def test_kinds_that_fix_their_rank() -> None:
 
 def test_wrappers_are_marked() -> None:
     wrappers = {name for name, kind in REGISTRY.items() if kind.wraps}
-    assert wrappers == {"Bidirectional", "TimeDistributed"}
+    assert wrappers == {"Bidirectional", "SpectralNormalization", "TimeDistributed"}
 
 
 # --- Window arithmetic --------------------------------------------------------

@@ -81,6 +81,19 @@ KIND_MODULES: dict[str, str] = {
         ],
         "preprocessing",
     ),
+    **dict.fromkeys(
+        [
+            "AugMix", "AutoContrast", "ContrastLimitedAdaptiveHistogramEqualization", "CutMix",
+            "Equalization", "MixUp", "RandAugment", "RandomColorDegeneration", "RandomColorJitter",
+            "RandomElasticTransform", "RandomErasing", "RandomGaussianBlur", "RandomGrayscale", "RandomHue",
+            "RandomInvert", "RandomPerspective", "RandomPosterization", "RandomSaturation", "RandomSharpness",
+            "RandomShear", "Solarization",
+        ],
+        "augmentation",
+    ),
+    **dict.fromkeys(["MelSpectrogram", "STFTSpectrogram"], "audio"),
+    "ReversibleEmbedding": "reversible",
+    "SpectralNormalization": "spectral",
 }  # fmt: skip
 
 

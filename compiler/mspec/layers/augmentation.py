@@ -1,0 +1,287 @@
+"""Image augmentation and adjustment layers beyond the basic ones in `preprocessing`.
+
+Every one keeps its input's shape and has no weights. Like the basic
+augmentations they take a batch of images, rank 4 (batch included): Keras also
+takes a rank-3 tensor as ONE unbatched image, which in a model would treat the
+batch axis as the image's height, so mspec refuses it.
+
+Layers that work in HSV space (RandomHue, RandomSaturation, and those built
+from them) or that mix colour channels need three channels; Keras checks this
+only when the layer runs, on the channels axis that `data_format` names, and
+mspec checks it while checking the spec. An unknown channel count is accepted.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field
+
+from .base import LayerKind, LayerParams, PositiveInt, Shape, ShapeError, register
+from .geometry import DataFormat, channels_first
+from .preprocessing import FillMode, Interpolation, Seed, ValueRange, _factor
+
+
+def _no_weights(p, shapes) -> int:
+    return 0
+
+
+def _number_or_pair(low: float | None = None, high: float | None = None, *, each: bool = False):
+    """A number or a list of two; `each`: every number must lie in [low, high]."""
+
+    def check(value: float | list[float]) -> float | list[float]:
+        values = value if isinstance(value, list) else [value]
+        if isinstance(value, list) and len(value) != 2:
+            raise ValueError("give one number or a list of two")
+        if each and any(v < low or v > high for v in values):  # type: ignore[operator]
+            raise ValueError(f"each number must lie in [{low}, {high}]")
+        return value
+
+    return Annotated[float | list[float], AfterValidator(check)]
+
+
+def _default_range() -> list[float]:
+    return [0, 255]
+
+
+class _ImageParams(LayerParams):
+    data_format: DataFormat = None
+    seed: Seed = None
+
+
+class RandomGrayscaleParams(_ImageParams):
+    factor: Annotated[float, Field(ge=0, le=1)] = 0.5
+
+
+class _FactorRangeParams(_ImageParams):
+    value_range: ValueRange = Field(default_factory=_default_range)
+
+
+class RandomHueParams(_FactorRangeParams):
+    factor: _factor(0, 1)
+
+
+class RandomSaturationParams(_FactorRangeParams):
+    factor: _factor(-1, 1)
+
+
+class RandomSharpnessParams(_FactorRangeParams):
+    factor: _factor(0, 1)
+
+
+class RandomInvertParams(_FactorRangeParams):
+    factor: _factor(0, 1) = 1.0
+
+
+class RandomPosterizationParams(_FactorRangeParams):
+    factor: _factor(1, 8)
+
+
+class RandomColorDegenerationParams(_FactorRangeParams):
+    factor: _factor(-1, 1)
+
+
+class RandomColorJitterParams(_FactorRangeParams):
+    brightness_factor: _factor(-1, 1) | None = None
+    contrast_factor: _factor(0, 1) | None = None
+    saturation_factor: _factor(-1, 1) | None = None
+    hue_factor: _factor(0, 1) | None = None
+
+
+class RandomShearParams(_ImageParams):
+    x_factor: _number_or_pair(0, 1, each=True) = 0.0
+    y_factor: _number_or_pair(0, 1, each=True) = 0.0
+    interpolation: Interpolation = "bilinear"
+    fill_mode: FillMode = "reflect"
+    fill_value: float = 0.0
+
+
+def _odd(value: int | list[int]) -> int | list[int]:
+    values = value if isinstance(value, list) else [value]
+    if isinstance(value, list) and len(value) != 2:
+        raise ValueError("kernel_size is one odd integer or a list of two")
+    if any(v % 2 == 0 for v in values):
+        raise ValueError("kernel_size must be odd")
+    return value
+
+
+class RandomGaussianBlurParams(_FactorRangeParams):
+    factor: _factor(0, 1) = 1.0
+    kernel_size: Annotated[PositiveInt | list[PositiveInt], AfterValidator(_odd)] = 3
+    sigma: _number_or_pair() = 1.0
+
+
+class RandomErasingParams(_FactorRangeParams):
+    factor: _factor(0, 1) = 1.0
+    scale: _number_or_pair() = Field(default_factory=lambda: [0.02, 0.33])
+    fill_value: float | None = None
+
+
+class RandomPerspectiveParams(_ImageParams):
+    factor: _factor(0, 1) = 1.0
+    scale: Annotated[float, Field(ge=0, le=1)] = 1.0
+    interpolation: Interpolation = "bilinear"
+    fill_value: float = 0.0
+
+
+class RandomElasticTransformParams(_FactorRangeParams):
+    factor: _factor(0, 1) = 1.0
+    scale: _number_or_pair() = 1.0
+    interpolation: Interpolation = "bilinear"
+    # Keras also lists "mirror", which only JAX runs: TensorFlow refuses it.
+    fill_mode: FillMode = "reflect"
+    fill_value: float = 0.0
+
+
+class AutoContrastParams(LayerParams):
+    value_range: ValueRange = Field(default_factory=_default_range)
+
+
+class SolarizationParams(LayerParams):
+    addition_factor: _number_or_pair(0, 1, each=True) = 0.0
+    threshold_factor: _number_or_pair(0, 1, each=True) = 0.0
+    value_range: ValueRange = Field(default_factory=_default_range)
+    seed: Seed = None
+
+
+class EqualizationParams(LayerParams):
+    value_range: ValueRange = Field(default_factory=_default_range)
+    bins: PositiveInt = 256
+    data_format: DataFormat = None
+
+
+class ContrastLimitedAdaptiveHistogramEqualizationParams(LayerParams):
+    value_range: ValueRange = Field(default_factory=_default_range)
+    clip_limit: Annotated[float, Field(gt=0)] = 4.0
+    tile_grid_size: Annotated[list[PositiveInt], Field(min_length=2, max_length=2)] = Field(
+        default_factory=lambda: [8, 8]
+    )
+    data_format: DataFormat = None
+
+
+class AugMixParams(_FactorRangeParams):
+    num_chains: PositiveInt = 3
+    chain_depth: PositiveInt = 3
+    factor: _factor(0, 1) = 0.3
+    alpha: Annotated[float, Field(gt=0)] = 1.0
+    all_ops: bool = True
+    interpolation: Interpolation = "bilinear"
+
+
+class CutMixParams(_ImageParams):
+    factor: _factor(0, 1) = 1.0
+
+
+class MixUpParams(_ImageParams):
+    alpha: Annotated[float, Field(gt=0)] = 0.2
+
+
+class RandAugmentParams(_FactorRangeParams):
+    num_ops: PositiveInt = 2
+    factor: _factor(0, 1) = 0.5
+    interpolation: Interpolation = "bilinear"
+
+
+# --- shape rules ------------------------------------------------------------------
+
+
+def _channels(shape: Shape, p: Any) -> Any:
+    return shape[1] if channels_first(getattr(p, "data_format", None)) else shape[-1]
+
+
+def _rgb(name: str, allowed: tuple[int, ...] = (3,)):
+    """The input needs one of `allowed` channel counts (when known)."""
+
+    def needs(p: Any) -> bool:
+        if name == "RandomColorJitter":
+            return p.saturation_factor is not None or p.hue_factor is not None
+        return True
+
+    def check(p: Any, shape: Shape) -> None:
+        channels = _channels(shape, p)
+        if needs(p) and isinstance(channels, int) and channels not in allowed:
+            counts = " or ".join(str(a) for a in allowed)
+            first = channels_first(getattr(p, "data_format", None))
+            where = "axis 1 (channels_first)" if first else "the last axis"
+            raise ShapeError(
+                f"{name} needs {counts} colour channels on {where}, got {channels} in {{0}}",
+                hint="give the images three channels (RGB), or set data_format to where the channels are",
+            )
+
+    return check
+
+
+def _keep_shape(name: str, check=None):
+    def rule(p, shapes) -> Shape:
+        (shape,) = shapes
+        if len(shape) != 4:
+            raise ShapeError(
+                f"{name} takes a batch of images, rank 4 (batch included), got {{0}}",
+                hint="give the input shape [height, width, channels] (channels first with data_format)",
+            )
+        if check is not None:
+            check(p, shape)
+        return shape
+
+    return rule
+
+
+for _name, _params, _doc, _keys, _check in (
+    ("RandomGrayscale", RandomGrayscaleParams, "Turns images grey at random (with probability `factor`).",
+     ("factor",), _rgb("RandomGrayscale", (1, 3))),
+    ("RandomHue", RandomHueParams, "Shifts image hue at random.", ("factor",), _rgb("RandomHue")),
+    ("RandomSaturation", RandomSaturationParams, "Changes image saturation at random.", ("factor",),
+     _rgb("RandomSaturation")),
+    ("RandomSharpness", RandomSharpnessParams, "Changes image sharpness at random.", ("factor",), None),
+    ("RandomInvert", RandomInvertParams, "Inverts image colours at random (with probability `factor`).",
+     ("factor",), None),
+    ("RandomPosterization", RandomPosterizationParams, "Reduces the bits per colour channel at random.",
+     ("factor",), None),
+    ("RandomColorDegeneration", RandomColorDegenerationParams,
+     "Blends images with their greyscale version at random.", ("factor",), _rgb("RandomColorDegeneration")),
+    ("RandomColorJitter", RandomColorJitterParams,
+     "Changes image brightness, contrast, saturation and hue at random.",
+     ("brightness_factor", "contrast_factor", "saturation_factor", "hue_factor"), _rgb("RandomColorJitter")),
+    ("RandomShear", RandomShearParams, "Shears images at random along x and y.", ("x_factor", "y_factor"),
+     None),
+    ("RandomGaussianBlur", RandomGaussianBlurParams, "Blurs images with a random Gaussian kernel.",
+     ("factor", "kernel_size"), None),
+    ("RandomErasing", RandomErasingParams, "Erases a random rectangle of each image.", ("factor", "scale"),
+     None),
+    ("RandomPerspective", RandomPerspectiveParams, "Warps images with a random perspective transform.",
+     ("factor", "scale"), None),
+    ("RandomElasticTransform", RandomElasticTransformParams, "Warps images with a random elastic distortion.",
+     ("factor", "scale"), None),
+    ("CutMix", CutMixParams, "Pastes a random patch of another image of the batch into each image.",
+     ("factor",), None),
+    ("MixUp", MixUpParams, "Blends each image with another image of the batch.", ("alpha",), None),
+    ("AugMix", AugMixParams, "Mixes chains of random augmentations of each image (AugMix).",
+     ("num_chains", "chain_depth", "factor"), None),
+    ("RandAugment", RandAugmentParams, "Applies `num_ops` augmentations drawn at random (RandAugment).",
+     ("num_ops", "factor"), None),
+):  # fmt: skip
+    register(
+        LayerKind(
+            _name, _params, _keep_shape(_name, _check), _no_weights, "image augmentation",
+            _doc + " The identity at inference.", key_params=_keys,
+            positional=_keys[:1] if _name in ("RandomHue", "RandomSaturation", "RandomSharpness",
+                                              "RandomPosterization", "RandomColorDegeneration") else (),
+        )
+    )  # fmt: skip
+
+
+for _name, _params, _doc, _keys in (
+    ("AutoContrast", AutoContrastParams, "Stretches each image's values to span `value_range`.",
+     ("value_range",)),
+    ("Solarization", SolarizationParams, "Inverts the values above a random threshold, in training.",
+     ("addition_factor", "threshold_factor")),
+    ("Equalization", EqualizationParams, "Equalizes the histogram of each image channel.", ("bins",)),
+    ("ContrastLimitedAdaptiveHistogramEqualization", ContrastLimitedAdaptiveHistogramEqualizationParams,
+     "Equalizes image histograms tile by tile, with clipped contrast (CLAHE).",
+     ("clip_limit", "tile_grid_size")),
+):  # fmt: skip
+    register(
+        LayerKind(
+            _name, _params, _keep_shape(_name), _no_weights, "image augmentation", _doc, key_params=_keys,
+        )
+    )  # fmt: skip
