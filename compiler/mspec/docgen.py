@@ -105,6 +105,12 @@ def layers_page() -> str:
                     kind = describe_type(field.annotation) + describe_bounds(field.metadata)
                 lines.append(f"| `{field_name}` | {kind} | {default} |")
             lines.append("")
+    from .layers.exclusions import EXCLUDED
+
+    lines += ["## Not supported, and why", "", "The other classes of `keras.layers`:", ""]
+    lines += ["| class | reason |", "|---|---|"]
+    lines += [f"| `{name}` | {reason} |" for name, reason in sorted(EXCLUDED.items())]
+    lines.append("")
     return "\n".join(lines)
 
 
