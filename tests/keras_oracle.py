@@ -247,7 +247,9 @@ def dtype_for(step: dict) -> str:
         return "string"
     if step["type"] in INT64_LAYERS:
         return "int64"
-    return "int32" if step["type"] in {"Embedding", "CategoryEncoding"} else "float32"
+    if step["type"] == "SpectralNormalization" and step.get("layer", {}).get("type") == "Embedding":
+        return "int32"
+    return "int32" if step["type"] in {"Embedding", "ReversibleEmbedding", "CategoryEncoding"} else "float32"
 
 
 # --- Whole models -------------------------------------------------------------
