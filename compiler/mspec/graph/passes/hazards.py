@@ -36,7 +36,7 @@ ELEMENTWISE_MERGES = frozenset(
 )
 # Values pass these unchanged in meaning (ids stay ids, floats stay floats).
 TRANSPARENT = SHAPE_ONLY | NOISE | POOLING | ELEMENTWISE_MERGES
-ID_LAYERS = frozenset({"Embedding", "CategoryEncoding"})
+ID_LAYERS = frozenset({"Embedding", "ReversibleEmbedding", "CategoryEncoding"})
 # Layers that take raw category values (strings or integers) and make ids or encodings of them.
 STRING_LAYERS = frozenset({"StringLookup", "Hashing", "HashedCrossing", "TextVectorization"})
 CATEGORY_LAYERS = ID_LAYERS | STRING_LAYERS | {"IntegerLookup"}
@@ -54,7 +54,10 @@ MASK_CARRIERS = frozenset(
     }
 ) | ELEMENTWISE_MERGES  # fmt: skip
 RECURRENT = frozenset({"LSTM", "GRU", "SimpleRNN", "Bidirectional"})
-MASK_USERS = RECURRENT | {"GlobalAveragePooling1D", "MultiHeadAttention", "Attention", "Dot"}
+MASK_USERS = RECURRENT | {
+    "GlobalAveragePooling1D", "MultiHeadAttention", "Attention", "AdditiveAttention",
+    "GroupQueryAttention", "Dot",
+}  # fmt: skip
 
 BOUNDED_01 = frozenset({"sigmoid", "hard_sigmoid", "softmax", "sparse_sigmoid", "sparsemax"})
 INTEGER_DTYPES = frozenset({"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"})
@@ -396,7 +399,7 @@ def _masks(model: ModelGraph, order: list[Node]) -> list[Diagnostic]:
             continue
         layer = node.call.kind.name
         incoming = next((mask[i] for i in node.inputs if mask.get(i)), None)
-        if layer == "Embedding":
+        if layer in ("Embedding", "ReversibleEmbedding"):
             mask[node.id] = node.id if getattr(node.call.params, "mask_zero", False) else None
             continue
         if layer == "Masking":
@@ -421,8 +424,8 @@ def _masks(model: ModelGraph, order: list[Node]) -> list[Diagnostic]:
             )
             path, at = _where(node)
             masked_by = model.nodes[incoming].call.kind.name
-            setting = "mask_zero = true" if masked_by == "Embedding" else masked_by
-            undo = "set mask_zero = false" if masked_by == "Embedding" else "remove the Masking layer"
+            setting = "mask_zero = true" if masked_by != "Masking" else masked_by
+            undo = "set mask_zero = false" if masked_by != "Masking" else "remove the Masking layer"
             found.append(
                 diagnostic(
                     model,
