@@ -734,7 +734,8 @@ def test_every_layer_kind_imports_with_only_its_required_arguments(tmp_path: Pat
             continue
         document = tomllib.loads(result.text)
         step = document["merges"]["probe"] if kind.is_merge else document["outputs"]["y"]["layers"][0]
-        step = {k: v for k, v in step.items() if k != "from"}
+        # `name` keeps the Keras layer name ("probe"), which generated code would not give it.
+        step = {k: v for k, v in step.items() if k not in ("from", "name")}
         required = {n for n, f in kind.params.model_fields.items() if f.is_required()}
         given = set(REQUIRED_ARGUMENTS.get(name, {}))  # a few kinds get more than their required ones
         extra = set(step) - required - given - {"type"}

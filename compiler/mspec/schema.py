@@ -7,6 +7,7 @@ from typing import Any
 
 from .layers import load_all
 from .spec.models import SpecFile
+from .spec.validate import LAYER_NAME_RE
 from .spec.vocabulary import FAMILIES, LAYER_ALIASES, OBJECT_REF, object_schema
 
 SCHEMA_ID = "https://mspec.invalid/spec.schema.json"
@@ -24,6 +25,14 @@ def _layer_schema(kind, defs: dict[str, Any]) -> dict[str, Any]:
             prop = {"$ref": "#/$defs/Step"}
         prop.setdefault("description", _parameter_doc(kind, name))
         properties[name] = prop
+    properties.setdefault(
+        "name",
+        {
+            "type": "string",
+            "pattern": LAYER_NAME_RE.pattern,
+            "description": "The Keras layer name; default: one derived from the spec's names.",
+        },
+    )
     if kind.is_merge:
         properties["from"] = {
             "type": "array",

@@ -24,6 +24,8 @@ def layer_description(node: Node) -> str:
             continue
         values.append(f"{name}={value}" if isinstance(value, bool) else str(value))
     text = node.call.kind.name + (f"({', '.join(values)})" if values else "")
+    if node.call.name:
+        text += f' name="{node.call.name}"'  # the Keras layer name the step gives
     return text
 
 

@@ -62,13 +62,18 @@ def layer_names(model: ModelGraph) -> dict[str, str]:
     is named after it; other steps `OWNER_KIND` (`x1_dense`), made unique.
     """
     spec = model.spec
-    fresh = _LayerNames({*spec.inputs, *spec.shared, *spec.branches, *spec.merges, *spec.outputs}).fresh
+    given = _given_names(model)
+    fresh = _LayerNames(
+        {*spec.inputs, *spec.shared, *spec.branches, *spec.merges, *spec.outputs, *given}
+    ).fresh
     names: dict[str, str] = {}
 
     def add(key: str, name: str, call: LayerCall | None) -> None:
-        names[key] = name
+        # A step's own `name` wins over the name derived from spec names.
+        names[key] = call.name if call is not None and call.name else name
         if call is not None and call.kind.wraps:
-            add(f"{key}/layer", fresh(f"{name}_{_snake(call.params.layer.kind.name)}"), call.params.layer)
+            inner = call.params.layer
+            add(f"{key}/layer", inner.name or fresh(f"{names[key]}_{_snake(inner.kind.name)}"), inner)
 
     for name in _used_shared(model):
         add(f"shared:{name}", name, spec.shared[name])
@@ -76,12 +81,34 @@ def layer_names(model: ModelGraph) -> dict[str, str]:
         if node.role == "input" or node.shared is not None:
             continue
         is_last = model.tensors.get(node.owner) == node.id
+        if node.call.name:
+            add(node.id, node.call.name, node.call)
+            continue
         add(
             node.id,
             node.owner if is_last else fresh(f"{node.owner}_{_snake(node.call.kind.name)}"),
             node.call,
         )
     return names
+
+
+def _given_names(model: ModelGraph) -> set[str]:
+    """The Keras layer names steps give themselves (`name = "..."`), wrapped layers included."""
+    given: set[str] = set()
+
+    def visit(call: LayerCall | None) -> None:
+        if call is None:
+            return
+        if call.name:
+            given.add(call.name)
+        if call.kind.wraps and isinstance(call.params.layer, LayerCall):
+            visit(call.params.layer)
+
+    for call in model.spec.shared.values():
+        visit(call)
+    for node in model.nodes.values():
+        visit(node.call)
+    return given
 
 
 def _used_shared(model: ModelGraph) -> list[str]:
@@ -216,6 +243,10 @@ def _model_and_compile(out: SourceWriter, model: ModelGraph) -> None:
     outputs = [variable_name(n) for n in spec.outputs]
     input_list = inputs[0] if len(inputs) == 1 else "[" + ", ".join(inputs) + "]"
     output_list = outputs[0] if len(outputs) == 1 else "[" + ", ".join(outputs) + "]"
+    if spec.outputs_as == "dict":
+        # Keyed by output name, in the spec's order: predict() returns a dict with these keys.
+        items = (f"{py_str(name)}: {variable_name(name)}" for name in spec.outputs)
+        output_list = "{" + ", ".join(items) + "}"
     out.call(
         "model = keras.Model", [f"inputs={input_list}", f"outputs={output_list}", f"name={py_str(spec.name)}"]
     )

@@ -48,6 +48,7 @@ def import_config(
     result.diagnostics = importer.diagnostics
     if result.document is None:
         return result
+    keep_layer_names(result.document)
     try:
         text = render(result.document, fmt)
     except Unrepresentable as error:
@@ -92,6 +93,69 @@ def import_config(
     if not any(d.is_error and not d.code.startswith("MS7") for d in checked.diagnostics):
         result.text = text
     return result
+
+
+def keep_layer_names(document: dict[str, Any]) -> None:
+    """Drop each step's Keras `name` that generated code would give the layer anyway.
+
+    The importer writes every layer's Keras name on its step; a name is kept only
+    where it differs from the name `codegen.python.layer_names` derives, so the
+    rebuilt model has the same layer names and the spec stays as short as it can.
+    """
+    from ..codegen.python import layer_names
+    from ..graph.build import build_graph
+    from ..spec.load import LoadError, load_bytes
+    from ..spec.validate import validate
+    from .writer import render as write
+
+    named = _named_steps(document)
+    wanted = {path: step["name"] for path, step in named.items()}
+    keep: set[tuple] = set()
+    while True:
+        for path, step in named.items():
+            if path in keep:
+                step["name"] = wanted[path]
+            else:
+                step.pop("name", None)
+        try:
+            spec, _ = validate(load_bytes(write(document, "json").encode(), "imported.json", "json"))
+        except LoadError:
+            spec = None
+        if spec is None:  # the check after the import reports what is wrong; keep every name
+            keep = set(wanted)
+            break
+        graph = build_graph(spec)
+        generated = layer_names(graph)
+        paths = {f"shared:{name}": ("shared", name) for name in spec.shared}
+        paths.update({node.id: tuple(node.path) for node in graph.nodes.values()})
+        missing = {
+            paths[key]
+            for key, name in generated.items()
+            if key in paths and paths[key] in wanted and wanted[paths[key]] != name
+        } - keep
+        if not missing:
+            break
+        keep |= missing
+    for path, step in named.items():
+        if path in keep:
+            # Kept last in the table, after the layer's parameters.
+            step.pop("name", None)
+            step["name"] = wanted[path]
+
+
+def _named_steps(document: dict[str, Any]) -> dict[tuple, dict[str, Any]]:
+    """Every step table carrying a `name`, by its path in the document."""
+    found: dict[tuple, dict[str, Any]] = {}
+    for section in ("shared", "merges"):
+        for name, step in document.get(section, {}).items():
+            if isinstance(step, dict) and "name" in step:
+                found[(section, name)] = step
+    for section in ("branches", "outputs"):
+        for name, entry in document.get(section, {}).items():
+            for index, step in enumerate(entry.get("layers", [])):
+                if isinstance(step, dict) and "name" in step:
+                    found[(section, name, "layers", index)] = step
+    return found
 
 
 def import_model(path: str | os.PathLike, fmt: str = "toml", spec_path: str | None = None) -> ImportResult:

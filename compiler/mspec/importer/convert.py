@@ -22,6 +22,7 @@ from ..diagnostics import Diagnostic, Severity
 from ..layers import REGISTRY
 from ..layers.base import ACTIVATIONS, LayerKind
 from ..layers.call import make_call
+from ..spec.validate import LAYER_NAME_RE
 from ..spec.vocabulary import DTYPES, OPTIMIZER_NAMES
 from .read import ModelFileError
 from .values import (
@@ -172,6 +173,9 @@ class Importer:
         self._read_layers(config["layers"])
         inputs = self._refs(config.get("input_layers"), "input_layers")
         outputs = self._refs(config.get("output_layers"), "output_layers")
+        # Outputs given as a dict ({"priority": x, ...}): their keys name the outputs.
+        output_keys = config.get("output_layers")
+        output_keys = list(output_keys) if isinstance(output_keys, dict) else None
         if not inputs or not outputs:
             raise ModelFileError("not a Keras model configuration: no input_layers or output_layers")
         for layer in self.layers.values():
@@ -195,7 +199,7 @@ class Importer:
                 layer.step = self._step(layer, layer.config, inner=False)
         if self.failed:
             return None
-        return Structure(self, inputs, outputs, mask_ops).document()
+        return Structure(self, inputs, outputs, mask_ops, output_keys).document()
 
     def _sequential_as_functional(self, config: dict[str, Any]) -> dict[str, Any] | None:
         """Rewrite a Sequential model's config as the Functional config of the same chain."""
@@ -594,8 +598,16 @@ class Importer:
 class Structure:
     """Splits the checked calls into inputs, shared layers, branches, merges and outputs."""
 
-    def __init__(self, importer: Importer, inputs: list[Ref], outputs: list[Ref], mask_ops: set[str]):
+    def __init__(
+        self,
+        importer: Importer,
+        inputs: list[Ref],
+        outputs: list[Ref],
+        mask_ops: set[str],
+        output_keys: list[str] | None = None,
+    ):
         self.importer = importer
+        self.output_keys = output_keys
         self.layers = {n: layer for n, layer in importer.layers.items() if n not in mask_ops}
         self.inputs = inputs
         self.outputs = outputs
@@ -689,7 +701,7 @@ class Structure:
             chain = chain_of.get(ref)
             if chain is not None and chain not in heads.values():
                 heads[index] = chain
-                chain.name = self._claim(ref.layer, "output")
+                chain.name = self._claim(self._output_name(index, ref), "output")
                 owner[ref] = chain.name
         input_names = {}
         for ref in self.inputs:
@@ -708,6 +720,8 @@ class Structure:
         document: dict[str, Any] = {
             "model": {"name": sanitize(str(importer.data["config"].get("name") or "model"), "model")}
         }
+        if self.output_keys is not None:
+            document["model"]["outputs_as"] = "dict"
         document["inputs"] = {}
         for ref in self.inputs:
             entry = self._input(self.layers[ref.layer], input_names[ref.layer])
@@ -715,11 +729,11 @@ class Structure:
                 return None
             document["inputs"][input_names[ref.layer]] = entry
         if shared:
-            document["shared"] = {shared_names[layer.name]: layer.step for layer in shared}
+            document["shared"] = {shared_names[layer.name]: _named(layer) for layer in shared}
 
         def steps(chain: Chain) -> list[dict[str, Any]]:
             return [
-                {"shared": shared_names[c.layer.name]} if c.layer.name in shared_names else c.layer.step
+                {"shared": shared_names[c.layer.name]} if c.layer.name in shared_names else _named(c.layer)
                 for c in chain.calls
             ]
 
@@ -734,6 +748,7 @@ class Structure:
                     "type": call.layer.step["type"],
                     "from": [owner[r] for r in call.inputs],
                     **{k: v for k, v in call.layer.step.items() if k != "type"},
+                    **({"name": call.layer.name} if LAYER_NAME_RE.match(call.layer.name) else {}),
                 }
                 for call in merges
             }
@@ -746,7 +761,8 @@ class Structure:
             else:
                 # A merge, an input or another output's tensor: an output without a head,
                 # which a built model carries through an Identity layer.
-                name, entry = self._claim(f"{ref.layer}_output", "output"), {"from": owner[ref]}
+                preferred = self._output_name(index, ref) if self.output_keys else f"{ref.layer}_output"
+                name, entry = self._claim(preferred, "output"), {"from": owner[ref]}
                 importer.report(
                     "MS409",
                     f"output {index} of the model is {owner[ref]!r} itself; imported as output {name!r} "
@@ -755,11 +771,16 @@ class Structure:
                 )
             document["outputs"][name] = entry
             names.append(name)
-        Training(importer, names, [ref.layer for ref in self.outputs]).apply(document)
+        keras_names = self.output_keys or [ref.layer for ref in self.outputs]
+        Training(importer, names, keras_names).apply(document)
         for name, entry in document["outputs"].items():
             keys = ("from", "layers", "loss", "loss_weight", "metrics")
             document["outputs"][name] = {k: entry[k] for k in keys if k in entry}
         return document
+
+    def _output_name(self, index: int, ref: Ref) -> str:
+        """The Keras name of output `index`: its key when the outputs are a dict, else its layer's name."""
+        return self.output_keys[index] if self.output_keys else ref.layer
 
     def _all_calls(self) -> list[Call]:
         return [c for layer in self.layers.values() for c in layer.calls]
@@ -959,6 +980,13 @@ class Training:
 
 
 # --- helpers ------------------------------------------------------------------
+
+
+def _named(layer: Layer) -> dict[str, Any]:
+    """A layer's step table with its Keras name (names equal to the generated ones are dropped later)."""
+    if layer.step is None or not LAYER_NAME_RE.match(layer.name):
+        return layer.step  # a name a spec cannot give: the rebuilt layer gets the derived one
+    return {**layer.step, "name": layer.name}
 
 
 def _dict(value: Any) -> dict[str, Any]:

@@ -14,6 +14,8 @@ class LayerCall:
 
     kind: LayerKind
     params: LayerParams
+    # The Keras layer name a step gives with `name = "..."`; None: the name generated code derives.
+    name: str | None = None
 
     def __repr__(self) -> str:
         # Compact and stable: wrappers show their layer this way in summaries and diagrams.
@@ -33,7 +35,8 @@ def make_call(step: dict[str, Any]) -> LayerCall:
 
     params = dict(step)
     type_name = params.pop("type")
+    name = params.pop("name", None)
     kind = REGISTRY[LAYER_ALIASES.get(type_name, type_name)]  # MaxPool2D is MaxPooling2D
     if kind.wraps and isinstance(params.get("layer"), dict):
         params["layer"] = make_call(params["layer"])
-    return LayerCall(kind, kind.params.model_validate(params))
+    return LayerCall(kind, kind.params.model_validate(params), name)

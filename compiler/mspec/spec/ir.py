@@ -67,6 +67,8 @@ class Spec:
     compile: CompileSpec | None = None
     # [train], validated; None when the spec has none (its defaults are TrainSpec()).
     train: TrainSpec | None = None
+    # [model] outputs_as: the Keras model's outputs as a "list" (one output alone) or a "dict".
+    outputs_as: str = "list"
     # Names whose entries failed validation: references to them are not
     # reported again as unknown.
     broken: set[str] = field(default_factory=set)

@@ -44,6 +44,11 @@ class ModelInfo(Section):
 
     name: str = Field(description="Identifier naming the model and its output files.")
     description: str | None = Field(None, description="Free text, shown in summaries and diagrams.")
+    outputs_as: Literal["list", "dict"] = Field(
+        "list",
+        description='How the Keras model gives its outputs: "list" (in [outputs] order; one output '
+        'alone) or "dict" (keyed by output name, in [outputs] order, even for one output).',
+    )
 
 
 class InputSpec(Section):

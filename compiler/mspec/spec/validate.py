@@ -63,6 +63,8 @@ CODE_CARRYING_LAYERS = {
 CODE_CARRYING_KEYS = ("module", "class_name", "registered_name", "custom_objects", "function", "config")
 
 _NAME_RE = re.compile(NAME_PATTERN)
+# A Keras layer name a step may give: plain text Keras accepts (no "/", no spaces).
+LAYER_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,254}$")
 _RANGE_ERRORS = {
     "greater_than",
     "greater_than_equal",
@@ -152,9 +154,12 @@ def validate(document: Document) -> tuple[Spec | None, list[Diagnostic]]:
                 "a spec needs [model] with a name, at least one input and one output",
             )
     _check_names(out, data)
+    _check_layer_names_unique(out, data)
 
     info = out.check(ModelInfo, data["model"], ("model",), "[model]") if "model" in data else None
     spec = Spec(document, info.name if info else "model", info.description if info else None)
+    if info is not None:
+        spec.outputs_as = info.outputs_as
     for section in NAMED_SECTIONS:
         table = data.get(section, {})
         if not isinstance(table, dict):
@@ -286,6 +291,9 @@ def _validate_call(out: _Collector, raw: dict, path: DataPath, what: str, *, mer
         out.error("MS110", (*path, "type"), f"{type_name} takes {takes}", hint, at="value")
         return None
     params = {k: v for k, v in raw.items() if k not in ("type", "from")}
+    name = params.pop("name", None) if "name" not in kind.params.model_fields else None
+    if name is not None and not _check_layer_name(out, name, (*path, "name"), what):
+        return None
     for key in CODE_CARRYING_KEYS:
         if key in params and key not in kind.params.model_fields:
             out.error(
@@ -307,7 +315,8 @@ def _validate_call(out: _Collector, raw: dict, path: DataPath, what: str, *, mer
         params["layer"] = inner.call
     try:
         # The spec's path: files a layer names (a vocabulary) are read relative to it.
-        call = LayerCall(kind, kind.params.model_validate(params, context={"spec_path": out.document.path}))
+        validated = kind.params.model_validate(params, context={"spec_path": out.document.path})
+        call = LayerCall(kind, validated, name)
     except ValidationError as exc:
         out.report_pydantic(exc, params, path, f"{type_name} layer", allowed=_keys_of(kind.params))
         return None
@@ -560,6 +569,82 @@ def _check_names(out: _Collector, data: dict) -> None:
                 )
             else:
                 seen[name] = section
+
+
+def _check_layer_name(out: _Collector, name: Any, path: DataPath, what: str) -> bool:
+    """A step's Keras layer name (`name = "..."`): a plain identifier-like string Keras accepts."""
+    if not isinstance(name, str):
+        out.error("MS103", path, f"{what}: 'name' should be a Keras layer name (a string)", at="value")
+        return False
+    if not LAYER_NAME_RE.match(name):
+        out.error(
+            "MS107",
+            path,
+            f"{what}: layer name {name!r} is not a plain name",
+            "use letters, digits, underscores, dots and hyphens, starting with a letter or underscore",
+            at="value",
+        )
+        return False
+    return True
+
+
+def _given_layer_names(data: dict) -> list[tuple[str, DataPath, str]]:
+    """Every step's `name`, with its path and the spec name the step may share (its owner's, if last)."""
+    found = []
+
+    def step(raw: Any, path: DataPath, owner: str | None) -> None:
+        if isinstance(raw, dict) and isinstance(raw.get("name"), str) and "shared" not in raw:
+            found.append((raw["name"], (*path, "name"), owner))
+        if isinstance(raw, dict) and isinstance(raw.get("layer"), dict):
+            step(raw["layer"], (*path, "layer"), None)  # a wrapper's layer
+
+    for section in ("shared", "merges"):
+        table = data.get(section)
+        for name, raw in table.items() if isinstance(table, dict) else ():
+            step(raw, (section, name), name)
+    for section in ("branches", "outputs"):
+        table = data.get(section)
+        for name, raw in table.items() if isinstance(table, dict) else ():
+            layers = raw.get("layers") if isinstance(raw, dict) else None
+            for index, entry in enumerate(layers if isinstance(layers, list) else ()):
+                owner = name if index == len(layers) - 1 else None
+                step(entry, (section, name, "layers", index), owner)
+    return found
+
+
+def _check_layer_names_unique(out: _Collector, data: dict) -> None:
+    """Keras layer names given by steps differ from each other and from the names of the spec's
+    entries (which name their layers), except the entry a step itself names."""
+    entries = {
+        name: section
+        for section in NAMED_SECTIONS
+        if isinstance(data.get(section), dict)
+        for name in data[section]
+    }
+    seen: dict[str, DataPath] = {}
+    for name, path, owner in _given_layer_names(data):
+        if not LAYER_NAME_RE.match(name):
+            continue  # reported with the step
+        if name in seen:
+            first = out.document.locate(seen[name])
+            out.error(
+                "MS203",
+                path,
+                f"layer name {name!r} is already given to another step (line {first.line})",
+                "every Keras layer in a model needs its own name",
+                at="value",
+            )
+        elif name in entries and name != owner:
+            out.error(
+                "MS203",
+                path,
+                f"layer name {name!r} is the name of {SECTION_ENTRY[entries[name]]} {name!r}, "
+                "whose layer has that name",
+                "every Keras layer in a model needs its own name",
+                at="value",
+            )
+        else:
+            seen[name] = path
 
 
 def _check_identifier(out: _Collector, name: str, path: DataPath, what: str, *, at: str = "key") -> bool:
