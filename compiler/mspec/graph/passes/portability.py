@@ -20,7 +20,8 @@ from .common import diagnostic
 WHERE = "it runs on GPU, on JAX, and on a CPU with oneDNN (TF_ENABLE_ONEDNN_OPTS=1)"
 
 # ConvLSTM3D convolves through the 3D kernels, which take channels_first: it runs everywhere.
-_CONV = ("Conv1D", "Conv2D", "ConvLSTM1D", "ConvLSTM2D")
+# STFTSpectrogram computes its transform as a 2D convolution in the layer's data_format.
+_CONV = ("Conv1D", "Conv2D", "ConvLSTM1D", "ConvLSTM2D", "STFTSpectrogram")
 _TRANSPOSE = ("Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose")
 _DEPTHWISE = ("DepthwiseConv2D", "SeparableConv2D")
 
