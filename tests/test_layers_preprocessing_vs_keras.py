@@ -370,7 +370,9 @@ def test_strings_and_ids_into_their_layers_lint_clean() -> None:
     )
     result = check_text(text)
     assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
-    broken = text.replace('{ type = "StringLookup", vocabulary = ["paris", "rome"] }, ', "")
+    lookup = '    { type = "StringLookup", vocabulary = ["paris", "rome"] },\n'
+    assert lookup in text
+    broken = text.replace(lookup, "")  # strings straight into the Embedding
     codes = {d.code for d in check_text(broken).diagnostics}
     assert "MS709" in codes
 

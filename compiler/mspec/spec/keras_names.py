@@ -829,6 +829,7 @@ LAYER_ALIASES = {
     "Convolution2D": "Conv2D",
     "Convolution2DTranspose": "Conv2DTranspose",
     "Convolution3D": "Conv3D",
+    "Convolution3DTranspose": "Conv3DTranspose",
     "GlobalAvgPool1D": "GlobalAveragePooling1D",
     "GlobalAvgPool2D": "GlobalAveragePooling2D",
     "GlobalAvgPool3D": "GlobalAveragePooling3D",
