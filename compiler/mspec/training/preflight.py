@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..diagnostics import Diagnostic, Severity
+from ..diagnostics import Diagnostic
 from ..frontend import CheckResult
+from ..graph.passes.common import diagnostic
 from .settings import FitSettings
 
 
@@ -27,55 +28,40 @@ def trainable_diagnostics(
     result: CheckResult, settings: FitSettings, *, has_validation: bool
 ) -> list[Diagnostic]:
     """What keeps a valid spec from training: outputs without a loss, settings that contradict it."""
-    spec, document = result.spec, result.document
+    graph = result.graph
     found: list[Diagnostic] = []
-    for name, output in spec.outputs.items():
+    for name, output in result.spec.outputs.items():
         if loss_of(result, name) is None:
-            where = document.locate(output.path)
             found.append(
-                Diagnostic(
-                    document.path,
-                    where.line,
-                    where.col,
-                    "MS601",
-                    Severity.ERROR,
+                diagnostic(
+                    graph, "MS601", output.path,
                     f"output {name!r} has no loss, so it cannot be trained",
                     'give it one, e.g. loss = "mean_squared_error", or set [compile] loss for every output',
                     node=name,
                 )
-            )
+            )  # fmt: skip
     if settings.distribute == "multi_worker" and settings.validation_split:
-        where = document.locate(("train", "validation_split"))
         found.append(
-            Diagnostic(
-                document.path,
-                where.line,
-                where.col,
-                "MS602",
-                Severity.ERROR,
+            diagnostic(
+                graph, "MS602", ("train", "validation_split"),
                 "validation_split cannot be used with distribute = 'multi_worker'",
                 "give each process its validation rows with --validation PATH instead",
             )
-        )
+        )  # fmt: skip
     validated = has_validation or bool(settings.validation_split)
     for section, watcher in (
         ("early_stopping", settings.early_stopping),
         ("reduce_lr_on_plateau", settings.reduce_lr_on_plateau),
     ):
         if watcher is not None and watcher.monitor.startswith("val_") and not validated:
-            where = document.locate(("train", section))
             found.append(
-                Diagnostic(
-                    document.path,
-                    where.line,
-                    where.col,
-                    "MS602",
-                    Severity.ERROR,
+                diagnostic(
+                    graph, "MS602", ("train", section),
                     f"{section} watches {watcher.monitor!r}, but there is no validation data",
                     "set [train] validation_split, pass --validation PATH, or watch a training metric "
                     '(monitor = "loss")',
                 )
-            )
+            )  # fmt: skip
     return found
 
 
