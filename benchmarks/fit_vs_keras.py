@@ -167,21 +167,12 @@ def quartiles(values: list[float]) -> tuple[float, float, float]:
 
 def write_parquet_in_chunks(path: Path, make, rows: int, row_group: int = ROW_GROUP) -> None:
     """Write `make(count, seed)` arrays chunk by chunk, one row group each: the generator stays small."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     writer = None
     try:
         for index, start in enumerate(range(0, rows, row_group)):
-            arrays = make(min(row_group, rows - start), index)
-            columns = {}
-            for name, array in arrays.items():
-                if array.ndim == 1:
-                    columns[name] = pa.array(array)
-                else:
-                    flat = pa.array(array.reshape(-1))
-                    columns[name] = pa.FixedSizeListArray.from_arrays(flat, array.shape[1])
-            table = pa.table(columns)
+            table = make_data.arrow_table(make(min(row_group, rows - start), index))
             if writer is None:
                 writer = pq.ParquetWriter(path, table.schema)
             writer.write_table(table, row_group_size=row_group)

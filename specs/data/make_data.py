@@ -56,10 +56,9 @@ def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     np.savez(path, **arrays)
 
 
-def write_parquet(path: Path, arrays: dict[str, np.ndarray]) -> None:
+def arrow_table(arrays: dict[str, np.ndarray]):
     """One row per example; arrays of rank 2 become fixed-size list columns."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     columns = {}
     for name, array in arrays.items():
@@ -68,8 +67,14 @@ def write_parquet(path: Path, arrays: dict[str, np.ndarray]) -> None:
         else:
             flat = pa.array(array.reshape(-1))
             columns[name] = pa.FixedSizeListArray.from_arrays(flat, array.shape[1])
+    return pa.table(columns)
+
+
+def write_parquet(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    import pyarrow.parquet as pq
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.table(columns), path)
+    pq.write_table(arrow_table(arrays), path)
 
 
 def main() -> None:
