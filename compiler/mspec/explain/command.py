@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 from pathlib import Path
@@ -10,8 +9,8 @@ from pathlib import Path
 import click
 
 from ..report import EXIT_CANNOT_RUN, EXIT_ERRORS, EXIT_OK
+from ..training.command import EXIT_INTERRUPTED, stop, stop_with_findings
 
-EXIT_INTERRUPTED = 130
 EXPLAIN_EXTRA = "install the extra with: pip install 'mspec[fit]'"
 
 
@@ -93,7 +92,7 @@ def explain(
 
     for path in (spec, model_path, data):
         if not Path(path).is_file():
-            _stop(f"{path}: no such file", EXIT_CANNOT_RUN)
+            stop(f"{path}: no such file", EXIT_CANNOT_RUN)
     group_lists = [tuple(name.strip() for name in group.split(",") if name.strip()) for group in groups]
     try:
         with _terminate_as_exit():
@@ -108,20 +107,17 @@ def explain(
                 log=lambda line: click.echo(line, err=True),
             )
     except FitError as error:
-        for diagnostic in error.diagnostics:
-            click.echo(diagnostic.format())
-        errors = sum(d.is_error for d in error.diagnostics)
-        _stop(f"not explained: {errors} error{'s' if errors != 1 else ''} in the spec or data", EXIT_ERRORS)
+        stop_with_findings(error.diagnostics, "not explained", "the spec or data")
     except ValueError as error:
-        _stop(f"not explained: {error}", EXIT_ERRORS)
+        stop(f"not explained: {error}", EXIT_ERRORS)
     except ModuleNotFoundError as error:
-        _stop(f"not explained: {error.name} is not installed; {EXPLAIN_EXTRA}", EXIT_CANNOT_RUN)
-    except (KeyboardInterrupt, SystemExit) as stop:
-        if isinstance(stop, SystemExit) and stop.code in (None, 0):
+        stop(f"not explained: {error.name} is not installed; {EXPLAIN_EXTRA}", EXIT_CANNOT_RUN)
+    except (KeyboardInterrupt, SystemExit) as ending:
+        if isinstance(ending, SystemExit) and ending.code in (None, 0):
             raise
-        _stop("interrupted", EXIT_INTERRUPTED)
+        stop("interrupted", EXIT_INTERRUPTED)
     except OSError as error:
-        _stop(f"not explained: {error}", EXIT_CANNOT_RUN)
+        stop(f"not explained: {error}", EXIT_CANNOT_RUN)
     if output_format == "json":
         click.echo(json.dumps(to_json(explanation), indent=2))
     else:
@@ -132,10 +128,3 @@ def explain(
         write_atomic(Path(output), to_png(explanation))
         click.echo(f"wrote {output}", err=True)
     sys.exit(EXIT_OK)
-
-
-def _stop(message: str, code: int) -> None:
-    click.echo(f"mspec: {message}", err=True)
-    with contextlib.suppress(Exception):
-        sys.stdout.flush()
-    sys.exit(code)

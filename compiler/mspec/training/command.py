@@ -97,7 +97,7 @@ def fit(
 
     for path in (spec, data, validation):
         if path is not None and not Path(path).is_file():
-            _stop(f"{path}: no such file", EXIT_CANNOT_RUN)
+            stop(f"{path}: no such file", EXIT_CANNOT_RUN)
     cluster = Cluster(coordinator, num_processes, process_id)
     try:
         with _terminate_as_exit():
@@ -117,23 +117,17 @@ def fit(
                 log=lambda line: click.echo(line, err=True),
             )
     except FitError as error:
-        for diagnostic in error.diagnostics:
-            click.echo(diagnostic.format())
-        errors = sum(d.is_error for d in error.diagnostics)
-        _stop(
-            f"not trained: {errors} error{'s' if errors != 1 else ''} in the spec, settings or data",
-            EXIT_ERRORS,
-        )
+        stop_with_findings(error.diagnostics, "not trained", "the spec, settings or data")
     except DistributeError as error:
-        _stop(f"not trained: {error}", EXIT_CANNOT_RUN)
+        stop(f"not trained: {error}", EXIT_CANNOT_RUN)
     except ModuleNotFoundError as error:
-        _stop(f"not trained: {error.name} is not installed; {FIT_EXTRA}", EXIT_CANNOT_RUN)
-    except (KeyboardInterrupt, SystemExit) as stop:
-        if isinstance(stop, SystemExit) and stop.code in (None, 0):
+        stop(f"not trained: {error.name} is not installed; {FIT_EXTRA}", EXIT_CANNOT_RUN)
+    except (KeyboardInterrupt, SystemExit) as ending:
+        if isinstance(ending, SystemExit) and ending.code in (None, 0):
             raise
-        _stop("interrupted: nothing written, earlier outputs are as they were", EXIT_INTERRUPTED)
+        stop("interrupted: nothing written, earlier outputs are as they were", EXIT_INTERRUPTED)
     except OSError as error:
-        _stop(f"not trained: {error}", EXIT_CANNOT_RUN)
+        stop(f"not trained: {error}", EXIT_CANNOT_RUN)
     for path in result.written:
         click.echo(f"wrote {path}", err=True)
     run = result.run
@@ -145,7 +139,16 @@ def fit(
     sys.exit(EXIT_OK)
 
 
-def _stop(message: str, code: int) -> None:
+def stop_with_findings(diagnostics: list, outcome: str, where: str) -> None:
+    """Print the findings that stopped a run (stdout), then `mspec: OUTCOME: N errors in WHERE`; exit 1."""
+    for diagnostic in diagnostics:
+        click.echo(diagnostic.format())
+    errors = sum(d.is_error for d in diagnostics)
+    stop(f"{outcome}: {errors} error{'s' if errors != 1 else ''} in {where}", EXIT_ERRORS)
+
+
+def stop(message: str, code: int) -> None:
+    """Say why the command ends (`mspec: ...` on stderr) and exit with `code`."""
     click.echo(f"mspec: {message}", err=True)
     with contextlib.suppress(Exception):
         sys.stdout.flush()
