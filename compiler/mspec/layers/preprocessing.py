@@ -341,6 +341,14 @@ def _hashing_shape(p: HashingParams, shapes) -> Shape:
             "but encodes every value of {0}: what runs would not match",
             hint="give the input a last axis of size 1",
         )
+    # When run, Keras squeezes a second size-1 axis before the last one as well: (batch, ..., 1, 1)
+    # comes out a rank lower than it declares.
+    if p.output_mode == "one_hot" and len(shape) >= 3 and shape[-2] == 1:
+        raise ShapeError(
+            "Hashing with output_mode='one_hot' declares (..., 1, num_bins) for {0}, but runs with that "
+            "size-1 axis squeezed away: what runs would not match",
+            hint="reshape the input to (batch, 1), or give the axis before the last a size above 1",
+        )
     return encoded_shape(shape, p.output_mode, p.num_bins, "Hashing")
 
 
