@@ -156,10 +156,10 @@ def check_agreement(step: dict, shapes: list[Shape], truth: KerasResult, mine: O
     assert mine.count == truth.param_count, f"{where}: mspec counts {mine.count}, Keras {truth.param_count}"
 
 
-def check_portability(step: dict, truth: KerasResult, *, run: bool) -> None:
+def check_portability(step: dict, shapes: list, mine, truth: KerasResult, *, run: bool) -> None:
     """A kernel limitation must be one mspec warns about, and a warning must name a real one."""
     try:
-        warned = list(limitations(make_call(step)))
+        warned = list(limitations(make_call(step), shapes if mine.ok else None))
     except ValidationError:
         return
     if truth.verdict is Verdict.KERNEL:
@@ -172,8 +172,9 @@ def check_portability(step: dict, truth: KerasResult, *, run: bool) -> None:
 
 def compare(step: dict, shapes: list[Shape], *, run: bool = False) -> KerasResult:
     truth = keras_apply(step, [as_keras(s) for s in shapes], run=run)
-    check_agreement(step, shapes, truth, mspec_apply(step, shapes))
-    check_portability(step, truth, run=run)
+    mine = mspec_apply(step, shapes)
+    check_agreement(step, shapes, truth, mine)
+    check_portability(step, shapes, mine, truth, run=run)
     return truth
 
 

@@ -412,10 +412,28 @@ def _attention_axes(p: MultiHeadAttentionParams, rank: int) -> tuple[int, ...]:
     return tuple(positions)
 
 
+def broadcast_batch_axes(p: MultiHeadAttentionParams, shapes) -> list[int]:
+    """Unattended axes where the value has size 1 and the query does not.
+
+    Keras' einsum broadcasts them on JAX (the output keeps the query's shape);
+    TensorFlow's refuses them (InvalidArgument): a portability warning.
+    """
+    query, value = shapes[0], shapes[1]
+    attended = _attention_axes(p, len(query))
+    return [
+        axis
+        for axis in range(1, len(query) - 1)
+        if axis not in attended and value[axis] == 1 and known(query[axis]) and query[axis] != 1
+    ]
+
+
 def _check_unattended_axes(query: Shape, value: Shape, attended: tuple[int, ...]) -> None:
-    """Steps axes that are not attended over act as batch axes: query and value must agree there."""
+    """Steps axes that are not attended over act as batch axes: query and value must agree there.
+
+    A value of size 1 there is broadcast (on JAX; see broadcast_batch_axes).
+    """
     for axis in range(1, len(query) - 1):
-        if axis in attended:
+        if axis in attended or value[axis] == 1:
             continue
         if known(query[axis]) and known(value[axis]) and query[axis] != value[axis]:
             raise ShapeError(

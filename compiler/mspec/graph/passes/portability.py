@@ -26,8 +26,12 @@ _TRANSPOSE = ("Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose")
 _DEPTHWISE = ("DepthwiseConv2D", "SeparableConv2D")
 
 
-def limitations(call: LayerCall) -> Iterator[tuple[str, str]]:
-    """Yield (message, hint) for each backend limitation of a layer, a wrapped layer's included."""
+def limitations(call: LayerCall, shapes: list | None = None) -> Iterator[tuple[str, str]]:
+    """Yield (message, hint) for each backend limitation of a layer, a wrapped layer's included.
+
+    `shapes`, the inputs' shapes when known (the layer accepted them), adds the
+    limitations that depend on them as well as on the settings.
+    """
     inner = getattr(call.params, "layer", None)
     if isinstance(inner, LayerCall):
         for message, hint in limitations(inner):
@@ -64,6 +68,16 @@ def limitations(call: LayerCall) -> Iterator[tuple[str, str]]:
                 "on JAX",
                 "use an odd kernel_size, output_padding >= 1, or leave output_padding unset",
             )
+    if name == "MultiHeadAttention" and shapes is not None:
+        from ...layers.merge import broadcast_batch_axes
+
+        axes = broadcast_batch_axes(p, shapes)
+        if axes:
+            yield (
+                f"MultiHeadAttention broadcasts the value's size 1 on unattended axes {axes} against the "
+                "query: TensorFlow refuses that (InvalidArgument, with or without oneDNN); it runs on JAX",
+                "give query and value the same size on those axes, or attend over them (attention_axes)",
+            )
     if name in _DEPTHWISE and len(set(p.stride)) > 1:
         yield (
             f"{name} with unequal strides {p.strides} does not run on TensorFlow's CPU kernels without "
@@ -86,7 +100,8 @@ def check_portability(model: ModelGraph) -> list[Diagnostic]:
             path, at = ("shared", node.shared), "key"
         else:
             path, at = node.path, "key" if node.role == "merge" else "value"
-        for message, hint in limitations(node.call):
+        shapes = [model.nodes[i].shape for i in node.inputs]
+        for message, hint in limitations(node.call, shapes if node.shape is not None else None):
             found.append(
                 diagnostic(
                     model, "MS305", path, message, hint, severity=Severity.WARNING, at=at, node=node.id
