@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -125,7 +126,12 @@ def fit(
     except (KeyboardInterrupt, SystemExit) as ending:
         if isinstance(ending, SystemExit) and ending.code in (None, 0):
             raise
-        stop("interrupted: nothing written, earlier outputs are as they were", EXIT_INTERRUPTED)
+        click.echo("mspec: interrupted: nothing written, earlier outputs are as they were", err=True)
+        # TensorFlow's interpreter shutdown can wait on its data-pipeline threads for long after an
+        # interruption; nothing is left to clean up (temporary files went on the way out), so end now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
     except OSError as error:
         stop(f"not trained: {error}", EXIT_CANNOT_RUN)
     for path in result.written:
