@@ -39,6 +39,7 @@ SPECS = sorted(p for p in (ROOT / "specs").rglob("*") if p.suffix in (".toml", "
 # cases for them: each is tested here instead (tests/test_cases.py allows for this set).
 CODES_TESTED_ELSEWHERE = {
     "MS401", "MS402", "MS403", "MS404", "MS405", "MS406", "MS407", "MS408", "MS409", "MS410",
+    "MS411",
 }  # fmt: skip
 
 
@@ -453,11 +454,23 @@ def test_lambda_layer_is_refused(tmp_path: Path) -> None:
 
 
 @needs_keras
-def test_nested_sequential_is_refused(tmp_path: Path) -> None:
+def test_a_nested_sequential_is_inlined_with_a_warning(tmp_path: Path) -> None:
     keras = _keras()
     inputs = keras.Input((4,), name="x")
     block = keras.Sequential([keras.layers.Dense(8), keras.layers.Dense(4)], name="inner_block")
     model = keras.Model(inputs, keras.layers.Dense(1, name="y")(block(inputs)))
+    result = invoke(str(_save(model, tmp_path)))
+    assert result.exit_code == 0, result.output
+    assert " MS411 warning: nested model inlined" in result.stderr and "'inner_block'" in result.stderr
+    assert [step["type"] for step in tomllib.loads(result.stdout)["outputs"]["y"]["layers"]] == ["Dense"] * 3
+
+
+@needs_keras
+def test_a_nested_model_that_cannot_be_inlined_is_refused(tmp_path: Path) -> None:
+    keras = _keras()
+    inputs = keras.Input((4,), name="x")
+    block = keras.Sequential([keras.layers.Dense(8), keras.layers.Dense(4)], name="inner_block")
+    model = keras.Model(inputs, keras.layers.Dense(1, name="y")(block(inputs, training=True)))
     _refused(_save(model, tmp_path), tmp_path, "MS402", "inner_block")
 
 
@@ -491,7 +504,7 @@ def test_custom_layer_and_operations_are_refused(tmp_path: Path) -> None:
     keras = _keras()
     a, b = keras.Input((4,), name="a"), keras.Input((4,), name="b")
     scaled = _custom_layer_class()(3.0, name="scale_by")(a)
-    summed = scaled + b  # a Keras operation, not a layer a spec can name
+    summed = keras.ops.sin(scaled) + b  # a Keras operation no layer computes
     model = keras.Model([a, b], keras.layers.Dense(1, name="y")(summed))
     stderr = _refused(_save(model, tmp_path), tmp_path, "MS404", "scale_by")
     assert stderr.count(" MS404 error: ") == 2

@@ -324,10 +324,11 @@ _RULES = [
     ),
     _rule(
         "MS402", "import-nested-model", ERROR,
-        "import: a model nested inside the model (Functional or Sequential as a layer)",
-        "A spec describes one flat graph.",
-        "a Sequential used as a layer of a Functional model",
-        "Flatten the nested model into the outer one before saving.",
+        "import: a model nested inside the model that cannot be inlined (called with arguments of its own)",
+        "A spec describes one flat graph: a nested model is inlined (MS411) unless its call carries "
+        "more than its inputs.",
+        "a Sequential called as block(x, training=True) inside a Functional model",
+        "Call the nested model on its inputs alone, or flatten it into the outer one before saving.",
         reported_by="mspec import",
     ),
     _rule(
@@ -392,6 +393,16 @@ _RULES = [
         "The importer wrote a spec that mspec itself rejects: a bug in mspec.",
         "(any model that triggers it)",
         "Report it with the model file.",
+        reported_by="mspec import",
+    ),
+    _rule(
+        "MS411", "import-rewritten-layer", WARNING,
+        "import: a nested model inlined, or a layer written as public layers of the same function",
+        "A spec is one flat graph of public Keras layers: a nested Sequential or Functional "
+        "becomes its layers, `x + 3.0` a Rescaling, `x + y` an Add, LayerScale an EinsumDense. "
+        "The rebuilt model computes the same and keeps the layer names and weights.",
+        "keras.applications.ConvNeXtTiny(): a nested Sequential stem and LayerScale layers",
+        "Nothing to do; `get_layer` of a nested model's name no longer finds a model.",
         reported_by="mspec import",
     ),
     # --- 5xx: data ------------------------------------------------------------------

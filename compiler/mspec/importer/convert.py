@@ -25,6 +25,7 @@ from ..layers.call import make_call
 from ..spec.validate import LAYER_NAME_RE
 from ..spec.vocabulary import DTYPES, OPTIMIZER_NAMES
 from .read import ModelFileError
+from .rewrite import MODEL_CLASSES, Rewrites, rewrite, sequential_as_functional
 from .values import (
     OBJECT_TABLES,
     OPTIMIZER_DEFAULTS,
@@ -40,7 +41,6 @@ from .values import (
 
 # Layers that run Python code of their own: a spec refuses them, so an import reports them.
 CODE_LAYERS = ("Lambda", "TFSMLayer", "TorchModuleWrapper", "JaxLayer", "FlaxLayer")
-MODEL_CLASSES = ("Functional", "Sequential", "Model")
 # Settings Keras saves for every layer that a spec has no key for, with the values that leave them off.
 FIXED_SETTINGS: dict[str, Any] = {"renorm_momentum": 0.99, "autocast": True}
 # Fields where Keras saves a tuple for an int (kernel_size=3 is saved as [3, 3]): written back as the int.
@@ -146,11 +146,12 @@ class Importer:
         self.path = path
         self.diagnostics: list[Diagnostic] = []
         self.layers: dict[str, Layer] = {}
+        self.rewrites = Rewrites()
 
     # --- reporting ----------------------------------------------------------
 
     def report(self, code: str, message: str, hint: str | None = None, *, node: str | None = None) -> None:
-        severity = Severity.WARNING if code in ("MS408", "MS409") else Severity.ERROR
+        severity = Severity.WARNING if code in ("MS408", "MS409", "MS411") else Severity.ERROR
         self.diagnostics.append(Diagnostic(self.path, 1, 1, code, severity, message, hint, node=node))
 
     def layer_error(self, layer: Layer, code: str, message: str, hint: str | None = None) -> None:
@@ -170,6 +171,10 @@ class Importer:
             config = self._sequential_as_functional(config)
             if config is None:
                 return None
+        if not isinstance(config.get("layers"), list):
+            raise ModelFileError("not a Keras model configuration: no list of layers")
+        config, self.rewrites = rewrite(config)
+        self._report_rewrites(self.rewrites)
         self._read_layers(config["layers"])
         inputs = self._refs(config.get("input_layers"), "input_layers")
         outputs = self._refs(config.get("output_layers"), "output_layers")
@@ -203,47 +208,40 @@ class Importer:
 
     def _sequential_as_functional(self, config: dict[str, Any]) -> dict[str, Any] | None:
         """Rewrite a Sequential model's config as the Functional config of the same chain."""
-        layers = [dict(entry) for entry in config["layers"] if isinstance(entry, dict)]
-        if len(layers) != len(config["layers"]):
-            raise ModelFileError("not a Keras model configuration: a layer entry is not an object")
-        if not layers or layers[0].get("class_name") != "InputLayer":
-            shape = _dict(self.data.get("build_config")).get("input_shape")
-            if not isinstance(shape, list):
-                self.report(
-                    "MS406",
-                    "the Sequential model was never built, so its input shape is unknown",
-                    "build it (give it a keras.Input or call it once) before saving",
-                )
-                return None
-            taken = {entry.get("config", {}).get("name") for entry in layers}
-            name = next(
-                n for n in ("input_layer", *(f"input_layer_{i}" for i in range(2, 10**6))) if n not in taken
+        entries = config.get("layers")
+        first = entries[0] if isinstance(entries, list) and entries else None
+        shape = _dict(self.data.get("build_config")).get("input_shape")
+        if not (isinstance(first, dict) and first.get("class_name") == "InputLayer") and not isinstance(
+            shape, list
+        ):
+            self.report(
+                "MS406",
+                "the Sequential model was never built, so its input shape is unknown",
+                "build it (give it a keras.Input or call it once) before saving",
             )
-            layers.insert(
-                0,
-                {
-                    "class_name": "InputLayer",
-                    "module": "keras.layers",
-                    "config": {"name": name, "batch_shape": shape},
-                },
+            return None
+        functional = sequential_as_functional(config, shape)
+        if isinstance(functional, str):
+            raise ModelFileError(f"not a Keras model configuration: {functional}")
+        return functional
+
+    def _report_rewrites(self, rewrites: Rewrites) -> None:
+        """Say what the import wrote differently from the saved model (one warning per kind)."""
+        if rewrites.inlined:
+            names = rewrites.inlined
+            self.report(
+                "MS411",
+                f"nested model inlined, its layers now layers of the model ({len(names)}: {_listed(names)})"
+                + _renames(rewrites.renamed),
+                "the rebuilt model has the same layers and weights, without the nesting",
             )
-        names = []
-        for index, entry in enumerate(layers):
-            layer_config = entry.get("config")
-            name = entry.get("name") or (layer_config.get("name") if isinstance(layer_config, dict) else None)
-            if not isinstance(name, str):
-                raise ModelFileError("not a Keras model configuration: a layer has no name")
-            names.append(name)
-            entry["name"] = name
-            entry["inbound_nodes"] = (
-                [] if index == 0 else [{"args": [_history(names[index - 1])], "kwargs": {}}]
+        for (original, replacement), names in rewrites.written_as.items():
+            self.report(
+                "MS411",
+                f"{original} written as {replacement}, which computes the same "
+                f"({len(names)}: {_listed(names)})",
+                "the rebuilt model keeps the layer names and the weights",
             )
-        return {
-            "name": config.get("name"),
-            "layers": layers,
-            "input_layers": [[names[0], 0, 0]],
-            "output_layers": [[names[-1], 0, 0]],
-        }
 
     # --- reading layers and calls -------------------------------------------
 
@@ -295,10 +293,11 @@ class Importer:
             layer.role = "op"
             return
         if cls in MODEL_CLASSES or "layers" in layer.config:
+            why = self.rewrites.not_inlined.get(layer.name, "it is not a model configuration")
             self.layer_error(
                 layer,
                 "MS402",
-                "a model nested inside the model cannot be written in a spec",
+                f"a model nested inside the model cannot be inlined: {why}",
                 "rebuild the model with the nested model's layers inline",
             )
             return
@@ -324,7 +323,7 @@ class Importer:
 
     def _read_calls(self, layer: Layer) -> None:
         """Find each call's input tensors, in call order; report arguments a spec cannot write."""
-        if layer.role == "op":
+        if layer.role in ("op", "bad"):  # a bad layer is reported once, for what makes it bad
             for call in layer.calls:
                 call.inputs = _refs_in(call.args) + _refs_in(call.kwargs)
             return
@@ -989,13 +988,22 @@ def _named(layer: Layer) -> dict[str, Any]:
     return {**layer.step, "name": layer.name}
 
 
+def _listed(names: list[str], limit: int = 3) -> str:
+    shown = ", ".join(repr(name) for name in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _renames(renamed: dict[str, str], limit: int = 3) -> str:
+    if not renamed:
+        return ""
+    shown = ", ".join(f"{old!r} as {new!r}" for old, new in list(renamed.items())[:limit])
+    more = f" and {len(renamed) - limit} more" if len(renamed) > limit else ""
+    return f"; layers named like one of the model's own renamed: {shown}{more}"
+
+
 def _dict(value: Any) -> dict[str, Any]:
     """Return `value` when it is a dict, else an empty one: saved data may hold anything anywhere."""
     return value if isinstance(value, dict) else {}
-
-
-def _history(name: str) -> dict[str, Any]:
-    return {"class_name": "__keras_tensor__", "config": {"keras_history": [name, 0, 0]}}
 
 
 def _history_ref(item: Any) -> Ref | None:
