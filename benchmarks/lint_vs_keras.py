@@ -3,8 +3,10 @@
 The alternative a user has without mspec is to run the model script and
 wait for Keras to raise. Both run as fresh processes, several times; we
 report the median wall time, the peak resident memory, and their ratios.
-Then lint time for generated specs of 10,000 and 20,000 nodes (the second
-should take at most about twice the first).
+Then lint of an imported real model (keras.applications.ResNet50, 177
+layers) against building it in Keras, and lint time for generated specs of
+10,000 and 20,000 nodes (the second should take at most about twice the
+first).
 
     .venv/bin/python benchmarks/lint_vs_keras.py [--runs N]
 """
@@ -72,6 +74,28 @@ def measure(commands: dict[str, tuple[str, list[str]]], runs: int) -> dict[str, 
     }
 
 
+RESNET_SCRIPT = """
+import keras
+model = keras.applications.ResNet50(weights=None)
+print("Keras:", model.count_params(), "parameters")
+"""
+
+
+def imported_resnet50(folder: Path) -> Path:
+    """Write ResNet50's configuration (with Keras, in a child process) and import it as a spec."""
+    from mspec.importer import import_model
+
+    config = folder / "resnet50.json"
+    script = f"{RESNET_SCRIPT}\nopen({str(config)!r}, 'w').write(model.to_json())\n"
+    subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, cwd=ROOT)
+    result = import_model(config)
+    if not result.ok:
+        raise SystemExit("\n".join(d.format() for d in result.diagnostics))
+    spec = folder / "resnet50.toml"
+    spec.write_text(result.text)
+    return spec
+
+
 def generated_spec(nodes: int) -> str:
     """A chain-heavy spec with `nodes` layer nodes: inputs, branches and merges."""
     lines = ['[model]\nname = "generated"\n']
@@ -112,6 +136,18 @@ def main() -> None:
     print(f"  ratio lint/Keras {lint_t / keras_t:7.3f} time  {lint_m / keras_m:7.3f} memory")
 
     with tempfile.TemporaryDirectory() as folder:
+        print(f"imported keras.applications.ResNet50, median of {args.runs} fresh processes")
+        spec = imported_resnet50(Path(folder))
+        resnet_keras = f"exec(compile({RESNET_SCRIPT!r}, 'resnet50.py', 'exec'))"
+        resnet = measure(
+            {"lint": (lint, ["mspec", "lint", "-q", str(spec)]), "keras": (resnet_keras, ["resnet50.py"])},
+            args.runs,
+        )
+        (lint_t, lint_m), (keras_t, keras_m) = resnet["lint"], resnet["keras"]
+        print(f"  mspec lint       {lint_t:7.3f} s  {lint_m:7.1f} MB peak")
+        print(f"  Keras build      {keras_t:7.3f} s  {keras_m:7.1f} MB peak")
+        print(f"  ratio lint/Keras {lint_t / keras_t:7.3f} time  {lint_m / keras_m:7.3f} memory")
+
         commands = {}
         for nodes in (10_000, 20_000):
             path = Path(folder) / f"generated_{nodes}.toml"
