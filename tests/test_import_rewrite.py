@@ -9,14 +9,16 @@ are reported once per kind (MS411); what cannot be rewritten is still refused.
 from __future__ import annotations
 
 import json
+import tomllib
 
 import numpy as np
 import pytest
 
 from keras_applications import match_layers
 from mspec.importer import import_config
+from mspec.importer.rewrite import rewrite
 
-pytestmark = pytest.mark.keras
+needs_keras = pytest.mark.keras
 
 
 def _keras():
@@ -53,6 +55,7 @@ def _arrays(*shapes: tuple[int, ...]) -> list[np.ndarray]:
     return [rng.normal(size=(3, *shape)).astype("float32") for shape in shapes]
 
 
+@needs_keras
 def test_a_nested_sequential_called_twice_shares_its_inlined_layers() -> None:
     keras = _keras()
     a, b = keras.Input((4,), name="a"), keras.Input((4,), name="b")
@@ -66,6 +69,7 @@ def test_a_nested_sequential_called_twice_shares_its_inlined_layers() -> None:
     assert messages == ["nested model inlined, its layers now layers of the model (1: 'tower')"]
 
 
+@needs_keras
 def test_nested_functional_models_with_several_inputs_and_outputs_are_inlined() -> None:
     keras = _keras()
     # The innermost model, a Sequential inside a Functional inside the model.
@@ -85,6 +89,7 @@ def test_nested_functional_models_with_several_inputs_and_outputs_are_inlined() 
     ]
 
 
+@needs_keras
 def test_a_frozen_nested_model_keeps_its_layers_frozen() -> None:
     keras = _keras()
     from mspec.api import build_model, check_text
@@ -99,6 +104,7 @@ def test_a_frozen_nested_model_keeps_its_layers_frozen() -> None:
     assert rebuilt.get_layer("y").trainable is True
 
 
+@needs_keras
 def test_arithmetic_on_tensors_becomes_merges_and_rescalings() -> None:
     keras = _keras()
     x, y = keras.Input((5,), name="x"), keras.Input((5,), name="y")
@@ -121,6 +127,7 @@ def test_arithmetic_on_tensors_becomes_merges_and_rescalings() -> None:
     }
 
 
+@needs_keras
 def test_the_application_layers_become_public_layers_with_the_same_weights() -> None:
     keras = _keras()
     from keras.src.applications.convnext import LayerScale
@@ -146,6 +153,7 @@ def _refused(model) -> list[str]:
     return [f"{d.code} {d.message}" for d in result.diagnostics if d.is_error]
 
 
+@needs_keras
 def test_operations_without_a_layer_are_still_refused() -> None:
     keras = _keras()
     x, y = keras.Input((4,), name="x"), keras.Input((1,), name="y")
@@ -156,6 +164,7 @@ def test_operations_without_a_layer_are_still_refused() -> None:
     assert len(errors) == 3 and all(e.startswith("MS404 ") for e in errors), errors
 
 
+@needs_keras
 def test_a_nested_model_called_with_other_arguments_is_refused_with_the_reason() -> None:
     keras = _keras()
     inputs = keras.Input((4,), name="x")
@@ -166,3 +175,84 @@ def test_a_nested_model_called_with_other_arguments_is_refused_with_the_reason()
         "MS402 layer 'inner_block' (Sequential): a model nested inside the model cannot be inlined: "
         "it is called with arguments other than its inputs"
     ]
+
+
+# --- without Keras: hand-written configurations ------------------------------------
+
+
+def _tensor(name: str, node: int = 0, index: int = 0) -> dict:
+    return {"class_name": "__keras_tensor__", "config": {"keras_history": [name, node, index]}}
+
+
+def _dense(name: str, units: int, *nodes) -> dict:
+    return {"module": "keras.layers", "class_name": "Dense", "name": name,
+            "config": {"name": name, "units": units}, "inbound_nodes": list(nodes)}  # fmt: skip
+
+
+def _input(name: str) -> dict:
+    return {"module": "keras.layers", "class_name": "InputLayer", "name": name,
+            "config": {"name": name, "batch_shape": [None, 4]}, "inbound_nodes": []}  # fmt: skip
+
+
+def _tower(**config) -> dict:
+    """A Sequential of two Dense layers, as Keras 3 saves one called as a layer (no InputLayer)."""
+    layers = [{"module": "keras.layers", "class_name": "Dense", "config": {"name": n, "units": 3}}
+              for n in ("hidden", "projection")]  # fmt: skip
+    return {"module": "keras", "class_name": "Sequential", "name": "tower",
+            "config": {"name": "tower", "layers": layers, **config}}  # fmt: skip
+
+
+def test_a_nested_model_read_in_the_keras_2_form_and_used_as_the_output_is_inlined() -> None:
+    tower = {**_tower(), "inbound_nodes": [[["x", 0, 0, {}]]]}
+    data = {"class_name": "Functional", "config": {
+        "name": "old", "layers": [_input("x"), tower],
+        "input_layers": [["x", 0, 0]], "output_layers": [["tower", 0, 0]],
+    }}  # fmt: skip
+    result = import_config(data, "old.json")
+    assert result.ok, [d.format() for d in result.diagnostics]
+    document = tomllib.loads(result.text)
+    assert document["outputs"] == {
+        "projection": {"from": "x", "layers": [
+            {"type": "Dense", "units": 3, "name": "hidden"}, {"type": "Dense", "units": 3}
+        ]}
+    }  # fmt: skip
+
+
+def test_the_rewrite_leaves_the_saved_configuration_as_it_was() -> None:
+    calls = [{"args": [_tensor("x")], "kwargs": {}}, {"args": [_tensor("tower")], "kwargs": {}}]
+    tower = {**_tower(trainable=False), "inbound_nodes": calls}
+    config = {"name": "m", "layers": [_input("x"), tower, _dense("y", 1, {"args": [_tensor("tower", 1)]})],
+              "input_layers": [["x", 0, 0]], "output_layers": [["y", 0, 0]]}  # fmt: skip
+    saved = json.dumps(config, sort_keys=True)
+    rewritten, rewrites = rewrite(config)
+    assert json.dumps(config, sort_keys=True) == saved
+    assert rewrites.inlined == ["tower"]
+    layers = {entry["name"]: entry for entry in rewritten["layers"]}
+    # Called twice, on x and then on its own output: each inlined layer has two calls.
+    histories = [node["args"][0]["config"]["keras_history"] for node in layers["hidden"]["inbound_nodes"]]
+    assert histories == [["x", 0, 0], ["projection", 0, 0]]
+    assert layers["y"]["inbound_nodes"][0]["args"][0]["config"]["keras_history"] == ["projection", 1, 0]
+    assert layers["hidden"]["config"]["trainable"] is False
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (lambda tower: tower["config"].update(layers=[]), "it has no layers"),
+        (lambda tower: tower["config"]["layers"].append(3), "a layer entry is not an object"),
+        (lambda tower: tower["inbound_nodes"][0].update(args=[_tensor("x"), _tensor("x")]),
+         "it is called with arguments other than its inputs"),
+        (lambda tower: tower["inbound_nodes"][0]["kwargs"].update(training=True),
+         "it is called with arguments other than its inputs"),
+    ],
+)  # fmt: skip
+def test_a_nested_model_that_cannot_be_inlined_says_why(change, why) -> None:
+    tower = {**_tower(), "inbound_nodes": [{"args": [_tensor("x")], "kwargs": {}}]}
+    change(tower)
+    data = {"class_name": "Functional", "config": {
+        "name": "m", "layers": [_input("x"), tower, _dense("y", 1, {"args": [_tensor("tower")]})],
+        "input_layers": [["x", 0, 0]], "output_layers": [["y", 0, 0]],
+    }}  # fmt: skip
+    result = import_config(data, "m.json")
+    errors = [d.message for d in result.diagnostics if d.is_error]
+    assert errors == [f"layer 'tower' (Sequential): a model nested inside the model cannot be inlined: {why}"]
