@@ -307,9 +307,12 @@ _RULES = [
     ),
     _rule(
         "MS305", "cpu-kernel-portability", WARNING,
-        "configuration that TensorFlow's CPU kernels cannot run without oneDNN (portability)",
+        "configuration that some backends cannot run: TensorFlow's CPU kernels without oneDNN, or "
+        "TensorFlow at all (portability)",
         "The model builds, but fails at run time on CPUs where TensorFlow leaves oneDNN off "
-        "(UnimplementedError); it runs on GPU, JAX, and with oneDNN.",
+        "(UnimplementedError; it runs on GPU, JAX, and with oneDNN), or, for a few configurations "
+        "(adaptive pooling with a size of 1, an even transposed-convolution window with padding "
+        "'same'), on TensorFlow altogether while JAX runs it.",
         '{ type = "Conv2D", filters = 8, kernel_size = 3, data_format = "channels_first" }',
         "Use the setting given in the hint (e.g. channels_last) for a model that runs everywhere.",
     ),

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from ...diagnostics import Diagnostic, Severity
 from ...layers.call import LayerCall
+from ...layers.geometry import as_tuple, spatial_axes
 from ..model import ModelGraph
 from .common import diagnostic
 
@@ -78,12 +79,33 @@ def limitations(call: LayerCall, shapes: list | None = None) -> Iterator[tuple[s
                 "query: TensorFlow refuses that (InvalidArgument, with or without oneDNN); it runs on JAX",
                 "give query and value the same size on those axes, or attend over them (attention_axes)",
             )
+    if name.startswith("Adaptive") and shapes is not None and _adaptive_window_too_large(p, shapes[0]):
+        pooling = "Max" if "Max" in name else "Average"
+        yield (
+            f"{name} with an output_size or an input size of 1 on a pooled axis does not run on "
+            "TensorFlow, with or without oneDNN: its pooling takes a window one larger than the axis "
+            "(a ValueError, or with oneDNN a floating-point exception that kills the process); it runs on JAX",
+            f"for an output_size of 1 use Global{pooling}Pooling{p.rank}D(keepdims=True), which computes "
+            "the same; otherwise make the pooled axes longer than 1",
+        )
     if name in _DEPTHWISE and len(set(p.stride)) > 1:
         yield (
             f"{name} with unequal strides {p.strides} does not run on TensorFlow's CPU kernels without "
             f"oneDNN (their depthwise convolution needs equal strides); {WHERE}",
             "use equal strides for a model that runs on every CPU",
         )
+
+
+def _adaptive_window_too_large(p, shape) -> bool:
+    """Whether TensorFlow's adaptive pooling needs a window longer than a pooled axis.
+
+    It pools every axis twice, with windows ceil(n / out) and ceil(n / out) + 1,
+    with no padding: the longer window exceeds n exactly when n or out is 1.
+    """
+    axes = spatial_axes(p.rank, p.data_format)
+    sizes = [shape[axis] for axis in axes]
+    wanted = as_tuple(p.output_size, p.rank)
+    return any(out == 1 or size == 1 for size, out in zip(sizes, wanted, strict=True))
 
 
 def check_portability(model: ModelGraph) -> list[Diagnostic]:
