@@ -106,7 +106,7 @@ VOLUMETRIC_CASES = [
     ok(L("AdaptiveAveragePooling2D", output_size=[2, 3]), (N, "H", N, 3)),
     ok(L("AdaptiveMaxPooling2D", output_size=5), (N, 3, 3, 2), run=True),
     ok(L("AdaptiveAveragePooling3D", output_size=2, data_format="channels_first"), (N, 2, 4, 3, 3), run=True),
-    # Sizes of 1 run on JAX only, which an eager run here does not show: see the test at the end.
+    # Sizes of 1 run on JAX only, which an eager run here does not show: see test_portability_vs_keras.
     ok(L("AdaptiveMaxPooling3D", output_size=[2, 2, 3]), (N, 3, 3, 3, 1), run=True),
     no(L("AdaptiveMaxPooling2D", output_size=2), (N, 7, 5), run=True),
     no(L("AdaptiveAveragePooling1D", output_size=2), (N, 7, 5, 2), run=True),
@@ -379,65 +379,3 @@ def test_generated_source_builds_and_imports_back() -> None:
     assert rebuilt.count_params() == model.count_params()
     assert [tuple(t.shape) for t in rebuilt.outputs] == [tuple(t.shape) for t in model.outputs]
 
-
-# --- Adaptive pooling with a size of 1: a model that runs on JAX only -----------------------
-# TensorFlow pools each axis with windows ceil(n / out) and ceil(n / out) + 1: the second is longer
-# than the axis when n or out is 1. A compiled model (fit, predict) then raises on TensorFlow with
-# either oneDNN setting, and eager max pooling with oneDNN kills the process, so each model runs in
-# a child process of its own; JAX runs it.
-ADAPTIVE_PORTABILITY = [
-    (L("AdaptiveMaxPooling1D", output_size=1), [5, 3], True),
-    (L("AdaptiveAveragePooling1D", output_size=2), [1, 3], True),
-    (L("AdaptiveMaxPooling2D", output_size=[1, 2]), [4, 4, 2], True),
-    (L("AdaptiveAveragePooling3D", output_size=2, data_format="channels_first"), [2, 1, 3, 3], True),
-    (L("AdaptiveMaxPooling3D", output_size=1), [3, 3, 3, 1], True),
-    (L("AdaptiveMaxPooling2D", output_size=[2, 3]), [4, 3, 2], False),
-    (L("AdaptiveAveragePooling1D", output_size=5), [2, 3], False),
-]
-
-PREDICT = """
-import sys, numpy as np, keras
-from mspec.keras_build import build_from_source
-model = build_from_source(sys.stdin.read(), "adaptive")
-shape = model.inputs[0].shape
-out = model.predict(np.ones((2, *shape[1:]), "float32"), verbose=0)
-print(tuple(out.shape))
-"""
-
-
-def _predicts(source: str, backend: str) -> str | None:
-    """The output shape `model.predict` gives in a child process on `backend`, or None if it fails."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "3",
-           "PYTHONPATH": str(root / "compiler")}  # fmt: skip
-    done = subprocess.run(
-        [sys.executable, "-c", PREDICT], input=source, capture_output=True, text=True, env=env, timeout=300
-    )
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(("step", "shape", "limited"), ADAPTIVE_PORTABILITY, ids=lambda v: str(v))
-def test_adaptive_pooling_with_a_size_of_1_gets_a_portability_warning(step, shape, limited) -> None:
-    from mspec.api import check_text, generate_source
-
-    from keras_oracle import jax_installed
-
-    spec = (
-        '[model]\nname = "adaptive"\n[inputs.x]\nshape = ' + json.dumps(shape) + "\n"
-        "[outputs.y]\nfrom = \"x\"\nlayers = [" + json.dumps(step).replace('": ', '" = ') + "]\n"
-    )
-    result = check_text(spec)
-    assert result.ok, [d.format() for d in result.diagnostics]
-    warned = [d for d in result.diagnostics if d.code == "MS305"]
-    assert bool(warned) == limited, warned
-    source = generate_source(result)
-    declared = result.graph.nodes[result.graph.outputs["y"]].shape
-    on_tensorflow = _predicts(source, "tensorflow")
-    assert (on_tensorflow is None) == limited, on_tensorflow
-    if jax_installed():
-        assert _predicts(source, "jax") == str((2, *declared[1:]))

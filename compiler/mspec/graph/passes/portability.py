@@ -83,10 +83,18 @@ def limitations(call: LayerCall, shapes: list | None = None) -> Iterator[tuple[s
         pooling = "Max" if "Max" in name else "Average"
         yield (
             f"{name} with an output_size or an input size of 1 on a pooled axis does not run on "
-            "TensorFlow, with or without oneDNN: its pooling takes a window one larger than the axis "
-            "(a ValueError, or with oneDNN a floating-point exception that kills the process); it runs on JAX",
+            "TensorFlow, with or without oneDNN: its pooling takes a window one longer than the axis "
+            "(fit and predict raise a ValueError; run eagerly with oneDNN, max pooling kills the "
+            "process); it runs on JAX",
             f"for an output_size of 1 use Global{pooling}Pooling{p.rank}D(keepdims=True), which computes "
             "the same; otherwise make the pooled axes longer than 1",
+        )
+    if name == "MelSpectrogram" and shapes is not None and _too_short_to_reflect(p, shapes[0]):
+        yield (
+            f"MelSpectrogram of {shapes[0][-1]} samples does not run on TensorFlow, with or without oneDNN: "
+            f"it pads both ends with fft_length // 2 = {p.fft_length // 2} reflected samples, and "
+            "TensorFlow reflects at most samples - 1 (InvalidArgument); it runs on JAX",
+            f"give it more than {p.fft_length // 2} samples, or a smaller fft_length",
         )
     if name in _DEPTHWISE and len(set(p.stride)) > 1:
         yield (
@@ -106,6 +114,12 @@ def _adaptive_window_too_large(p, shape) -> bool:
     sizes = [shape[axis] for axis in axes]
     wanted = as_tuple(p.output_size, p.rank)
     return any(out == 1 or size == 1 for size, out in zip(sizes, wanted, strict=True))
+
+
+def _too_short_to_reflect(p, shape) -> bool:
+    """Whether a waveform is too short for the reflected padding TensorFlow gives keras.ops.stft."""
+    samples = shape[-1]
+    return isinstance(samples, int) and samples <= p.fft_length // 2
 
 
 def check_portability(model: ModelGraph) -> list[Diagnostic]:
