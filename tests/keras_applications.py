@@ -159,8 +159,12 @@ def expected_classes(layer) -> tuple[str, ...]:
     if cls in SUBSTITUTES:
         return SUBSTITUTES[cls]
     if type(layer).__module__.startswith("keras.src.ops"):
-        # A tensor operation: a merge of the same name on two tensors, a Rescaling on a constant.
-        return (cls,) if _tensor_count(layer) == 2 else ("Rescaling",)
+        if cls in ("Concatenate", "Reshape"):
+            return (cls,)
+        if cls in ("Add", "Subtract", "Multiply", "Divide", "TrueDivide", "Maximum", "Minimum", "Negative"):
+            # A merge of the same name on two tensors, a Rescaling on a tensor and a number.
+            return (cls,) if _tensor_count(layer) == 2 else ("Rescaling",)
+        return ("Activation",)  # an activation function applied as an operation
     return (cls,)
 
 

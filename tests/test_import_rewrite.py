@@ -128,6 +128,27 @@ def test_arithmetic_on_tensors_becomes_merges_and_rescalings() -> None:
 
 
 @needs_keras
+def test_activation_functions_concatenate_reshape_and_negation_become_layers() -> None:
+    keras = _keras()
+    ops = keras.ops
+    x, y = keras.Input((2, 6), name="x"), keras.Input((2, 6), name="y")
+    functions = [ops.relu, ops.relu6, ops.leaky_relu, ops.elu, ops.selu, ops.silu, ops.hard_silu,
+                 ops.sigmoid, ops.hard_sigmoid, ops.tanh, ops.softplus, ops.softsign, ops.exp,
+                 ops.softmax, ops.log_softmax, lambda t: ops.gelu(t, approximate=False)]  # fmt: skip
+    activated = [function(keras.layers.Dense(6)(x)) for function in functions]
+    joined = ops.concatenate([*activated, -y], axis=-1)
+    flat = ops.reshape(joined, (-1, 2 * 6 * (len(functions) + 1)))
+    model = keras.Model([x, y], keras.layers.Dense(3, name="out")(flat))
+    messages = round_trip(model, _arrays((2, 6), (2, 6)))
+    written = [message.split(", which")[0] for message in messages]
+    assert len(written) == len(functions) + 3
+    assert "tensor operation `ops.leaky_relu(...)` written as Activation" in written
+    assert "tensor operation `-x` written as Rescaling" in written
+    assert "tensor operation `ops.concatenate(...)` written as Concatenate" in written
+    assert "tensor operation `ops.reshape(...)` written as Reshape" in written
+
+
+@needs_keras
 def test_the_application_layers_become_public_layers_with_the_same_weights() -> None:
     keras = _keras()
     from keras.src.applications.convnext import LayerScale
@@ -159,9 +180,12 @@ def test_operations_without_a_layer_are_still_refused() -> None:
     x, y = keras.Input((4,), name="x"), keras.Input((1,), name="y")
     broadcast = x + y  # shapes differ: Add refuses what ops.add broadcasts
     inverted = 2.0 / x  # no layer computes number / x
-    model = keras.Model([x, y], keras.layers.Concatenate(name="c")([broadcast, inverted, keras.ops.sin(x)]))
+    approximated = keras.ops.gelu(x)  # approximate=True: the gelu activation is exact
+    batch_joined = keras.ops.concatenate([x, x], axis=0)
+    rows = keras.ops.reshape(x, (2, -1))  # the batch size is fixed
+    model = keras.Model([x, y], [broadcast, inverted, keras.ops.sin(x), approximated, batch_joined, rows])
     errors = _refused(model)
-    assert len(errors) == 3 and all(e.startswith("MS404 ") for e in errors), errors
+    assert len(errors) == 6 and all(e.startswith("MS404 ") for e in errors), errors
 
 
 @needs_keras

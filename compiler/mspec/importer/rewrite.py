@@ -23,6 +23,8 @@ by name. Each rewrite is recorded in `Rewrites` for the import to report.
 from __future__ import annotations
 
 import copy
+import math
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +40,27 @@ OPERATION_MERGES = {
     "Minimum": "Minimum",
 }
 ARITHMETIC = ("Add", "Subtract", "Multiply", "Divide", "TrueDivide")
+# One-tensor operations that are a keras.activations function with its defaults: the operation's
+# saved settings that must hold, and the name an Activation layer takes.
+ACTIVATION_OPERATIONS: dict[str, tuple[str, dict[str, Any]]] = {
+    "Relu": ("relu", {}),
+    "Relu6": ("relu6", {}),
+    "LeakyRelu": ("leaky_relu", {"negative_slope": 0.2}),
+    "Elu": ("elu", {"alpha": 1.0}),
+    "Selu": ("selu", {}),
+    "Gelu": ("gelu", {"approximate": False}),  # keras.ops.gelu approximates by default, the activation not
+    "Silu": ("silu", {}),
+    "HardSilu": ("hard_silu", {}),
+    "Sigmoid": ("sigmoid", {}),
+    "HardSigmoid": ("hard_sigmoid", {}),
+    "Tanh": ("tanh", {}),
+    "Softplus": ("softplus", {}),
+    "Softsign": ("softsign", {}),
+    "Exp": ("exponential", {}),
+    "Softmax": ("softmax", {"axis": -1}),
+    "LogSoftmax": ("log_softmax", {"axis": -1}),
+}
+OTHER_OPERATIONS = ("Concatenate", "Negative", "Reshape")
 FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 APPLICATION_CLASSES = {
     ("keras.src.applications.convnext", "LayerScale"),
@@ -280,7 +303,7 @@ def _public_layers(entry: Any, rewrites: Rewrites) -> list[Any]:
         return [entry]
     module, cls = entry.get("module"), entry.get("class_name")
     operation = isinstance(module, str) and module.startswith("keras.src.ops")
-    if operation and cls in (*ARITHMETIC, *OPERATION_MERGES):
+    if operation and cls in (*ARITHMETIC, *OPERATION_MERGES, *ACTIVATION_OPERATIONS, *OTHER_OPERATIONS):
         replacement = _operation_as_layer(entry)
         if replacement is not None:
             rewrites.record(_operation_text(entry), replacement["class_name"], _entry_name(entry))
@@ -300,12 +323,56 @@ def _public_layers(entry: Any, rewrites: Rewrites) -> list[Any]:
 
 
 def _operation_as_layer(entry: dict[str, Any]) -> dict[str, Any] | None:
-    """A merge for `x op y` on two tensors of one shape, a Rescaling for `x op number`."""
+    """The layer computing what a recorded tensor operation computes, or None when there is none."""
     nodes = entry.get("inbound_nodes")
     if not isinstance(nodes, list) or len(nodes) != 1 or not isinstance(nodes[0], dict):
         return None
     args, kwargs = nodes[0].get("args"), nodes[0].get("kwargs")
-    if kwargs or not isinstance(args, list) or len(args) != 2:
+    if kwargs or not isinstance(args, list) or not args:
+        return None
+    if entry["class_name"] in ACTIVATION_OPERATIONS or entry["class_name"] in OTHER_OPERATIONS:
+        return _one_input_operation(entry, args)
+    return _arithmetic(entry, args)
+
+
+def _one_input_operation(entry: dict[str, Any], args: list[Any]) -> dict[str, Any] | None:
+    """An activation function, `-x`, `ops.concatenate` or `ops.reshape` keeping the batch axis."""
+    cls, name = entry["class_name"], _entry_name(entry)
+    settings = {key: value for key, value in entry["config"].items() if key != "name"}
+    if cls == "Concatenate":
+        tensors = args[0] if len(args) == 1 and isinstance(args[0], list) else None
+        if not tensors or len(tensors) < 2 or not all(_history(t) and _float_tensor(t) for t in tensors):
+            return None  # also the boolean masks Keras joins for a masked Concatenate: left to the importer
+        axis, shape = settings.get("axis", 0), _shape(tensors[0])
+        rank = len(shape) if isinstance(shape, list) else None
+        if not isinstance(axis, int) or rank is None or axis % rank == 0:
+            return None  # joined along the batch axis: no layer does that
+        return _layer("Concatenate", name, {"axis": axis}, [{"args": [tensors], "kwargs": {}}])
+    if len(args) != 1 or _history(args[0]) is None or not _float_tensor(args[0]):
+        return None
+    node = [{"args": [args[0]], "kwargs": {}}]
+    if cls in ACTIVATION_OPERATIONS:
+        activation, defaults = ACTIVATION_OPERATIONS[cls]
+        if settings != defaults:
+            return None
+        return _layer("Activation", name, {"activation": activation}, node)
+    if cls == "Negative":
+        return _layer("Rescaling", name, {"scale": -1.0, "offset": 0.0}, node)
+    # Reshape: a layer keeps the batch axis, so only a new shape of -1 and then known sizes.
+    shape, target = _shape(args[0]), settings.get("newshape")
+    if not isinstance(target, list) or len(target) < 2 or target[0] != -1 or not isinstance(shape, list):
+        return None
+    sizes, known = target[1:], shape[1:]
+    if not all(_is_number(size) and size > 0 for size in [*sizes, *known]):
+        return None
+    if math.prod(sizes) != math.prod(known):
+        return None
+    return _layer("Reshape", name, {"target_shape": sizes}, node)
+
+
+def _arithmetic(entry: dict[str, Any], args: list[Any]) -> dict[str, Any] | None:
+    """A merge for `x op y` on two tensors of one shape, a Rescaling for `x op number`."""
+    if len(args) != 2:
         return None
     cls, name = entry["class_name"], _entry_name(entry)
     tensors = [arg for arg in args if _history(arg) is not None]
@@ -340,6 +407,11 @@ def _operation_text(entry: dict[str, Any]) -> str:
     symbol = {"Add": "+", "Subtract": "-", "Multiply": "*", "Divide": "/", "TrueDivide": "/"}
     cls = entry["class_name"]
     args = entry["inbound_nodes"][0]["args"]
+    if cls == "Negative":
+        return "tensor operation `-x`"
+    if cls in ACTIVATION_OPERATIONS or cls in OTHER_OPERATIONS:
+        function = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", cls).lower()
+        return f"tensor operation `ops.{function}(...)`"
     if cls in symbol:
         left, right = ("x" if _history(arg) is not None else "number" for arg in args)
         text = f"{left} {symbol[cls]} {'y' if left == right else right}"
