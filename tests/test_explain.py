@@ -129,6 +129,49 @@ seed = 5
 """
 
 
+# Branch shares of one model with the same weights, measured in a child process on a backend.
+SHARES_ON = """
+import json, sys, numpy as np
+from mspec.api import build_model, check_text
+from mspec.explain.balance import make_balance_callback
+result = check_text(sys.stdin.read())
+model = build_model(result)
+rng = np.random.default_rng(0)
+model.set_weights([rng.normal(scale=0.7, size=w.shape).astype("float32") for w in model.get_weights()])
+data = np.random.default_rng(1)
+x = {name: data.normal(size=(256, 1)).astype("float32") for name in ("a", "b", "c")}
+y = {"label": (data.uniform(size=256) > 0.5).astype("float32")}
+print(json.dumps(make_balance_callback(model, result.graph, x, y, 0.9).measure()))
+"""
+
+
+@pytest.mark.keras
+@pytest.mark.slow
+def test_balance_on_jax_measures_what_tensorflow_measures() -> None:
+    pytest.importorskip("jax")
+    import os
+    import subprocess
+    import sys
+
+    shares = {}
+    for backend in ("tensorflow", "jax"):
+        env = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "3"}
+        done = subprocess.run(
+            [sys.executable, "-c", SHARES_ON], input=INTERACTION.format(epochs=1), env=env,
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        shares[backend] = json.loads(done.stdout.strip().splitlines()[-1])
+    tensorflow, jax = shares["tensorflow"], shares["jax"]
+    # Both merges, the product nested in the concatenation, measured alike on both backends.
+    assert sorted(tensorflow) == sorted(jax) == [
+        "balance/joined/product", "balance/joined/xc", "balance/product/xa", "balance/product/xb"
+    ]  # fmt: skip
+    for key, value in tensorflow.items():
+        assert jax[key] == pytest.approx(value, abs=1e-4), key
+    assert abs(tensorflow["balance/joined/product"] - 0.5) > 0.01  # not a split the weights cannot move
+
+
 def three_inputs(seed: int, planted: bool) -> dict:
     rng = np.random.default_rng(seed)
     a, b, c = (rng.normal(size=(ROWS, 4)).astype("float32") for _ in range(3))

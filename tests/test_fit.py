@@ -491,3 +491,8 @@ def test_two_processes_train_one_model(tmp_path: Path) -> None:
         for o in outputs
     ]
     assert len(losses[0]) == 2 and losses[0] == losses[1]
+    # The branches' balance is measured on JAX too: two shares per epoch, adding up to 1.
+    history = json.loads((tmp_path / "out0" / "concat_independent.history.json").read_text())
+    shares = [values for key, values in history.items() if key.startswith("balance/")]
+    assert len(shares) == 2 and all(len(values) == 2 for values in shares)
+    assert [round(a + b, 6) for a, b in zip(*shares, strict=True)] == [1.0, 1.0]

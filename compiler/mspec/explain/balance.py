@@ -22,8 +22,11 @@ second half of the epochs (at least the last one), is above [train]
 balance_threshold (default 0.9); it is *dead* (MS604) when its share stays
 below DEAD_SHARE (0.01) in every epoch of that second half.
 
-Measured on the TensorFlow backend; on JAX (multi-worker runs) nothing is
-recorded.
+On TensorFlow the probe runs under a gradient tape. On JAX (multi-worker
+runs) each merge gets a *tail*, the model from its entering tensors (and the
+model's inputs, for paths around the merge) to the outputs, and jax.grad
+differentiates the loss of the tail at the probe's tensors: the same
+gradient, reached by cutting the graph at the merge.
 """
 
 from __future__ import annotations
@@ -50,8 +53,8 @@ def make_balance_callback(
     y_sample: dict[str, np.ndarray],
     threshold: float,
 ) -> BalanceCallback | None:
-    """The callback recording branch shares, or None (no merge of two input branches, or not TensorFlow)."""
-    if keras.backend.backend() != "tensorflow":
+    """The callback recording branch shares, or None (no merge of two input branches, or no gradients)."""
+    if keras.backend.backend() not in ("tensorflow", "jax"):
         return None
     points = balance_points(graph)
     if not points or not y_sample:
@@ -77,6 +80,9 @@ class BalanceCallback(keras.callbacks.Callback):
             self.entering.append(list(tensors))
         flat = [t for tensors in self.entering for t in tensors]
         self.probe = keras.Model(model.inputs, [*model.outputs, *flat])
+        self.tails = None
+        if keras.backend.backend() == "jax":
+            self.tails = [keras.Model([*model.inputs, *tensors], model.outputs) for tensors in self.entering]
         self.history: dict[str, list[float | None]] = {key: [] for p in points for key in p.keys}
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
@@ -85,7 +91,10 @@ class BalanceCallback(keras.callbacks.Callback):
 
     def measure(self) -> dict[str, float | None]:
         """Every branch's share now, keyed balance/<merge>/<branch>."""
-        signals = _signals(self.probe, self.x, self.y, self.scorings, len(self.output_names))
+        if self.tails is None:
+            signals = _signals(self.probe, self.x, self.y, self.scorings, len(self.output_names))
+        else:
+            signals = _signals_through_tails(self.probe, self.tails, self.x, self.y, self.scorings)
         shares: dict[str, float | None] = {}
         start = 0
         for point, tensors in zip(self.points, self.entering, strict=True):
@@ -184,4 +193,41 @@ def _signals(probe, x, y, scoring: list[OutputScoring], outputs: int) -> list[fl
             continue
         centred = tensor - tf.reduce_mean(tensor, axis=0, keepdims=True)
         signals.append(float(tf.norm(tf.reshape(gradient * centred, [-1]))))
+    return signals
+
+
+def _signals_through_tails(probe, tails, x, y, scoring: list[OutputScoring]) -> list[float | None]:
+    """The same signals on JAX: the loss of each merge's tail differentiated at the probe's tensors."""
+    import jax
+    import jax.numpy as jnp
+
+    inputs = [jnp.asarray(a) for a in x]
+    results = probe(inputs, training=False)
+    entering = list(results[len(scoring) :])
+    signals: list[float | None] = []
+    for tail in tails:
+        count = len(tail.inputs) - len(inputs)
+        tensors, entering = entering[:count], entering[count:]
+        floating = [jnp.issubdtype(t.dtype, jnp.floating) for t in tensors]
+
+        def loss(chosen, tail=tail, tensors=tensors, floating=floating):
+            given = iter(chosen)
+            fed = [next(given) if is_float else t for t, is_float in zip(tensors, floating, strict=True)]
+            predictions = tail([*inputs, *fed], training=False)
+            if not isinstance(predictions, (list, tuple)):
+                predictions = [predictions]  # a model of one output returns its tensor
+            return sum(
+                score.weight * jnp.mean(score.per_example(truth, predicted))
+                for score, truth, predicted in zip(scoring, y, predictions, strict=True)
+            )
+
+        gradients = iter(
+            jax.grad(loss)([t for t, is_float in zip(tensors, floating, strict=True) if is_float])
+        )
+        for tensor, is_float in zip(tensors, floating, strict=True):
+            if not is_float:
+                signals.append(None)
+                continue
+            centred = tensor - jnp.mean(tensor, axis=0, keepdims=True)
+            signals.append(float(jnp.linalg.norm(jnp.ravel(next(gradients) * centred))))
     return signals
