@@ -81,6 +81,12 @@ def make_layer(step: dict):
     class_name = params.pop("type")
     if "layer" in params:
         params["layer"] = make_layer(params["layer"])
+    for key in ("cell", "cells"):  # RNN's cell (a table, or a list of them), StackedRNNCells' cells
+        value = params.get(key)
+        if isinstance(value, dict):
+            params[key] = make_layer(value)
+        elif isinstance(value, list) and all(isinstance(item, dict) for item in value):
+            params[key] = [make_layer(item) for item in value]
     for key, value in params.items():
         # Keras wants tuples where specs write lists (kernel_size, target_shape...).
         if isinstance(value, list):

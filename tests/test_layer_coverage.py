@@ -1,7 +1,7 @@
 """Every layer class of `keras.layers` is a registry kind, an alias of one, or excluded with a reason.
 
 Keras 3.15 exports 143 layer classes (under more names: `MaxPool2D` is
-`MaxPooling2D`): 128 are supported and 15 excluded (`mspec.layers.exclusions`,
+`MaxPooling2D`): 133 are supported and 10 excluded (`mspec.layers.exclusions`,
 printed at the end of docs/layers.md). Run with `-s` to see the counts.
 """
 

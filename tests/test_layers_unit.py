@@ -315,6 +315,78 @@ def test_wrappers_accept_a_validated_layer() -> None:
     assert params.layer is inner
 
 
+# --- RNN and its cells --------------------------------------------------------
+
+
+def test_cells_and_their_holders_are_marked() -> None:
+    cells = {name for name, kind in REGISTRY.items() if kind.is_cell}
+    assert cells == {"GRUCell", "LSTMCell", "SimpleRNNCell", "StackedRNNCells"}
+    holders = {name: kind.cell_parameter for name, kind in REGISTRY.items() if kind.cell_parameter}
+    assert holders == {"RNN": "cell", "StackedRNNCells": "cells"}
+
+
+def test_rnn_holds_its_cells_as_written() -> None:
+    call = make_call({"type": "RNN", "cell": {"type": "LSTMCell", "units": 4}, "return_sequences": True})
+    assert call.params.cell.kind is REGISTRY["LSTMCell"]
+    assert repr(call) == "RNN(cell=LSTMCell(units=4), return_sequences=True)"
+    listed = make_call(
+        {"type": "RNN", "cell": [{"type": "GRUCell", "units": 2}, {"type": "LSTMCell", "units": 3}]}
+    )
+    assert [cell.kind.name for cell in listed.params.cell] == ["GRUCell", "LSTMCell"]
+
+
+def test_an_rnn_of_a_cell_is_the_layer_with_that_cell_built_in() -> None:
+    for layer, extra in (
+        ("SimpleRNN", {}),
+        ("LSTM", {"unit_forget_bias": False}),
+        ("GRU", {"reset_after": False}),
+    ):
+        cell = {"type": f"{layer}Cell", "units": 4, **extra}
+        rnn = {"type": "RNN", "cell": cell, "return_sequences": True}
+        built_in = {"type": layer, "units": 4, "return_sequences": True, **extra}
+        assert infer(rnn, ("B", "T", 3)) == infer(built_in, ("B", "T", 3)) == ("B", "T", 4)
+        assert count(rnn, (N, 5, 3)) == count(built_in, (N, 5, 3))
+
+
+def test_stacked_cells_read_the_previous_cells_output() -> None:
+    stacked = {
+        "type": "StackedRNNCells",
+        "cells": [{"type": "GRUCell", "units": 8}, {"type": "SimpleRNNCell", "units": 4}],
+    }
+    rnn = {"type": "RNN", "cell": stacked}
+    assert infer(rnn, (N, 5, 3)) == (N, 4)
+    # GRUCell on 3 features, then SimpleRNNCell on the GRUCell's 8 outputs.
+    assert count(rnn, (N, 5, 3)) == (3 * (3 * 8 + 8 * 8) + 2 * 3 * 8) + (8 * 4 + 4 * 4 + 4)
+    assert count({"type": "RNN", "cell": stacked["cells"]}, (N, 5, 3)) == count(rnn, (N, 5, 3))
+    nested = {"type": "RNN", "cell": [stacked, {"type": "LSTMCell", "units": 2}], "return_sequences": True}
+    assert infer(nested, (N, "T", 3)) == (N, "T", 2)
+    assert count(nested, (N, 5, 3)) == count(rnn, (N, 5, 3)) + 4 * (4 * 2 + 2 * 2 + 2)
+
+
+def test_rnn_explains_its_input() -> None:
+    rnn = {"type": "RNN", "cell": {"type": "GRUCell", "units": 2}}
+    assert refusal(rnn, (N, 5)).hint == "RNN takes (batch, timesteps, features)"
+    assert "needs a known feature dimension" in refusal(rnn, (N, 5, "F")).message
+
+
+def test_rnn_takes_cells_and_only_cells() -> None:
+    assert "got LSTM: use LSTM as a step of its own, or LSTMCell here" in invalid(
+        {"type": "RNN", "cell": {"type": "LSTM", "units": 4}}
+    )
+    assert "unknown cell type 'LSTMCel'" in invalid({"type": "RNN", "cell": {"type": "LSTMCel", "units": 4}})
+    assert "must be a cell table" in invalid({"type": "RNN", "cell": 4})
+    assert "two or more cells" in invalid({"type": "RNN", "cell": [{"type": "GRUCell", "units": 2}]})
+    assert "two or more cells" in invalid(
+        {"type": "StackedRNNCells", "cells": [{"type": "GRUCell", "units": 2}]}
+    )
+    assert "must be a list of cell tables" in invalid(
+        {"type": "StackedRNNCells", "cells": {"type": "GRUCell"}}
+    )
+    assert "return_state=True is not supported" in invalid(
+        {"type": "RNN", "cell": {"type": "GRUCell", "units": 2}, "return_state": True}
+    )
+
+
 def test_build_axes_of_wrappers_follow_the_time_axis() -> None:
     norm = make_call({"type": "TimeDistributed", "layer": {"type": "BatchNormalization", "axis": 1}})
     assert norm.kind.build_axes(norm.params, [(N, 5, 4, 3)]) == {(0, 2): 4}

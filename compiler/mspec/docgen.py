@@ -12,7 +12,7 @@ import typing
 from pathlib import Path
 
 from .layers import load_all
-from .layers.base import ACTIVATIONS, KerasNamed
+from .layers.base import ACTIVATIONS, Described, KerasNamed
 
 _NAMED_LISTS = {tuple(ACTIVATIONS): "activation name"}
 
@@ -70,8 +70,9 @@ def layers_page() -> str:
         "",
         "Generated from the layer registry by `python -m mspec.docgen`; do not edit by hand.",
         "Every parameter has Keras' own name, meaning and default. Shapes include the batch",
-        "dimension. Merge layers are declared under `[merges]` with a `from` list; all others",
-        "are steps in a branch's or output's `layers`, or entries under `[shared]`.",
+        "dimension. Merge layers are declared under `[merges]` with a `from` list; recurrent",
+        "cells go in an RNN's `cell`; all others are steps in a branch's or output's `layers`,",
+        "or entries under `[shared]`.",
         "",
     ]
     by_category: dict[str, list] = {}
@@ -98,9 +99,13 @@ def layers_page() -> str:
                     if field.is_required()
                     else render_value(field.get_default(call_default_factory=True))
                 )
+                # pydantic keeps the Annotated metadata apart
                 named = next((m for m in field.metadata if isinstance(m, KerasNamed)), None)
-                if named is not None:  # pydantic keeps the Annotated metadata apart
+                described = next((m for m in field.metadata if isinstance(m, Described)), None)
+                if named is not None:
                     kind = f"{named.family} name or table" + (" or null" if named.optional else "")
+                elif described is not None:
+                    kind = described.text
                 else:
                     kind = describe_type(field.annotation) + describe_bounds(field.metadata)
                 lines.append(f"| `{field_name}` | {kind} | {default} |")

@@ -207,10 +207,13 @@ _RULES = [
     ),
     _rule(
         "MS110", "wrong-place", ERROR,
-        "layer in the wrong place: a merge layer in a chain, or a one-input layer under [merges]",
-        "Merge layers take a list of tensors, chain layers one tensor.",
+        "layer in the wrong place: a merge layer in a chain, a one-input layer under [merges], "
+        "or a recurrent cell outside an RNN's `cell`",
+        "Merge layers take a list of tensors, chain layers one tensor; a recurrent cell (LSTMCell ...) "
+        "computes one time step, which an RNN runs over the time axis.",
         'layers = [{ type = "Concatenate" }]',
-        "Declare merges under [merges] with a `from` list; put one-input layers in `layers`.",
+        "Declare merges under [merges] with a `from` list; put one-input layers in `layers`; put a cell "
+        'in an RNN: `{ type = "RNN", cell = { type = "LSTMCell", units = 32 } }`, or use LSTM.',
     ),
     _rule(
         "MS111", "merge-arity", ERROR, "wrong number of inputs for a merge",

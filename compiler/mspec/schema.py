@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 from .layers import load_all
+from .layers.base import Described
 from .spec.models import SpecFile
 from .spec.validate import LAYER_NAME_RE
 from .spec.vocabulary import FAMILIES, LAYER_ALIASES, OBJECT_REF, object_schema
@@ -25,14 +26,15 @@ def _layer_schema(kind, defs: dict[str, Any]) -> dict[str, Any]:
             prop = {"$ref": "#/$defs/Step"}
         prop.setdefault("description", _parameter_doc(kind, name))
         properties[name] = prop
-    properties.setdefault(
-        "name",
-        {
-            "type": "string",
-            "pattern": LAYER_NAME_RE.pattern,
-            "description": "The Keras layer name; default: one derived from the spec's names.",
-        },
-    )
+    if not kind.is_cell:  # a cell is part of its RNN, which the step names
+        properties.setdefault(
+            "name",
+            {
+                "type": "string",
+                "pattern": LAYER_NAME_RE.pattern,
+                "description": "The Keras layer name; default: one derived from the spec's names.",
+            },
+        )
     if kind.is_merge:
         properties["from"] = {
             "type": "array",
@@ -57,7 +59,10 @@ def _parameter_doc(kind, name: str) -> str:
     from .docgen import describe_bounds, describe_type, render_value
 
     field = kind.params.model_fields[name]
-    kind_of_value = describe_type(field.annotation) + describe_bounds(field.metadata)
+    described = next((m for m in field.metadata if isinstance(m, Described)), None)
+    kind_of_value = (
+        described.text if described else describe_type(field.annotation) + describe_bounds(field.metadata)
+    )
     default = "required" if field.is_required() else f"default {render_value(field.get_default())}"
     return f"Keras {kind.name} argument `{name}`: {kind_of_value}; {default}."
 
@@ -66,12 +71,14 @@ def spec_schema() -> dict[str, Any]:
     """Return the JSON Schema (draft 2020-12) of a spec file, keys in a stable order."""
     schema = SpecFile.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
     defs = schema.setdefault("$defs", {})
-    steps, merges = [], []
+    steps, merges, cells = [], [], []
     registry = load_all()
     for name in sorted(registry):
         kind = registry[name]
         defs[f"Layer_{name}"] = _layer_schema(kind, defs)
-        (merges if kind.is_merge else steps).append({"$ref": f"#/$defs/Layer_{name}"})
+        (cells if kind.is_cell else merges if kind.is_merge else steps).append(
+            {"$ref": f"#/$defs/Layer_{name}"}
+        )
     defs["SharedStep"] = {
         "type": "object",
         "description": "A use of a layer declared under [shared].",
@@ -84,6 +91,7 @@ def spec_schema() -> dict[str, Any]:
     defs["Step"] = {"oneOf": [{"$ref": "#/$defs/SharedStep"}, *steps]}
     defs["LayerStep"] = {"oneOf": steps}
     defs["Merge"] = {"oneOf": merges}
+    defs["Cell"] = {"oneOf": cells}  # for an RNN's `cell` (`layers.rnn_cells`)
     for model in ("BranchSpec", "OutputSpec"):
         defs[model]["properties"]["layers"]["items"] = {"$ref": "#/$defs/Step"}
     schema["properties"]["shared"]["additionalProperties"] = {"$ref": "#/$defs/LayerStep"}

@@ -214,14 +214,17 @@ def _layer_expression(call: LayerCall, key: str, names: dict[str, str]) -> tuple
             break
     for name, value in explicit.items():
         arguments.append(f"{name}={_argument_value(value, names, key)}")
-    arguments.append(f"name={py_str(names[key])}")
+    if not kind.is_cell:  # a cell is part of its RNN layer, which carries the name
+        arguments.append(f"name={py_str(names[key])}")
     return f"layers.{kind.name}", arguments
 
 
 def _argument_value(value, names: dict[str, str], key: str) -> str:
-    if isinstance(value, LayerCall):  # a wrapper's layer
+    if isinstance(value, LayerCall):  # a wrapper's layer, or a recurrent cell
         prefix, arguments = _layer_expression(value, f"{key}/layer", names)
         return f"{prefix}({', '.join(arguments)})"
+    if isinstance(value, tuple) and value and all(isinstance(v, LayerCall) for v in value):  # cells
+        return "[" + ", ".join(_argument_value(v, names, key) for v in value) + "]"
     return py_literal(value)
 
 

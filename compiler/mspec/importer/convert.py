@@ -521,6 +521,8 @@ class Importer:
         default = None if info.is_required() else info.default
         if key == "layer" and kind.wraps:
             return self._inner(layer, value)
+        if key == kind.cell_parameter:
+            return self._cells(layer, value)
         if value is None and info.is_required():
             self.layer_error(layer, "MS406", f"{key}=None cannot be written in a spec: {key} is required")
             return None
@@ -592,6 +594,13 @@ class Importer:
             self.layer_error(layer, "MS404", f"it wraps layer class {cls}, which a spec cannot write")
             return None
         return self._step(layer, {**value["config"], "__class__": cls}, inner=True)
+
+    def _cells(self, layer: Layer, value: Any) -> Any:
+        """Return the cell table, or list of them, that an RNN or a StackedRNNCells holds."""
+        if not isinstance(value, list):
+            return self._inner(layer, value)
+        tables = [self._inner(layer, cell) for cell in value]
+        return None if any(table is None for table in tables) else tables
 
 
 class Structure:

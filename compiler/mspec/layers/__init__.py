@@ -52,6 +52,7 @@ KIND_MODULES: dict[str, str] = {
         "reshaping",
     ),
     **dict.fromkeys(["Bidirectional", "GRU", "LSTM", "SimpleRNN", "TimeDistributed"], "rnn"),
+    **dict.fromkeys(["GRUCell", "LSTMCell", "RNN", "SimpleRNNCell", "StackedRNNCells"], "rnn_cells"),
     **dict.fromkeys(["AdditiveAttention", "EinsumDense", "GroupQueryAttention"], "attention"),
     **dict.fromkeys(
         [

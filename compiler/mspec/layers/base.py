@@ -61,6 +61,13 @@ class KerasNamed:
     optional: bool = False
 
 
+@dataclass(frozen=True)
+class Described:
+    """Says in words what a parameter holds where its type cannot (for the docs): "cell table"."""
+
+    text: str
+
+
 def _named(family: str, optional: bool) -> Any:
     def check(value: Any) -> Any:
         if value is None and optional:
@@ -203,6 +210,10 @@ class LayerKind:
     key_params: tuple[str, ...] = ()
     # Wrappers (Bidirectional, TimeDistributed) take another step as `layer`.
     wraps: bool = False
+    # Recurrent cells (LSTMCell ...) compute one time step: they go in an RNN's `cell`, never as a step.
+    is_cell: bool = False
+    # The parameter holding cells as tables: RNN's `cell` (a table or a list), StackedRNNCells' `cells`.
+    cell_parameter: str | None = None
     # Leading constructor arguments that generated code passes by position,
     # as people write them: `Dense(64)`, `Conv2D(32, 3)`, `Dropout(0.2)`.
     positional: tuple[str, ...] = ()

@@ -20,12 +20,6 @@ EXCLUDED: dict[str, str] = {
     "TorchModuleWrapper": "wraps code of another framework (a PyTorch module)",
     "JaxLayer": "wraps code of another framework (a JAX function)",
     "FlaxLayer": "wraps code of another framework (a Flax module)",
-    # Recurrent building blocks: spec steps use SimpleRNN, LSTM and GRU, which hold their cell.
-    "RNN": "takes a cell object; use SimpleRNN, LSTM or GRU, which build their cell themselves",
-    "SimpleRNNCell": "one time step of SimpleRNN, used through RNN only: use SimpleRNN",
-    "LSTMCell": "one time step of LSTM, used through RNN only: use LSTM",
-    "GRUCell": "one time step of GRU, used through RNN only: use GRU",
-    "StackedRNNCells": "a list of cells for RNN: stack SimpleRNN, LSTM or GRU steps instead",
     # Layers for data a step does not carry.
     "MaxNumBoundingBoxes": (
         "pads bounding-box dictionaries (boxes and labels); on an image tensor it does nothing"

@@ -1,140 +1,56 @@
-"""Recurrent layers (SimpleRNN, LSTM, GRU) and the wrappers Bidirectional and TimeDistributed."""
+"""Recurrent layers (SimpleRNN, LSTM, GRU) and the wrappers Bidirectional and TimeDistributed.
+
+SimpleRNN, LSTM and GRU take the arguments of their cell and of RNN, declared in `rnn_cells`.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import field_validator
 
-from .base import (
-    Activation,
-    Constraint,
-    Initializer,
-    LayerKind,
-    LayerParams,
-    PositiveInt,
-    Refusal,
-    Regularizer,
-    Shape,
-    ShapeError,
-    format_shape,
-    register,
-    require_known,
-    require_rank,
-)
+from .base import LayerKind, LayerParams, Refusal, Shape, ShapeError, format_shape, register, require_rank
 from .call import LayerCall, make_call
+from .rnn_cells import (
+    GRUCellParams,
+    LSTMCellParams,
+    SequenceParams,
+    SimpleRNNCellParams,
+    feature_key,
+    over_time,
+    refuse_return_state,
+    step_weight_count,
+    time_step,
+)
 
 
-class RecurrentParams(LayerParams):
-    """Arguments every recurrent layer takes; LSTM and GRU add their own."""
-
-    units: PositiveInt
-    activation: Activation = "tanh"
-    use_bias: bool = True
-    kernel_initializer: Initializer = "glorot_uniform"
-    recurrent_initializer: Initializer = "orthogonal"
-    bias_initializer: Initializer = "zeros"
-    kernel_regularizer: Regularizer = None
-    recurrent_regularizer: Regularizer = None
-    bias_regularizer: Regularizer = None
-    activity_regularizer: Regularizer = None
-    kernel_constraint: Constraint = None
-    recurrent_constraint: Constraint = None
-    bias_constraint: Constraint = None
-    # Keras clamps rates into [0, 1]; a spec must write a value that means what it says.
-    dropout: float = Field(0.0, ge=0, le=1)
-    recurrent_dropout: float = Field(0.0, ge=0, le=1)
-    seed: int | None = None
-    return_sequences: bool = False
-    return_state: bool = False
-    go_backwards: bool = False
-    stateful: bool = False
-    unroll: bool = False
-
-    @field_validator("return_state")
-    @classmethod
-    def _one_output(cls, value: bool) -> bool:
-        if value:
-            raise ValueError(
-                "return_state=True is not supported: it makes the layer return several tensors "
-                "(output and states), and a step in a spec has exactly one output"
-            )
-        return value
-
-    @field_validator("stateful")
-    @classmethod
-    def _stateless(cls, value: bool) -> bool:
-        if value:
-            raise ValueError(
-                "stateful=True is not supported: it needs a fixed batch size and state "
-                "carried between batches, which a spec does not describe"
-            )
-        return value
-
-
-class SimpleRNNParams(RecurrentParams):
+class SimpleRNNParams(SequenceParams, SimpleRNNCellParams):
     pass
 
 
-class LSTMParams(RecurrentParams):
-    recurrent_activation: Activation = "sigmoid"
-    unit_forget_bias: bool = True
+class LSTMParams(SequenceParams, LSTMCellParams):
     use_cudnn: Literal["auto"] | bool = "auto"
 
 
-class GRUParams(RecurrentParams):
-    recurrent_activation: Activation = "sigmoid"
-    # True (Keras' default, cuDNN-compatible): separate input and recurrent biases.
-    reset_after: bool = True
+class GRUParams(SequenceParams, GRUCellParams):
     use_cudnn: Literal["auto"] | bool = "auto"
 
 
-# Kernels stacked per layer kind: one per gate plus the candidate.
-GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
+# The recurrent layers Bidirectional runs both ways: those with their cell built in, and RNN.
+RECURRENT = ("SimpleRNN", "LSTM", "GRU", "RNN")
 
 
 def _recurrent_rule(layer: str):
-    def rule(p: RecurrentParams, shapes) -> Shape:
+    def rule(p: SimpleRNNParams | LSTMParams | GRUParams, shapes) -> Shape:
         (shape,) = shapes
-        try:
-            require_rank(shape, layer, exact=3)
-        except ShapeError as error:
-            raise ShapeError(error.message, hint=f"{layer} takes (batch, timesteps, features)") from None
-        require_known(shape[-1], "feature dimension (last axis)", shape, layer)
-        if p.return_sequences:
-            return (shape[0], shape[1], p.units)
-        return (shape[0], p.units)
+        step = time_step(shape, layer)
+        return over_time(p, shape, (step[0], p.units))
 
     return rule
 
 
-def _recurrent_count(layer: str):
-    gates = GATES[layer]
-
-    def count(p: RecurrentParams, shapes) -> int:
-        features = shapes[0][-1]
-        weights = gates * p.units * (features + p.units)
-        if not p.use_bias:
-            return weights
-        # GRU with reset_after keeps an input bias and a recurrent bias.
-        rows = 2 if layer == "GRU" and p.reset_after else 1
-        return weights + rows * gates * p.units
-
-    return count
-
-
-def _feature_key(p, shapes) -> dict:
-    # The kernel is (features, units x gates): another feature size cannot reuse it.
-    return {(0, -1): shapes[0][-1]}
-
-
-def refuse_return_state(value: Any) -> Refusal | None:
-    """An import hook for recurrent layers: return_state=True gives several tensors."""
-    if value is True:
-        return Refusal(
-            "MS405", "return_state=True makes it return several tensors; a spec step has exactly one output"
-        )
-    return None
+def _recurrent_count(p: SimpleRNNParams | LSTMParams | GRUParams, shapes) -> int:
+    return step_weight_count(p, shapes[0][-1])
 
 
 for _name, _params, _doc in (
@@ -144,8 +60,8 @@ for _name, _params, _doc in (
 ):
     register(
         LayerKind(
-            _name, _params, _recurrent_rule(_name), _recurrent_count(_name), "recurrent", _doc,
-            build_axes=_feature_key, key_params=("units", "return_sequences"), positional=("units",),
+            _name, _params, _recurrent_rule(_name), _recurrent_count, "recurrent", _doc,
+            build_axes=feature_key, key_params=("units", "return_sequences"), positional=("units",),
             import_refusals={"return_state": refuse_return_state},
         )
     )  # fmt: skip
@@ -171,9 +87,9 @@ class BidirectionalParams(LayerParams):
     @classmethod
     def _recurrent_layer(cls, value: Any) -> LayerCall:
         call = _as_call(value)
-        if call.kind.name not in GATES:
+        if call.kind.name not in RECURRENT:
             raise ValueError(
-                f"Bidirectional wraps a recurrent layer ({', '.join(GATES)}), got {call.kind.name}"
+                f"Bidirectional wraps a recurrent layer ({', '.join(RECURRENT)}), got {call.kind.name}"
             )
         if call.params.go_backwards:
             # Keras derives the backward copy by setting go_backwards=True: both copies would match.

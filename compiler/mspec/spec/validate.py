@@ -252,8 +252,13 @@ def validate_step(
     return Step(path, call=call) if call else None
 
 
-def _validate_call(out: _Collector, raw: dict, path: DataPath, what: str, *, merge: bool) -> LayerCall | None:
-    """Validate a table naming a layer `type` and its parameters against the registry."""
+def _validate_call(
+    out: _Collector, raw: dict, path: DataPath, what: str, *, merge: bool, cell: bool = False
+) -> LayerCall | None:
+    """Validate a table naming a layer `type` and its parameters against the registry.
+
+    `cell`: the table is a recurrent cell in an RNN's `cell` (or a StackedRNNCells' `cells`).
+    """
     if "type" not in raw:
         out.error(
             "MS108", path, f"{what} has no 'type'", 'write { type = "Dense", ... } or { shared = "NAME" }'
@@ -283,6 +288,12 @@ def _validate_call(out: _Collector, raw: dict, path: DataPath, what: str, *, mer
             at="value",
         )
         return None
+    if kind.is_cell and not cell:
+        _cell_outside_rnn(out, kind.name, path)
+        return None
+    if cell and not kind.is_cell:
+        _not_a_cell(out, kind.name, path, what)
+        return None
     if kind.is_merge != merge:
         hint = (
             "declare it under [merges] with a `from` list" if kind.is_merge else "use it in a branch's layers"
@@ -291,6 +302,14 @@ def _validate_call(out: _Collector, raw: dict, path: DataPath, what: str, *, mer
         out.error("MS110", (*path, "type"), f"{type_name} takes {takes}", hint, at="value")
         return None
     params = {k: v for k, v in raw.items() if k not in ("type", "from")}
+    if cell and "name" in params:
+        out.error(
+            "MS101",
+            (*path, "name"),
+            f"{what} takes no 'name'",
+            "a cell is part of its RNN, which the step names",
+        )
+        return None
     name = params.pop("name", None) if "name" not in kind.params.model_fields else None
     if name is not None and not _check_layer_name(out, name, (*path, "name"), what):
         return None
@@ -313,6 +332,13 @@ def _validate_call(out: _Collector, raw: dict, path: DataPath, what: str, *, mer
         if inner is None:
             return None
         params["layer"] = inner.call
+    holder = kind.cell_parameter
+    if holder is not None and holder in params:
+        owner = f"{type_name}'" if type_name.endswith("s") else f"{type_name}'s"  # StackedRNNCells' cells
+        cells = _validate_cells(out, params[holder], (*path, holder), f"{owner} {holder}")
+        if cells is None:
+            return None
+        params[holder] = cells
     try:
         # The spec's path: files a layer names (a vocabulary) are read relative to it.
         validated = kind.params.model_validate(params, context={"spec_path": out.document.path})
@@ -321,6 +347,47 @@ def _validate_call(out: _Collector, raw: dict, path: DataPath, what: str, *, mer
         out.report_pydantic(exc, params, path, f"{type_name} layer", allowed=_keys_of(kind.params))
         return None
     return call if _weights_fit(out, call, path, type_name) else None
+
+
+def _cell_outside_rnn(out: _Collector, name: str, path: DataPath) -> None:
+    """Report a recurrent cell written as a layer of its own (MS110)."""
+    table = "cells = [...]" if name == "StackedRNNCells" else "units = ..."
+    hint = f'write {{ type = "RNN", cell = {{ type = "{name}", {table} }} }}'
+    if name.endswith("Cell"):  # LSTMCell is the cell LSTM builds itself
+        hint += f", or use {name.removesuffix('Cell')}, which holds its cell itself"
+    message = f"{name} computes one time step of a recurrent layer: it only goes in an RNN's `cell`"
+    out.error("MS110", (*path, "type"), message, hint, at="value")
+
+
+def _not_a_cell(out: _Collector, name: str, path: DataPath, what: str) -> None:
+    """Report a layer written where a recurrent cell belongs (MS110)."""
+    from ..layers.rnn_cells import not_a_cell  # loaded already: an RNN holds this table
+
+    out.error("MS110", (*path, "type"), f"{what} {not_a_cell(name)}", at="value")
+
+
+def _validate_cells(out: _Collector, raw: Any, path: DataPath, what: str) -> Any:
+    """Validate the cell table, or list of them, an RNN or a StackedRNNCells holds; None after reporting."""
+    if isinstance(raw, list):
+        cells = [
+            _validate_cell(out, item, (*path, index), f"{what} {index + 1}") for index, item in enumerate(raw)
+        ]
+        return None if any(c is None for c in cells) else cells
+    if isinstance(raw, dict):
+        return _validate_cell(out, raw, path, what)
+    return raw  # neither: the layer's own validation says what it takes
+
+
+def _validate_cell(out: _Collector, raw: Any, path: DataPath, what: str) -> LayerCall | None:
+    if not isinstance(raw, dict):
+        out.error(
+            "MS103",
+            path,
+            f'{what} should be a cell table like {{ type = "LSTMCell", units = 32 }}',
+            at="value",
+        )
+        return None
+    return _validate_call(out, raw, path, what, merge=False, cell=True)
 
 
 def _weights_fit(out: _Collector, call: LayerCall, path: DataPath, type_name: str) -> bool:

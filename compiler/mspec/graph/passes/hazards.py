@@ -53,7 +53,7 @@ MASK_CARRIERS = frozenset(
         "ActivityRegularization",
     }
 ) | ELEMENTWISE_MERGES  # fmt: skip
-RECURRENT = frozenset({"LSTM", "GRU", "SimpleRNN", "Bidirectional"})
+RECURRENT = frozenset({"LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional"})
 MASK_USERS = RECURRENT | {
     "GlobalAveragePooling1D", "MultiHeadAttention", "Attention", "AdditiveAttention",
     "GroupQueryAttention", "Dot",
