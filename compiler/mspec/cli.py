@@ -480,10 +480,12 @@ def import_(model: str, output: str | None, output_format: str | None) -> None:
     """Write a spec for a saved Keras model: a .keras file, or JSON from model.to_json().
 
     Reads the model's configuration as data: never imports Keras, never runs
-    anything from the file. What a spec cannot express (Lambda or custom
-    layers, nested models, several outputs per layer ...) is reported naming
-    the layer, and nothing is written (exit 1). Exit 2 when the file cannot be
-    read or holds no Keras model.
+    anything from the file. Nested models are inlined, and tensor operations
+    (x + y, x * 0.5, keras.ops.relu) become the layers that compute the same,
+    with a warning (MS411). What a spec cannot express (Lambda or custom
+    layers, several outputs per layer ...) is reported naming the layer, and
+    nothing is written (exit 1). Exit 2 when the file cannot be read or holds
+    no Keras model.
     """
     from .files import write_atomic
     from .importer import ModelFileError, import_model, not_a_model
