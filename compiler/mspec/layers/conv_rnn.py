@@ -23,6 +23,7 @@ from .base import (
 )
 from .conv import _conv_spatial, _WindowParams
 from .geometry import DataFormat, channel_axis, channels_first, layout, require_spatial_rank, with_spatial
+from .rnn_cells import one_output_only, stateless_only
 
 Sizes = PositiveInt | list[PositiveInt]
 # Kernels stacked per convolution: input, forget, candidate and output gates.
@@ -67,25 +68,8 @@ class ConvLSTMParams(_WindowParams):
         self._check_strides_with_dilation()
         return self
 
-    @field_validator("return_state")
-    @classmethod
-    def _one_output(cls, value: bool) -> bool:
-        if value:
-            raise ValueError(
-                "return_state=True is not supported: it makes the layer return several tensors "
-                "(output and states), and a step in a spec has exactly one output"
-            )
-        return value
-
-    @field_validator("stateful")
-    @classmethod
-    def _stateless(cls, value: bool) -> bool:
-        if value:
-            raise ValueError(
-                "stateful=True is not supported: it needs a fixed batch size and state "
-                "carried between batches, which a spec does not describe"
-            )
-        return value
+    _one_output = field_validator("return_state")(one_output_only)
+    _stateless = field_validator("stateful")(stateless_only)
 
 
 class ConvLSTM1DParams(ConvLSTMParams):

@@ -88,6 +88,26 @@ class GRUCellParams(CellParams):
         return 2 if self.reset_after else 1
 
 
+def one_output_only(cls, value: bool) -> bool:
+    """A field validator refusing return_state=True (recurrent and convolutional-recurrent layers)."""
+    if value:
+        raise ValueError(
+            "return_state=True is not supported: it makes the layer return several tensors "
+            "(output and states), and a step in a spec has exactly one output"
+        )
+    return value
+
+
+def stateless_only(cls, value: bool) -> bool:
+    """A field validator refusing stateful=True (recurrent and convolutional-recurrent layers)."""
+    if value:
+        raise ValueError(
+            "stateful=True is not supported: it needs a fixed batch size and state "
+            "carried between batches, which a spec does not describe"
+        )
+    return value
+
+
 class SequenceParams(LayerParams):
     """RNN's own arguments, how a layer runs its cell over time; SimpleRNN, LSTM and GRU take them too."""
 
@@ -98,25 +118,8 @@ class SequenceParams(LayerParams):
     stateful: bool = False
     unroll: bool = False
 
-    @field_validator("return_state")
-    @classmethod
-    def _one_output(cls, value: bool) -> bool:
-        if value:
-            raise ValueError(
-                "return_state=True is not supported: it makes the layer return several tensors "
-                "(output and states), and a step in a spec has exactly one output"
-            )
-        return value
-
-    @field_validator("stateful")
-    @classmethod
-    def _stateless(cls, value: bool) -> bool:
-        if value:
-            raise ValueError(
-                "stateful=True is not supported: it needs a fixed batch size and state "
-                "carried between batches, which a spec does not describe"
-            )
-        return value
+    _one_output = field_validator("return_state")(one_output_only)
+    _stateless = field_validator("stateful")(stateless_only)
 
 
 # --- Rules shared with SimpleRNN, LSTM and GRU -------------------------------
