@@ -118,41 +118,41 @@ def generated_spec(nodes: int) -> str:
     return "\n".join(lines)
 
 
+LINT = "runpy.run_module('mspec', run_name='__main__')"
+
+
+def compare_with_keras(argv: list[str], script: str, script_name: str, label: str, runs: int) -> None:
+    """Print the medians of `mspec lint` (argv) and of a Keras script, and their ratios."""
+    keras = f"exec(compile({script!r}, {script_name!r}, 'exec'))"
+    results = measure({"lint": (LINT, argv), "keras": (keras, [script_name])}, runs)
+    (lint_t, lint_m), (keras_t, keras_m) = results["lint"], results["keras"]
+    print(f"  mspec lint       {lint_t:7.3f} s  {lint_m:7.1f} MB peak")
+    print(f"  {label:16} {keras_t:7.3f} s  {keras_m:7.1f} MB peak")
+    print(f"  ratio lint/Keras {lint_t / keras_t:7.3f} time  {lint_m / keras_m:7.3f} memory")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
-    lint = "runpy.run_module('mspec', run_name='__main__')"
-    keras = f"exec(compile({KERAS_SCRIPT!r}, 'keras_example_3.py', 'exec'))"
 
     print(f"seed example 3, median of {args.runs} fresh processes, run alternately")
-    seed = measure(
-        {"lint": (lint, ["mspec", "lint", "-q", str(SPEC)]), "keras": (keras, ["keras_example_3.py"])},
-        args.runs,
+    compare_with_keras(
+        ["mspec", "lint", "-q", str(SPEC)], KERAS_SCRIPT, "keras_example_3.py", "Keras script", args.runs
     )
-    (lint_t, lint_m), (keras_t, keras_m) = seed["lint"], seed["keras"]
-    print(f"  mspec lint       {lint_t:7.3f} s  {lint_m:7.1f} MB peak")
-    print(f"  Keras script     {keras_t:7.3f} s  {keras_m:7.1f} MB peak")
-    print(f"  ratio lint/Keras {lint_t / keras_t:7.3f} time  {lint_m / keras_m:7.3f} memory")
 
     with tempfile.TemporaryDirectory() as folder:
         print(f"imported keras.applications.ResNet50, median of {args.runs} fresh processes")
         spec = imported_resnet50(Path(folder))
-        resnet_keras = f"exec(compile({RESNET_SCRIPT!r}, 'resnet50.py', 'exec'))"
-        resnet = measure(
-            {"lint": (lint, ["mspec", "lint", "-q", str(spec)]), "keras": (resnet_keras, ["resnet50.py"])},
-            args.runs,
+        compare_with_keras(
+            ["mspec", "lint", "-q", str(spec)], RESNET_SCRIPT, "resnet50.py", "Keras build", args.runs
         )
-        (lint_t, lint_m), (keras_t, keras_m) = resnet["lint"], resnet["keras"]
-        print(f"  mspec lint       {lint_t:7.3f} s  {lint_m:7.1f} MB peak")
-        print(f"  Keras build      {keras_t:7.3f} s  {keras_m:7.1f} MB peak")
-        print(f"  ratio lint/Keras {lint_t / keras_t:7.3f} time  {lint_m / keras_m:7.3f} memory")
 
         commands = {}
         for nodes in (10_000, 20_000):
             path = Path(folder) / f"generated_{nodes}.toml"
             path.write_text(generated_spec(nodes))
-            commands[nodes] = (lint, ["mspec", "lint", "-q", str(path)])
+            commands[nodes] = (LINT, ["mspec", "lint", "-q", str(path)])
         results = measure(commands, args.runs)
         for nodes, (seconds, megabytes) in results.items():
             print(f"  generated spec, {nodes:6} nodes: {seconds:6.3f} s  {megabytes:7.1f} MB peak")
