@@ -60,8 +60,12 @@ def build_graph(spec: Spec) -> ModelGraph:
 
     _resolve(model, pending)
     for output in spec.outputs.values():
-        if output.name not in model.outputs and output.source in model.tensors:
+        if output.name in model.outputs:
+            continue
+        if output.source in model.tensors:
             model.outputs[output.name] = model.tensors[output.source]
+        else:  # an output without layers, reading a node that does not exist
+            model.unresolved.append(Unresolved(output.name, output.source, ("outputs", output.name, "from")))
     return model
 
 

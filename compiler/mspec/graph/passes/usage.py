@@ -118,11 +118,14 @@ def _feeding_errors(model: ModelGraph) -> set[str]:
                     seeds.add(model.tensors[source])
             if name in model.tensors:
                 seeds.add(model.tensors[name])
-    # A misspelt reference probably meant the closest name: that node is not "unused".
+    # A misspelt reference probably meant the closest name: that node is not "unused". An output
+    # reading a name like none of them may have meant any node: none is reported as unused.
     for ref in model.unresolved:
         meant = None if ref.shared else closest(ref.name, model.tensors)
         if meant is not None:
             seeds.add(model.tensors[meant])
+        elif not ref.shared and ref.path[0] == "outputs":
+            return set(model.nodes)
     explained = set(seeds)
     queue = list(seeds)
     while queue:
