@@ -62,10 +62,9 @@ ACTIVATION_OPERATIONS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 OTHER_OPERATIONS = ("Concatenate", "Negative", "Reshape")
 FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
-APPLICATION_CLASSES = {
-    ("keras.src.applications.convnext", "LayerScale"),
-    ("keras.src.applications.inception_resnet_v2", "CustomScaleLayer"),
-}
+# The layer classes keras.applications defines for itself, by (module, class name) as saved.
+LAYER_SCALE = ("keras.src.applications.convnext", "LayerScale")
+CUSTOM_SCALE = ("keras.src.applications.inception_resnet_v2", "CustomScaleLayer")
 # Keras records these call arguments at values that change nothing.
 NEUTRAL_CALL_ARGUMENTS = {"training": (None, False), "mask": (None,)}
 
@@ -309,12 +308,12 @@ def _public_layers(entry: Any, rewrites: Rewrites) -> list[Any]:
             rewrites.record(_operation_text(entry), replacement["class_name"], _entry_name(entry))
             return [replacement]
         return [entry]
-    if (module, cls) == ("keras.src.applications.convnext", "LayerScale"):
+    if (module, cls) == LAYER_SCALE:
         replacement = _layer_scale(entry)
         if replacement is not None:
             rewrites.record(f"{cls} layer", "EinsumDense", _entry_name(entry))
             return [replacement]
-    if (module, cls) == ("keras.src.applications.inception_resnet_v2", "CustomScaleLayer"):
+    if (module, cls) == CUSTOM_SCALE:
         replacement = _custom_scale(entry)
         if replacement is not None:
             rewrites.record(f"{cls} layer", "Rescaling + Add", _entry_name(entry))
