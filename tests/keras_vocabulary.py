@@ -1,4 +1,4 @@
-"""Read Keras' own lists of names and write mspec's static copy of them (`mspec.spec.keras_names`).
+"""Read Keras' own lists of names and write mspec's static copy of them (`mspec.vocabulary.keras_names`).
 
 mspec's lint must not import Keras, so the names Keras resolves (losses,
 metrics, optimizers, activations, initializers, regularizers, constraints,

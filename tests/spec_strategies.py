@@ -29,9 +29,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from mspec.diagnostics.selection import Selection, codes
 from mspec.layers import ShapeError
 from mspec.layers.call import make_call
-from mspec.selection import Selection, codes
 
 from keras_oracle import RUN_BATCH, RUN_SIZE
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from mspec import files, keras_build
+from mspec import files
+from mspec.backends.keras import build as keras_build
 from mspec.cli import main
 from mspec.files import write_atomic
 

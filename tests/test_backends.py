@@ -19,8 +19,8 @@ import pytest
 pytest.importorskip("jax")
 pytest.importorskip("keras")
 
-from mspec.frontend import check_file
 from mspec.graph.passes.shapes import total_params
+from mspec.pipeline import check_file
 
 pytestmark = [pytest.mark.keras, pytest.mark.slow]
 
@@ -30,9 +30,9 @@ SPECS = sorted(p for p in (ROOT / "specs").rglob("*") if p.suffix in (".toml", "
 BUILD_ON_JAX = """
 import json, sys
 import keras, numpy as np
-from mspec.codegen import generate_source
-from mspec.frontend import check_file
-from mspec.keras_build import build_from_source
+from mspec.backends.codegen import generate_source
+from mspec.pipeline import check_file
+from mspec.backends.keras.build import build_from_source
 
 report = {"backend": keras.backend.backend(), "models": {}}
 for path in sys.argv[1:]:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mspec.frontend import check_file
 from mspec.graph.passes import budget
+from mspec.pipeline import check_file
 
 ROOT = Path(__file__).resolve().parents[1]
 

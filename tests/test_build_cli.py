@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from mspec import keras_build, keras_worker
+from mspec.backends.keras import build as keras_build
+from mspec.backends.keras import worker as keras_worker
+from mspec.backends.keras.worker import KerasWorker, WorkerFailed
 from mspec.cli import main
-from mspec.keras_worker import KerasWorker, WorkerFailed
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "specs" / "seed" / "concat_independent.toml"

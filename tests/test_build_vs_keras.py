@@ -15,10 +15,10 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from mspec.codegen.python import layer_names  # noqa: E402
-from mspec.frontend import check_file  # noqa: E402
+from mspec.backends.codegen.python import layer_names  # noqa: E402
+from mspec.backends.keras.build import build_model  # noqa: E402
 from mspec.graph.passes.shapes import total_params  # noqa: E402
-from mspec.keras_build import build_model  # noqa: E402
+from mspec.pipeline import check_file  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_SUFFIXES = (".toml", ".json")

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from mspec.diagnostics import CODES
-from mspec.frontend import check_file
-from mspec.rules import RULES
+from mspec.diagnostics.rules import RULES
+from mspec.pipeline import check_file
 
 from golden import check_golden
 from test_import import CODES_TESTED_ELSEWHERE

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mspec.codegen import generate_source
-from mspec.frontend import check_file
+from mspec.backends.codegen import generate_source
+from mspec.pipeline import check_file
 
 from golden import check_golden
 

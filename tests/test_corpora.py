@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mspec.spec.load import load_bytes
-from mspec.spec.source import LoadError
+from mspec.syntax.load import load_bytes
+from mspec.syntax.source import LoadError
 
 CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
 JSON_SUITE = CORPORA / "json-test-suite"

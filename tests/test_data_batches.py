@@ -14,7 +14,7 @@ pq = pytest.importorskip("pyarrow.parquet")
 pacsv = pytest.importorskip("pyarrow.csv")
 
 from mspec.data import DataError, bind, iter_batches, load_arrays, open_data, shard_range  # noqa: E402
-from mspec.frontend import check_bytes  # noqa: E402
+from mspec.pipeline import check_bytes  # noqa: E402
 
 TABULAR = """
 [model]

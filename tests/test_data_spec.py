@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from mspec.frontend import check_bytes
-from mspec.schema import spec_schema
+from mspec.backends.schema import spec_schema
+from mspec.pipeline import check_bytes
 from mspec.spec.models import TrainSpec
 
 BASE = """

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from mspec.codegen import generate_source
-from mspec.draw import to_dot, to_mermaid
-from mspec.frontend import check_bytes
+from mspec.backends.codegen import generate_source
+from mspec.backends.draw import to_dot, to_mermaid
+from mspec.backends.summary import render_summary
 from mspec.graph.passes import budget
-from mspec.summary import render_summary
+from mspec.pipeline import check_bytes
 
 
 def chain_spec(length: int) -> bytes:
@@ -46,7 +46,7 @@ def test_keras_recursion_limit_is_reported_clearly() -> None:
     pytest.importorskip("keras")
     import sys
 
-    from mspec.keras_build import KerasRecursionLimit, build_from_source
+    from mspec.backends.keras.build import KerasRecursionLimit, build_from_source
 
     result = check_bytes(chain_spec(300), "deep.toml")
     limit = sys.getrecursionlimit()

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from mspec.codegen import generate_source
-from mspec.draw import to_dot, to_mermaid
-from mspec.frontend import check_bytes
-from mspec.summary import render_summary
+from mspec.backends.codegen import generate_source
+from mspec.backends.draw import to_dot, to_mermaid
+from mspec.backends.summary import render_summary
+from mspec.pipeline import check_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted(p for p in (ROOT / "specs").rglob("*") if p.suffix in (".toml", ".json"))
@@ -29,10 +29,10 @@ ENTRY_SECTIONS = {"inputs", "shared", "branches", "merges", "outputs"}
 # Runs mspec in a fresh interpreter and prints every text output it makes.
 PROBE = """
 import json, sys
-from mspec.frontend import check_file
-from mspec.codegen import generate_source
-from mspec.draw import to_dot, to_mermaid
-from mspec.summary import render_summary
+from mspec.pipeline import check_file
+from mspec.backends.codegen import generate_source
+from mspec.backends.draw import to_dot, to_mermaid
+from mspec.backends.summary import render_summary
 for path in sys.argv[1:]:
     result = check_file(path)
     print(json.dumps([d.to_json() for d in result.diagnostics]))

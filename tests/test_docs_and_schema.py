@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mspec.docgen import PAGES
+from mspec.backends.docgen import PAGES
+from mspec.backends.schema import spec_schema as build_schema
 from mspec.layers import REGISTRY
-from mspec.schema import spec_schema as build_schema
 
 from golden import check_golden
 
@@ -29,7 +29,7 @@ SPECS = sorted(p for p in (ROOT / "specs").rglob("*") if p.suffix in (".toml", "
 
 @pytest.mark.parametrize("page", sorted(PAGES))
 def test_reference_page_is_current(page: str, update_golden: bool) -> None:
-    # Regenerate with `python -m mspec.docgen` (or pytest --update-golden).
+    # Regenerate with `python -m mspec.backends.docgen` (or pytest --update-golden).
     check_golden(ROOT / "docs" / page, PAGES[page](), update_golden)
 
 
@@ -81,7 +81,7 @@ def test_every_key_and_parameter_is_described() -> None:
 
 
 def test_a_json_spec_may_point_to_the_schema() -> None:
-    from mspec.frontend import check_bytes
+    from mspec.pipeline import check_bytes
 
     data = _load(ROOT / "specs" / "siamese_text.json")
     data = {"$schema": "../docs/spec.schema.json", **data}

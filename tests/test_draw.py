@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from mspec.backends.draw import MISSING_DOT, GraphvizMissing, render, svg_content, to_dot, to_mermaid
+from mspec.backends.draw.dot import RED
+from mspec.backends.draw.escape import dot_quote, mermaid_quote
 from mspec.cli import main
-from mspec.draw import MISSING_DOT, GraphvizMissing, render, svg_content, to_dot, to_mermaid
-from mspec.draw.dot import RED
-from mspec.draw.escape import dot_quote, mermaid_quote
-from mspec.frontend import check_bytes, check_file
+from mspec.pipeline import check_bytes, check_file
 
 from draw_vs_keras import generated_spec
 from golden import check_golden

@@ -27,8 +27,8 @@ from mspec.cli import main
 from mspec.diagnostics import CODES
 from mspec.importer import ModelFileError, import_config, import_model, model_config_from_bytes
 from mspec.importer.convert import sanitize
+from mspec.importer.spec_text import render, toml_string
 from mspec.importer.values import short_float
-from mspec.importer.writer import render, toml_string
 
 from document_paths import parent_of, value_paths
 
@@ -321,8 +321,8 @@ def assert_same_model(original, rebuilt) -> None:
 
 
 def _build_text(text: str, fmt: str = "toml"):
-    from mspec.frontend import check_bytes
-    from mspec.keras_build import build_model
+    from mspec.backends.keras.build import build_model
+    from mspec.pipeline import check_bytes
 
     from spec_strategies import STRUCTURE_ONLY
 
@@ -339,8 +339,8 @@ def findings(diagnostics: list) -> list:
 @functools.cache
 def _saved(spec: Path, folder: Path) -> tuple:
     """Build a spec once; save it as .keras and as to_json()."""
-    from mspec.frontend import check_file
-    from mspec.keras_build import build_model
+    from mspec.backends.keras.build import build_model
+    from mspec.pipeline import check_file
 
     model = build_model(check_file(spec).graph)
     keras_file = folder / f"{spec.stem}.keras"
@@ -793,8 +793,8 @@ def test_random_valid_models_round_trip() -> None:
     keras = _keras()
     from hypothesis import HealthCheck, Phase, given, settings
 
-    from mspec.frontend import check_bytes
-    from mspec.keras_build import build_model
+    from mspec.backends.keras.build import build_model
+    from mspec.pipeline import check_bytes
 
     # Imported here and never guarded: a broken generator fails this test instead of skipping it.
     from spec_strategies import STRUCTURE_ONLY, valid_specs

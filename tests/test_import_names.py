@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mspec.codegen import generate_source
-from mspec.frontend import check_bytes
-from mspec.summary import render_summary
+from mspec.backends.codegen import generate_source
+from mspec.backends.summary import render_summary
+from mspec.pipeline import check_bytes
 
 NAMED = """
 [model]
@@ -89,7 +89,7 @@ def _keras():
 
 
 def _round_trip(model, tmp_path):
-    from mspec.keras_build import build_model
+    from mspec.backends.keras.build import build_model
 
     path = tmp_path / "model.keras"
     model.save(path)

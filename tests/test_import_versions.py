@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mspec.frontend import check_bytes
 from mspec.importer import import_model
+from mspec.pipeline import check_bytes
 
 FILES = sorted((Path(__file__).parent / "data" / "keras_versions").glob("keras_*.keras"))
 VERSIONS = [path.stem.removeprefix("keras_").replace("_", ".") for path in FILES]
@@ -39,7 +39,7 @@ def test_imports_without_diagnostics(path):
 @pytest.mark.parametrize("path", FILES, ids=VERSIONS)
 def test_rebuilds_as_the_same_model(path):
     keras = pytest.importorskip("keras")
-    from mspec.keras_build import build_model
+    from mspec.backends.keras.build import build_model
 
     result = import_model(path)
     checked = check_bytes(result.text.encode(), "imported.toml")

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mspec.codegen import generate_source
-from mspec.frontend import check_bytes
+from mspec.backends.codegen import generate_source
+from mspec.pipeline import check_bytes
 
 HOSTILE = [
     '"""; import os; os.system("echo pwned"); """',
@@ -136,7 +136,7 @@ def test_non_identifier_and_keyword_names_are_refused(name: str) -> None:
 @pytest.mark.keras
 def test_shadowing_names_build_in_keras() -> None:
     pytest.importorskip("keras")
-    from mspec.keras_build import build_model
+    from mspec.backends.keras.build import build_model
 
     result = check_bytes(json.dumps(POLICY_SPEC).encode(), "policy.json")
     model = build_model(result.graph)

@@ -13,7 +13,7 @@ import pytest
 
 from mspec.layers import REGISTRY
 from mspec.layers.exclusions import EXCLUDED
-from mspec.spec.vocabulary import LAYER_ALIASES
+from mspec.vocabulary import LAYER_ALIASES
 
 keras = pytest.importorskip("keras")
 

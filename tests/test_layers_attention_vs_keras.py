@@ -285,10 +285,10 @@ loss = "categorical_crossentropy"
 
 
 def test_a_spec_with_every_kind_builds_with_mspec_shapes() -> None:
-    from mspec.codegen.python import generate_source
-    from mspec.frontend import check_bytes
+    from mspec.backends.codegen.python import generate_source
+    from mspec.backends.keras.build import build_model
     from mspec.graph.passes.shapes import total_params
-    from mspec.keras_build import build_model
+    from mspec.pipeline import check_bytes
 
     from test_build_vs_keras import as_keras, keras_shapes
 

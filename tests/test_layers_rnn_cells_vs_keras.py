@@ -317,7 +317,7 @@ def test_the_model_builds_with_the_inferred_shapes_and_counts() -> None:
 
 
 def _layer_name(checked, node_id: str) -> str:
-    from mspec.codegen.python import layer_names
+    from mspec.backends.codegen.python import layer_names
 
     return layer_names(checked.graph)[node_id]
 

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mspec.spec.json_loader import parse_json
-from mspec.spec.load import (
+from mspec.syntax.json_loader import parse_json
+from mspec.syntax.load import (
     MAX_DEPTH,
     MAX_FILE_BYTES,
     MAX_KEY_PARTS,
@@ -21,8 +21,8 @@ from mspec.spec.load import (
     load_bytes,
     load_file,
 )
-from mspec.spec.source import Document, LoadError, Location
-from mspec.spec.toml_loader import parse_toml
+from mspec.syntax.source import Document, LoadError, Location
+from mspec.syntax.toml_loader import parse_toml
 
 CODES = {"MS001", "MS002", "MS003", "MS004", "MS005", "MS006"}
 

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mspec.spec.load import load_bytes
-from mspec.spec.source import Document, LoadError, Location
-from mspec.spec.toml_loader import parse_toml
+from mspec.syntax.load import load_bytes
+from mspec.syntax.source import Document, LoadError, Location
+from mspec.syntax.toml_loader import parse_toml
 
 SAMPLE = """# demo spec
 [model]

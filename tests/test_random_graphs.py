@@ -47,10 +47,10 @@ keras = pytest.importorskip("keras")
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
-from mspec.codegen.python import generate_source  # noqa: E402
-from mspec.frontend import CheckResult, check_bytes  # noqa: E402
+from mspec.backends.codegen.python import generate_source  # noqa: E402
+from mspec.backends.keras.build import build_from_source  # noqa: E402
 from mspec.graph.passes.shapes import total_params  # noqa: E402
-from mspec.keras_build import build_from_source  # noqa: E402
+from mspec.pipeline import CheckResult, check_bytes  # noqa: E402
 
 from keras_oracle import Verdict, keras_apply, model_runs_elsewhere, onednn_enabled, run_model  # noqa: E402
 from spec_strategies import STRUCTURE_ONLY, Generated, probe_specs, valid_specs  # noqa: E402

@@ -12,11 +12,11 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mspec.backends.codegen import generate_source
+from mspec.backends.draw import to_dot, to_mermaid
+from mspec.backends.summary import render_summary
 from mspec.cli import main
-from mspec.codegen import generate_source
-from mspec.draw import to_dot, to_mermaid
-from mspec.frontend import check_bytes
-from mspec.summary import render_summary
+from mspec.pipeline import check_bytes
 
 from document_paths import parent_of, value_paths
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from mspec.frontend import check_file
-from mspec.rules import RULES, RULES_BY_NAME, matching
-from mspec.selection import SelectionError, project_selection
+from mspec.diagnostics.rules import RULES, RULES_BY_NAME, matching
+from mspec.diagnostics.selection import SelectionError, project_selection
+from mspec.pipeline import check_file
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "tests" / "cases"
@@ -39,7 +39,7 @@ def test_every_code_in_the_source_is_a_registered_rule() -> None:
         if path.name == "rules.py":
             continue
         used |= set(re.findall(r'"(MS\d{3})"', path.read_text()))
-    assert used - set(RULES) == set(), "codes used but not declared in mspec.rules"
+    assert used - set(RULES) == set(), "codes used but not declared in mspec.diagnostics.rules"
     assert set(RULES) - used == set(), "rules declared that nothing reports"
 
 
@@ -195,8 +195,8 @@ def test_specs_are_recognised_by_content(tmp_path: Path) -> None:
 
 
 def test_an_imported_model_with_a_hazard_is_written_and_linted() -> None:
-    from mspec.frontend import check_bytes
     from mspec.importer import import_config
+    from mspec.pipeline import check_bytes
 
     from test_import import _layer, _model
 

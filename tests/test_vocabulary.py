@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from mspec import check_text
-from mspec.codegen import generate_source
+from mspec.backends.codegen import generate_source
 
 BASE = """
 [model]

@@ -12,7 +12,7 @@ identifier both ways:
   kind. Any exception is a refusal.
 * mspec: the validator, on a spec that puts the identifier in the same place.
 
-The two must agree. The stored table (`mspec.spec.keras_names`) must also be
+The two must agree. The stored table (`mspec.vocabulary.keras_names`) must also be
 what `tests/keras_vocabulary.py` reads from the installed Keras.
 """
 
@@ -37,9 +37,9 @@ from keras.src import (  # noqa: E402
     regularizers,
 )
 
-from mspec import check_text  # noqa: E402
+from mspec import check_text, vocabulary  # noqa: E402
 from mspec.layers import REGISTRY  # noqa: E402
-from mspec.spec import keras_names, vocabulary  # noqa: E402
+from mspec.vocabulary import keras_names  # noqa: E402
 
 from keras_vocabulary import TARGET, render  # noqa: E402
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 
 from .diagnostics import Diagnostic
-from .frontend import CheckResult, check_bytes, check_file
+from .pipeline import CheckResult, check_bytes, check_file
 
 
 class SpecError(Exception):
@@ -47,7 +47,7 @@ def _checked(spec: str | os.PathLike | CheckResult) -> CheckResult:
 
 def generate_source(spec: str | os.PathLike | CheckResult) -> str:
     """Return the Keras source for a spec file (or a CheckResult); raise SpecError if it has errors."""
-    from .codegen import generate_source as generate
+    from .backends.codegen import generate_source as generate
 
     result = _checked(spec)
     return generate(result.graph, result.path)
@@ -55,7 +55,7 @@ def generate_source(spec: str | os.PathLike | CheckResult) -> str:
 
 def build_model(spec: str | os.PathLike | CheckResult):
     """Return the built (and compiled) keras.Model for a spec; raise SpecError if it has errors."""
-    from .keras_build import build_from_source
+    from .backends.keras.build import build_from_source
 
     result = _checked(spec)
     return build_from_source(generate_source(result), result.graph.spec.name)

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 import click
 
 from . import __version__
-from .report import EXIT_CANNOT_RUN, Report
+from .diagnostics.report import EXIT_CANNOT_RUN, Report
 
 if TYPE_CHECKING:
-    from .keras_worker import InProcessBuilder, KerasWorker
+    from .backends.keras.worker import InProcessBuilder, KerasWorker
 
     Builder = KerasWorker | InProcessBuilder
 
@@ -74,7 +74,7 @@ def _write_or_check(target: Path, data: bytes, check: bool, report: Report, fmt:
         write_atomic(target, data)
         click.echo(f"wrote {target}", err=True)
         return
-    from .draw import same_diagram
+    from .backends.draw import same_diagram
 
     existing = target.read_bytes() if target.is_file() else None
     if existing is None:
@@ -93,8 +93,8 @@ def _check(path: Path, report: Report, *, echo: bool = True, select=(), ignore=(
     [tool.mspec], `select` and `ignore` (from the command line) and the
     spec's own [lint] section.
     """
-    from .frontend import check_file
-    from .selection import SelectionError, project_selection
+    from .diagnostics.selection import SelectionError, project_selection
+    from .pipeline import check_file
 
     try:
         selection = project_selection(path).with_command_line(select, ignore)
@@ -184,7 +184,7 @@ def lint(
     errors (warnings allowed), 1 errors found, 2 a path could not be read.
     Never imports TensorFlow.
     """
-    from .selection import SelectionError, codes, split
+    from .diagnostics.selection import SelectionError, codes, split
 
     if data_path is not None and (len(paths) != 1 or Path(paths[0]).is_dir()):
         raise click.UsageError("--data checks the data of one spec: give exactly one spec file")
@@ -234,8 +234,8 @@ def summary(spec: str) -> None:
     Computed statically, without TensorFlow. A spec with errors prints its
     diagnostics instead, and exits 1.
     """
-    from .frontend import check_file
-    from .summary import render_summary
+    from .backends.summary import render_summary
+    from .pipeline import check_file
 
     try:
         result = check_file(spec)
@@ -301,11 +301,11 @@ def build(specs: tuple[str, ...], output_dir: str, source_only: bool, check: boo
 
 
 def _start_builder() -> Builder | None:
-    from . import keras_build
+    from .backends.keras import build as keras_build
 
     if not keras_build.keras_available():
         return None
-    from .keras_worker import start_builder
+    from .backends.keras.worker import start_builder
 
     return start_builder()
 
@@ -335,8 +335,8 @@ def _build_each(
     source_only: bool,
     report: Report,
 ) -> None:
-    from .codegen import generate_source
-    from .keras_build import KerasUnavailable
+    from .backends.codegen import generate_source
+    from .backends.keras.build import KerasUnavailable
 
     for path in paths:
         result = _check(path, report)
@@ -367,7 +367,7 @@ def _warn_about_build(result, report: Report) -> None:
 
 
 def _build_and_save(builder: Builder, source: str, name: str, target: Path, report: Report) -> None:
-    from .keras_worker import WorkerFailed
+    from .backends.keras.worker import WorkerFailed
 
     try:
         built = builder.build(source, name, target)
@@ -427,8 +427,8 @@ def draw(
     --check, nothing is written and the exit status is 1 when a diagram is
     missing or stale.
     """
-    from .draw import EXTENSIONS, IMAGE_FORMATS, GraphvizFailed, GraphvizMissing, find_dot
-    from .draw import draw as draw_diagram
+    from .backends.draw import EXTENSIONS, IMAGE_FORMATS, GraphvizFailed, GraphvizMissing, find_dot
+    from .backends.draw import draw as draw_diagram
 
     if output_format in IMAGE_FORMATS:
         try:
@@ -511,7 +511,7 @@ def import_(model: str, output: str | None, output_format: str | None) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 def schema(output: str | None) -> None:
     """Print the JSON Schema of the spec format (for editors and validators)."""
-    from .schema import spec_schema
+    from .backends.schema import spec_schema
 
     text = json.dumps(spec_schema(), indent=2, sort_keys=False) + "\n"
     if output is None:
@@ -536,7 +536,7 @@ def rules(output_format: str) -> None:
 
     `mspec rule CODE` explains one. Codes are stable: a code keeps its meaning forever.
     """
-    from .rules import RULES
+    from .diagnostics.rules import RULES
 
     if output_format == "json":
         entries = [
@@ -564,8 +564,8 @@ def rules(output_format: str) -> None:
 @click.argument("code")
 def rule(code: str) -> None:
     """Explain one rule (by code, e.g. MS712, or name): why it matters, an example and the fix."""
-    from .rules import RULES, RULES_BY_NAME, find_rule
-    from .suggest import did_you_mean
+    from .diagnostics.rules import RULES, RULES_BY_NAME, find_rule
+    from .diagnostics.suggest import did_you_mean
 
     found = find_rule(code)
     if found is None:

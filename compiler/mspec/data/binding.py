@@ -13,11 +13,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ..diagnostics import Diagnostic
-from ..frontend import CheckResult
+from ..diagnostics.suggest import did_you_mean
 from ..graph.model import ModelGraph
-from ..spec.source import DataPath
-from ..spec.vocabulary import loss_key
-from ..suggest import did_you_mean
+from ..pipeline import CheckResult
+from ..syntax.source import DataPath
+from ..vocabulary import loss_key
 from .findings import finding, quoted
 from .source import DataSource
 

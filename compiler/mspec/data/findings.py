@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..diagnostics import Diagnostic, Severity
-from ..frontend import CheckResult
-from ..spec.source import DataPath
+from ..pipeline import CheckResult
+from ..syntax.source import DataPath
 
 
 def finding(

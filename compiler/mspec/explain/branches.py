@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..codegen.python import layer_names
+from ..backends.codegen.python import layer_names
 from ..graph.model import ModelGraph
-from ..spec.source import DataPath
+from ..syntax.source import DataPath
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..report import EXIT_CANNOT_RUN, EXIT_ERRORS, EXIT_OK
+from ..diagnostics.report import EXIT_CANNOT_RUN, EXIT_ERRORS, EXIT_OK
 from ..training.command import EXIT_INTERRUPTED, stop, stop_with_findings
 
 EXPLAIN_EXTRA = "install the extra with: pip install 'mspec[fit]'"

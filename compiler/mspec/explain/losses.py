@@ -12,7 +12,7 @@ import keras
 import numpy as np
 
 from ..spec.ir import Spec
-from ..spec.vocabulary import KerasObject, loss_key
+from ..vocabulary import KerasObject, loss_key
 
 SPARSE_LOSSES = frozenset({"sparse_categorical_crossentropy"})
 

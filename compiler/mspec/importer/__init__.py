@@ -15,7 +15,7 @@ from typing import Any
 from ..diagnostics import Diagnostic, Severity
 from .convert import Importer
 from .read import ModelFileError, model_config_from_bytes, read_model_config
-from .writer import Unrepresentable, render
+from .spec_text import Unrepresentable, render
 
 FORMATS = ("toml", "json")
 
@@ -65,7 +65,7 @@ def import_config(
         )
         return result
     # An imported spec that the checker refuses is a fault of the importer, never of the model.
-    from ..frontend import check_bytes
+    from ..pipeline import check_bytes
 
     spec_path = spec_path or os.path.splitext(path)[0] + "." + fmt
     checked = check_bytes(text.encode(), spec_path, fmt)
@@ -102,11 +102,11 @@ def keep_layer_names(document: dict[str, Any]) -> None:
     where it differs from the name `codegen.python.layer_names` derives, so the
     rebuilt model has the same layer names and the spec stays as short as it can.
     """
-    from ..codegen.python import layer_names
+    from ..backends.codegen.python import layer_names
     from ..graph.build import build_graph
-    from ..spec.load import LoadError, load_bytes
     from ..spec.validate import validate
-    from .writer import render as write
+    from ..syntax.load import LoadError, load_bytes
+    from .spec_text import render as write
 
     named = _named_steps(document)
     wanted = {path: step["name"] for path, step in named.items()}

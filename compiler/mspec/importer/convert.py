@@ -23,7 +23,7 @@ from ..layers import REGISTRY
 from ..layers.base import ACTIVATIONS, LayerKind
 from ..layers.call import make_call
 from ..spec.validate import LAYER_NAME_RE
-from ..spec.vocabulary import DTYPES, OPTIMIZER_NAMES
+from ..vocabulary import DTYPES, OPTIMIZER_NAMES
 from .read import ModelFileError
 from .rewrite import MODEL_CLASSES, Rewrites, rewrite, sequential_as_functional
 from .values import (

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic_core import PydanticCustomError
 
-from ..spec.vocabulary import FAMILIES, resolve
+from ..vocabulary import FAMILIES, resolve
 
 # Allow-listed name -> (class name, config without `seed`) that Keras builds from the name.
 # "constant" is left out: Keras cannot build it from its name alone.

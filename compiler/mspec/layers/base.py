@@ -20,7 +20,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from ..spec import vocabulary
+from .. import vocabulary
 
 # A dimension: a known size, a named size (equal to every dimension with the
 # same name) or None (unknown). Keras only knows ints and None; a name is

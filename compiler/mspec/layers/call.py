@@ -30,7 +30,7 @@ def make_call(step: dict[str, Any]) -> LayerCall:
 
     Raises KeyError for an unknown type and pydantic's ValidationError for bad parameters.
     """
-    from ..spec.vocabulary import LAYER_ALIASES
+    from ..vocabulary import LAYER_ALIASES
     from . import REGISTRY  # the lazy view: loads the kind's module on demand
 
     params = dict(step)

@@ -16,7 +16,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, WithJsonSchema, field_validator
 
-from ..spec import vocabulary
+from .. import vocabulary
 from .base import (
     Activation,
     Constraint,
@@ -242,7 +242,7 @@ def _stack_count(cells: tuple[LayerCall, ...], step: Shape) -> int:
     return sum(cell.kind.param_count(cell.params, [shape]) for cell, shape in zip(cells, inputs, strict=True))
 
 
-# `mspec.schema` makes the placeholder a $ref to its `Cell` entry, the schemas of every cell kind.
+# `mspec.backends.schema` makes the placeholder a $ref to its `Cell` entry, the schemas of every cell kind.
 CELL_SCHEMA = vocabulary.object_ref("cell")
 CELL_LIST_SCHEMA = {"type": "array", "items": CELL_SCHEMA, "minItems": 2}
 

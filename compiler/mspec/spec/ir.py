@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..layers.call import LayerCall
+from ..syntax.source import DataPath, Document
 from .models import CompileSpec, InputSpec, TrainSpec
-from .source import DataPath, Document
 
 
 @dataclass(frozen=True)

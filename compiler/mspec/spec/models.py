@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
-from .vocabulary import DTYPES, INPUT_KINDS, object_ref, resolve
+from ..vocabulary import DTYPES, INPUT_KINDS, object_ref, resolve
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
 

@@ -14,9 +14,18 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..diagnostics import Diagnostic, Severity
+from ..diagnostics.suggest import did_you_mean
 from ..layers import REGISTRY
 from ..layers.call import LayerCall
-from ..suggest import did_you_mean
+from ..syntax.source import DataPath, Document
+from ..vocabulary import (
+    LAYER_ALIASES,
+    OPTIMIZER_FLAGS,
+    OPTIMIZER_NAMES,
+    OPTIMIZER_SIGNED,
+    OPTIMIZERS,
+    rank_problem,
+)
 from .ir import Chain, Merge, Output, Spec, Step
 from .models import (
     NAME_PATTERN,
@@ -30,16 +39,7 @@ from .models import (
     SpecFile,
     TrainSpec,
 )
-from .source import DataPath, Document
-from .vocabulary import (
-    LAYER_ALIASES,
-    OPTIMIZER_FLAGS,
-    OPTIMIZER_NAMES,
-    OPTIMIZER_SIGNED,
-    OPTIMIZERS,
-    rank_problem,
-)
-from .weights import weight_ranks
+from .weight_ranks import weight_ranks
 
 NAMED_SECTIONS = ("inputs", "shared", "branches", "merges", "outputs")
 SECTION_ENTRY = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..codegen.python import layer_names
+from ..backends.codegen.python import layer_names
 from ..graph.model import ModelGraph
 
 

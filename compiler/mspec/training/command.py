@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ..report import EXIT_CANNOT_RUN, EXIT_ERRORS, EXIT_OK
+from ..diagnostics.report import EXIT_CANNOT_RUN, EXIT_ERRORS, EXIT_OK
 from .settings import DISTRIBUTE_CHOICES
 
 EXIT_INTERRUPTED = 130

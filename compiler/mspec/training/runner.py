@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import Diagnostic
-from ..frontend import CheckResult, check_file
+from ..pipeline import CheckResult, check_file
 from . import feeding, preflight, record
 from .distribute import Cluster, choose_backend, describe, placement_scope
 from .quiet import import_keras
@@ -163,8 +163,8 @@ def _deterministic_ops(keras: Any) -> None:
 
 
 def _build(result: CheckResult) -> Any:
-    from ..codegen import generate_source
-    from ..keras_build import build_from_source
+    from ..backends.codegen import generate_source
+    from ..backends.keras.build import build_from_source
 
     return build_from_source(generate_source(result.graph, result.path), result.graph.spec.name)
 

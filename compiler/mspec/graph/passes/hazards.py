@@ -1,6 +1,6 @@
 """Training hazards (MS7xx): models Keras builds that then train badly, or not at all.
 
-Each rule is documented, with its evidence, in `mspec.rules`. The pass only
+Each rule is documented, with its evidence, in `mspec.diagnostics.rules`. The pass only
 looks at nodes whose shapes were inferred: a node in error (or downstream of
 one) is never the subject of a hazard as well. Losses and metrics may be
 written as names ("binary_crossentropy", "BinaryCrossentropy", "bce") or as
@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...diagnostics import Diagnostic, Severity
-from ...rules import IMBALANCE_FACTOR
+from ...diagnostics.rules import IMBALANCE_FACTOR
 from ..model import ModelGraph, Node
 from .common import diagnostic
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...diagnostics import Diagnostic
-from ...suggest import did_you_mean
+from ...diagnostics.suggest import did_you_mean
 from ..model import ModelGraph, Unresolved
 from .common import diagnostic
 

@@ -9,7 +9,7 @@ misspelt metric does not make the whole model "unused").
 from __future__ import annotations
 
 from ...diagnostics import Diagnostic, Severity
-from ...suggest import closest
+from ...diagnostics.suggest import closest
 from ..model import ModelGraph
 from .common import diagnostic
 from .cycles import cycle_components

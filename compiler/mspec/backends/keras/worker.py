@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import IO
 
 # Both are light (neither imports Keras nor mspec's front end), as the worker must be.
-from .files import temporary_beside
-from .keras_build import KERAS_SUFFIX, KerasRecursionLimit, build_from_source, save_model
+from ...files import temporary_beside
+from .build import KERAS_SUFFIX, KerasRecursionLimit, build_from_source, save_model
 
 # What is shown of the worker's log when it dies: enough for a Python traceback.
 LOG_TAIL_LINES = 25
@@ -47,7 +47,7 @@ LAUNCH = (
     "root = sys.argv[2]\n"
     "if root not in sys.path:\n"
     "    sys.path.insert(0, root)\n"
-    "from mspec.keras_worker import serve\n"
+    "from mspec.backends.keras.worker import serve\n"
     "serve(int(sys.argv[1]))\n"
 )
 

@@ -13,10 +13,10 @@ import builtins
 import keyword
 import re
 
-from ..graph.model import ModelGraph, Node
-from ..layers.call import LayerCall
-from ..spec.vocabulary import OPTIMIZER_NAMES, OPTIMIZERS
-from .writer import SourceWriter, py_literal, py_str
+from ...graph.model import ModelGraph, Node
+from ...layers.call import LayerCall
+from ...vocabulary import OPTIMIZER_NAMES, OPTIMIZERS
+from .source_writer import SourceWriter, py_literal, py_str
 
 # Names the generated module itself uses: a spec name equal to one of them
 # (or to a Python builtin such as `input`) gets a trailing underscore as its

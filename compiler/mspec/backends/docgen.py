@@ -1,6 +1,6 @@
 """Generate the reference pages (layers, diagnostic codes) from the layer and rule registries.
 
-`python -m mspec.docgen` rewrites docs/layers.md and docs/diagnostics.md; a
+`python -m mspec.backends.docgen` rewrites docs/layers.md and docs/diagnostics.md; a
 test fails when the committed pages differ from what this produces.
 """
 
@@ -11,8 +11,8 @@ import types
 import typing
 from pathlib import Path
 
-from .layers import load_all
-from .layers.base import ACTIVATIONS, Described, KerasNamed
+from ..layers import load_all
+from ..layers.base import ACTIVATIONS, Described, KerasNamed
 
 _NAMED_LISTS = {tuple(ACTIVATIONS): "activation name"}
 
@@ -68,7 +68,7 @@ def layers_page() -> str:
     lines = [
         "# Supported layers",
         "",
-        "Generated from the layer registry by `python -m mspec.docgen`; do not edit by hand.",
+        "Generated from the layer registry by `python -m mspec.backends.docgen`; do not edit by hand.",
         "Every parameter has Keras' own name, meaning and default. Shapes include the batch",
         "dimension. Merge layers are declared under `[merges]` with a `from` list; recurrent",
         "cells go in an RNN's `cell`; all others are steps in a branch's or output's `layers`,",
@@ -110,7 +110,7 @@ def layers_page() -> str:
                     kind = describe_type(field.annotation) + describe_bounds(field.metadata)
                 lines.append(f"| `{field_name}` | {kind} | {default} |")
             lines.append("")
-    from .layers.exclusions import EXCLUDED
+    from ..layers.exclusions import EXCLUDED
 
     lines += ["## Not supported, and why", "", "The other classes of `keras.layers`:", ""]
     lines += ["| class | reason |", "|---|---|"]
@@ -120,12 +120,12 @@ def layers_page() -> str:
 
 
 def diagnostics_page() -> str:
-    from .rules import IMBALANCE_FACTOR, RULES
+    from ..diagnostics.rules import IMBALANCE_FACTOR, RULES
 
     lines = [
         "# Diagnostic codes and rules",
         "",
-        "Generated from the rule registry (`compiler/mspec/rules.py`) by `python -m mspec.docgen`;",
+        "Generated from the rule registry (`compiler/mspec/rules.py`) by `python -m mspec.backends.docgen`;",
         "do not edit by hand. `mspec rules` lists the rules and `mspec rule CODE` explains one.",
         "Codes are stable: a code keeps its meaning forever. Each finding is printed as",
         "`PATH:LINE:COL: CODE severity: message (hint)`.",

@@ -4,7 +4,7 @@ A selector is a code (MS712), a prefix of codes (MS7, MS70), a rule name
 (concatenate-imbalance) or ALL. A rule is reported when it is selected (every
 rule is, unless `select` is given) and no `ignore` names it. Rules that
 cannot be ignored (errors that make the model unbuildable, see
-`mspec.rules`) are always reported.
+`mspec.diagnostics.rules`) are always reported.
 
 Where the settings come from, all combined:
 
@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .diagnostics import Diagnostic, Severity
+from . import Diagnostic, Severity
 from .rules import RULES, matching
 
 if TYPE_CHECKING:
-    from .graph.model import ModelGraph
-    from .spec.source import Document
+    from ..graph.model import ModelGraph
+    from ..syntax.source import Document
 
 
 class SelectionError(ValueError):

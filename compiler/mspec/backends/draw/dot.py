@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..diagnostics import Diagnostic
-from ..graph.model import ModelGraph
+from ...diagnostics import Diagnostic
+from ...graph.model import ModelGraph
 from .escape import dot_quote
 from .view import Box, Diagram, build_diagram
 

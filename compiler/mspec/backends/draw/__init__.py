@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..diagnostics import Diagnostic
-from ..graph.model import ModelGraph
+from ...diagnostics import Diagnostic
+from ...graph.model import ModelGraph
 from .dot import to_dot
 from .mermaid import to_mermaid
 from .render import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .diagnostics import Diagnostic
+from . import Diagnostic
 
 EXIT_OK = 0
 EXIT_ERRORS = 1

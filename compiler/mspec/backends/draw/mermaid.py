@@ -8,8 +8,8 @@ classes for shared layers and faults. Every label goes through
 
 from __future__ import annotations
 
-from ..diagnostics import Diagnostic
-from ..graph.model import ModelGraph
+from ...diagnostics import Diagnostic
+from ...graph.model import ModelGraph
 from .dot import AMBER, AMBER_TEXT, ERROR_FILL, INK, KIND_STYLE, RED, RED_TEXT, SHARED_COLOURS
 from .escape import mermaid_quote
 from .view import Box, build_diagram

@@ -3,7 +3,7 @@
 Each rule has a stable code (never reused for another meaning), a name, a
 default severity, a one-line summary, an explanation (why it matters, an
 example and the fix) and whether a user may turn it off. `mspec rules` lists
-them, `mspec rule CODE` prints one, `python -m mspec.docgen` writes
+them, `mspec rule CODE` prints one, `python -m mspec.backends.docgen` writes
 docs/diagnostics.md from them, and the selection (`[lint] ignore`,
 `[tool.mspec]`, `--select`/`--ignore`) reads `ignorable` from here.
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .layers import load_all
-from .layers.base import Described
-from .spec.models import SpecFile
-from .spec.validate import LAYER_NAME_RE
-from .spec.vocabulary import FAMILIES, LAYER_ALIASES, OBJECT_REF, object_schema
+from ..layers import load_all
+from ..layers.base import Described
+from ..spec.models import SpecFile
+from ..spec.validate import LAYER_NAME_RE
+from ..vocabulary import FAMILIES, LAYER_ALIASES, OBJECT_REF, object_schema
 
 SCHEMA_ID = "https://mspec.invalid/spec.schema.json"
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .graph.model import ModelGraph, Node
-from .graph.passes.shapes import total_params
-from .layers.base import format_shape
+from ..graph.model import ModelGraph, Node
+from ..graph.passes.shapes import total_params
+from ..layers.base import format_shape
 
 BYTES_PER_PARAM = 4  # float32 weights, as Keras' own summary assumes
 

@@ -11,9 +11,9 @@ import itertools
 import textwrap
 from dataclasses import dataclass, field
 
-from ..diagnostics import Diagnostic
-from ..graph.model import ModelGraph, Node
-from ..layers.base import format_shape
+from ...diagnostics import Diagnostic
+from ...graph.model import ModelGraph, Node
+from ...layers.base import format_shape
 from ..summary import layer_description
 
 # Characters per line of a message or description inside a box: wider boxes

@@ -11,13 +11,13 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .files import readable_mode, temporary_beside
+from ...files import readable_mode, temporary_beside
 
 # Keras saves only to paths with this suffix, temporary ones included.
 KERAS_SUFFIX = ".keras"
 
 if TYPE_CHECKING:
-    from .graph.model import ModelGraph
+    from ...graph.model import ModelGraph
 
 
 class KerasUnavailable(RuntimeError):
@@ -61,7 +61,7 @@ def _too_deep(action: str, name: str) -> KerasRecursionLimit:
 
 def build_model(model: ModelGraph, source_path: str | None = None) -> Any:
     """Return the keras.Model for a checked, error-free model graph."""
-    from .codegen import generate_source
+    from ..codegen import generate_source
 
     return build_from_source(generate_source(model, source_path), model.spec.name)
 

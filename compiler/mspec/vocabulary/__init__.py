@@ -197,7 +197,7 @@ class KerasObject:
 
     def python_source(self) -> str:
         """The Python expression generated code writes: `keras.losses.Huber(delta=2.0)`."""
-        from ..codegen.writer import py_literal
+        from ..backends.codegen.source_writer import py_literal
 
         args = ", ".join(f"{name}={py_literal(value, sequence=list)}" for name, value in self.args)
         return f"keras.{FAMILIES[self.family].module}.{self.type}({args})"
@@ -258,7 +258,7 @@ def _resolve_table(fam: Family, family: str, table: dict) -> KerasObject:
     if not isinstance(cls, str):
         raise ValueError(f"a {fam.what} table needs a 'type', a class of keras.{fam.module}")
     if cls not in fam.classes:
-        from ..suggest import closest
+        from ..diagnostics.suggest import closest
 
         known = fam.names.get(cls)
         if known in fam.classes:
@@ -276,7 +276,7 @@ def _resolve_table(fam: Family, family: str, table: dict) -> KerasObject:
             continue
         kind = allowed.get(name)
         if kind is None:
-            from ..suggest import closest
+            from ..diagnostics.suggest import closest
 
             match = closest(name, allowed)
             hint = f" (did you mean {match!r}?)" if match else ""
@@ -362,7 +362,7 @@ OBJECT_REF = "x-mspec-keras-object"
 
 
 def object_ref(family: str, *, optional: bool = False) -> dict[str, Any]:
-    """A placeholder for the family's schema: `mspec.schema` makes it a $ref to its $defs entry.
+    """A placeholder for the family's schema: `mspec.backends.schema` makes it a $ref to its $defs entry.
 
     (pydantic follows every $ref it generates, so the reference is put in afterwards.)
     """

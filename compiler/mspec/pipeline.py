@@ -6,14 +6,14 @@ import os
 from dataclasses import dataclass, field
 
 from .diagnostics import Diagnostic, Severity
+from .diagnostics.selection import Selection, SpecLint, read_spec_lint, reported
 from .graph.build import build_graph
 from .graph.model import ModelGraph
 from .graph.passes import PASSES
-from .selection import Selection, SpecLint, read_spec_lint, reported
 from .spec.ir import Spec
-from .spec.load import MAX_FILE_BYTES, load_bytes
-from .spec.source import Document, LoadError
 from .spec.validate import validate
+from .syntax.load import MAX_FILE_BYTES, load_bytes
+from .syntax.source import Document, LoadError
 
 
 @dataclass

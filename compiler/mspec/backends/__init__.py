@@ -1,0 +1,1 @@
+"""The last stage: what a checked ModelGraph becomes (Python source, a keras.Model, diagrams, text)."""
