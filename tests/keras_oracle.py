@@ -413,7 +413,7 @@ def _answer(request: dict) -> dict:
     if kind == "model":
         import keras
 
-        from mspec.backends.keras.build import build_from_source
+        from mspec.backends.keras_model.build import build_from_source
 
         keras.backend.clear_session()
         inputs = [(tuple(shape), dtype) for shape, dtype in request["inputs"]]

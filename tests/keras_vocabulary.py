@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-TARGET = Path(__file__).resolve().parents[1] / "compiler" / "mspec" / "spec" / "keras_names.py"
+TARGET = Path(__file__).resolve().parents[1] / "compiler" / "mspec" / "vocabulary" / "keras_names.py"
 
 # Arguments whose kind the default value does not tell (None, or an int that may be a float).
 KIND_BY_ARGUMENT = {

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from mspec import files
-from mspec.backends.keras import build as keras_build
+from mspec.backends.keras_model import build as keras_build
 from mspec.cli import main
 from mspec.files import write_atomic
 

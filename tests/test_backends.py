@@ -32,7 +32,7 @@ import json, sys
 import keras, numpy as np
 from mspec.backends.codegen import generate_source
 from mspec.pipeline import check_file
-from mspec.backends.keras.build import build_from_source
+from mspec.backends.keras_model.build import build_from_source
 
 report = {"backend": keras.backend.backend(), "models": {}}
 for path in sys.argv[1:]:

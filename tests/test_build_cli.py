@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from mspec.backends.keras import build as keras_build
-from mspec.backends.keras import worker as keras_worker
-from mspec.backends.keras.worker import KerasWorker, WorkerFailed
+from mspec.backends.keras_model import build as keras_build
+from mspec.backends.keras_model import worker as keras_worker
+from mspec.backends.keras_model.worker import KerasWorker, WorkerFailed
 from mspec.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from mspec.backends.codegen.python import layer_names  # noqa: E402
-from mspec.backends.keras.build import build_model  # noqa: E402
+from mspec.backends.keras_model.build import build_model  # noqa: E402
 from mspec.graph.passes.shapes import total_params  # noqa: E402
 from mspec.pipeline import check_file  # noqa: E402
 

@@ -46,7 +46,7 @@ def test_keras_recursion_limit_is_reported_clearly() -> None:
     pytest.importorskip("keras")
     import sys
 
-    from mspec.backends.keras.build import KerasRecursionLimit, build_from_source
+    from mspec.backends.keras_model.build import KerasRecursionLimit, build_from_source
 
     result = check_bytes(chain_spec(300), "deep.toml")
     limit = sys.getrecursionlimit()

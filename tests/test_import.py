@@ -321,7 +321,7 @@ def assert_same_model(original, rebuilt) -> None:
 
 
 def _build_text(text: str, fmt: str = "toml"):
-    from mspec.backends.keras.build import build_model
+    from mspec.backends.keras_model.build import build_model
     from mspec.pipeline import check_bytes
 
     from spec_strategies import STRUCTURE_ONLY
@@ -339,7 +339,7 @@ def findings(diagnostics: list) -> list:
 @functools.cache
 def _saved(spec: Path, folder: Path) -> tuple:
     """Build a spec once; save it as .keras and as to_json()."""
-    from mspec.backends.keras.build import build_model
+    from mspec.backends.keras_model.build import build_model
     from mspec.pipeline import check_file
 
     model = build_model(check_file(spec).graph)
@@ -793,7 +793,7 @@ def test_random_valid_models_round_trip() -> None:
     keras = _keras()
     from hypothesis import HealthCheck, Phase, given, settings
 
-    from mspec.backends.keras.build import build_model
+    from mspec.backends.keras_model.build import build_model
     from mspec.pipeline import check_bytes
 
     # Imported here and never guarded: a broken generator fails this test instead of skipping it.

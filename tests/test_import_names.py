@@ -89,7 +89,7 @@ def _keras():
 
 
 def _round_trip(model, tmp_path):
-    from mspec.backends.keras.build import build_model
+    from mspec.backends.keras_model.build import build_model
 
     path = tmp_path / "model.keras"
     model.save(path)

@@ -39,7 +39,7 @@ def test_imports_without_diagnostics(path):
 @pytest.mark.parametrize("path", FILES, ids=VERSIONS)
 def test_rebuilds_as_the_same_model(path):
     keras = pytest.importorskip("keras")
-    from mspec.backends.keras.build import build_model
+    from mspec.backends.keras_model.build import build_model
 
     result = import_model(path)
     checked = check_bytes(result.text.encode(), "imported.toml")

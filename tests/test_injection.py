@@ -136,7 +136,7 @@ def test_non_identifier_and_keyword_names_are_refused(name: str) -> None:
 @pytest.mark.keras
 def test_shadowing_names_build_in_keras() -> None:
     pytest.importorskip("keras")
-    from mspec.backends.keras.build import build_model
+    from mspec.backends.keras_model.build import build_model
 
     result = check_bytes(json.dumps(POLICY_SPEC).encode(), "policy.json")
     model = build_model(result.graph)

@@ -427,7 +427,7 @@ label = { from = "joined", layers = [{ type = "Dense", units = 3 }, { type = "So
 def test_generated_source_builds_and_imports_back() -> None:
     """The generated module reads like Keras code and builds; Keras' model imports and rebuilds the same."""
     from mspec.api import build_model, check_text, generate_source
-    from mspec.backends.keras.build import build_model as build_graph
+    from mspec.backends.keras_model.build import build_model as build_graph
     from mspec.importer import import_config
     from mspec.pipeline import check_bytes
 

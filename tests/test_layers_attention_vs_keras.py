@@ -286,7 +286,7 @@ loss = "categorical_crossentropy"
 
 def test_a_spec_with_every_kind_builds_with_mspec_shapes() -> None:
     from mspec.backends.codegen.python import generate_source
-    from mspec.backends.keras.build import build_model
+    from mspec.backends.keras_model.build import build_model
     from mspec.graph.passes.shapes import total_params
     from mspec.pipeline import check_bytes
 

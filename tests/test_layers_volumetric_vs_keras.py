@@ -350,7 +350,7 @@ score = { from = "joined", layers = [{ type = "Dense", units = 1 }] }
 def test_generated_source_builds_and_imports_back() -> None:
     """The generated module reads like Keras code and builds; Keras' model imports and rebuilds the same."""
     from mspec.api import build_model, check_text, generate_source
-    from mspec.backends.keras.build import build_model as build_graph
+    from mspec.backends.keras_model.build import build_model as build_graph
     from mspec.importer import import_config
     from mspec.pipeline import check_bytes
 

@@ -53,7 +53,7 @@ CASES = [
 
 PREDICT = """
 import sys, numpy as np, keras
-from mspec.backends.keras.build import build_from_source
+from mspec.backends.keras_model.build import build_from_source
 model = build_from_source(sys.stdin.read(), "portability")
 shape = model.inputs[0].shape
 print(tuple(model.predict(np.ones((2, *shape[1:]), "float32"), verbose=0).shape))

@@ -48,7 +48,7 @@ keras = pytest.importorskip("keras")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
 from mspec.backends.codegen.python import generate_source  # noqa: E402
-from mspec.backends.keras.build import build_from_source  # noqa: E402
+from mspec.backends.keras_model.build import build_from_source  # noqa: E402
 from mspec.graph.passes.shapes import total_params  # noqa: E402
 from mspec.pipeline import CheckResult, check_bytes  # noqa: E402
 

@@ -38,6 +38,7 @@ from keras.src import (  # noqa: E402
 )
 
 from mspec import check_text, vocabulary  # noqa: E402
+from mspec.backends.codegen.source_writer import keras_object_source  # noqa: E402
 from mspec.layers import REGISTRY  # noqa: E402
 from mspec.vocabulary import keras_names  # noqa: E402
 
@@ -194,11 +195,11 @@ def test_weight_object_tables_build() -> None:
         step, weight, shape = WEIGHTS[where]
         assert _mspec_ok(_spec({**step, f"{weight}_{family}": table}, shape)), table
         obj = vocabulary.resolve(family, table)
-        built = eval(obj.python_source(), {"keras": keras})  # the generated expression
+        built = eval(keras_object_source(obj), {"keras": keras})  # the generated expression
         use = {"initializer": _initializer_keras, "regularizer": _regularizer_keras}.get(
             family, _constraint_keras
         )
-        assert use(built, step, weight, shape), obj.python_source()
+        assert use(built, step, weight, shape), keras_object_source(obj)
 
 
 # Refused by mspec on purpose although Keras runs them, with the reason.
@@ -364,7 +365,7 @@ def _train(family: str, items: list[Any]) -> bool:
 
     def build(item: Any) -> Any:
         if isinstance(item, vocabulary.KerasObject):
-            return eval(item.python_source(), {"keras": keras})
+            return eval(keras_object_source(item), {"keras": keras})
         return item
 
     def fit() -> None:

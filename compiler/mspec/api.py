@@ -55,7 +55,7 @@ def generate_source(spec: str | os.PathLike | CheckResult) -> str:
 
 def build_model(spec: str | os.PathLike | CheckResult):
     """Return the built (and compiled) keras.Model for a spec; raise SpecError if it has errors."""
-    from .backends.keras.build import build_from_source
+    from .backends.keras_model.build import build_from_source
 
     result = _checked(spec)
     return build_from_source(generate_source(result), result.graph.spec.name)

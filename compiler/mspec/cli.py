@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import json
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +15,7 @@ from . import __version__
 from .diagnostics.report import EXIT_CANNOT_RUN, Report
 
 if TYPE_CHECKING:
-    from .backends.keras.worker import InProcessBuilder, KerasWorker
+    from .backends.keras_model.worker import InProcessBuilder, KerasWorker
 
     Builder = KerasWorker | InProcessBuilder
 
@@ -289,7 +286,9 @@ def build(specs: tuple[str, ...], output_dir: str, source_only: bool, check: boo
             _spec_files(specs, report, specs_only=specs_only), folder, check, None, source_only, report
         )
     else:
-        with _terminate_as_exit():
+        from .files import terminate_as_exit
+
+        with terminate_as_exit():
             try:
                 files = _spec_files(specs, report, specs_only=specs_only)
                 _build_each(files, folder, check, builder, source_only, report)
@@ -301,30 +300,13 @@ def build(specs: tuple[str, ...], output_dir: str, source_only: bool, check: boo
 
 
 def _start_builder() -> Builder | None:
-    from .backends.keras import build as keras_build
+    from .backends.keras_model import build as keras_build
 
     if not keras_build.keras_available():
         return None
-    from .backends.keras.worker import start_builder
+    from .backends.keras_model.worker import start_builder
 
     return start_builder()
-
-
-@contextlib.contextmanager
-def _terminate_as_exit():
-    """Turn SIGTERM into SystemExit while building, so that the worker is stopped, not orphaned."""
-
-    def exit_on_terminate(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may set signal handlers
-        return
-    previous = signal.signal(signal.SIGTERM, exit_on_terminate)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _build_each(
@@ -336,7 +318,7 @@ def _build_each(
     report: Report,
 ) -> None:
     from .backends.codegen import generate_source
-    from .backends.keras.build import KerasUnavailable
+    from .backends.keras_model.build import KerasUnavailable
 
     for path in paths:
         result = _check(path, report)
@@ -367,7 +349,7 @@ def _warn_about_build(result, report: Report) -> None:
 
 
 def _build_and_save(builder: Builder, source: str, name: str, target: Path, report: Report) -> None:
-    from .backends.keras.worker import WorkerFailed
+    from .backends.keras_model.worker import WorkerFailed
 
     try:
         built = builder.build(source, name, target)

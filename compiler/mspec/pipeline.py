@@ -12,7 +12,7 @@ from .graph.model import ModelGraph
 from .graph.passes import PASSES
 from .spec.ir import Spec
 from .spec.validate import validate
-from .syntax.load import MAX_FILE_BYTES, load_bytes
+from .syntax.load import load_bytes, load_file
 from .syntax.source import Document, LoadError
 
 
@@ -53,13 +53,27 @@ def check_bytes(
     The spec's own [lint] section, and `selection` when given, decide which
     ignorable findings are reported.
     """
-    result = CheckResult(path, selection=selection)
     try:
-        result.document = load_bytes(raw, path, fmt)
+        document = load_bytes(raw, path, fmt)
     except LoadError as error:
         return _load_failure(path, error)
-    result.spec, result.diagnostics = validate(result.document)
-    result.lint, lint_findings = read_spec_lint(result.document)
+    return check_document(document, selection)
+
+
+def check_file(path: str | os.PathLike, selection: Selection | None = None) -> CheckResult:
+    """Read and check one spec file; an unreadable file raises OSError."""
+    try:
+        document = load_file(path)
+    except LoadError as error:
+        return _load_failure(os.fsdecode(path), error)
+    return check_document(document, selection)
+
+
+def check_document(document: Document, selection: Selection | None = None) -> CheckResult:
+    """Validate a loaded spec, build its graph and run every pass over it."""
+    result = CheckResult(document.path, document=document, selection=selection)
+    result.spec, result.diagnostics = validate(document)
+    result.lint, lint_findings = read_spec_lint(document)
     result.diagnostics.extend(lint_findings)
     if result.spec is not None:
         result.graph = build_graph(result.spec)
@@ -67,16 +81,3 @@ def check_bytes(
             result.diagnostics.extend(check(result.graph))
     result.diagnostics = result.reported(sorted(result.diagnostics))
     return result
-
-
-def check_file(path: str | os.PathLike, selection: Selection | None = None) -> CheckResult:
-    """Read and check one spec file; an unreadable file raises OSError."""
-    with open(path, "rb") as handle:
-        # Read one byte past the limit: enough to know a file is too large
-        # without reading all of a huge one.
-        raw = handle.read(MAX_FILE_BYTES + 1)
-        if len(raw) > MAX_FILE_BYTES:
-            size = os.fstat(handle.fileno()).st_size
-            message = f"file is {size:,} bytes, more than the limit of {MAX_FILE_BYTES:,} bytes"
-            return _load_failure(os.fspath(path), LoadError("MS005", message))
-    return check_bytes(raw, os.fspath(path), selection=selection)

@@ -85,7 +85,7 @@ def explain(
     Exit status: 0 explained; 1 the spec or the data has errors; 2 could not
     run (missing extra, unreadable file); 130 interrupted.
     """
-    from ..cli import _terminate_as_exit
+    from ..files import terminate_as_exit
     from ..training.runner import FitError
     from .importance import explain as run_explain
     from .report import to_json, to_png, to_text
@@ -95,7 +95,7 @@ def explain(
             stop(f"{path}: no such file", EXIT_CANNOT_RUN)
     group_lists = [tuple(name.strip() for name in group.split(",") if name.strip()) for group in groups]
     try:
-        with _terminate_as_exit():
+        with terminate_as_exit():
             explanation = run_explain(
                 spec,
                 model_path,

@@ -6,7 +6,18 @@ import re
 from json import JSONDecodeError
 from json.decoder import scanstring
 
-from .load import (
+from .lexer import (
+    check_surrogates,
+    collector_paused,
+    control_char_error,
+    count_digits,
+    error_at,
+    make_document,
+    position,
+    show_char,
+    strip_bom,
+)
+from .limits import (
     DUPLICATE,
     ENCODING,
     INT_MAX,
@@ -17,15 +28,6 @@ from .load import (
     NOT_A_TABLE,
     NUMBER,
     SYNTAX,
-    check_surrogates,
-    collector_paused,
-    control_char_error,
-    count_digits,
-    error_at,
-    make_document,
-    position,
-    show_char,
-    strip_bom,
 )
 from .source import Document, LoadError
 

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import re
 
-from .load import (
+from .lexer import (
+    check_surrogates,
+    collector_paused,
+    control_char_error,
+    count_digits,
+    error_at,
+    make_document,
+    position,
+    show_char,
+    strip_bom,
+)
+from .limits import (
     DUPLICATE,
     ENCODING,
     INT_MAX,
@@ -15,15 +26,6 @@ from .load import (
     MAX_NUMBER_DIGITS,
     NUMBER,
     SYNTAX,
-    check_surrogates,
-    collector_paused,
-    control_char_error,
-    count_digits,
-    error_at,
-    make_document,
-    position,
-    show_char,
-    strip_bom,
 )
 from .source import Document, LoadError
 

@@ -91,7 +91,7 @@ def fit(
     (nothing trained, nothing written); 2 could not run (missing extra,
     unreadable file, no cluster); 130 interrupted (previous outputs kept).
     """
-    from ..cli import _terminate_as_exit
+    from ..files import terminate_as_exit
     from .distribute import Cluster, DistributeError
     from .runner import FitError
     from .runner import fit as run_fit
@@ -101,7 +101,7 @@ def fit(
             stop(f"{path}: no such file", EXIT_CANNOT_RUN)
     cluster = Cluster(coordinator, num_processes, process_id)
     try:
-        with _terminate_as_exit():
+        with terminate_as_exit():
             result = run_fit(
                 spec,
                 data,

@@ -164,7 +164,7 @@ def _deterministic_ops(keras: Any) -> None:
 
 def _build(result: CheckResult) -> Any:
     from ..backends.codegen import generate_source
-    from ..backends.keras.build import build_from_source
+    from ..backends.keras_model.build import build_from_source
 
     return build_from_source(generate_source(result.graph, result.path), result.graph.spec.name)
 

@@ -195,12 +195,10 @@ class KerasObject:
     type: str
     args: tuple[tuple[str, Any], ...] = ()
 
-    def python_source(self) -> str:
-        """The Python expression generated code writes: `keras.losses.Huber(delta=2.0)`."""
-        from ..backends.codegen.source_writer import py_literal
-
-        args = ", ".join(f"{name}={py_literal(value, sequence=list)}" for name, value in self.args)
-        return f"keras.{FAMILIES[self.family].module}.{self.type}({args})"
+    @property
+    def module(self) -> str:
+        """The keras submodule that holds the class: `losses` for keras.losses.Huber."""
+        return FAMILIES[self.family].module
 
     def to_data(self) -> dict[str, Any]:
         """The table as a spec writes it."""

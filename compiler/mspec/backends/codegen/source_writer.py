@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+from ...vocabulary import KerasObject
+
 INDENT = "    "
 LINE_LENGTH = 88  # ruff format's default: generated code must be stable under it
 
@@ -164,8 +166,8 @@ def py_literal(value, *, sequence: type = tuple) -> str:
     """
     if isinstance(value, str):
         return py_str(value)
-    if hasattr(value, "python_source"):  # a Keras object written as a table: keras.losses.Huber(...)
-        return value.python_source()
+    if isinstance(value, KerasObject):
+        return keras_object_source(value)
     if value is None or isinstance(value, bool | int):
         return repr(value)
     if isinstance(value, float):
@@ -179,3 +181,9 @@ def py_literal(value, *, sequence: type = tuple) -> str:
         pairs = (f"{py_str(str(k))}: {py_literal(v, sequence=sequence)}" for k, v in value.items())
         return "{" + ", ".join(pairs) + "}"
     raise TypeError(f"cannot render {type(value).__name__} as a Python literal")
+
+
+def keras_object_source(obj: KerasObject) -> str:
+    """The Python expression generated code writes for a Keras object: `keras.losses.Huber(delta=2.0)`."""
+    args = ", ".join(f"{name}={py_literal(value, sequence=list)}" for name, value in obj.args)
+    return f"keras.{obj.module}.{obj.type}({args})"

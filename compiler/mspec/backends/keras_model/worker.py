@@ -47,7 +47,7 @@ LAUNCH = (
     "root = sys.argv[2]\n"
     "if root not in sys.path:\n"
     "    sys.path.insert(0, root)\n"
-    "from mspec.backends.keras.worker import serve\n"
+    "from mspec.backends.keras_model.worker import serve\n"
     "serve(int(sys.argv[1]))\n"
 )
 
@@ -82,7 +82,7 @@ class KerasWorker:
         self._log = tempfile.TemporaryFile()  # noqa: SIM115
         self._jobs = 0
         self._broken: str | None = None  # why the worker can take no more jobs
-        package_root = str(Path(__file__).resolve().parents[1])
+        package_root = str(Path(__file__).resolve().parents[3])  # the folder holding mspec/
         replies, worker_end = os.pipe()
         try:
             self._process = subprocess.Popen(
