@@ -19,7 +19,7 @@ import pytest
 pytest.importorskip("jax")
 pytest.importorskip("keras")
 
-from mspec.graph.passes.shapes import total_params
+from mspec.graph.passes.shapes import total_param_count
 from mspec.pipeline import check_file
 
 pytestmark = [pytest.mark.keras, pytest.mark.slow]
@@ -77,7 +77,7 @@ def test_the_models_were_built_on_jax(jax_report: dict) -> None:
 def test_spec_builds_and_runs_on_jax(spec: Path, jax_report: dict) -> None:
     built = jax_report["models"][str(spec)]
     graph = check_file(spec).graph
-    assert built["params"] == total_params(graph)
+    assert built["params"] == total_param_count(graph)
     static = [graph.nodes[graph.outputs[name]].shape for name in graph.spec.outputs]
     as_keras = [[d if isinstance(d, int) else None for d in shape] for shape in static]
     assert built["symbolic"] == as_keras

@@ -17,7 +17,7 @@ keras = pytest.importorskip("keras")
 
 from mspec.backends.codegen.python import layer_names  # noqa: E402
 from mspec.backends.keras_model.build import build_model  # noqa: E402
-from mspec.graph.passes.shapes import total_params  # noqa: E402
+from mspec.graph.passes.shapes import total_param_count  # noqa: E402
 from mspec.pipeline import check_file  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,7 +70,7 @@ def test_built_model_matches_static_inference(spec: Path) -> None:
         if node.id in built:
             expected = as_keras(node.shape)
             assert built[node.id] == expected, f"{node.id}: Keras {built[node.id]}, mspec {node.shape}"
-    assert model.count_params() == total_params(graph)
+    assert model.count_params() == total_param_count(graph)
     assert sorted(model.output_names) == sorted(graph.spec.outputs)
 
 
@@ -82,7 +82,7 @@ def test_some_test_cases_build() -> None:
 @pytest.mark.keras
 def test_seed_example_1_has_993_parameters() -> None:
     graph = check_file(ROOT / "specs" / "seed" / "concat_independent.toml").graph
-    assert build_model(graph).count_params() == 993 == total_params(graph)
+    assert build_model(graph).count_params() == 993 == total_param_count(graph)
 
 
 SHARED_ON_UNKNOWN_SIZE = """
@@ -129,7 +129,7 @@ def test_shared_layer_reused_on_an_unknown_size_builds_like_keras(tmp_path: Path
     built = keras_shapes(result.graph, model)
     for node in result.graph.topological_order():
         assert built[node.id] == as_keras(node.shape), node.id
-    assert model.count_params() == total_params(result.graph) == 15 + 7
+    assert model.count_params() == total_param_count(result.graph) == 15 + 7
 
 
 @pytest.mark.keras

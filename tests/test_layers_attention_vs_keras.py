@@ -287,7 +287,7 @@ loss = "categorical_crossentropy"
 def test_a_spec_with_every_kind_builds_with_mspec_shapes() -> None:
     from mspec.backends.codegen.python import generate_source
     from mspec.backends.keras_model.build import build_model
-    from mspec.graph.passes.shapes import total_params
+    from mspec.graph.passes.shapes import total_param_count
     from mspec.pipeline import check_bytes
 
     from test_build_vs_keras import as_keras, keras_shapes
@@ -302,7 +302,7 @@ def test_a_spec_with_every_kind_builds_with_mspec_shapes() -> None:
     for node in graph.topological_order():
         if node.id in built:
             assert built[node.id] == as_keras(node.shape), node.id
-    assert model.count_params() == total_params(graph)
+    assert model.count_params() == total_param_count(graph)
 
 
 def _keras_model(keras):

@@ -310,7 +310,7 @@ def test_the_model_builds_with_the_inferred_shapes_and_counts() -> None:
 
     checked = check_text(MODEL)
     model = build_model(checked)
-    assert model.count_params() == sum(node.params or 0 for node in checked.graph.nodes.values())
+    assert model.count_params() == sum(node.param_count or 0 for node in checked.graph.nodes.values())
     for node in checked.graph.nodes.values():
         if node.role != "input":
             assert tuple(model.get_layer(_layer_name(checked, node.id)).output.shape) == as_keras(node.shape)

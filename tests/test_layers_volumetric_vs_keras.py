@@ -366,7 +366,7 @@ def test_generated_source_builds_and_imports_back() -> None:
     assert "layers.ZeroPadding3D((1, 0, (0, 1))" in flat
     assert "layers.AdaptiveMaxPooling3D((2, 3, 2)" in flat
     model = build_model(checked)
-    assert model.count_params() == sum(node.params or 0 for node in checked.graph.nodes.values())
+    assert model.count_params() == sum(node.param_count or 0 for node in checked.graph.nodes.values())
     assert run_model(model, [((3, 6, 6, 2), "float32"), ((4, 4, 4, 1), "float32")]) == [(2, 1)]
 
     result = import_config(json.loads(model.to_json()), "volumes.json")

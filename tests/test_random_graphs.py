@@ -49,7 +49,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 
 from mspec.backends.codegen.python import generate_source  # noqa: E402
 from mspec.backends.keras_model.build import build_from_source  # noqa: E402
-from mspec.graph.passes.shapes import total_params  # noqa: E402
+from mspec.graph.passes.shapes import total_param_count  # noqa: E402
 from mspec.pipeline import CheckResult, check_bytes  # noqa: E402
 
 from keras_oracle import Verdict, keras_apply, model_runs_elsewhere, onednn_enabled, run_model  # noqa: E402
@@ -165,8 +165,8 @@ def assert_matches_static(graph, model, where: str) -> None:
     for node in graph.topological_order():
         expected = as_keras(node.shape)
         assert built[node.id] == expected, f"{node.id}: Keras {built[node.id]}, mspec {node.shape}\n{where}"
-    assert model.count_params() == total_params(graph), (
-        f"Keras counts {model.count_params()} weights, mspec {total_params(graph)}\n{where}"
+    assert model.count_params() == total_param_count(graph), (
+        f"Keras counts {model.count_params()} weights, mspec {total_param_count(graph)}\n{where}"
     )
 
 
@@ -275,7 +275,7 @@ def test_kernel_limited_models_lint_build_load_and_run_somewhere(tmp_path: Path)
     keras.backend.clear_session()
     model = keras.saving.load_model(tmp_path / "portability.keras")
     graph = check_bytes(PORTABILITY.read_bytes(), str(PORTABILITY)).graph
-    assert model.count_params() == total_params(graph)
+    assert model.count_params() == total_param_count(graph)
 
     # One layer at a time: each runs here, or is a kernel limitation that runs elsewhere.
     for node in graph.topological_order():

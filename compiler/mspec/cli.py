@@ -359,7 +359,7 @@ def _build_and_save(builder: Builder, source: str, name: str, target: Path, repo
     if built.error is not None:
         report.cannot_run(f"{target}: not built: {built.error}")
         return
-    click.echo(f"wrote {target} ({built.params:,} parameters)", err=True)
+    click.echo(f"wrote {target} ({built.param_count:,} parameters)", err=True)
 
 
 @main.command()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..graph.model import ModelGraph, Node
-from ..graph.passes.shapes import total_params
+from ..graph.passes.shapes import total_param_count
 from ..layers.base import format_shape
 
 BYTES_PER_PARAM = 4  # float32 weights, as Keras' own summary assumes
@@ -29,25 +29,25 @@ def layer_description(node: Node) -> str:
     return text
 
 
-def summary_rows(model: ModelGraph) -> list[tuple[str, str, str, str, str]]:
+def summary_rows(graph: ModelGraph) -> list[tuple[str, str, str, str, str]]:
     rows = []
-    for node in model.topological_order():
+    for node in graph.topological_order():
         layer = layer_description(node)
         if node.shared:
             layer += f" shared:{node.shared}"
-        params = "?" if node.params is None else f"{node.params:,}"
-        if node.shared and node.params == 0:
+        params = "?" if node.param_count is None else f"{node.param_count:,}"
+        if node.shared and node.param_count == 0:
             params = "(shared)"
         shape = "?" if node.shape is None else format_shape(node.shape)
-        sources = ", ".join(model.label(i) for i in node.inputs)
-        rows.append((model.label(node.id), layer, shape, params, sources))
+        sources = ", ".join(graph.label(i) for i in node.inputs)
+        rows.append((graph.label(node.id), layer, shape, params, sources))
     return rows
 
 
-def render_summary(model: ModelGraph) -> str:
+def render_summary(graph: ModelGraph) -> str:
     """Return the summary table as text, ending with the weight totals."""
     header = ("Node", "Layer", "Output shape", "Params", "Inputs")
-    rows = summary_rows(model)
+    rows = summary_rows(graph)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def line(row) -> str:
@@ -61,24 +61,24 @@ def render_summary(model: ModelGraph) -> str:
         return "  ".join(cells).rstrip()
 
     rule_width = len(line(tuple("x" * w for w in widths)))
-    total = total_params(model)
-    lines = [f'Model: "{model.spec.name}"']
-    if model.spec.description:
-        lines.append(model.spec.description)
+    total = total_param_count(graph)
+    lines = [f'Model: "{graph.spec.name}"']
+    if graph.spec.description:
+        lines.append(graph.spec.description)
     lines += [line(header), "-" * rule_width, *(line(r) for r in rows), "=" * rule_width]
     lines.append(f"Total params: {total:,} ({_size(total * BYTES_PER_PARAM)})")
-    used = model.feeding_outputs()
+    used = graph.feeding_outputs()
     # Keras keeps every input but drops the layers no output depends on.
     left_out = [
-        model.label(node.id)
-        for node in model.topological_order()
+        graph.label(node.id)
+        for node in graph.topological_order()
         if node.id not in used and node.role != "input"
     ]
     if left_out:
         lines.append(f"Left out of the model (no output depends on them): {', '.join(left_out)}")
     outputs = ", ".join(
-        f"{name} {format_shape(model.nodes[node].shape) if model.nodes[node].shape else '?'}"
-        for name, node in model.outputs.items()
+        f"{name} {format_shape(graph.nodes[node].shape) if graph.nodes[node].shape else '?'}"
+        for name, node in graph.outputs.items()
     )
     lines.append(f"Outputs: {outputs}")
     return "\n".join(lines) + "\n"

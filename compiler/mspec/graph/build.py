@@ -8,14 +8,14 @@ from .model import ModelGraph, Node, Unresolved
 
 def build_graph(spec: Spec) -> ModelGraph:
     """Create a node per input, step and merge, and wire every `from` reference."""
-    model = ModelGraph(spec)
+    graph = ModelGraph(spec)
     pending: list[tuple[Node, list[str]]] = []  # node, names its inputs refer to
 
     def new(**fields) -> Node:
-        return model.add(Node(order=len(model.nodes), **fields))
+        return graph.add(Node(order=len(graph.nodes), **fields))
 
     for name in spec.inputs:
-        model.tensors[name] = new(id=name, role="input", owner=name, path=("inputs", name)).id
+        graph.tensors[name] = new(id=name, role="input", owner=name, path=("inputs", name)).id
 
     def chain(owner: Chain) -> str | None:
         previous_name: str | None = owner.source
@@ -31,12 +31,12 @@ def build_graph(spec: Spec) -> ModelGraph:
                 shared=step.shared,
             )
             if step.shared is not None and step.shared not in spec.shared:
-                model.unresolved.append(Unresolved(node.id, step.shared, (*step.path, "shared"), shared=True))
+                graph.unresolved.append(Unresolved(node.id, step.shared, (*step.path, "shared"), shared=True))
             if previous_name is not None:
                 pending.append((node, [previous_name]))
                 previous_name = None
             else:
-                model.add_edge(last, node.id)
+                graph.add_edge(last, node.id)
                 node.inputs.append(last)
             last = node.id
         return last
@@ -44,55 +44,55 @@ def build_graph(spec: Spec) -> ModelGraph:
     for branch in spec.branches.values():
         last = chain(branch)
         if last is not None:
-            model.tensors[branch.name] = last
+            graph.tensors[branch.name] = last
         else:
             # A branch without steps is another name for its source.
             pending.append((None, [branch.source]))  # type: ignore[arg-type]
     for merge in spec.merges.values():
         node = new(id=merge.name, role="merge", owner=merge.name, path=merge.path, call=merge.call)
-        model.tensors[merge.name] = node.id
+        graph.tensors[merge.name] = node.id
         pending.append((node, list(merge.sources)))
     for output in spec.outputs.values():
         last = chain(output)
         if last is not None:
-            model.outputs[output.name] = last
-            model.tensors[output.name] = last
+            graph.outputs[output.name] = last
+            graph.tensors[output.name] = last
 
-    _resolve(model, pending)
+    _resolve(graph, pending)
     for output in spec.outputs.values():
-        if output.name in model.outputs:
+        if output.name in graph.outputs:
             continue
-        if output.source in model.tensors:
-            model.outputs[output.name] = model.tensors[output.source]
+        if output.source in graph.tensors:
+            graph.outputs[output.name] = graph.tensors[output.source]
         else:  # an output without layers, reading a node that does not exist
-            model.unresolved.append(Unresolved(output.name, output.source, ("outputs", output.name, "from")))
-    return model
+            graph.unresolved.append(Unresolved(output.name, output.source, ("outputs", output.name, "from")))
+    return graph
 
 
-def _resolve(model: ModelGraph, pending) -> None:
-    spec = model.spec
+def _resolve(graph: ModelGraph, pending) -> None:
+    spec = graph.spec
     # Empty branches alias their source; resolve aliases first, repeatedly, as
     # one empty branch may read another.
     aliases = {b.name: b.source for b in spec.branches.values() if not b.steps}
     for _ in range(len(aliases)):
         for name, source in aliases.items():
-            if name not in model.tensors and source in model.tensors:
-                model.tensors[name] = model.tensors[source]
+            if name not in graph.tensors and source in graph.tensors:
+                graph.tensors[name] = graph.tensors[source]
     for name, source in aliases.items():
-        if name not in model.tensors:
-            model.unresolved.append(Unresolved(name, source, ("branches", name, "from")))
+        if name not in graph.tensors:
+            graph.unresolved.append(Unresolved(name, source, ("branches", name, "from")))
     for node, names in pending:
         if node is None:
             continue
         for position, name in enumerate(names):
-            source = model.tensors.get(name)
+            source = graph.tensors.get(name)
             if source is None:
                 where = (*node.path, "from") if node.role == "merge" else _chain_from_path(node)
                 if node.role == "merge":
                     where = (*where, position)
-                model.unresolved.append(Unresolved(node.id, name, where))
+                graph.unresolved.append(Unresolved(node.id, name, where))
                 continue
-            model.add_edge(source, node.id)
+            graph.add_edge(source, node.id)
             node.inputs.append(source)
 
 

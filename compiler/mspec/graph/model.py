@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 class Node:
     """One tensor-producing call: an input, a layer step or a merge.
 
-    `shape` and `params` are filled in by the shape pass; `params` is the
-    number of weights this call creates (0 for a repeated use of a shared layer).
+    `shape` and `param_count` are filled in by the shape pass; `param_count` is
+    the number of weights this call creates (0 for a repeated use of a shared layer).
     """
 
     id: str
@@ -34,7 +34,7 @@ class Node:
     shared: str | None = None
     inputs: list[str] = field(default_factory=list)
     shape: Shape | None = None
-    params: int | None = None
+    param_count: int | None = None
 
     @property
     def layer_name(self) -> str | None:
@@ -56,7 +56,7 @@ class ModelGraph:
     """The spec's nodes and edges, plus the maps from spec names to nodes.
 
     Adjacency is kept in plain dicts, enough for the linear-time traversals
-    every lint runs (topological order, ancestors). `graph` gives the same
+    every lint runs (topological order, ancestors). `as_networkx()` gives the same
     structure as a networkx DiGraph for everything else (cycle analysis,
     drawing); networkx is imported only then, as importing it costs more
     than linting a typical spec.
@@ -84,15 +84,14 @@ class ModelGraph:
         self.predecessors[target][source] = None
         self._order = None
 
-    @property
-    def graph(self) -> nx.DiGraph:
+    def as_networkx(self) -> nx.DiGraph:
         """Return the graph as a networkx DiGraph (nodes in spec order, with their Node as `node`)."""
         import networkx as nx
 
-        graph = nx.DiGraph()
-        graph.add_nodes_from((node_id, {"node": node}) for node_id, node in self.nodes.items())
-        graph.add_edges_from((u, v) for u, targets in self.successors.items() for v in targets)
-        return graph
+        digraph = nx.DiGraph()
+        digraph.add_nodes_from((node_id, {"node": node}) for node_id, node in self.nodes.items())
+        digraph.add_edges_from((u, v) for u, targets in self.successors.items() for v in targets)
+        return digraph
 
     def ancestors(self, node_id: str) -> set[str]:
         """Return every node `node_id` depends on (not itself, unless on a cycle)."""

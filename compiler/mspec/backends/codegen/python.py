@@ -54,15 +54,15 @@ class _LayerNames:
         return name
 
 
-def layer_names(model: ModelGraph) -> dict[str, str]:
+def layer_names(graph: ModelGraph) -> dict[str, str]:
     """Return the Keras name of every layer the generated code creates.
 
     Keys are node ids; a shared layer is keyed `shared:NAME` and the layer
     inside a wrapper `KEY/layer`. The last layer of a branch, merge or output
     is named after it; other steps `OWNER_KIND` (`x1_dense`), made unique.
     """
-    spec = model.spec
-    given = _given_names(model)
+    spec = graph.spec
+    given = _given_names(graph)
     fresh = _LayerNames(
         {*spec.inputs, *spec.shared, *spec.branches, *spec.merges, *spec.outputs, *given}
     ).fresh
@@ -75,12 +75,12 @@ def layer_names(model: ModelGraph) -> dict[str, str]:
             inner = call.params.layer
             add(f"{key}/layer", inner.name or fresh(f"{names[key]}_{_snake(inner.kind.name)}"), inner)
 
-    for name in _used_shared(model):
+    for name in _used_shared(graph):
         add(f"shared:{name}", name, spec.shared[name])
-    for node in model.topological_order():
+    for node in graph.topological_order():
         if node.role == "input" or node.shared is not None:
             continue
-        is_last = model.tensors.get(node.owner) == node.id
+        is_last = graph.tensors.get(node.owner) == node.id
         if node.call.name:
             add(node.id, node.call.name, node.call)
             continue
@@ -92,7 +92,7 @@ def layer_names(model: ModelGraph) -> dict[str, str]:
     return names
 
 
-def _given_names(model: ModelGraph) -> set[str]:
+def _given_names(graph: ModelGraph) -> set[str]:
     """The Keras layer names steps give themselves (`name = "..."`), wrapped layers included."""
     given: set[str] = set()
 
@@ -104,22 +104,22 @@ def _given_names(model: ModelGraph) -> set[str]:
         if call.kind.wraps and isinstance(call.params.layer, LayerCall):
             visit(call.params.layer)
 
-    for call in model.spec.shared.values():
+    for call in graph.spec.shared.values():
         visit(call)
-    for node in model.nodes.values():
+    for node in graph.nodes.values():
         visit(node.call)
     return given
 
 
-def _used_shared(model: ModelGraph) -> list[str]:
-    used = {node.shared for node in model.nodes.values() if node.shared}
-    return [name for name in model.spec.shared if name in used]
+def _used_shared(graph: ModelGraph) -> list[str]:
+    used = {node.shared for node in graph.nodes.values() if node.shared}
+    return [name for name in graph.spec.shared if name in used]
 
 
-def generate_source(model: ModelGraph, source_path: str | None = None) -> str:
+def generate_source(graph: ModelGraph, source_path: str | None = None) -> str:
     """Return the Python module for a checked, error-free model graph."""
-    spec = model.spec
-    names = layer_names(model)
+    spec = graph.spec
+    names = layer_names(graph)
     out = SourceWriter()
     title = spec.name + (f": {spec.description}" if spec.description else "")
     out.line(f'"""{_docstring(title)}')
@@ -142,15 +142,15 @@ def generate_source(model: ModelGraph, source_path: str | None = None) -> str:
                 args.append(f"dtype={py_str(spec_input.dtype)}")
             args.append(f"name={py_str(name)}")
             out.call(f"{variable_name(name)} = keras.Input", args)
-        used_shared = _used_shared(model)
+        used_shared = _used_shared(graph)
         if used_shared:
             out.blank()
             out.line("# Shared layers: created once, called at every use, so the weights are shared.")
             for name in used_shared:
                 _layer_call(out, variable_name(name), spec.shared[name], f"shared:{name}", names)
-        _body(out, model, names)
+        _body(out, graph, names)
         out.blank()
-        _model_and_compile(out, model)
+        _model_and_compile(out, graph)
         out.line("return model")
     out.line("")
     out.line("")
@@ -160,17 +160,17 @@ def generate_source(model: ModelGraph, source_path: str | None = None) -> str:
     return out.text()
 
 
-def _body(out: SourceWriter, model: ModelGraph, names: dict[str, str]) -> None:
-    spec = model.spec
+def _body(out: SourceWriter, graph: ModelGraph, names: dict[str, str]) -> None:
+    spec = graph.spec
     current_owner = None
-    for node in model.topological_order():
+    for node in graph.topological_order():
         if node.role == "input":
             continue
         if node.owner != current_owner:
             out.blank()
             current_owner = node.owner
         target = variable_name(node.owner)
-        sources = [variable_name(_tensor_owner(model, i)) for i in node.inputs]
+        sources = [variable_name(_tensor_owner(graph, i)) for i in node.inputs]
         if node.shared is not None:
             out.line(f"{target} = {variable_name(node.shared)}({sources[0]})")
             continue
@@ -181,13 +181,13 @@ def _body(out: SourceWriter, model: ModelGraph, names: dict[str, str]) -> None:
     # users read its source's variable directly.)
     for output in spec.outputs.values():
         if not output.steps:
-            source = variable_name(_tensor_owner(model, model.outputs[output.name]))
+            source = variable_name(_tensor_owner(graph, graph.outputs[output.name]))
             out.line(f"{variable_name(output.name)} = layers.Identity(name={py_str(output.name)})({source})")
 
 
-def _tensor_owner(model: ModelGraph, node_id: str) -> str:
+def _tensor_owner(graph: ModelGraph, node_id: str) -> str:
     """The spec name whose variable holds this node's tensor (the node's owner)."""
-    return model.nodes[node_id].owner
+    return graph.nodes[node_id].owner
 
 
 def _merge_arguments(node: Node, sources: list[str]) -> str:
@@ -240,8 +240,8 @@ def _layer_call(
     out.call(f"{target} = {prefix}", arguments, argument)
 
 
-def _model_and_compile(out: SourceWriter, model: ModelGraph) -> None:
-    spec = model.spec
+def _model_and_compile(out: SourceWriter, graph: ModelGraph) -> None:
+    spec = graph.spec
     inputs = [variable_name(n) for n in spec.inputs]
     outputs = [variable_name(n) for n in spec.outputs]
     input_list = inputs[0] if len(inputs) == 1 else "[" + ", ".join(inputs) + "]"

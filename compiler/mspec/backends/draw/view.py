@@ -177,7 +177,7 @@ def _title(graph: ModelGraph) -> list[str]:
     lines = [f"model {spec.name}"]
     if spec.description:
         lines += textwrap.wrap(spec.description, TITLE_WRAP) or [""]
-    counts = [node.params for node in graph.nodes.values()]
+    counts = [node.param_count for node in graph.nodes.values()]
     total = "?" if None in counts else f"{sum(counts):,}"
     shared = ", shared layers counted once" if any(node.shared for node in graph.nodes.values()) else ""
     lines.append(f"total params: {total}{shared}")
@@ -196,15 +196,15 @@ def _input_lines(graph: ModelGraph, node: Node) -> list[str]:
 
 
 def _params(node: Node, first_use: str | None = None) -> str:
-    if node.params is None:
+    if node.param_count is None:
         return "params: ?"
     if first_use is not None and first_use != node.id:
         return "params: shared (counted at use 1)"
-    return f"params: {node.params:,}"
+    return f"params: {node.param_count:,}"
 
 
 def _params_sum(nodes: list[Node], uses: dict[str, list[str]]) -> str:
-    counts = [node.params for node in nodes]
+    counts = [node.param_count for node in nodes]
     text = "params: ?" if None in counts else f"params: {sum(counts):,}"
     # Weights that belong to another use of a shared layer are counted there.
     if any(node.shared in uses and uses[node.shared][0] != node.id for node in nodes):

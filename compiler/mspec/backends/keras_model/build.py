@@ -59,11 +59,11 @@ def _too_deep(action: str, name: str) -> KerasRecursionLimit:
     )
 
 
-def build_model(model: ModelGraph, source_path: str | None = None) -> Any:
+def build_model(graph: ModelGraph, source_path: str | None = None) -> Any:
     """Return the keras.Model for a checked, error-free model graph."""
     from ..codegen import generate_source
 
-    return build_from_source(generate_source(model, source_path), model.spec.name)
+    return build_from_source(generate_source(graph, source_path), graph.spec.name)
 
 
 def save_model(keras_model: Any, path: Path, temporary: Path | None = None) -> None:

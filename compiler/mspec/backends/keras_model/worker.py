@@ -7,7 +7,7 @@ worker then runs each generated source and saves the model it builds.
 
 The protocol is one JSON object per line. The command sends
 `{"name", "source", "target", "temporary"}` on the worker's stdin; the
-worker answers `{"params": N}` once the model is saved, or `{"error":
+worker answers `{"param_count": N}` once the model is saved, or `{"error":
 message}`, on a pipe of its own. Its stdout and stderr (TensorFlow's start-up
 logs, warnings, anything a site hook prints) go to a log file that the
 command shows only when the worker dies, so a successful build prints
@@ -60,7 +60,7 @@ class WorkerFailed(RuntimeError):
 class Built:
     """The answer for one model: its parameter count, or why it was not built."""
 
-    params: int | None = None
+    param_count: int | None = None
     error: str | None = None
 
 
@@ -192,7 +192,7 @@ def build_and_save(source: str, name: str, target: Path, temporary: Path | None 
     try:
         model = build_from_source(source, name)
         save_model(model, target, temporary)
-        return Built(params=model.count_params())
+        return Built(param_count=model.count_params())
     except KerasRecursionLimit as error:
         return Built(error=str(error))
     except OSError as error:
@@ -205,7 +205,7 @@ def build_and_save(source: str, name: str, target: Path, temporary: Path | None 
 
 
 def _answer(replies: IO[str], built: Built) -> None:
-    fields = {"params": built.params} if built.error is None else {"error": built.error}
+    fields = {"param_count": built.param_count} if built.error is None else {"error": built.error}
     replies.write(json.dumps(fields) + "\n")
     replies.flush()
 

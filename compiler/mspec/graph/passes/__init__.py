@@ -2,7 +2,7 @@
 
 Adding a check means adding one module here and one case file under
 tests/cases/. Later passes may rely on what earlier ones established (the
-shape pass fills `Node.shape` and `Node.params`; the budget pass reads them).
+shape pass fills `Node.shape` and `Node.param_count`; the budget pass reads them).
 """
 
 from .budget import check_budget

@@ -16,33 +16,33 @@ MAX_GRAPH_DEPTH = 20_000
 BYTES_PER_PARAM = 4
 
 
-def check_budget(model: ModelGraph) -> list[Diagnostic]:
+def check_budget(graph: ModelGraph) -> list[Diagnostic]:
     found = []
-    if len(model.nodes) > MAX_NODES:
-        message = f"the model has {len(model.nodes):,} nodes, more than the limit of {MAX_NODES:,}"
-        found.append(diagnostic(model, "MS304", ("model",), message))
-    depth, deepest = _longest_path(model)
+    if len(graph.nodes) > MAX_NODES:
+        message = f"the model has {len(graph.nodes):,} nodes, more than the limit of {MAX_NODES:,}"
+        found.append(diagnostic(graph, "MS304", ("model",), message))
+    depth, deepest = _longest_path(graph)
     if depth > MAX_GRAPH_DEPTH:
         message = f"the graph is {depth:,} layers deep, more than the limit of {MAX_GRAPH_DEPTH:,}"
-        found.append(diagnostic(model, "MS304", model.nodes[deepest].path, message, at="value", node=deepest))
-    total = sum(node.params or 0 for node in model.nodes.values())
+        found.append(diagnostic(graph, "MS304", graph.nodes[deepest].path, message, at="value", node=deepest))
+    total = sum(node.param_count or 0 for node in graph.nodes.values())
     if total > MAX_PARAMS:
-        largest = max(model.nodes.values(), key=lambda node: node.params or 0)
+        largest = max(graph.nodes.values(), key=lambda node: node.param_count or 0)
         message = (
             f"the model has {total:,} parameters ({_gigabytes(total)} as float32), more than the budget "
-            f"of {MAX_PARAMS:,}; the largest layer is {model.label(largest.id)} with {largest.params:,}"
+            f"of {MAX_PARAMS:,}; the largest layer is {graph.label(largest.id)} with {largest.param_count:,}"
         )
         hint = "shrink that layer"
-        found.append(diagnostic(model, "MS304", largest.path, message, hint, at="value", node=largest.id))
+        found.append(diagnostic(graph, "MS304", largest.path, message, hint, at="value", node=largest.id))
     return found
 
 
-def _longest_path(model: ModelGraph) -> tuple[int, str | None]:
+def _longest_path(graph: ModelGraph) -> tuple[int, str | None]:
     """Return the number of layer calls on the longest input-to-node path, and its last node."""
     depth: dict[str, int] = {}
     deepest, best = None, 0
-    for node in model.topological_order():
-        depth[node.id] = max((depth[i] for i in model.predecessors[node.id]), default=0) + (
+    for node in graph.topological_order():
+        depth[node.id] = max((depth[i] for i in graph.predecessors[node.id]), default=0) + (
             node.role != "input"
         )
         if depth[node.id] > best:

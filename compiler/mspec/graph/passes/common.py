@@ -8,7 +8,7 @@ from ..model import ModelGraph
 
 
 def diagnostic(
-    model: ModelGraph,
+    graph: ModelGraph,
     code: str,
     path: DataPath,
     message: str,
@@ -18,6 +18,6 @@ def diagnostic(
     at: str = "key",
     node: str | None = None,
 ) -> Diagnostic:
-    document = model.spec.document
+    document = graph.spec.document
     loc = document.locate(path, prefer=at)
     return Diagnostic(document.path, loc.line, loc.col, code, severity, message, hint, node=node)

@@ -7,45 +7,45 @@ from ..model import ModelGraph
 from .common import diagnostic
 
 
-def check_cycles(model: ModelGraph) -> list[Diagnostic]:
-    if not model.has_cycle():
+def check_cycles(graph: ModelGraph) -> list[Diagnostic]:
+    if not graph.has_cycle():
         return []
     found = []
-    components = cycle_components(model)
-    for component in sorted(components, key=lambda c: min(model.nodes[n].order for n in c)):
-        start = min(component, key=lambda n: model.nodes[n].order)
-        cycle = _walk(model, start, component)
+    components = cycle_components(graph)
+    for component in sorted(components, key=lambda c: min(graph.nodes[n].order for n in c)):
+        start = min(component, key=lambda n: graph.nodes[n].order)
+        cycle = _walk(graph, start, component)
         names = []
         for node_id in cycle:
-            owner = model.nodes[node_id].owner
+            owner = graph.nodes[node_id].owner
             if not names or names[-1] != owner:
                 names.append(owner)
         if len(names) > 1 and names[0] == names[-1]:
             names.pop()
         shown = " -> ".join([*names, names[0]])
-        node = model.nodes[start]
+        node = graph.nodes[start]
         path = (*node.path, "from") if node.role == "merge" else node.path
         hint = "a model is a DAG: break the loop by changing one `from`"
-        found.append(diagnostic(model, "MS202", path, f"cycle: {shown}", hint, node=start))
+        found.append(diagnostic(graph, "MS202", path, f"cycle: {shown}", hint, node=start))
     return found
 
 
-def cycle_components(model: ModelGraph) -> list[set[str]]:
+def cycle_components(graph: ModelGraph) -> list[set[str]]:
     """Return the sets of nodes that lie on cycles (networkx finds them iteratively)."""
     import networkx as nx
 
-    graph = model.graph
-    components = [c for c in nx.strongly_connected_components(graph) if len(c) > 1]
-    return components + [{n} for n in graph.nodes if graph.has_edge(n, n)]
+    digraph = graph.as_networkx()
+    components = [c for c in nx.strongly_connected_components(digraph) if len(c) > 1]
+    return components + [{n} for n in digraph.nodes if digraph.has_edge(n, n)]
 
 
-def _walk(model: ModelGraph, start: str, component: set[str]) -> list[str]:
+def _walk(graph: ModelGraph, start: str, component: set[str]) -> list[str]:
     """Follow edges inside the component from `start` back to `start` (shortest loop)."""
     import networkx as nx
 
-    sub = model.graph.subgraph(component)
+    sub = graph.as_networkx().subgraph(component)
     best = None
-    for pred in sorted(sub.predecessors(start), key=lambda n: model.nodes[n].order):
+    for pred in sorted(sub.predecessors(start), key=lambda n: graph.nodes[n].order):
         path = nx.shortest_path(sub, start, pred)
         if best is None or len(path) < len(best):
             best = path

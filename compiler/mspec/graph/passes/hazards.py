@@ -112,14 +112,14 @@ def loss_family(value: Any) -> tuple[str | None, bool]:
     return _LOSS_KEYS.get(_key(name)), bool(args.get("from_logits", False))
 
 
-def check_hazards(model: ModelGraph) -> list[Diagnostic]:
+def check_hazards(graph: ModelGraph) -> list[Diagnostic]:
     found: list[Diagnostic] = []
-    order = [node for node in model.topological_order() if node.shape is not None]
-    found += _softmax_on_one_unit(model, order)
-    found += _outputs(model)
-    found += _input_values(model, order)
-    found += _masks(model, order)
-    found += _imbalance(model, order)
+    order = [node for node in graph.topological_order() if node.shape is not None]
+    found += _softmax_on_one_unit(graph, order)
+    found += _outputs(graph)
+    found += _input_values(graph, order)
+    found += _masks(graph, order)
+    found += _imbalance(graph, order)
     return found
 
 
@@ -150,7 +150,7 @@ def _where(node: Node) -> tuple[tuple, str]:
     return node.path, "key" if node.role == "merge" else "value"
 
 
-def _softmax_on_one_unit(model: ModelGraph, order: list[Node]) -> list[Diagnostic]:
+def _softmax_on_one_unit(graph: ModelGraph, order: list[Node]) -> list[Diagnostic]:
     found = []
     for node in order:
         if node.role == "input" or _activation(node) != "softmax" or node.shape[-1] != 1:
@@ -158,10 +158,10 @@ def _softmax_on_one_unit(model: ModelGraph, order: list[Node]) -> list[Diagnosti
         path, at = _where(node)
         found.append(
             diagnostic(
-                model,
+                graph,
                 "MS701",
                 path,
-                f"{_name(node)} in {model.label(node.id)} applies softmax over its last axis, of size 1: "
+                f"{_name(node)} in {graph.label(node.id)} applies softmax over its last axis, of size 1: "
                 f"its output {_shape(node)} is always 1.0",
                 'use activation = "sigmoid" for one yes/no unit, or one unit per class with softmax',
                 at=at,
@@ -171,16 +171,16 @@ def _softmax_on_one_unit(model: ModelGraph, order: list[Node]) -> list[Diagnosti
     return found
 
 
-def _final(model: ModelGraph, node_id: str) -> Node:
+def _final(graph: ModelGraph, node_id: str) -> Node:
     """Walk back from an output through layers that do not change values' range."""
-    node = model.nodes[node_id]
+    node = graph.nodes[node_id]
     while node.call is not None and _name(node) in SHAPE_ONLY | NOISE and len(node.inputs) == 1:
-        node = model.nodes[node.inputs[0]]
+        node = graph.nodes[node.inputs[0]]
     return node
 
 
-def _outputs(model: ModelGraph) -> list[Diagnostic]:
-    spec = model.spec
+def _outputs(graph: ModelGraph) -> list[Diagnostic]:
+    spec = graph.spec
     compile_ = spec.compile
     default_loss = compile_.loss if compile_ is not None else None
     default_metrics = tuple(compile_.metrics) if compile_ is not None else ()
@@ -193,7 +193,7 @@ def _outputs(model: ModelGraph) -> list[Diagnostic]:
             if trained:
                 found.append(
                     diagnostic(
-                        model,
+                        graph,
                         "MS706",
                         output.path,
                         f"output {name!r} has no loss: Keras' fit stops with 'No loss to compute' "
@@ -204,10 +204,10 @@ def _outputs(model: ModelGraph) -> list[Diagnostic]:
                     )
                 )
             continue
-        node_id = model.outputs.get(name)
-        if node_id is None or model.nodes[node_id].shape is None:
+        node_id = graph.outputs.get(name)
+        if node_id is None or graph.nodes[node_id].shape is None:
             continue
-        last = _final(model, node_id)
+        last = _final(graph, node_id)
         if last.shape is None or not isinstance(last.shape[-1], int):
             continue
         units, activation = last.shape[-1], _activation(last)
@@ -260,7 +260,7 @@ def _outputs(model: ModelGraph) -> list[Diagnostic]:
         if problem is not None:
             code, message, hint, severity = problem
             found.append(
-                diagnostic(model, code, loss_path, message, hint, severity=severity, at="value", node=name)
+                diagnostic(graph, code, loss_path, message, hint, severity=severity, at="value", node=name)
             )
         metrics, metrics_path = (
             (output.metrics, (*output.path, "metrics"))
@@ -272,7 +272,7 @@ def _outputs(model: ModelGraph) -> list[Diagnostic]:
             if reason is not None:
                 found.append(
                     diagnostic(
-                        model,
+                        graph,
                         "MS705",
                         (*metrics_path, index),
                         f"output {name!r}: metric {_name_and_args(metric)[0]!r} {reason}",
@@ -307,9 +307,9 @@ def _metric_problem(metric: Any, family: str | None, units: int) -> str | None:
     return None
 
 
-def _input_values(model: ModelGraph, order: list[Node]) -> list[Diagnostic]:
+def _input_values(graph: ModelGraph, order: list[Node]) -> list[Diagnostic]:
     """MS707-MS709: where the raw values of id, float and string inputs first meet a layer."""
-    spec = model.spec
+    spec = graph.spec
     kinds: dict[str, str] = {}
     for name, entry in spec.inputs.items():
         explicit = entry.kind in ("categorical", "text")
@@ -328,7 +328,7 @@ def _input_values(model: ModelGraph, order: list[Node]) -> list[Diagnostic]:
             return
         reported.add((code, source))
         found.append(
-            diagnostic(model, code, ("inputs", source), message, hint, severity=severity, node=source)
+            diagnostic(graph, code, ("inputs", source), message, hint, severity=severity, node=source)
         )
 
     for node in order:
@@ -340,7 +340,7 @@ def _input_values(model: ModelGraph, order: list[Node]) -> list[Diagnostic]:
             raw[node.id] = incoming
             continue
         layer = _name(node) or "?"
-        where = f"{layer} in {model.label(node.id)}"
+        where = f"{layer} in {graph.label(node.id)}"
         entry_of = spec.inputs
         for source in sorted(incoming):
             kind = kinds[source]
@@ -389,7 +389,7 @@ def _input_values(model: ModelGraph, order: list[Node]) -> list[Diagnostic]:
     return found
 
 
-def _masks(model: ModelGraph, order: list[Node]) -> list[Diagnostic]:
+def _masks(graph: ModelGraph, order: list[Node]) -> list[Diagnostic]:
     """MS710: a mask from Embedding(mask_zero=true) or Masking reaching a layer that destroys it."""
     mask: dict[str, str | None] = {}
     found = []
@@ -416,23 +416,23 @@ def _masks(model: ModelGraph, order: list[Node]) -> list[Diagnostic]:
             mask[node.id] = None
         else:
             mask[node.id] = None
-            user = _first_user(model, node)
+            user = _first_user(graph, node)
             after = (
-                f"; {model.label(user.id)} ({user.call.kind.name}) downstream would have used it"
+                f"; {graph.label(user.id)} ({user.call.kind.name}) downstream would have used it"
                 if user
                 else ""
             )
             path, at = _where(node)
-            masked_by = model.nodes[incoming].call.kind.name
+            masked_by = graph.nodes[incoming].call.kind.name
             setting = "mask_zero = true" if masked_by != "Masking" else masked_by
             undo = "set mask_zero = false" if masked_by != "Masking" else "remove the Masking layer"
             found.append(
                 diagnostic(
-                    model,
+                    graph,
                     "MS710",
                     path,
-                    f"{layer} in {model.label(node.id)} does not support masking: the mask of "
-                    f"{model.label(incoming)} ({setting}) is destroyed here and padding counts "
+                    f"{layer} in {graph.label(node.id)} does not support masking: the mask of "
+                    f"{graph.label(incoming)} ({setting}) is destroyed here and padding counts "
                     f"as data{after}",
                     "use layers that keep the mask (GlobalAveragePooling1D, LSTM, GRU) after the "
                     f"{masked_by}, or {undo}",
@@ -451,22 +451,22 @@ def _returns_sequences(node: Node) -> bool:
     return bool(getattr(params, "return_sequences", False))
 
 
-def _first_user(model: ModelGraph, start: Node) -> Node | None:
+def _first_user(graph: ModelGraph, start: Node) -> Node | None:
     seen = {start.id}
-    frontier = list(model.successors[start.id])
+    frontier = list(graph.successors[start.id])
     while frontier:
         node_id = frontier.pop(0)
         if node_id in seen:
             continue
         seen.add(node_id)
-        node = model.nodes[node_id]
+        node = graph.nodes[node_id]
         if node.call is not None and node.call.kind.name in MASK_USERS:
             return node
-        frontier.extend(model.successors[node_id])
+        frontier.extend(graph.successors[node_id])
     return None
 
 
-def _imbalance(model: ModelGraph, order: list[Node]) -> list[Diagnostic]:
+def _imbalance(graph: ModelGraph, order: list[Node]) -> list[Diagnostic]:
     """MS712: a Concatenate whose inputs from different model inputs differ widely in width."""
     found = []
     for node in order:
@@ -475,13 +475,13 @@ def _imbalance(model: ModelGraph, order: list[Node]) -> list[Diagnostic]:
         axis = node.call.params.axis
         widths = {}
         for source in node.inputs:
-            shape = model.nodes[source].shape
+            shape = graph.nodes[source].shape
             width = shape[axis] if shape is not None and -len(shape) <= axis < len(shape) else None
             if isinstance(width, int):
                 widths[source] = width
         if len(widths) < 2 or max(widths.values()) < IMBALANCE_FACTOR * min(widths.values()):
             continue
-        origins = {source: _model_inputs(model, source) for source in widths}
+        origins = {source: _model_inputs(graph, source) for source in widths}
         best = None
         for wide in widths:
             for narrow in widths:
@@ -496,13 +496,13 @@ def _imbalance(model: ModelGraph, order: list[Node]) -> list[Diagnostic]:
         path, at = _where(node)
         found.append(
             diagnostic(
-                model,
+                graph,
                 "MS712",
                 path,
-                f"{model.label(node.id)} concatenates {model.label(wide)} ({widths[wide]:,} wide) with "
-                f"{model.label(narrow)} ({widths[narrow]:,} wide), {widths[wide] // widths[narrow]:,} "
+                f"{graph.label(node.id)} concatenates {graph.label(wide)} ({widths[wide]:,} wide) with "
+                f"{graph.label(narrow)} ({widths[narrow]:,} wide), {widths[wide] // widths[narrow]:,} "
                 f"times narrower: the wide input can overwhelm the narrow one (factor {IMBALANCE_FACTOR})",
-                f"project {model.label(wide)} down (Dense, pooling) or {model.label(narrow)} up before "
+                f"project {graph.label(wide)} down (Dense, pooling) or {graph.label(narrow)} up before "
                 "concatenating",
                 severity=Severity.WARNING,
                 at=at,
@@ -512,10 +512,10 @@ def _imbalance(model: ModelGraph, order: list[Node]) -> list[Diagnostic]:
     return found
 
 
-def _model_inputs(model: ModelGraph, node_id: str) -> frozenset[str]:
-    if model.nodes[node_id].role == "input":
+def _model_inputs(graph: ModelGraph, node_id: str) -> frozenset[str]:
+    if graph.nodes[node_id].role == "input":
         return frozenset({node_id})
-    return frozenset(n for n in model.ancestors(node_id) if model.nodes[n].role == "input")
+    return frozenset(n for n in graph.ancestors(node_id) if graph.nodes[n].role == "input")
 
 
 def _shape(node: Node) -> str:
@@ -524,10 +524,10 @@ def _shape(node: Node) -> str:
     return format_shape(node.shape)
 
 
-def build_warnings(model: ModelGraph) -> list[Diagnostic]:
+def build_warnings(graph: ModelGraph) -> list[Diagnostic]:
     """MS711, reported by `mspec build` only: Normalization layers the saved model leaves unadapted."""
     found = []
-    for node in model.topological_order():
+    for node in graph.topological_order():
         if node.call is None or node.call.kind.name != "Normalization":
             continue
         if getattr(node.call.params, "mean", None) is not None:
@@ -535,10 +535,10 @@ def build_warnings(model: ModelGraph) -> list[Diagnostic]:
         path, at = (("shared", node.shared), "key") if node.shared else _where(node)
         found.append(
             diagnostic(
-                model,
+                graph,
                 "MS711",
                 path,
-                f"Normalization in {model.label(node.id)} has no mean and variance: the built model "
+                f"Normalization in {graph.label(node.id)} has no mean and variance: the built model "
                 "passes raw values through (mean 0, variance 1) until adapt() is called",
                 "train with mspec fit, which adapts it to the training data, or give mean and variance",
                 severity=Severity.WARNING,

@@ -122,10 +122,10 @@ def _too_short_to_reflect(p, shape) -> bool:
     return isinstance(samples, int) and samples <= p.fft_length // 2
 
 
-def check_portability(model: ModelGraph) -> list[Diagnostic]:
+def check_portability(graph: ModelGraph) -> list[Diagnostic]:
     found = []
     warned_shared: set[str] = set()
-    for node in model.topological_order():
+    for node in graph.topological_order():
         if node.call is None:
             continue
         if node.shared is not None:
@@ -136,11 +136,11 @@ def check_portability(model: ModelGraph) -> list[Diagnostic]:
             path, at = ("shared", node.shared), "key"
         else:
             path, at = node.path, "key" if node.role == "merge" else "value"
-        shapes = [model.nodes[i].shape for i in node.inputs]
+        shapes = [graph.nodes[i].shape for i in node.inputs]
         for message, hint in limitations(node.call, shapes if node.shape is not None else None):
             found.append(
                 diagnostic(
-                    model, "MS305", path, message, hint, severity=Severity.WARNING, at=at, node=node.id
+                    graph, "MS305", path, message, hint, severity=Severity.WARNING, at=at, node=node.id
                 )
             )
     return found

@@ -8,26 +8,26 @@ from ..model import ModelGraph, Unresolved
 from .common import diagnostic
 
 
-def check_references(model: ModelGraph) -> list[Diagnostic]:
+def check_references(graph: ModelGraph) -> list[Diagnostic]:
     found = []
-    for ref in model.unresolved:
-        if ref.name in model.spec.broken:
+    for ref in graph.unresolved:
+        if ref.name in graph.spec.broken:
             continue  # its own entry is already reported
-        code, message, hint = _explain(model, ref)
-        found.append(diagnostic(model, code, ref.path, message, hint, at="value", node=ref.node))
+        code, message, hint = _explain(graph, ref)
+        found.append(diagnostic(graph, code, ref.path, message, hint, at="value", node=ref.node))
     return found
 
 
-def _explain(model: ModelGraph, ref: Unresolved) -> tuple[str, str, str | None]:
+def _explain(graph: ModelGraph, ref: Unresolved) -> tuple[str, str, str | None]:
     """Say what is wrong with a reference, and what was probably meant."""
-    spec = model.spec
+    spec = graph.spec
     if ref.shared:
         hint = did_you_mean(ref.name, spec.shared) or "declare it under [shared]"
         return "MS208", f"unknown shared layer {ref.name!r}", hint
     if ref.name in spec.shared:
         hint = f'use it as a step: layers = [{{ shared = "{ref.name}" }}]'
         return "MS201", f"{ref.name!r} is a shared layer, not a node", hint
-    if ref.name in spec.outputs and ref.name not in model.tensors:
+    if ref.name in spec.outputs and ref.name not in graph.tensors:
         hint = f"read its source {spec.outputs[ref.name].source!r} instead"
         return "MS201", f"output {ref.name!r} has no layers of its own to read from", hint
     node_names = [*spec.inputs, *spec.branches, *spec.merges, *spec.outputs]

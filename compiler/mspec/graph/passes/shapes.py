@@ -1,6 +1,6 @@
 """Static shape inference and weight counts, following Keras 3's rules.
 
-Every node gets `shape` (batch dimension first) and `params`. A node whose
+Every node gets `shape` (batch dimension first) and `param_count`. A node whose
 inputs are unknown (because of an earlier error) is skipped silently, so one
 mistake is reported once and not again at every layer downstream of it.
 """
@@ -13,21 +13,21 @@ from ..model import ModelGraph, Node
 from .common import diagnostic
 
 
-def infer_shapes(model: ModelGraph) -> list[Diagnostic]:
+def infer_shapes(graph: ModelGraph) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     # Shared layer name -> (sizes fixed at its first use, the node of that use).
     built: dict[str, tuple[dict[tuple[int, int], Dim], Node]] = {}
     # A node missing one of its inputs (unknown name) cannot be inferred.
-    incomplete = {ref.node for ref in model.unresolved}
-    for node in model.topological_order():
+    incomplete = {ref.node for ref in graph.unresolved}
+    for node in graph.topological_order():
         if node.role == "input":
-            spec_input = model.spec.inputs[node.owner]
+            spec_input = graph.spec.inputs[node.owner]
             node.shape = (None, *spec_input.shape)
-            node.params = 0
+            node.param_count = 0
             continue
         if node.call is None or not node.inputs or node.id in incomplete:
             continue
-        shapes = [model.nodes[i].shape for i in node.inputs]
+        shapes = [graph.nodes[i].shape for i in node.inputs]
         if any(shape is None for shape in shapes):
             continue
         kind, params = node.call.kind, node.call.params
@@ -41,10 +41,10 @@ def infer_shapes(model: ModelGraph) -> list[Diagnostic]:
             code = "MS301" if node.role == "merge" else "MS303"
             found.append(
                 diagnostic(
-                    model,
+                    graph,
                     code,
                     node.path,
-                    _describe(model, node, error.message),
+                    _describe(graph, node, error.message),
                     error.hint,
                     at=at,
                     node=node.id,
@@ -52,26 +52,26 @@ def infer_shapes(model: ModelGraph) -> list[Diagnostic]:
             )
             node.shape = None
             continue
-        node.params = count
+        node.param_count = count
         if node.shared is not None:
             sizes = kind.build_axes(params, shapes)
             if node.shared not in built:
                 built[node.shared] = (sizes, node)
                 continue
-            node.params = 0  # the weights belong to the first use
+            node.param_count = 0  # the weights belong to the first use
             first_sizes, first = built[node.shared]
-            rank_clash = _rank_clash(model, first, shapes) if kind.build_rank else None
+            rank_clash = _rank_clash(graph, first, shapes) if kind.build_rank else None
             if rank_clash is not None:
                 position, expected = rank_clash
                 source = node.inputs[position]
                 found.append(
                     diagnostic(
-                        model,
+                        graph,
                         "MS302",
                         node.path,
                         f"shared layer {node.shared!r} ({kind.name}) is built for rank-{expected} inputs "
-                        f"(batch included) by its first use in {model.label(first.id)}, but here it gets "
-                        f"{model.label(source)} {format_shape(model.nodes[source].shape)}",
+                        f"(batch included) by its first use in {graph.label(first.id)}, but here it gets "
+                        f"{graph.label(source)} {format_shape(graph.nodes[source].shape)}",
                         "a shared layer keeps the input rank of its first use: give every use that rank, "
                         "e.g. with a Reshape before it",
                         at=at,
@@ -86,12 +86,12 @@ def infer_shapes(model: ModelGraph) -> list[Diagnostic]:
                 source = node.inputs[position]
                 found.append(
                     diagnostic(
-                        model,
+                        graph,
                         "MS302",
                         node.path,
                         f"shared layer {node.shared!r} ({kind.name}) is built for size {expected} "
-                        f"on axis {axis} by its first use in {model.label(first.id)}, but here it gets "
-                        f"{model.label(source)} {format_shape(model.nodes[source].shape)}",
+                        f"on axis {axis} by its first use in {graph.label(first.id)}, but here it gets "
+                        f"{graph.label(source)} {format_shape(graph.nodes[source].shape)}",
                         "a shared layer keeps its weights: give every use the same size on that axis, "
                         "e.g. with a Dense projection before it",
                         at=at,
@@ -118,10 +118,10 @@ def _with_built_sizes(shapes: list[Shape], sizes: dict[tuple[int, int], Dim]) ->
     return [tuple(shape) for shape in filled]
 
 
-def _rank_clash(model: ModelGraph, first: Node, shapes: list[Shape]) -> tuple[int, int] | None:
+def _rank_clash(graph: ModelGraph, first: Node, shapes: list[Shape]) -> tuple[int, int] | None:
     """Return the first input position whose rank differs from the first use's, with that rank."""
     for position, (source, shape) in enumerate(zip(first.inputs, shapes, strict=False)):
-        expected = len(model.nodes[source].shape)
+        expected = len(graph.nodes[source].shape)
         if len(shape) != expected:
             return position, expected
     return None
@@ -135,36 +135,36 @@ def _first_clash(first: dict, now: dict):
     return None
 
 
-def _describe(model: ModelGraph, node: Node, message: str) -> str:
+def _describe(graph: ModelGraph, node: Node, message: str) -> str:
     """Fill a rule's `{0}`, `{1}`... with the names and shapes of the node's inputs."""
-    described = [f"{model.label(i)} {format_shape(model.nodes[i].shape)}" for i in node.inputs]
+    described = [f"{graph.label(i)} {format_shape(graph.nodes[i].shape)}" for i in node.inputs]
     try:
         return message.format(*described)
     except (IndexError, KeyError, ValueError):
         return message
 
 
-def total_params(model: ModelGraph) -> int:
+def total_param_count(graph: ModelGraph) -> int:
     """Return the weight count of the Keras model: what some output depends on, a shared layer once.
 
     Layers no output depends on are left out, as Keras leaves them out of the
     model (mspec warns about them: MS205-MS207).
     """
-    used = model.feeding_outputs()
+    used = graph.feeding_outputs()
     # A shared layer's weights sit on its first use, which may be one that no output needs.
     shared_params: dict[str, int] = {}
-    for node in model.nodes.values():
+    for node in graph.nodes.values():
         if node.shared is not None:
-            shared_params[node.shared] = shared_params.get(node.shared, 0) + (node.params or 0)
+            shared_params[node.shared] = shared_params.get(node.shared, 0) + (node.param_count or 0)
     total = 0
     shared_used: set[str] = set()
     for node_id in used:
-        node = model.nodes[node_id]
+        node = graph.nodes[node_id]
         if node.shared is not None:
             shared_used.add(node.shared)
         else:
-            total += node.params or 0
+            total += node.param_count or 0
     return total + sum(shared_params[name] for name in shared_used)
 
 
-__all__ = ["Shape", "infer_shapes", "total_params"]
+__all__ = ["Shape", "infer_shapes", "total_param_count"]

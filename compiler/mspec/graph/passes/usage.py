@@ -15,34 +15,34 @@ from .common import diagnostic
 from .cycles import cycle_components
 
 
-def check_usage(model: ModelGraph) -> list[Diagnostic]:
-    spec = model.spec
+def check_usage(graph: ModelGraph) -> list[Diagnostic]:
+    spec = graph.spec
     found = []
     # Names whose problems are already reported: not reported again as unused.
     broken = {
-        model.nodes[ref.node].owner if ref.node in model.nodes else ref.node for ref in model.unresolved
+        graph.nodes[ref.node].owner if ref.node in graph.nodes else ref.node for ref in graph.unresolved
     }
     broken |= spec.broken
     # A name used twice (MS203) is reported there, not again as unused.
     broken |= _names_used_twice(spec.document.data)
-    if model.has_cycle():
-        for component in cycle_components(model):
-            broken |= {model.nodes[n].owner for n in component}
-    unresolved_nodes = {ref.node for ref in model.unresolved}
-    feeding_outputs = model.feeding_outputs()
+    if graph.has_cycle():
+        for component in cycle_components(graph):
+            broken |= {graph.nodes[n].owner for n in component}
+    unresolved_nodes = {ref.node for ref in graph.unresolved}
+    feeding_outputs = graph.feeding_outputs()
     # What feeds something already in error is not reported as unused: only root causes are.
-    explained = _feeding_errors(model)
+    explained = _feeding_errors(graph)
 
     for name, output in spec.outputs.items():
-        node_id = model.outputs.get(name)
+        node_id = graph.outputs.get(name)
         if node_id is None:
             continue
-        upstream = model.ancestors(node_id) | {node_id}
+        upstream = graph.ancestors(node_id) | {node_id}
         # An unknown reference explains a missing input already; a cycle does not.
-        if not any(model.nodes[n].role == "input" for n in upstream) and not upstream & unresolved_nodes:
+        if not any(graph.nodes[n].role == "input" for n in upstream) and not upstream & unresolved_nodes:
             found.append(
                 diagnostic(
-                    model,
+                    graph,
                     "MS204",
                     output.path,
                     f"output {name!r} does not depend on any input",
@@ -54,7 +54,7 @@ def check_usage(model: ModelGraph) -> list[Diagnostic]:
         if name not in feeding_outputs and name not in explained and name not in broken:
             found.append(
                 diagnostic(
-                    model,
+                    graph,
                     "MS205",
                     ("inputs", name),
                     f"input {name!r} is not used by any output",
@@ -64,7 +64,7 @@ def check_usage(model: ModelGraph) -> list[Diagnostic]:
             )
     for section, entries in (("branches", spec.branches), ("merges", spec.merges)):
         for name in entries:
-            node_id = model.tensors.get(name)
+            node_id = graph.tensors.get(name)
             if (
                 node_id is not None
                 and node_id not in feeding_outputs
@@ -73,16 +73,16 @@ def check_usage(model: ModelGraph) -> list[Diagnostic]:
             ):
                 found.append(
                     diagnostic(
-                        model,
+                        graph,
                         "MS206",
                         (section, name),
                         f"{name!r} is not used by any output",
                         severity=Severity.WARNING,
                     )
                 )
-    used_shared = {node.shared for node in model.nodes.values() if node.shared}
-    used_shared |= _shared_named_by_broken_entries(model)
-    for ref in model.unresolved:
+    used_shared = {node.shared for node in graph.nodes.values() if node.shared}
+    used_shared |= _shared_named_by_broken_entries(graph)
+    for ref in graph.unresolved:
         meant = closest(ref.name, spec.shared) if ref.shared else None
         if meant is not None:
             used_shared.add(meant)
@@ -90,7 +90,7 @@ def check_usage(model: ModelGraph) -> list[Diagnostic]:
         if name not in used_shared and name not in broken:
             found.append(
                 diagnostic(
-                    model,
+                    graph,
                     "MS207",
                     ("shared", name),
                     f"shared layer {name!r} is never used",
@@ -100,11 +100,11 @@ def check_usage(model: ModelGraph) -> list[Diagnostic]:
     return found
 
 
-def _feeding_errors(model: ModelGraph) -> set[str]:
+def _feeding_errors(graph: ModelGraph) -> set[str]:
     """Nodes in error, downstream of one, or feeding one, or feeding an entry that failed validation."""
-    spec = model.spec
-    seeds = {ref.node for ref in model.unresolved if ref.node in model.nodes}
-    seeds |= {node.id for node in model.nodes.values() if node.role != "input" and node.shape is None}
+    spec = graph.spec
+    seeds = {ref.node for ref in graph.unresolved if ref.node in graph.nodes}
+    seeds |= {node.id for node in graph.nodes.values() if node.role != "input" and node.shape is None}
     data = spec.document.data
     for section in ("branches", "merges", "outputs"):
         table = data.get(section)
@@ -114,31 +114,31 @@ def _feeding_errors(model: ModelGraph) -> set[str]:
             raw = table[name]
             sources = raw.get("from") if isinstance(raw, dict) else None
             for source in sources if isinstance(sources, list) else [sources]:
-                if isinstance(source, str) and source in model.tensors:
-                    seeds.add(model.tensors[source])
-            if name in model.tensors:
-                seeds.add(model.tensors[name])
+                if isinstance(source, str) and source in graph.tensors:
+                    seeds.add(graph.tensors[source])
+            if name in graph.tensors:
+                seeds.add(graph.tensors[name])
     # A misspelt reference probably meant the closest name: that node is not "unused". An output
     # reading a name like none of them may have meant any node: none is reported as unused.
-    for ref in model.unresolved:
-        meant = None if ref.shared else closest(ref.name, model.tensors)
+    for ref in graph.unresolved:
+        meant = None if ref.shared else closest(ref.name, graph.tensors)
         if meant is not None:
-            seeds.add(model.tensors[meant])
+            seeds.add(graph.tensors[meant])
         elif not ref.shared and ref.path[0] == "outputs":
-            return set(model.nodes)
+            return set(graph.nodes)
     explained = set(seeds)
     queue = list(seeds)
     while queue:
-        for source in model.predecessors[queue.pop()]:
+        for source in graph.predecessors[queue.pop()]:
             if source not in explained:
                 explained.add(source)
                 queue.append(source)
     return explained
 
 
-def _shared_named_by_broken_entries(model: ModelGraph) -> set[str]:
+def _shared_named_by_broken_entries(graph: ModelGraph) -> set[str]:
     """Shared layers that an entry which failed validation refers to (so its steps are not in the graph)."""
-    spec = model.spec
+    spec = graph.spec
     named: set[str] = set()
     for section in ("branches", "outputs"):
         table = spec.document.data.get(section)
