@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 
 from .diagnostics import Diagnostic
-from .pipeline import CheckResult, check_bytes, check_file
+from .pipeline import CheckResult, check_bytes, check_file, keras_model, python_source
 
 
 class SpecError(Exception):
@@ -47,18 +47,12 @@ def _checked(spec: str | os.PathLike | CheckResult) -> CheckResult:
 
 def generate_source(spec: str | os.PathLike | CheckResult) -> str:
     """Return the Keras source for a spec file (or a CheckResult); raise SpecError if it has errors."""
-    from .backends.codegen import generate_source as generate
-
-    result = _checked(spec)
-    return generate(result.graph, result.path)
+    return python_source(_checked(spec))
 
 
 def build_model(spec: str | os.PathLike | CheckResult):
     """Return the built (and compiled) keras.Model for a spec; raise SpecError if it has errors."""
-    from .backends.keras_model.build import build_from_source
-
-    result = _checked(spec)
-    return build_from_source(generate_source(result), result.graph.spec.name)
+    return keras_model(_checked(spec))
 
 
 def fit(spec: str | os.PathLike | CheckResult, data: str | os.PathLike, **options):

@@ -208,13 +208,15 @@ def lint(
 
 def _check_data(result, data_path: str, report: Report) -> list:
     """Check a data file against a spec free of errors; count the findings and return them, sorted."""
+    from .pipeline import check_training_data
+
     try:
-        from .data import DataError, check_data
+        from .data import DataError
     except ImportError as error:
         report.cannot_run(f"--data needs numpy and pyarrow ({error.name} is missing): install mspec[data]")
         return []
     try:
-        diagnostics = result.reported(check_data(result, data_path))
+        diagnostics = check_training_data(result, data_path)
     except DataError as error:
         report.cannot_run(error.message)
         return []
@@ -317,8 +319,8 @@ def _build_each(
     source_only: bool,
     report: Report,
 ) -> None:
-    from .backends.codegen import generate_source
     from .backends.keras_model.build import KerasUnavailable
+    from .pipeline import python_source
 
     for path in paths:
         result = _check(path, report)
@@ -327,7 +329,7 @@ def _build_each(
         if not check:
             _warn_about_build(result, report)
         name = result.graph.spec.name
-        source = generate_source(result.graph, str(path))
+        source = python_source(result)
         _write_or_check(folder / f"{name}.py", source.encode(), check, report)
         if source_only or check:
             continue
@@ -410,7 +412,7 @@ def draw(
     missing or stale.
     """
     from .backends.draw import EXTENSIONS, IMAGE_FORMATS, GraphvizFailed, GraphvizMissing, find_dot
-    from .backends.draw import draw as draw_diagram
+    from .pipeline import diagram
 
     if output_format in IMAGE_FORMATS:
         try:
@@ -436,9 +438,7 @@ def draw(
             report.cannot_run(f"{path}: not drawn: {target} is already the diagram of {written[target]}")
             continue
         try:
-            data = draw_diagram(
-                result.graph, result.diagnostics, output_format, rankdir=rankdir, collapse=collapse
-            )
+            data = diagram(result, output_format, rankdir=rankdir, collapse=collapse)
         except (GraphvizMissing, GraphvizFailed) as error:
             report.cannot_run(f"{path}: not drawn: {error}")
             continue
@@ -470,11 +470,12 @@ def import_(model: str, output: str | None, output_format: str | None) -> None:
     no Keras model.
     """
     from .files import write_atomic
-    from .importer import ModelFileError, import_model, not_a_model
+    from .importer import ModelFileError, not_a_model
+    from .pipeline import import_spec
 
     fmt = output_format or ("json" if output and output.endswith(".json") else "toml")
     try:
-        result = import_model(model, fmt, spec_path=output or "<stdout>")
+        result = import_spec(model, fmt, spec_path=output or "<stdout>")
     except ModelFileError as error:
         click.echo(not_a_model(model, error).format(), err=True)
         sys.exit(EXIT_CANNOT_RUN)

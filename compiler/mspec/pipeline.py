@@ -1,9 +1,37 @@
-"""The front end in one call: load, validate, build the graph and run the passes."""
+"""What each command runs, stage by stage, and the front end every one of them starts with.
+
+Every command but `import` starts with the front end, `check_file`:
+
+    syntax      bytes -> Document          (syntax.load: TOML or JSON, each value's file:line:col)
+    spec        Document -> Spec           (spec.validate: the language's rules, layer parameters)
+    graph       Spec -> ModelGraph         (graph.build, then graph.passes: references, cycles,
+                                            shapes, weights, usage, hazards, portability)
+
+and then, per command:
+
+    lint        the front end; with --data, the data checks          (data.check_data)
+    summary     the front end, then a Keras-like table                (backends.summary)
+    draw        the front end, then a diagram, faults in red          (backends.draw)
+    build       the front end, then Python source                     (backends.codegen)
+                and a saved keras.Model, in a worker process          (backends.keras_model)
+    fit         the front end, the data checks, then build, adapt     (training)
+                and train; writes the model and its history
+    explain     the front end, the data checks, then importance       (explain)
+                and ablation on the trained model
+    import      a saved Keras model's configuration, read as data,    (importer)
+                rewritten, converted and written as a spec, which
+                then goes through the front end once
+
+The functions below are those steps; the command line (cli.py) and the
+Python API (api.py) call them and add only formatting and exit statuses.
+Nothing here imports a framework until a step that needs one runs.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from .diagnostics import Diagnostic, Severity
 from .diagnostics.selection import Selection, SpecLint, read_spec_lint, reported
@@ -14,6 +42,9 @@ from .spec.ir import Spec
 from .spec.validate import validate
 from .syntax.load import load_bytes, load_file
 from .syntax.source import Document, LoadError
+
+if TYPE_CHECKING:
+    from .importer import ImportResult
 
 
 @dataclass
@@ -81,3 +112,41 @@ def check_document(document: Document, selection: Selection | None = None) -> Ch
             result.diagnostics.extend(check(result.graph))
     result.diagnostics = result.reported(sorted(result.diagnostics))
     return result
+
+
+# --- After the front end: one function per step a command adds ----------------
+
+
+def check_training_data(result: CheckResult, data_path: str | os.PathLike) -> list[Diagnostic]:
+    """lint --data, fit, explain: the data file checked against a spec free of errors (numpy, pyarrow)."""
+    from .data import check_data
+
+    return result.reported(check_data(result, data_path))
+
+
+def python_source(result: CheckResult) -> str:
+    """build: the Keras Functional API source of a checked spec."""
+    from .backends.codegen import generate_source
+
+    return generate_source(result.graph, result.path)
+
+
+def keras_model(result: CheckResult) -> Any:
+    """build (in this process), fit: the built and compiled keras.Model of a checked spec."""
+    from .backends.keras_model.build import build_model
+
+    return build_model(result.graph, result.path)
+
+
+def diagram(result: CheckResult, fmt: str, *, rankdir: str = "TB", collapse: bool = False) -> bytes:
+    """draw: the diagram of a spec's graph, its diagnostics drawn on it."""
+    from .backends.draw import draw
+
+    return draw(result.graph, result.diagnostics, fmt, rankdir=rankdir, collapse=collapse)
+
+
+def import_spec(model_path: str | os.PathLike, fmt: str, spec_path: str | None = None) -> ImportResult:
+    """import: a saved Keras model as spec text, checked by the front end (ModelFileError if no model)."""
+    from .importer import import_model
+
+    return import_model(model_path, fmt, spec_path)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import Diagnostic
-from ..pipeline import CheckResult, check_file
+from ..pipeline import CheckResult, check_file, keras_model
 from . import feeding, preflight, record
 from .distribute import Cluster, choose_backend, describe, placement_scope
 from .quiet import import_keras
@@ -116,7 +116,7 @@ def fit(
         if settings.seed is not None:
             keras.utils.set_random_seed(settings.seed)
             _deterministic_ops(keras)
-        model = _build(result)
+        model = keras_model(result)
         training = _Training(result, settings, place, source, binding, validation_data, stream)
         adapted = training.adapt(model)
         for name in adapted:
@@ -160,13 +160,6 @@ def _deterministic_ops(keras: Any) -> None:
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
-
-
-def _build(result: CheckResult) -> Any:
-    from ..backends.codegen import generate_source
-    from ..backends.keras_model.build import build_from_source
-
-    return build_from_source(generate_source(result.graph, result.path), result.graph.spec.name)
 
 
 class _Training:
