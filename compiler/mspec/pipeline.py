@@ -1,6 +1,6 @@
 """What each command runs, stage by stage, and the front end every one of them starts with.
 
-Every command but `import` starts with the front end, `check_file`:
+Every command but `import` starts with the front end (frontend.py), `check_file`:
 
     syntax      bytes -> Document          (syntax.load: TOML or JSON, each value's file:line:col)
     spec        Document -> Spec           (spec.validate: the language's rules, layer parameters)
@@ -30,88 +30,25 @@ Nothing here imports a framework until a step that needs one runs.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .diagnostics import Diagnostic, Severity
-from .diagnostics.selection import Selection, SpecLint, read_spec_lint, reported
-from .graph.build import build_graph
-from .graph.model import ModelGraph
-from .graph.passes import PASSES
-from .spec.ir import Spec
-from .spec.validate import validate
-from .syntax.load import load_bytes, load_file
-from .syntax.source import Document, LoadError
+from .diagnostics import Diagnostic
+from .frontend import CheckResult, check_bytes, check_document, check_file
 
 if TYPE_CHECKING:
     from .importer import ImportResult
 
-
-@dataclass
-class CheckResult:
-    """Everything the front end learnt about one spec file."""
-
-    path: str
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    document: Document | None = None
-    spec: Spec | None = None
-    graph: ModelGraph | None = None
-    # The spec's [lint] section and the project's or command line's selection of rules.
-    lint: SpecLint | None = None
-    selection: Selection | None = None
-
-    @property
-    def ok(self) -> bool:
-        return not any(d.is_error for d in self.diagnostics)
-
-    def reported(self, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-        """Keep the findings (of this spec, or of its data) that no selection turns off."""
-        return reported(diagnostics, self.selection, self.lint, self.graph, self.path)
-
-
-def _load_failure(path: str, error: LoadError) -> CheckResult:
-    diagnostic = Diagnostic(
-        path, error.line, error.col, error.code, Severity.ERROR, error.message, error.hint
-    )
-    return CheckResult(path, [diagnostic])
-
-
-def check_bytes(
-    raw: bytes, path: str, fmt: str | None = None, selection: Selection | None = None
-) -> CheckResult:
-    """Check the contents of a spec file named `path` (used for messages and the format).
-
-    The spec's own [lint] section, and `selection` when given, decide which
-    ignorable findings are reported.
-    """
-    try:
-        document = load_bytes(raw, path, fmt)
-    except LoadError as error:
-        return _load_failure(path, error)
-    return check_document(document, selection)
-
-
-def check_file(path: str | os.PathLike, selection: Selection | None = None) -> CheckResult:
-    """Read and check one spec file; an unreadable file raises OSError."""
-    try:
-        document = load_file(path)
-    except LoadError as error:
-        return _load_failure(os.fsdecode(path), error)
-    return check_document(document, selection)
-
-
-def check_document(document: Document, selection: Selection | None = None) -> CheckResult:
-    """Validate a loaded spec, build its graph and run every pass over it."""
-    result = CheckResult(document.path, document=document, selection=selection)
-    result.spec, result.diagnostics = validate(document)
-    result.lint, lint_findings = read_spec_lint(document)
-    result.diagnostics.extend(lint_findings)
-    if result.spec is not None:
-        result.graph = build_graph(result.spec)
-        for check in PASSES:
-            result.diagnostics.extend(check(result.graph))
-    result.diagnostics = result.reported(sorted(result.diagnostics))
-    return result
+__all__ = [
+    "CheckResult",
+    "check_bytes",
+    "check_document",
+    "check_file",
+    "check_training_data",
+    "diagram",
+    "import_spec",
+    "keras_model",
+    "python_source",
+]
 
 
 # --- After the front end: one function per step a command adds ----------------

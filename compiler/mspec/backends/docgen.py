@@ -125,8 +125,9 @@ def diagnostics_page() -> str:
     lines = [
         "# Diagnostic codes and rules",
         "",
-        "Generated from the rule registry (`compiler/mspec/diagnostics/rules.py`) by `python -m mspec.backends.docgen`;",
-        "do not edit by hand. `mspec rules` lists the rules and `mspec rule CODE` explains one.",
+        "Generated from the rule registry (`compiler/mspec/diagnostics/rules.py`) by",
+        "`python -m mspec.backends.docgen`; do not edit by hand. `mspec rules` lists the rules and",
+        "`mspec rule CODE` explains one.",
         "Codes are stable: a code keeps its meaning forever. Each finding is printed as",
         "`PATH:LINE:COL: CODE severity: message (hint)`.",
         "",

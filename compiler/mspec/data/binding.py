@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from ..diagnostics import Diagnostic
 from ..diagnostics.suggest import did_you_mean
+from ..frontend import CheckResult
 from ..graph.model import ModelGraph
-from ..pipeline import CheckResult
 from ..syntax.source import DataPath
 from ..vocabulary import loss_key
 from .findings import finding, quoted

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..diagnostics import Diagnostic
-from ..pipeline import CheckResult
+from ..frontend import CheckResult
 from ..syntax.source import DataPath
 from .arrays import Structure, flat_numpy, is_arrow, row_of, structure
 from .binding import BINARY_LOSSES, ONE_HOT_LOSSES, SPARSE_LOSSES, Binding, IdLimit, bind

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..diagnostics import Diagnostic, Severity
-from ..pipeline import CheckResult
+from ..frontend import CheckResult
 from ..syntax.source import DataPath
 
 

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from ..pipeline import CheckResult
+from ..frontend import CheckResult
 
 # Rows read (and shuffled together) at a time.
 CHUNK_ROWS = 65536

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..diagnostics import Diagnostic
+from ..frontend import CheckResult
 from ..graph.passes.common import diagnostic
-from ..pipeline import CheckResult
 from .settings import FitSettings
 
 
