@@ -1,33 +1,20 @@
-"""Parse TOML spec text into data plus the position of every key and value."""
+"""Parse TOML spec text into data plus the position of every key and value.
+
+This module holds the document's structure: statements, table headers,
+dotted keys, arrays and inline tables, the table-redefinition rules and the
+fast paths for simple values. The scalars those fast paths leave (strings
+with escapes, multi-line strings, dates, times, numbers) are scanned by
+`toml_scalars`.
+"""
 
 from __future__ import annotations
 
 import re
 
-from .lexer import (
-    check_surrogates,
-    collector_paused,
-    control_char_error,
-    count_digits,
-    error_at,
-    make_document,
-    position,
-    show_char,
-    strip_bom,
-)
-from .limits import (
-    DUPLICATE,
-    ENCODING,
-    INT_MAX,
-    INT_MIN,
-    LIMIT,
-    MAX_DEPTH,
-    MAX_KEY_PARTS,
-    MAX_NUMBER_DIGITS,
-    NUMBER,
-    SYNTAX,
-)
+from .lexer import check_surrogates, collector_paused, error_at, make_document, position, strip_bom
+from .limits import DUPLICATE, LIMIT, MAX_DEPTH, MAX_KEY_PARTS, SYNTAX
 from .source import Document, LoadError
+from .toml_scalars import CTRL_LINE, basic_string, literal_string, scan_scalar, unexpected
 
 # This is a complete TOML 1.0 parser that produces exactly the values
 # `tomllib` produces (same types, same string, number and date rules, same
@@ -40,12 +27,11 @@ from .source import Document, LoadError
 # a whole array element; everything else goes to slower, exact code. Nesting
 # is handled with an explicit stack, never recursion.
 
-_CTRL_LINE = r"\x00-\x08\x0a-\x1f\x7f"  # forbidden in strings and comments (tab allowed)
 _BARE_KEY = r"[A-Za-z0-9_-]+"
-_COMMENT = rf"#[^{_CTRL_LINE}]*+"
+_COMMENT = rf"#[^{CTRL_LINE}]*+"
 _SCALAR = (
-    rf'"(?!"")([^"\\{_CTRL_LINE}]*+)"'  # 1: basic string without escapes
-    rf"|'(?!'')([^'{_CTRL_LINE}]*+)'"  # 2: literal string
+    rf'"(?!"")([^"\\{CTRL_LINE}]*+)"'  # 1: basic string without escapes
+    rf"|'(?!'')([^'{CTRL_LINE}]*+)'"  # 2: literal string
     r"|(true)|(false)"  # 3, 4
     r"|([+-]?(?:0|[1-9][0-9]{0,17}))(?![0-9_.eExob:-])"  # 5: plain integer that fits in 64 bits
     r"|([\[{])"  # 6: array or inline table
@@ -69,28 +55,7 @@ _TABLE_FIRST = re.compile(r"[ \t]*+(\})?")
 _HEADER = re.compile(rf"\[[ \t]*+({_BARE_KEY}(?:[ \t]*+\.[ \t]*+{_BARE_KEY})*+)[ \t]*+\]")
 _ARRAY_HEADER = re.compile(rf"\[\[[ \t]*+({_BARE_KEY}(?:[ \t]*+\.[ \t]*+{_BARE_KEY})*+)[ \t]*+\]\]")
 _BARE = re.compile(_BARE_KEY)
-_BASIC_CHUNK = re.compile(rf'[^"\\{_CTRL_LINE}]*+')
-_ML_BASIC_CHUNK = re.compile(r'[^"\\\x00-\x08\x0b-\x1f\x7f]*+')
-_ML_LITERAL_BAD = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_LITERAL_CHUNK = re.compile(rf"[^'{_CTRL_LINE}]*+")
-_ESCAPE = re.compile(r'\\(?:([btnfr"\\])|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8}))')
-_LINE_END_BACKSLASH = re.compile(r"\\[ \t]*+\n[ \t\n]*+")
-_ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\": "\\"}
-_TIME = r"([01][0-9]|2[0-3]):([0-5][0-9]):([0-5][0-9])(?:\.([0-9]{1,6})[0-9]*)?"
-_DATETIME = re.compile(
-    r"([0-9]{4})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
-    rf"(?:[Tt ]{_TIME}(?:([Zz])|([+-])([01][0-9]|2[0-3]):([0-5][0-9]))?)?"
-)
-_LOCAL_TIME = re.compile(_TIME)
-_NUMBER = re.compile(
-    r"0(?:x[0-9A-Fa-f](?:_?[0-9A-Fa-f])*|b[01](?:_?[01])*|o[0-7](?:_?[0-7])*)"
-    r"|[+-]?(?:0|[1-9](?:_?[0-9])*)((?:\.[0-9](?:_?[0-9])*)?(?:[eE][+-]?[0-9](?:_?[0-9])*)?)"
-)
-_SPECIAL_FLOAT = re.compile(r"[+-]?(?:inf|nan)")
-_WORD = re.compile(r"[0-9A-Za-z_.:+-]+")
 _GLUED = frozenset("0123456789ABCDEFabcdefxobtrunl_.:+-")
-_CONTROL = frozenset(chr(i) for i in range(32)) | {"\x7f"}
-_LINE_CONTROL = re.compile(f"[{_CTRL_LINE}]")
 
 # What a table-like container is; containers missing from the registry are
 # inline tables and arrays, which TOML forbids extending.
@@ -196,7 +161,7 @@ class _Parser:
             parts, end = self._key(start)
             close = "]]" if is_array else "]"
             if not text.startswith(close, end):
-                raise self._unexpected(end, f"'{close}' to close the table header")
+                raise unexpected(text, end, f"'{close}' to close the table header")
             names = [name for name, _ in parts]
             end += len(close)
         else:
@@ -261,7 +226,7 @@ class _Parser:
         text = self.text
         parts, pos = self._key(pos)
         if not text.startswith("=", pos):
-            raise self._unexpected(pos, "'=' after the key")
+            raise unexpected(text, pos, "'=' after the key")
         kinds, key_pos, value_pos = self.kinds, self.key_pos, self.value_pos
         path = tpath
         for name, start in parts[:-1]:
@@ -297,11 +262,11 @@ class _Parser:
             if match is not None:
                 name, end = match.group(), match.end()
             elif text.startswith('"', pos):
-                name, end = self._basic_string(pos)
+                name, end = basic_string(text, pos)
             elif text.startswith("'", pos):
-                name, end = self._literal_string(pos)
+                name, end = literal_string(text, pos)
             else:
-                raise self._unexpected(pos, "a key")
+                raise unexpected(text, pos, "a key")
             parts.append((name, pos))
             if len(parts) > MAX_KEY_PARTS:
                 raise error_at(
@@ -323,7 +288,7 @@ class _Parser:
         self.value_pos[path] = pos
         match = _VALUE.match(self.text, pos)
         if match is None:
-            return self._scalar(pos)
+            return scan_scalar(self.text, pos)
         kind = match.lastindex
         if kind in (_STR, _LIT):
             return match.group(kind), match.end()
@@ -382,7 +347,7 @@ class _Parser:
                     if match is None:
                         start = _ARRAY_SKIP.match(text, element).end()
                         value_pos[(*cpath, len(container))] = start
-                        item, pos = self._scalar(start)
+                        item, pos = scan_scalar(text, start)
                         container.append(item)
                         continue
                     kind = match.lastindex
@@ -462,7 +427,7 @@ class _Parser:
             )
         parts, pos = self._key(pos)
         if not text.startswith("=", pos):
-            raise self._unexpected(pos, "'=' after the key")
+            raise unexpected(text, pos, "'=' after the key")
         path = tpath
         for name, start in parts[:-1]:
             path += (name,)
@@ -481,143 +446,6 @@ class _Parser:
             raise self._duplicate(path, start)
         self.key_pos[path] = start
         return table, name, path, _WS.match(text, pos + 1).end()
-
-    def _scalar(self, pos: int) -> tuple[object, int]:
-        """Parse a scalar the fast pattern did not take, exactly as tomllib does."""
-        text = self.text
-        char = text[pos : pos + 1]
-        if char == '"':
-            if text.startswith('"""', pos):
-                return self._multiline_basic(pos)
-            return self._basic_string(pos)
-        if char == "'":
-            if text.startswith("'''", pos):
-                return self._multiline_literal(pos)
-            return self._literal_string(pos)
-        if text.startswith("true", pos):
-            return True, pos + 4
-        if text.startswith("false", pos):
-            return False, pos + 5
-        match = _DATETIME.match(text, pos)
-        if match is not None:
-            return _datetime(match, text, pos), match.end()
-        match = _LOCAL_TIME.match(text, pos)
-        if match is not None:
-            from datetime import time
-
-            hour, minute, second, fraction = match.groups()
-            micro = int(fraction.ljust(6, "0")) if fraction else 0
-            return time(int(hour), int(minute), int(second), micro), match.end()
-        match = _NUMBER.match(text, pos)
-        if match is not None:
-            return _number(match, text, pos), match.end()
-        match = _SPECIAL_FLOAT.match(text, pos)
-        if match is not None:
-            raise error_at(NUMBER, f"{match.group()} is not allowed: numbers must be finite", text, pos)
-        match = _WORD.match(text, pos)
-        if match is not None:
-            raise error_at(
-                SYNTAX,
-                f"invalid value {match.group()!r}",
-                text,
-                pos,
-                'quote strings: "..."' if match.group()[0].isalpha() else None,
-            )
-        raise self._unexpected(pos, "a value")
-
-    def _basic_string(self, pos: int) -> tuple[str, int]:
-        """Parse a one-line "basic" string with escapes."""
-        text = self.text
-        pieces = []
-        at = pos + 1
-        while True:
-            match = _BASIC_CHUNK.match(text, at)
-            pieces.append(match.group())
-            at = match.end()
-            char = text[at : at + 1]
-            if char == '"':
-                return "".join(pieces), at + 1
-            if char == "\\":
-                piece, at = self._escape(at)
-                pieces.append(piece)
-                continue
-            if char in ("", "\n"):
-                raise error_at(SYNTAX, "unterminated string: no closing '\"' on this line", text, pos)
-            raise control_char_error(text, at, "in a string; escape it")
-
-    def _multiline_basic(self, pos: int) -> tuple[str, int]:
-        """Parse a \"\"\"multi-line basic\"\"\" string."""
-        text = self.text
-        at = pos + 3
-        if text.startswith("\n", at):
-            at += 1
-        pieces = []
-        while True:
-            match = _ML_BASIC_CHUNK.match(text, at)
-            pieces.append(match.group())
-            at = match.end()
-            char = text[at : at + 1]
-            if char == '"':
-                if text.startswith('"""', at):
-                    return _close_multiline(pieces, text, at + 3, '"')
-                pieces.append('"')
-                at += 1
-            elif char == "\\":
-                match = _LINE_END_BACKSLASH.match(text, at)
-                if match is not None:
-                    at = match.end()
-                else:
-                    piece, at = self._escape(at)
-                    pieces.append(piece)
-            elif char == "":
-                raise error_at(SYNTAX, 'unterminated string: no closing \'"""\'', text, pos)
-            else:
-                raise control_char_error(text, at, "in a string; escape it")
-
-    def _escape(self, pos: int) -> tuple[str, int]:
-        """Decode the backslash escape at `pos`."""
-        text = self.text
-        match = _ESCAPE.match(text, pos)
-        if match is None:
-            found = text[pos : pos + 2]
-            raise error_at(
-                SYNTAX, f"invalid escape {found!r} in string", text, pos, "write a literal backslash as \\\\"
-            )
-        if match.lastindex == 1:
-            return _ESCAPES[match.group(1)], match.end()
-        code = int(match.group(match.lastindex), 16)
-        if 0xD800 <= code <= 0xDFFF:
-            raise error_at(
-                ENCODING, f"escape {match.group()} is a surrogate, which is not a character", text, pos
-            )
-        if code > 0x10FFFF:
-            raise error_at(SYNTAX, f"escape {match.group()} is beyond the last Unicode character", text, pos)
-        return chr(code), match.end()
-
-    def _literal_string(self, pos: int) -> tuple[str, int]:
-        """Parse a one-line 'literal' string."""
-        text = self.text
-        end = _LITERAL_CHUNK.match(text, pos + 1).end()
-        char = text[end : end + 1]
-        if char == "'":
-            return text[pos + 1 : end], end + 1
-        if char in ("", "\n"):
-            raise error_at(SYNTAX, 'unterminated string: no closing "\'" on this line', text, pos)
-        raise control_char_error(text, end, "in a string")
-
-    def _multiline_literal(self, pos: int) -> tuple[str, int]:
-        """Parse a '''multi-line literal''' string."""
-        text = self.text
-        at = pos + 3
-        if text.startswith("\n", at):
-            at += 1
-        end = text.find("'''", at)
-        if end < 0:
-            raise error_at(SYNTAX, "unterminated string: no closing \"'''\"", text, pos)
-        bad = _ML_LITERAL_BAD.search(text, at, end)
-        if bad is not None:
-            raise control_char_error(text, bad.start(), "in a string")
-        return _close_multiline([text[at:end]], text, end + 3, "'")
 
     # --- checks and errors --------------------------------------------------------
 
@@ -660,19 +488,7 @@ class _Parser:
                 text,
                 pos,
             )
-        return self._unexpected(pos, f"{expected}{where}")
-
-    def _unexpected(self, pos: int, expected: str) -> LoadError:
-        """Build the error for an unexpected character where `expected` was due."""
-        text = self.text
-        char = text[pos : pos + 1]
-        if char in _CONTROL and char not in ("\t", "\n"):
-            return control_char_error(text, pos)
-        if char == "#":
-            bad = _LINE_CONTROL.search(text, pos)
-            if bad is not None and bad.group() != "\n":
-                return control_char_error(text, bad.start(), "in a comment")
-        return error_at(SYNTAX, f"expected {expected}, found {show_char(char)}", text, pos)
+        return unexpected(text, pos, f"{expected}{where}")
 
 
 def _describe(value: object, kinds: dict[int, int]) -> str:
@@ -682,54 +498,3 @@ def _describe(value: object, kinds: dict[int, int]) -> str:
     if type(value) is dict:
         return "a table" if id(value) in kinds else "an inline table"
     return "a value"
-
-
-def _close_multiline(pieces: list[str], text: str, at: int, quote: str) -> tuple[str, int]:
-    """Finish a multi-line string: up to two quotes right before the closing three are content."""
-    extra = 0
-    while extra < 2 and text.startswith(quote, at):
-        extra += 1
-        at += 1
-    pieces.append(quote * extra)
-    return "".join(pieces), at
-
-
-def _datetime(match: re.Match, text: str, pos: int) -> object:
-    """Convert a date or date-time match the way tomllib does."""
-    from datetime import UTC, date, datetime, timedelta, timezone
-
-    year, month, day, hour, minute, second, fraction, zulu, sign, off_hour, off_minute = match.groups()
-    try:
-        if hour is None:
-            return date(int(year), int(month), int(day))
-        micro = int(fraction.ljust(6, "0")) if fraction else 0
-        if sign:
-            factor = 1 if sign == "+" else -1
-            tz = timezone(timedelta(hours=factor * int(off_hour), minutes=factor * int(off_minute)))
-        elif zulu:
-            tz = UTC
-        else:
-            tz = None
-        return datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tzinfo=tz
-        )
-    except ValueError:
-        raise error_at(SYNTAX, f"invalid date {match.group()!r}", text, pos) from None
-
-
-def _number(match: re.Match, text: str, pos: int) -> int | float:
-    """Convert a number match the way tomllib does, within the digit and range limits."""
-    token = match.group()
-    if len(token) > MAX_NUMBER_DIGITS:
-        digits = token[2:] if token[1:2] in ("x", "o", "b") else token
-        if count_digits(digits, hexadecimal=token[1:2] == "x") > MAX_NUMBER_DIGITS:
-            raise error_at(NUMBER, f"number has more than {MAX_NUMBER_DIGITS} digits", text, pos)
-    if match.group(1):
-        value = float(token)
-        if value in (float("inf"), float("-inf")):
-            raise error_at(NUMBER, f"number {token} is too large for a 64-bit float", text, pos)
-        return value
-    value = int(token, 0)
-    if not INT_MIN <= value <= INT_MAX:
-        raise error_at(NUMBER, f"integer {token} does not fit in 64 bits", text, pos)
-    return value
