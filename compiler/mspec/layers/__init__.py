@@ -75,12 +75,15 @@ KIND_MODULES: dict[str, str] = {
         "regularization",
     ),
     **dict.fromkeys(
-        [
-            "CenterCrop", "Discretization", "HashedCrossing", "Hashing", "IntegerLookup", "RandomBrightness",
-            "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom",
-            "Resizing", "StringLookup", "TextVectorization",
-        ],
+        ["Discretization", "HashedCrossing", "Hashing", "IntegerLookup", "StringLookup", "TextVectorization"],
         "preprocessing",
+    ),
+    **dict.fromkeys(
+        [
+            "CenterCrop", "RandomBrightness", "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation",
+            "RandomTranslation", "RandomZoom", "Resizing",
+        ],
+        "image_preprocessing",
     ),
     **dict.fromkeys(
         [

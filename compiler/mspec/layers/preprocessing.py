@@ -1,6 +1,7 @@
-"""Preprocessing layers: lookups, hashing, binning, text vectorization, resizing and image augmentation.
+"""Preprocessing layers for categorical and text features: lookups, hashing, binning, text vectorization.
 
-They have no trainable weights. The stateful ones take their state from the
+They have no trainable weights (the image preprocessing layers are in
+`image_preprocessing`). The stateful ones take their state from the
 spec or, when it gives none, from the training data at `mspec fit` (adapt):
 
 * `StringLookup`, `IntegerLookup`, `TextVectorization`: a `vocabulary` list,
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, ValidationInfo, model_validator
+from pydantic import AfterValidator, ValidationInfo, model_validator
 
 from .base import (
     LayerKind,
@@ -35,7 +36,6 @@ from .base import (
     ShapeError,
     register,
 )
-from .geometry import DataFormat, channels_first
 
 # A vocabulary file mspec reads while checking: its size in bytes, and its number of tokens.
 MAX_VOCABULARY_BYTES = 1 << 20
@@ -540,204 +540,6 @@ register(
 )
 
 
-# --- Resizing and cropping ---------------------------------------------------------
-
-
-def _image_rank(shape: Shape, layer: str) -> None:
-    # Keras also takes a rank-3 tensor, as ONE unbatched image: in a model its batch axis would be
-    # treated as the image's height.
-    if len(shape) != 4:
-        raise ShapeError(
-            f"{layer} takes a batch of images, rank 4 (batch included), got {{0}}",
-            hint="give the input shape [height, width, channels] (channels first with data_format)",
-        )
-
-
-def _resized(shape: Shape, height: int, width: int, data_format: str | None) -> Shape:
-    if channels_first(data_format):
-        return (shape[0], shape[1], height, width)
-    return (shape[0], height, width, shape[3])
-
-
-class ResizingParams(LayerParams):
-    height: PositiveInt
-    width: PositiveInt
-    interpolation: Literal["bilinear", "nearest", "lanczos3", "lanczos5", "bicubic", "area"] = "bilinear"
-    crop_to_aspect_ratio: bool = False
-    pad_to_aspect_ratio: bool = False
-    fill_mode: Literal["constant"] = "constant"
-    fill_value: float = 0.0
-    antialias: bool = False
-    data_format: DataFormat = None
-
-
-class CropParams(LayerParams):
-    height: PositiveInt
-    width: PositiveInt
-    data_format: DataFormat = None
-
-
-class RandomCropParams(CropParams):
-    seed: int | None = None
-
-
-def _resize_rule(name: str):
-    def rule(p, shapes) -> Shape:
-        (shape,) = shapes
-        _image_rank(shape, name)
-        return _resized(shape, p.height, p.width, p.data_format)
-
-    return rule
-
-
-for _name, _params, _doc in (
-    ("Resizing", ResizingParams, "Resizes images to `height` x `width`."),
-    ("CenterCrop", CropParams, "Crops the centre `height` x `width` of images (resizing smaller ones)."),
-    (
-        "RandomCrop",
-        RandomCropParams,
-        "Crops a random `height` x `width` window in training, the centre otherwise.",
-    ),
-):
-    register(
-        LayerKind(
-            _name,
-            _params,
-            _resize_rule(_name),
-            _no_weights,
-            "image preprocessing",
-            _doc,
-            key_params=("height", "width"),
-            positional=("height", "width"),
-        )
-    )
-
-
-# --- Random augmentations (the shape stays) ---------------------------------------
-
-
-def _factor(low: float, high: float, *, open_low: bool = False):
-    """A factor as Keras checks it: a number in [low, high], or two numbers spanning into that range."""
-
-    def inside(value: float) -> bool:
-        return (low < value if open_low else low <= value) and value <= high
-
-    def check(value: float | list[float]) -> float | list[float]:
-        if isinstance(value, list):
-            if len(value) != 2:
-                raise ValueError("a factor is one number or a list of two")
-            if open_low and not all(inside(v) for v in value):
-                raise ValueError(f"each factor must lie in ({low}, {high}]")
-            if not open_low and (value[0] > high or value[1] < low):
-                raise ValueError(f"the factor range must reach into [{low}, {high}]")
-        elif not inside(value):
-            bracket = "(" if open_low else "["
-            raise ValueError(f"the factor must lie in {bracket}{low}, {high}]")
-        return value
-
-    return Annotated[float | list[float], AfterValidator(check)]
-
-
-def _two(value: list[float]) -> list[float]:
-    if len(value) != 2:
-        raise ValueError("value_range is a list of two numbers")
-    return value
-
-
-ValueRange = Annotated[list[float], AfterValidator(_two)]
-FillMode = Literal["reflect", "wrap", "constant", "nearest"]
-Interpolation = Literal["nearest", "bilinear"]
-Seed = int | None
-
-
-class RandomFlipParams(LayerParams):
-    mode: Literal["horizontal", "vertical", "horizontal_and_vertical"] = "horizontal_and_vertical"
-    seed: Seed = None
-    data_format: DataFormat = None
-
-
-class RandomRotationParams(LayerParams):
-    factor: _factor(-1, 1)
-    fill_mode: FillMode = "reflect"
-    interpolation: Interpolation = "bilinear"
-    seed: Seed = None
-    fill_value: float = 0.0
-    data_format: DataFormat = None
-
-
-class RandomZoomParams(LayerParams):
-    height_factor: _factor(-1, 1, open_low=True)
-    width_factor: _factor(-1, 1, open_low=True) | None = None
-    fill_mode: FillMode = "reflect"
-    interpolation: Interpolation = "bilinear"
-    seed: Seed = None
-    fill_value: float = 0.0
-    data_format: DataFormat = None
-
-
-class RandomTranslationParams(LayerParams):
-    height_factor: _factor(-1, 1)
-    width_factor: _factor(-1, 1)
-    fill_mode: FillMode = "reflect"
-    interpolation: Interpolation = "bilinear"
-    seed: Seed = None
-    fill_value: float = 0.0
-    data_format: DataFormat = None
-
-
-class RandomContrastParams(LayerParams):
-    factor: _factor(0, 1)
-    value_range: ValueRange = Field(default_factory=lambda: [0, 255])
-    seed: Seed = None
-
-
-class RandomBrightnessParams(LayerParams):
-    factor: _factor(-1, 1)
-    value_range: ValueRange = Field(default_factory=lambda: [0, 255])
-    seed: Seed = None
-
-
-def _augmentation_rule(name: str):
-    def rule(p, shapes) -> Shape:
-        (shape,) = shapes
-        _image_rank(shape, name)
-        return shape
-
-    return rule
-
-
-for _name, _params, _doc, _keys in (
-    ("RandomFlip", RandomFlipParams, "Flips images at random in training.", ("mode",)),
-    ("RandomRotation", RandomRotationParams, "Rotates images at random in training.", ("factor",)),
-    (
-        "RandomZoom",
-        RandomZoomParams,
-        "Zooms images at random in training.",
-        ("height_factor", "width_factor"),
-    ),
-    (
-        "RandomTranslation",
-        RandomTranslationParams,
-        "Translates images at random in training.",
-        ("height_factor", "width_factor"),
-    ),
-    ("RandomContrast", RandomContrastParams, "Changes image contrast at random in training.", ("factor",)),
-    (
-        "RandomBrightness",
-        RandomBrightnessParams,
-        "Changes image brightness at random in training.",
-        ("factor",),
-    ),
-):
-    register(
-        LayerKind(
-            _name,
-            _params,
-            _augmentation_rule(_name),
-            _no_weights,
-            "image augmentation",
-            _doc + " The identity at inference.",
-            key_params=_keys,
-            positional=_keys[:1],
-        )
-    )
+# `augmentation` takes the image option types from here. Imported last, so that
+# loading this module registers its own kinds before the image layers.
+from .image_preprocessing import FillMode, Interpolation, Seed, ValueRange, _factor  # noqa: E402, F401
