@@ -29,6 +29,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "specs" / "seed" / "concat_independent.toml"
+# The generated specs come from the tests' support package, so that the draw tests and this
+# benchmark measure the same graph.
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support.wide_specs import generated_spec  # noqa: E402
 
 KERAS_SCRIPT = """
 import sys
@@ -55,27 +60,6 @@ def median_seconds(command: list[str], runs: int) -> float:
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(command[:4])} ... failed:\n{done.stderr[-2000:]}")
     return statistics.median(times)
-
-
-def generated_spec(inputs: int, depth: int, group: int = 5) -> str:
-    """A spec of `inputs` branches of `depth` layers, concatenated in groups of `group`, then added.
-
-    `inputs` must be a multiple of `group`, so that every concatenation has the same width.
-    """
-    lines = ['[model]\nname = "generated"\n']
-    dense, dropout = '{ type = "Dense", units = 16, activation = "relu" }', '{ type = "Dropout", rate = 0.1 }'
-    layers = ", ".join(dense if k % 2 == 0 else dropout for k in range(depth))
-    for i in range(inputs):
-        lines.append(f"[inputs.in_{i}]\nshape = [16]\n")
-        lines.append(f'[branches.b_{i}]\nfrom = "in_{i}"\nlayers = [{layers}]\n')
-    groups = []
-    for g in range(0, inputs, group):
-        names = ", ".join(f'"b_{i}"' for i in range(g, min(g + group, inputs)))
-        lines.append(f'[merges.m_{g // group}]\ntype = "Concatenate"\nfrom = [{names}]\n')
-        groups.append(f'"m_{g // group}"')
-    lines.append(f'[merges.total]\ntype = "Add"\nfrom = [{", ".join(groups)}]\n')
-    lines.append('[outputs.out]\nfrom = "total"\nlayers = [{ type = "Dense", units = 1 }]\nloss = "mse"\n')
-    return "\n".join(lines)
 
 
 def keras_problem() -> str | None:

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from support.paths import ROOT
+
 sys.path.insert(0, str(ROOT / "compiler"))
 
 # Modules whose every test is slow: each installs a pre-commit hook environment.

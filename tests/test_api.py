@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 import mspec
 
-ROOT = Path(__file__).resolve().parents[1]
+from support.paths import CASES, ROOT
+
 SEED = ROOT / "specs" / "seed" / "concat_independent.toml"
 
 
 def test_check_reports_without_raising() -> None:
-    result = mspec.check(ROOT / "tests" / "cases" / "seed_interaction.toml")
+    result = mspec.check(CASES / "seed_interaction.toml")
     assert not result.ok
     assert [d.code for d in result.diagnostics] == ["MS301"]
 
@@ -27,7 +26,7 @@ def test_check_text() -> None:
 
 def test_generate_source_raises_spec_error_on_bad_spec() -> None:
     with pytest.raises(mspec.SpecError) as caught:
-        mspec.generate_source(ROOT / "tests" / "cases" / "seed_shared_layer.toml")
+        mspec.generate_source(CASES / "seed_shared_layer.toml")
     assert "MS302" in str(caught.value)
     assert "def build_model() -> keras.Model:" in mspec.generate_source(SEED)
 

@@ -12,7 +12,8 @@ from mspec.backends.keras_model import build as keras_build
 from mspec.cli import main
 from mspec.files import write_atomic
 
-ROOT = Path(__file__).resolve().parents[1]
+from support.paths import ROOT
+
 SEED = ROOT / "specs" / "seed" / "concat_independent.toml"
 
 

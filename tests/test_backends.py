@@ -22,10 +22,10 @@ pytest.importorskip("keras")
 from mspec.graph.passes.shapes import total_param_count
 from mspec.pipeline import check_file
 
+from support.spec_files import SPEC_FILES
+
 pytestmark = [pytest.mark.keras, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[1]
-SPECS = sorted(p for p in (ROOT / "specs").rglob("*") if p.suffix in (".toml", ".json"))
 
 BUILD_ON_JAX = """
 import json, sys
@@ -60,7 +60,7 @@ print("REPORT " + json.dumps(report))
 def jax_report() -> dict:
     env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"}
     done = subprocess.run(
-        [sys.executable, "-c", BUILD_ON_JAX, *map(str, SPECS)],
+        [sys.executable, "-c", BUILD_ON_JAX, *map(str, SPEC_FILES)],
         capture_output=True, text=True, env=env, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
@@ -70,10 +70,10 @@ def jax_report() -> dict:
 
 def test_the_models_were_built_on_jax(jax_report: dict) -> None:
     assert jax_report["backend"] == "jax"
-    assert sorted(jax_report["models"]) == sorted(map(str, SPECS))
+    assert sorted(jax_report["models"]) == sorted(map(str, SPEC_FILES))
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.name)
+@pytest.mark.parametrize("spec", SPEC_FILES, ids=lambda p: p.name)
 def test_spec_builds_and_runs_on_jax(spec: Path, jax_report: dict) -> None:
     built = jax_report["models"][str(spec)]
     graph = check_file(spec).graph

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from mspec.graph.passes import budget
 from mspec.pipeline import check_file
 
-ROOT = Path(__file__).resolve().parents[1]
+from support.paths import CASES, ROOT
 
 
 def test_node_limit(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -21,7 +19,7 @@ def test_node_limit(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_parameter_budget_names_the_largest_layer() -> None:
-    result = check_file(ROOT / "tests" / "cases" / "parameter_budget.toml")
+    result = check_file(CASES / "parameter_budget.toml")
     (finding,) = result.diagnostics
     assert finding.code == "MS304" and finding.node == "embedded[0]"
     assert "12.8 GB" in finding.message

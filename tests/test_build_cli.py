@@ -18,9 +18,10 @@ from mspec.backends.keras_model import worker as keras_worker
 from mspec.backends.keras_model.worker import KerasWorker, WorkerFailed
 from mspec.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+from support.paths import CASES, ROOT
+
 SEED = ROOT / "specs" / "seed" / "concat_independent.toml"
-BROKEN = ROOT / "tests" / "cases" / "seed_interaction.toml"
+BROKEN = CASES / "seed_interaction.toml"
 
 
 def build(*args: str):

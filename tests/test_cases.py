@@ -3,7 +3,7 @@
 A case is `NAME.toml` or `NAME.json` plus `NAME.expected`. Regenerate the
 expected files with `pytest --update-golden`, then read the diff. The rules'
 cases (hazard_*, lint_settings, cascade_*) have a fixed version in
-tests/cases/fixed/, which must lint clean (tests/test_rules.py).
+tests/cases/fixed/, which must lint clean (tests/diagnostics/test_rules.py).
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ from mspec.diagnostics import CODES
 from mspec.diagnostics.rules import RULES
 from mspec.pipeline import check_file
 
-from golden import check_golden
-from test_import import CODES_TESTED_ELSEWHERE
+from support.golden import check_golden
+from support.import_codes import IMPORT_CODES
+from support.paths import CASES, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-CASES = ROOT / "tests" / "cases"
 CASE_FILES = sorted(p for p in CASES.iterdir() if p.suffix in (".toml", ".json"))
 
 
@@ -48,11 +47,12 @@ def test_every_code_has_a_case() -> None:
     for expected in CASES.glob("*.expected"):
         for line in expected.read_text().splitlines():
             covered.add(line.split(": ")[1].split()[0])
-    # The importer's codes come from Keras model files, not specs: tests/test_import.py covers them.
-    # Data (MS5xx) and training (MS6xx) codes need data files and a run: tests/test_data_checks.py,
-    # tests/test_fit.py and tests/test_explain.py cover them, each checking that every code is tested.
-    elsewhere = CODES_TESTED_ELSEWHERE | {code for code in CODES if code.startswith(("MS5", "MS6"))}
-    # Rules of `mspec build` (not lint): tests/test_rules.py covers them.
+    # The importer's codes come from Keras model files, not specs: tests/importer/test_import.py covers
+    # them. Data (MS5xx) and training (MS6xx) codes need data files and a run:
+    # tests/training_data/test_data_checks.py, tests/training/test_fit.py and tests/explain/test_explain.py
+    # cover them, each checking that every code is tested.
+    elsewhere = IMPORT_CODES | {code for code in CODES if code.startswith(("MS5", "MS6"))}
+    # Rules of `mspec build` (not lint): tests/diagnostics/test_rules.py covers them.
     elsewhere |= {code for code, rule in RULES.items() if rule.reported_by == "mspec build"}
     missing = sorted(set(CODES) - covered - elsewhere)
     assert not missing, f"diagnostic codes without a golden case: {missing}"

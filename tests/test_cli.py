@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from mspec.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
-SPECS = sorted(p for p in (ROOT / "specs").rglob("*") if p.suffix in (".toml", ".json"))
-BROKEN = ROOT / "tests" / "cases" / "seed_interaction.toml"
+from support.paths import CASES, ROOT
+from support.spec_files import SPEC_FILES
+
+BROKEN = CASES / "seed_interaction.toml"
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +29,7 @@ def run(*args: str):
 def test_specs_lint_clean() -> None:
     result = run("lint", "specs")
     assert result.exit_code == 0, result.output
-    assert f"{len(SPECS)} files checked: 0 errors" in result.output
+    assert f"{len(SPEC_FILES)} files checked: 0 errors" in result.output
 
 
 def test_broken_spec_exits_1_with_located_line() -> None:

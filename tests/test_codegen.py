@@ -11,11 +11,11 @@ import pytest
 from mspec.backends.codegen import generate_source
 from mspec.pipeline import check_file
 
-from golden import check_golden
+from support.golden import check_golden
+from support.paths import GOLDEN, ROOT
+from support.spec_files import SPEC_FILES
 
-ROOT = Path(__file__).resolve().parents[1]
-SPECS = sorted(p for p in (ROOT / "specs").rglob("*") if p.suffix in (".toml", ".json"))
-GOLDEN = ROOT / "tests" / "golden" / "source"
+GOLDEN = GOLDEN / "source"
 
 
 def source_for(spec: Path) -> str:
@@ -24,7 +24,7 @@ def source_for(spec: Path) -> str:
     return generate_source(result.graph, spec.relative_to(ROOT).as_posix())
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.name)
+@pytest.mark.parametrize("spec", SPEC_FILES, ids=lambda p: p.name)
 def test_generated_source_matches_golden(spec: Path, update_golden: bool) -> None:
     source = source_for(spec)
     assert source_for(spec) == source, "two generations differ"
@@ -33,7 +33,7 @@ def test_generated_source_matches_golden(spec: Path, update_golden: bool) -> Non
 
 
 def test_generated_source_is_ruff_clean(tmp_path: Path) -> None:
-    for spec in SPECS:
+    for spec in SPEC_FILES:
         (tmp_path / f"{spec.stem}.py").write_text(source_for(spec))
     ruff = [sys.executable, "-m", "ruff"]
     # --isolated: judge with ruff's defaults, as a user's own project would.
@@ -50,6 +50,6 @@ def test_seed_example_reads_like_the_article() -> None:
 
 
 def test_only_public_keras_api() -> None:
-    for spec in SPECS:
+    for spec in SPEC_FILES:
         source = source_for(spec)
         assert "tf." not in source and "tensorflow" not in source and "keras.src" not in source

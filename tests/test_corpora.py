@@ -6,14 +6,15 @@ import datetime
 import json
 import math
 import re
-from pathlib import Path
 
 import pytest
 
 from mspec.syntax.load import load_bytes
 from mspec.syntax.source import LoadError
 
-CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
+from support.paths import ROOT
+
+CORPORA = ROOT.parent / "shared" / "corpora"
 JSON_SUITE = CORPORA / "json-test-suite"
 TOML_SUITE = CORPORA / "toml-test"
 MISSING = f"conformance corpora not found at {CORPORA} (see shared/corpora/README.md)"

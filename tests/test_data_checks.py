@@ -21,7 +21,6 @@ from click.testing import CliRunner  # noqa: E402
 
 from mspec.cli import main  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 ROWS = 200
 SPEC = """\
 [model]

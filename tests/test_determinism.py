@@ -12,7 +12,6 @@ import os
 import random
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,9 @@ from mspec.backends.draw import to_dot, to_mermaid
 from mspec.backends.summary import render_summary
 from mspec.pipeline import check_bytes
 
-ROOT = Path(__file__).resolve().parents[1]
-SPECS = sorted(p for p in (ROOT / "specs").rglob("*") if p.suffix in (".toml", ".json"))
+from support.paths import ROOT
+from support.spec_files import SPEC_FILES, spec_data
+
 ENTRY_SECTIONS = {"inputs", "shared", "branches", "merges", "outputs"}
 
 # Runs mspec in a fresh interpreter and prints every text output it makes.
@@ -64,10 +64,9 @@ def shuffled(value, rng: random.Random, *, keep_order: bool = False):
     return value
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.name)
+@pytest.mark.parametrize("spec", SPEC_FILES, ids=lambda p: p.name)
 def test_reordered_keys_change_nothing(spec: Path) -> None:
-    raw = spec.read_bytes()
-    data = json.loads(raw) if spec.suffix == ".json" else tomllib.loads(raw.decode())
+    data = spec_data(spec)
     expected = outputs(json.dumps(data).encode(), "spec.json")
     for seed in range(5):
         reordered = json.dumps(shuffled(data, random.Random(seed))).encode()
@@ -75,7 +74,7 @@ def test_reordered_keys_change_nothing(spec: Path) -> None:
 
 
 def test_outputs_are_identical_across_hash_seeds() -> None:
-    paths = [str(p.relative_to(ROOT)) for p in SPECS] + [
+    paths = [str(p.relative_to(ROOT)) for p in SPEC_FILES] + [
         "tests/cases/cycle.toml",
         "tests/cases/merge_shapes.toml",
     ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -13,18 +12,16 @@ from mspec.backends.docgen import PAGES
 from mspec.backends.schema import spec_schema as build_schema
 from mspec.layers import REGISTRY
 
-from golden import check_golden
+from support.golden import check_golden
+from support.paths import ROOT
+from support.spec_files import SPEC_FILES, spec_data
 
-ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_SCHEMA = ROOT / "docs" / "spec.schema.json"
 
 
 @functools.cache
 def spec_schema() -> dict:
     return build_schema()
-
-
-SPECS = sorted(p for p in (ROOT / "specs").rglob("*") if p.suffix in (".toml", ".json"))
 
 
 @pytest.mark.parametrize("page", sorted(PAGES))
@@ -45,20 +42,15 @@ def test_readme_links_the_reference() -> None:
         assert page in readme
 
 
-def _load(path: Path) -> dict:
-    raw = path.read_bytes()
-    return json.loads(raw) if path.suffix == ".json" else tomllib.loads(raw.decode())
-
-
-@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.name)
+@pytest.mark.parametrize("spec", SPEC_FILES, ids=lambda p: p.name)
 def test_specs_validate_against_schema(spec: Path) -> None:
     jsonschema = pytest.importorskip("jsonschema")
-    jsonschema.validate(_load(spec), spec_schema())
+    jsonschema.validate(spec_data(spec), spec_schema())
 
 
 def test_schema_rejects_what_lint_rejects() -> None:
     jsonschema = pytest.importorskip("jsonschema")
-    data = _load(ROOT / "specs" / "seed" / "concat_independent.toml")
+    data = spec_data(ROOT / "specs" / "seed" / "concat_independent.toml")
     data["branches"]["x1"]["layers"][0]["unit"] = 64
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(data, spec_schema())
@@ -83,6 +75,6 @@ def test_every_key_and_parameter_is_described() -> None:
 def test_a_json_spec_may_point_to_the_schema() -> None:
     from mspec.pipeline import check_bytes
 
-    data = _load(ROOT / "specs" / "siamese_text.json")
+    data = spec_data(ROOT / "specs" / "siamese_text.json")
     data = {"$schema": "../docs/spec.schema.json", **data}
     assert check_bytes(json.dumps(data).encode(), "siamese.json").ok

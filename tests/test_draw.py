@@ -19,14 +19,12 @@ from mspec.backends.draw.escape import dot_quote, mermaid_quote
 from mspec.cli import main
 from mspec.pipeline import check_bytes, check_file
 
-from draw_vs_keras import generated_spec
-from golden import check_golden
+from support.golden import check_golden
+from support.paths import CASES, GOLDEN, ROOT
+from support.spec_files import SPEC_FILES
+from support.wide_specs import generated_spec
 
-ROOT = Path(__file__).resolve().parents[1]
-SPECS = sorted(p for p in (ROOT / "specs").rglob("*") if p.suffix in (".toml", ".json"))
-CASES = ROOT / "tests" / "cases"
 BROKEN = [CASES / "seed_interaction.toml", CASES / "seed_shared_layer.toml"]
-GOLDEN = ROOT / "tests" / "golden"
 DIAGRAMS = ROOT / "diagrams"
 README_PICTURE = DIAGRAMS / "siamese_text.png"
 HAVE_DOT = shutil.which("dot") is not None
@@ -90,7 +88,7 @@ def graphviz_nodes(layout: dict) -> dict[str, dict]:
 # --- golden files and determinism --------------------------------------------
 
 
-@pytest.mark.parametrize("spec", SPECS + BROKEN, ids=lambda p: p.name)
+@pytest.mark.parametrize("spec", SPEC_FILES + BROKEN, ids=lambda p: p.name)
 def test_dot_matches_golden(spec: Path, update_golden: bool) -> None:
     text = dot_of(spec)
     assert dot_of(spec) == text, "two drawings differ"
@@ -98,7 +96,7 @@ def test_dot_matches_golden(spec: Path, update_golden: bool) -> None:
     check_golden(GOLDEN / "dot" / f"{spec.stem}.dot", text, update_golden)
 
 
-@pytest.mark.parametrize("spec", SPECS + BROKEN, ids=lambda p: p.name)
+@pytest.mark.parametrize("spec", SPEC_FILES + BROKEN, ids=lambda p: p.name)
 def test_mermaid_matches_golden(spec: Path, update_golden: bool) -> None:
     text = mermaid_of(spec)
     assert mermaid_of(spec) == text, "two drawings differ"
@@ -111,12 +109,12 @@ def test_same_text_under_another_hash_seed(seed: str, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT / "compiler")}
     for fmt, suffix, draw in (("dot", "dot", dot_of), ("mermaid", "mmd", mermaid_of)):
         folder = tmp_path / fmt
-        command = [sys.executable, "-m", "mspec", "draw", *map(str, SPECS), "--format", fmt]
+        command = [sys.executable, "-m", "mspec", "draw", *map(str, SPEC_FILES), "--format", fmt]
         done = subprocess.run(
             [*command, "-o", str(folder)], capture_output=True, text=True, cwd=ROOT, env=env
         )
         assert done.returncode == 0, done.stderr
-        for spec in SPECS:
+        for spec in SPEC_FILES:
             name = checked(spec).spec.name
             assert (folder / f"{name}.{suffix}").read_text(encoding="utf-8") == draw(spec)
 
@@ -145,7 +143,7 @@ def test_node_ids_come_from_spec_names() -> None:
 
 
 @needs_dot
-@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.name)
+@pytest.mark.parametrize("spec", SPEC_FILES, ids=lambda p: p.name)
 def test_committed_svg_is_current(spec: Path, update_golden: bool) -> None:
     name = checked(spec).spec.name
     fresh = render(dot_of(spec), "svg").decode("utf-8")
@@ -163,7 +161,7 @@ def test_committed_svg_is_current(spec: Path, update_golden: bool) -> None:
 
 
 def test_diagrams_folder_has_one_svg_per_spec() -> None:
-    names = {checked(spec).spec.name for spec in SPECS}
+    names = {checked(spec).spec.name for spec in SPEC_FILES}
     assert {p.stem for p in DIAGRAMS.glob("*.svg")} == names
     assert README_PICTURE.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -418,16 +416,16 @@ def test_collapse_keeps_faults() -> None:
 def test_cli_draws_specs_into_a_folder(tmp_path: Path) -> None:
     result = run("draw", str(ROOT / "specs"), "--format", "dot", "-o", str(tmp_path))
     assert result.exit_code == 0, result.output
-    names = {checked(spec).spec.name for spec in SPECS}
+    names = {checked(spec).spec.name for spec in SPEC_FILES}
     assert {p.name for p in tmp_path.iterdir()} == {f"{name}.dot" for name in names}
     assert (tmp_path / "siamese_text.dot").read_text() == dot_of(ROOT / "specs" / "siamese_text.json")
 
 
 def test_cli_output_is_a_file_for_one_spec(tmp_path: Path) -> None:
     target = tmp_path / "sub" / "picture.mmd"
-    result = run("draw", str(SPECS[0]), "--format", "mermaid", "-o", str(target))
+    result = run("draw", str(SPEC_FILES[0]), "--format", "mermaid", "-o", str(target))
     assert result.exit_code == 0, result.output
-    assert target.read_text() == mermaid_of(SPECS[0])
+    assert target.read_text() == mermaid_of(SPEC_FILES[0])
     assert f"wrote {target}" in result.output
 
 
@@ -500,7 +498,7 @@ def test_draw_never_imports_tensorflow(tmp_path: Path) -> None:
         "import sys\n"
         "from mspec.cli import main\n"
         "try:\n"
-        f"    main(['draw', {str(SPECS[0])!r}, '--format', 'dot', '-o', {str(tmp_path)!r}])\n"
+        f"    main(['draw', {str(SPEC_FILES[0])!r}, '--format', 'dot', '-o', {str(tmp_path)!r}])\n"
         "except SystemExit as exit:\n"
         "    assert exit.code == 0, exit.code\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras'))\n"

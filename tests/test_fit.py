@@ -28,10 +28,10 @@ import mspec  # noqa: E402
 from mspec.training import check_before_fit  # noqa: E402
 
 from make_data import concat_independent, write_npz, write_parquet  # noqa: E402
+from support.paths import ROOT, TESTS  # noqa: E402
 
 pytestmark = [pytest.mark.keras, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_1 = ROOT / "specs" / "seed" / "concat_independent.toml"
 
 
@@ -340,7 +340,7 @@ def test_every_fit_code_is_tested() -> None:
     from mspec.diagnostics import CODES
 
     fit_codes = sorted(code for code in CODES if code.startswith("MS6"))
-    sources = Path(__file__).read_text() + (Path(__file__).parent / "test_explain.py").read_text()
+    sources = Path(__file__).read_text() + (TESTS / "explain" / "test_explain.py").read_text()
     untested = [code for code in fit_codes if code not in sources]
     assert not untested, f"fit codes without a test: {untested}"
 

@@ -9,11 +9,11 @@ import pytest
 
 from mspec.pipeline import check_file
 
-ROOT = Path(__file__).resolve().parents[1]
-SPECS = sorted(p for p in (ROOT / "specs").rglob("*") if p.suffix in (".toml", ".json"))
+from support.paths import CASES
+from support.spec_files import SPEC_FILES
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.name)
+@pytest.mark.parametrize("spec", SPEC_FILES, ids=lambda p: p.name)
 def test_topological_order_agrees_with_networkx(spec: Path) -> None:
     graph = check_file(spec).graph
     digraph = graph.as_networkx()
@@ -28,7 +28,7 @@ def test_topological_order_agrees_with_networkx(spec: Path) -> None:
 
 
 def test_cycle_report_names_the_loop() -> None:
-    result = check_file(ROOT / "tests" / "cases" / "cycle.toml")
+    result = check_file(CASES / "cycle.toml")
     cycles = [d for d in result.diagnostics if d.code == "MS202"]
     assert len(cycles) == 1
     assert "x -> y -> z -> x" in cycles[0].message

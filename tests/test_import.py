@@ -10,7 +10,6 @@ weight counts. The importer itself never imports Keras.
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
 import json
 import os
@@ -30,17 +29,12 @@ from mspec.importer.convert import sanitize
 from mspec.importer.spec_text import render, toml_string
 from mspec.importer.values import short_float
 
-from document_paths import parent_of, value_paths
-
-ROOT = Path(__file__).resolve().parents[1]
-SPECS = sorted(p for p in (ROOT / "specs").rglob("*") if p.suffix in (".toml", ".json"))
-
-# The import codes come from Keras files, not spec files, so tests/cases/ cannot hold golden
-# cases for them: each is tested here instead (tests/test_cases.py allows for this set).
-CODES_TESTED_ELSEWHERE = {
-    "MS401", "MS402", "MS403", "MS404", "MS405", "MS406", "MS407", "MS408", "MS409", "MS410",
-    "MS411",
-}  # fmt: skip
+from support.document_paths import parent_of, value_paths
+from support.import_codes import IMPORT_CODES
+from support.keras_configs import functional_model, keras_layer, keras_tensor
+from support.paths import ROOT
+from support.round_trip import assert_same_model, build_imported, findings
+from support.spec_files import SPEC_FILES
 
 
 def invoke(*args: str):
@@ -48,10 +42,10 @@ def invoke(*args: str):
 
 
 def test_every_import_code_is_in_the_catalogue_and_tested_here() -> None:
-    assert {code for code in CODES if code.startswith("MS4")} == CODES_TESTED_ELSEWHERE
+    assert {code for code in CODES if code.startswith("MS4")} == IMPORT_CODES
     source = Path(__file__).read_text()
-    # Each code appears once in the set above and at least once in a test.
-    untested = [code for code in sorted(CODES_TESTED_ELSEWHERE) if source.count(code) < 2]
+    # Each code appears at least once in a test here.
+    untested = [code for code in sorted(IMPORT_CODES) if code not in source]
     assert not untested, f"import codes without a test: {untested}"
 
 
@@ -126,32 +120,10 @@ def test_a_missing_file_exits_2(tmp_path: Path) -> None:
     assert "cannot read" in result.stderr
 
 
-def _tensor(name: str, node: int = 0) -> dict:
-    return {"class_name": "__keras_tensor__", "config": {"keras_history": [name, node, 0]}}
-
-
-def _layer(cls: str, name: str, config: dict, *sources, module: str = "keras.layers", **extra) -> dict:
-    nodes = [{"args": [_tensor(s) if isinstance(s, str) else s], "kwargs": {}} for s in sources]
-    return {"module": module, "class_name": cls, "config": {"name": name, **config}, "name": name,
-            "inbound_nodes": nodes, **extra}  # fmt: skip
-
-
-def _model(*layers: dict, inputs=("x",), outputs=("y",), **top) -> dict:
-    return {
-        "class_name": "Functional",
-        "config": {
-            "name": "hand_made",
-            "layers": [_layer("InputLayer", name, {"batch_shape": [None, 4]}) for name in inputs]
-            + list(layers),
-            "input_layers": [[name, 0, 0] for name in inputs],
-            "output_layers": [[name, 0, 0] for name in outputs],
-        },
-        **top,
-    }
-
-
 def test_a_hand_written_config_imports_without_keras() -> None:
-    data = _model(_layer("Dense", "y", {"units": 3, "activation": "relu", "use_bias": True}, "x"))
+    data = functional_model(
+        keras_layer("Dense", "y", {"units": 3, "activation": "relu", "use_bias": True}, "x")
+    )
     result = import_config(data, "hand.json")
     assert result.ok, [d.format() for d in result.diagnostics]
     assert tomllib.loads(result.text) == {
@@ -162,15 +134,15 @@ def test_a_hand_written_config_imports_without_keras() -> None:
 
 
 def test_get_config_output_is_accepted() -> None:
-    data = _model(_layer("Dense", "y", {"units": 3}, "x"))
+    data = functional_model(keras_layer("Dense", "y", {"units": 3}, "x"))
     assert model_config_from_bytes(json.dumps(data["config"]).encode())["class_name"] == "Functional"
 
 
 def test_keras_2_inbound_nodes_are_accepted() -> None:
-    data = _model(
-        _layer("Dense", "a", {"units": 3}, "x"),
-        _layer("Dense", "b", {"units": 3}, "x"),
-        _layer("Concatenate", "y", {"axis": -1}),
+    data = functional_model(
+        keras_layer("Dense", "a", {"units": 3}, "x"),
+        keras_layer("Dense", "b", {"units": 3}, "x"),
+        keras_layer("Concatenate", "y", {"axis": -1}),
     )
     data["config"]["layers"][-1]["inbound_nodes"] = [[["a", 0, 0, {}], ["b", 0, 0, {}]]]
     data["config"]["layers"][1]["inbound_nodes"] = [[["x", 0, 0, {}]]]
@@ -185,7 +157,7 @@ def test_keras_2_inbound_nodes_are_accepted() -> None:
 
 def test_unsupported_setting_is_reported_naming_the_layer() -> None:
     initializer = {"module": "my_package.inits", "class_name": "GlorotUniform", "config": {"seed": 7}}
-    data = _model(_layer("Dense", "y", {"units": 3, "kernel_initializer": initializer}, "x"))
+    data = functional_model(keras_layer("Dense", "y", {"units": 3, "kernel_initializer": initializer}, "x"))
     result = import_config(data, "hand.json")
     assert not result.ok and result.text is None
     (diagnostic,) = result.diagnostics
@@ -195,7 +167,7 @@ def test_unsupported_setting_is_reported_naming_the_layer() -> None:
 
 def test_an_initializer_with_settings_is_kept_as_a_table() -> None:
     initializer = {"module": "keras.initializers", "class_name": "GlorotUniform", "config": {"seed": 7}}
-    data = _model(_layer("Dense", "y", {"units": 3, "kernel_initializer": initializer}, "x"))
+    data = functional_model(keras_layer("Dense", "y", {"units": 3, "kernel_initializer": initializer}, "x"))
     result = import_config(data, "hand.json")
     assert result.ok, [d.format() for d in result.diagnostics]
     step = result.document["outputs"]["y"]["layers"][0]
@@ -203,7 +175,7 @@ def test_an_initializer_with_settings_is_kept_as_a_table() -> None:
 
 
 def test_a_fixed_batch_size_is_reported() -> None:
-    data = _model(_layer("Dense", "y", {"units": 3}, "x"))
+    data = functional_model(keras_layer("Dense", "y", {"units": 3}, "x"))
     data["config"]["layers"][0]["config"]["batch_shape"] = [8, 4]
     result = import_config(data, "hand.json")
     assert [d.code for d in result.diagnostics] == ["MS406"]
@@ -211,7 +183,9 @@ def test_a_fixed_batch_size_is_reported() -> None:
 
 
 def test_a_second_output_of_a_layer_is_reported() -> None:
-    data = _model(_layer("Dense", "a", {"units": 3}, "x"), _layer("Dense", "y", {"units": 3}, "x"))
+    data = functional_model(
+        keras_layer("Dense", "a", {"units": 3}, "x"), keras_layer("Dense", "y", {"units": 3}, "x")
+    )
     second_output = {"class_name": "__keras_tensor__", "config": {"keras_history": ["a", 0, 1]}}
     data["config"]["layers"][-1]["inbound_nodes"] = [{"args": [second_output], "kwargs": {}}]
     result = import_config(data, "hand.json")
@@ -220,8 +194,10 @@ def test_a_second_output_of_a_layer_is_reported() -> None:
 
 
 def test_a_merge_layer_called_twice_is_reported() -> None:
-    data = _model(
-        _layer("Add", "y", {}, [_tensor("x"), _tensor("x")], [_tensor("x"), _tensor("x")]),
+    data = functional_model(
+        keras_layer(
+            "Add", "y", {}, [keras_tensor("x"), keras_tensor("x")], [keras_tensor("x"), keras_tensor("x")]
+        ),
         outputs=("y",),
     )
     data["config"]["output_layers"] = [["y", 0, 0], ["y", 1, 0]]
@@ -233,7 +209,7 @@ def test_an_importer_fault_is_reported_not_written(monkeypatch: pytest.MonkeyPat
     import mspec.importer as importer
 
     monkeypatch.setattr(importer, "render", lambda document, fmt: '[model]\nname = "1 bad"\n')
-    data = _model(_layer("Dense", "y", {"units": 3}, "x"))
+    data = functional_model(keras_layer("Dense", "y", {"units": 3}, "x"))
     result = import_config(data, "hand.json")
     assert result.text is None
     assert "MS410" in [d.code for d in result.diagnostics]
@@ -246,8 +222,8 @@ def test_compile_settings_a_spec_cannot_hold_are_left_out_with_a_warning() -> No
         "class_name": "SGD",
         "config": {"name": "sgd", "learning_rate": 0.10000000149011612, "momentum": 0.9, "use_ema": True},
     }
-    data = _model(
-        _layer("Dense", "y", {"units": 3}, "x"),
+    data = functional_model(
+        keras_layer("Dense", "y", {"units": 3}, "x"),
         compile_config={"optimizer": optimizer, "loss": loss_object, "metrics": ["mae", "no_such_metric"]},
     )
     result = import_config(data, "hand.json")
@@ -267,73 +243,6 @@ needs_keras = pytest.mark.keras
 def _keras():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     return pytest.importorskip("keras")
-
-
-def _strip(value):
-    """Return a configuration without names (renaming is allowed) or per-save object ids."""
-    if isinstance(value, dict):
-        return {k: _strip(v) for k, v in value.items() if k not in ("name", "shared_object_id")}
-    if isinstance(value, list | tuple):
-        return [_strip(v) for v in value]
-    return value
-
-
-def structure(model) -> list:
-    """Describe every operation in Keras' own topological order: class, calls, config, weights."""
-    # A call is its inputs and output shapes. Calls are named by what they compute (the
-    # operation's position and their own inputs, recursively), not by their index, since
-    # which call of a shared layer comes first is immaterial.
-    index = {id(op): i for i, op in enumerate(model.operations)}
-    names: dict[tuple, str] = {}
-
-    def node_name(op, node_index: int) -> str:
-        key = (id(op), node_index)
-        if key not in names:
-            node = op._inbound_nodes[node_index]
-            parts = [f"{node_name(t._keras_history.operation, t._keras_history.node_index)}"
-                     f"[{t._keras_history.tensor_index}]" for t in node.input_tensors]  # fmt: skip
-            description = f"{index[id(op)]}(" + ",".join(parts) + ")"
-            # A digest keeps descriptions short where calls share inputs many times over.
-            names[key] = hashlib.sha256(description.encode()).hexdigest()[:16]
-        return names[key]
-
-    rows = []
-    for op in model.operations:
-        calls = sorted(
-            (node_name(op, i), str([tuple(t.shape) for t in node.output_tensors]))
-            for i, node in enumerate(op._inbound_nodes)
-        )
-        weights = op.count_params() if hasattr(op, "count_params") else 0
-        rows.append((type(op).__name__, calls, _strip(op.get_config()), weights))
-    return rows
-
-
-def assert_same_model(original, rebuilt) -> None:
-    first, second = structure(original), structure(rebuilt)
-    assert [r[0] for r in first] == [r[0] for r in second], "layer classes or their order differ"
-    for index, (a, b) in enumerate(zip(first, second, strict=True)):
-        where = f"operation {index} ({a[0]} {original.operations[index].name})"
-        assert a[1] == b[1], f"{where}: connections or output shapes differ"
-        assert a[2] == b[2], f"{where}: configuration differs"
-        assert a[3] == b[3], f"{where}: weight counts differ"
-    assert original.count_params() == rebuilt.count_params()
-    assert [t.shape for t in original.outputs] == [t.shape for t in rebuilt.outputs]
-
-
-def _build_text(text: str, fmt: str = "toml"):
-    from mspec.backends.keras_model.build import build_model
-    from mspec.pipeline import check_bytes
-
-    from spec_strategies import STRUCTURE_ONLY
-
-    checked = check_bytes(text.encode(), f"imported.{fmt}", fmt, STRUCTURE_ONLY)
-    assert checked.ok and not findings(checked.diagnostics), [d.format() for d in checked.diagnostics]
-    return build_model(checked.graph)
-
-
-def findings(diagnostics: list) -> list:
-    """Diagnostics other than portability warnings (MS305), which a model Keras runs may well get."""
-    return [d for d in diagnostics if d.code != "MS305"]
 
 
 @functools.cache
@@ -357,20 +266,20 @@ def saved_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @needs_keras
 @pytest.mark.parametrize("source", ["keras", "json"])
-@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.name)
+@pytest.mark.parametrize("spec", SPEC_FILES, ids=lambda p: p.name)
 def test_round_trip(spec: Path, source: str, saved_folder: Path) -> None:
     _keras()
     original, keras_file, json_file = _saved(spec, saved_folder)
     result = import_model(keras_file if source == "keras" else json_file)
     assert result.ok and not findings(result.diagnostics), [d.format() for d in result.diagnostics]
-    rebuilt = _build_text(result.text)
+    rebuilt = build_imported(result.text)
     assert_same_model(original, rebuilt)
     assert rebuilt.output_names == original.output_names
     assert [t.name for t in rebuilt.inputs] == [t.name for t in original.inputs]
 
 
 @needs_keras
-@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.name)
+@pytest.mark.parametrize("spec", SPEC_FILES, ids=lambda p: p.name)
 def test_import_is_deterministic_and_the_same_from_both_files(spec: Path, saved_folder: Path) -> None:
     _keras()
     _, keras_file, json_file = _saved(spec, saved_folder)
@@ -380,7 +289,7 @@ def test_import_is_deterministic_and_the_same_from_both_files(spec: Path, saved_
     assert invoke(str(json_file)).stdout == first.stdout
     as_json = invoke(str(keras_file), "--format", "json")
     assert json.loads(as_json.stdout) == tomllib.loads(first.stdout)
-    _build_text(as_json.stdout, "json")
+    build_imported(as_json.stdout, "json")
 
 
 @needs_keras
@@ -565,7 +474,7 @@ def test_output_straight_from_a_merge_is_imported_with_a_warning(tmp_path: Path)
     result = invoke(str(_save(model, tmp_path)))
     assert result.exit_code == 0, result.output
     assert " MS409 warning: " in result.stderr
-    rebuilt = _build_text(result.stdout)
+    rebuilt = build_imported(result.stdout)
     assert [type(layer).__name__ for layer in rebuilt.layers][-1] == "Identity"
     assert rebuilt.count_params() == model.count_params()
 
@@ -605,7 +514,7 @@ def test_a_sequential_model_imports_as_one_chain(tmp_path: Path) -> None:
     assert list(document["inputs"]) == ["features"]
     (output,) = document["outputs"].values()
     assert [step["units"] for step in output["layers"]] == [8, 1]
-    assert _build_text(result.stdout).count_params() == model.count_params()
+    assert build_imported(result.stdout).count_params() == model.count_params()
 
 
 def _masked_merge(keras):
@@ -644,7 +553,7 @@ def test_hand_built_models_round_trip(make) -> None:
     model = make(_keras())
     result = import_config(json.loads(model.to_json()), "model.json")
     assert result.ok and not findings(result.diagnostics), [d.format() for d in result.diagnostics]
-    assert_same_model(model, _build_text(result.text))
+    assert_same_model(model, build_imported(result.text))
 
 
 @needs_keras
@@ -755,7 +664,7 @@ def test_every_layer_kind_imports_with_only_its_required_arguments(tmp_path: Pat
         if extra:
             problems.append(f"{name}: defaults written out: {sorted(extra)} in {step}")
             continue
-        assert_same_model(model, _build_text(result.text))
+        assert_same_model(model, build_imported(result.text))
     assert not problems, "\n".join(problems)
 
 
@@ -766,7 +675,7 @@ def test_damaged_configs_are_reported_never_crash(saved_folder: Path) -> None:
     import random
 
     _keras()
-    bases = [json.loads(_saved(spec, saved_folder)[2].read_text()) for spec in SPECS]
+    bases = [json.loads(_saved(spec, saved_folder)[2].read_text()) for spec in SPEC_FILES]
     replacements = [None, 0, -1, 2.5, "", "x", [], {}, [None], True, ["x", 0, 0], "InputLayer", "Functional"]
     chance = random.Random(20240611)
     for _ in range(int(os.environ.get("MSPEC_IMPORT_DAMAGE", "600"))):
@@ -816,7 +725,7 @@ def test_random_valid_models_round_trip() -> None:
         data = json.loads(original.to_json())
         result = import_config(data, "drawn.json")
         assert result.ok, [d.format() for d in result.diagnostics] + [json.dumps(generated.doc)]
-        assert_same_model(original, _build_text(result.text))
+        assert_same_model(original, build_imported(result.text))
         keras.backend.clear_session()
 
     round_trip()
@@ -825,7 +734,9 @@ def test_random_valid_models_round_trip() -> None:
 def test_zip_reading_never_trusts_the_declared_size(tmp_path: Path) -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("config.json", json.dumps(_model(_layer("Dense", "y", {"units": 1}, "x"))))
+        archive.writestr(
+            "config.json", json.dumps(functional_model(keras_layer("Dense", "y", {"units": 1}, "x")))
+        )
     path = tmp_path / "model.keras"
     path.write_bytes(buffer.getvalue())
     assert import_model(path).ok

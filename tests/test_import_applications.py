@@ -6,14 +6,14 @@ the imported spec, the original weights copied layer by layer, and then equal
 parameter counts, layer names and classes in order, every layer's output
 shape, and logits within 1e-5 (absolute and relative to their size). The
 same comparison before the copy differs, so the comparison can fail.
-`python tests/keras_applications.py` prints the table.
+`python tests/support/keras_applications.py` prints the table.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from keras_applications import ARCHITECTURES, TOLERANCE, architectures, compare
+from support.keras_applications import ARCHITECTURES, TOLERANCE, architectures, compare
 
 pytestmark = [pytest.mark.keras, pytest.mark.slow]
 

@@ -14,9 +14,11 @@ import tomllib
 import numpy as np
 import pytest
 
-from keras_applications import match_layers
 from mspec.importer import import_config
 from mspec.importer.rewrite import rewrite
+
+from support.keras_applications import match_layers
+from support.keras_configs import keras_tensor
 
 needs_keras = pytest.mark.keras
 
@@ -204,10 +206,6 @@ def test_a_nested_model_called_with_other_arguments_is_refused_with_the_reason()
 # --- without Keras: hand-written configurations ------------------------------------
 
 
-def _tensor(name: str, node: int = 0, index: int = 0) -> dict:
-    return {"class_name": "__keras_tensor__", "config": {"keras_history": [name, node, index]}}
-
-
 def _dense(name: str, units: int, *nodes) -> dict:
     return {"module": "keras.layers", "class_name": "Dense", "name": name,
             "config": {"name": name, "units": units}, "inbound_nodes": list(nodes)}  # fmt: skip
@@ -243,9 +241,10 @@ def test_a_nested_model_read_in_the_keras_2_form_and_used_as_the_output_is_inlin
 
 
 def test_the_rewrite_leaves_the_saved_configuration_as_it_was() -> None:
-    calls = [{"args": [_tensor("x")], "kwargs": {}}, {"args": [_tensor("tower")], "kwargs": {}}]
+    calls = [{"args": [keras_tensor("x")], "kwargs": {}}, {"args": [keras_tensor("tower")], "kwargs": {}}]
     tower = {**_tower(trainable=False), "inbound_nodes": calls}
-    config = {"name": "m", "layers": [_input("x"), tower, _dense("y", 1, {"args": [_tensor("tower", 1)]})],
+    output = _dense("y", 1, {"args": [keras_tensor("tower", 1)]})
+    config = {"name": "m", "layers": [_input("x"), tower, output],
               "input_layers": [["x", 0, 0]], "output_layers": [["y", 0, 0]]}  # fmt: skip
     saved = json.dumps(config, sort_keys=True)
     rewritten, rewrites = rewrite(config)
@@ -264,17 +263,17 @@ def test_the_rewrite_leaves_the_saved_configuration_as_it_was() -> None:
     [
         (lambda tower: tower["config"].update(layers=[]), "it has no layers"),
         (lambda tower: tower["config"]["layers"].append(3), "a layer entry is not an object"),
-        (lambda tower: tower["inbound_nodes"][0].update(args=[_tensor("x"), _tensor("x")]),
+        (lambda tower: tower["inbound_nodes"][0].update(args=[keras_tensor("x"), keras_tensor("x")]),
          "it is called with arguments other than its inputs"),
         (lambda tower: tower["inbound_nodes"][0]["kwargs"].update(training=True),
          "it is called with arguments other than its inputs"),
     ],
 )  # fmt: skip
 def test_a_nested_model_that_cannot_be_inlined_says_why(change, why) -> None:
-    tower = {**_tower(), "inbound_nodes": [{"args": [_tensor("x")], "kwargs": {}}]}
+    tower = {**_tower(), "inbound_nodes": [{"args": [keras_tensor("x")], "kwargs": {}}]}
     change(tower)
     data = {"class_name": "Functional", "config": {
-        "name": "m", "layers": [_input("x"), tower, _dense("y", 1, {"args": [_tensor("tower")]})],
+        "name": "m", "layers": [_input("x"), tower, _dense("y", 1, {"args": [keras_tensor("tower")]})],
         "input_layers": [["x", 0, 0]], "output_layers": [["y", 0, 0]],
     }}  # fmt: skip
     result = import_config(data, "m.json")

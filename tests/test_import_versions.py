@@ -9,15 +9,15 @@ predictions once the loaded model's weights are copied layer by layer.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from mspec.importer import import_model
 from mspec.pipeline import check_bytes
 
-FILES = sorted((Path(__file__).parent / "data" / "keras_versions").glob("keras_*.keras"))
+from support.paths import DATA
+
+FILES = sorted((DATA / "keras_versions").glob("keras_*.keras"))
 VERSIONS = [path.stem.removeprefix("keras_").replace("_", ".") for path in FILES]
 
 

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from support.paths import CASES, ROOT
+
 pytest.importorskip("pre_commit")
 
-ROOT = Path(__file__).resolve().parents[1]
 GOOD = ROOT / "specs" / "seed" / "concat_independent.toml"
-BAD = ROOT / "tests" / "cases" / "seed_interaction.toml"
+BAD = CASES / "seed_interaction.toml"
 
 
 def git(repo: Path, *args: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -18,10 +17,8 @@ from mspec.backends.summary import render_summary
 from mspec.cli import main
 from mspec.pipeline import check_bytes
 
-from document_paths import parent_of, value_paths
-
-ROOT = Path(__file__).resolve().parents[1]
-SPECS = sorted(p for p in (ROOT / "specs").rglob("*") if p.suffix in (".toml", ".json"))
+from support.document_paths import parent_of, value_paths
+from support.spec_files import SPEC_FILES, spec_data
 
 BAD_INPUTS = {
     "empty.toml": b"",
@@ -69,15 +66,7 @@ def test_broken_symlink_exits_2(tmp_path: Path) -> None:
 # --- fuzzing: mutate the data of valid specs -------------------------------
 
 
-def _spec_data() -> list[dict]:
-    data = []
-    for path in SPECS:
-        raw = path.read_bytes()
-        data.append(json.loads(raw) if path.suffix == ".json" else tomllib.loads(raw.decode()))
-    return data
-
-
-SPEC_DATA = _spec_data()
+SPEC_DATA = [spec_data(path) for path in SPEC_FILES]
 ODD_VALUES = st.one_of(
     st.none(),
     st.booleans(),

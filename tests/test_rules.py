@@ -14,8 +14,8 @@ from mspec.diagnostics.rules import RULES, RULES_BY_NAME, matching
 from mspec.diagnostics.selection import SelectionError, project_selection
 from mspec.pipeline import check_file
 
-ROOT = Path(__file__).resolve().parents[1]
-CASES = ROOT / "tests" / "cases"
+from support.paths import CASES, ROOT
+
 FIXED = CASES / "fixed"
 SPEC_SUFFIXES = (".toml", ".json")
 # Specs meant to be clean: shipped ones, and the fixed version of every rule's case.
@@ -198,9 +198,9 @@ def test_an_imported_model_with_a_hazard_is_written_and_linted() -> None:
     from mspec.importer import import_config
     from mspec.pipeline import check_bytes
 
-    from test_import import _layer, _model
+    from support.keras_configs import functional_model, keras_layer
 
-    data = _model(_layer("Dense", "y", {"units": 1, "activation": "softmax"}, "x"))
+    data = functional_model(keras_layer("Dense", "y", {"units": 1, "activation": "softmax"}, "x"))
     result = import_config(data, "hand.json")
     assert result.ok and result.text is not None and result.diagnostics == []
     linted = check_bytes(result.text.encode(), "imported.toml")

@@ -13,7 +13,7 @@ identifier both ways:
 * mspec: the validator, on a spec that puts the identifier in the same place.
 
 The two must agree. The stored table (`mspec.vocabulary.keras_names`) must also be
-what `tests/keras_vocabulary.py` reads from the installed Keras.
+what `tests/support/keras_vocabulary.py` reads from the installed Keras.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from mspec.backends.codegen.source_writer import keras_object_source  # noqa: E4
 from mspec.layers import REGISTRY  # noqa: E402
 from mspec.vocabulary import keras_names  # noqa: E402
 
-from keras_vocabulary import TARGET, render  # noqa: E402
+from support.keras_vocabulary import TARGET, render  # noqa: E402
 
 pytestmark = [pytest.mark.keras, pytest.mark.slow]
 
@@ -53,7 +53,8 @@ RNG = np.random.default_rng(0)
 
 def test_stored_names_are_what_keras_has() -> None:
     assert TARGET.read_text(encoding="utf-8") == render(), (
-        "mspec/spec/keras_names.py differs from the installed Keras: run tests/keras_vocabulary.py"
+        "mspec/vocabulary/keras_names.py differs from the installed Keras: "
+        "run tests/support/keras_vocabulary.py"
     )
 
 

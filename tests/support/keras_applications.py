@@ -13,7 +13,7 @@ layers they were inlined as.
 
 Run as a script for the table over every architecture (or the ones named):
 
-    python tests/keras_applications.py [NAME ...]
+    python tests/support/keras_applications.py [NAME ...]
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@ mspec's lint must not import Keras, so the names Keras resolves (losses,
 metrics, optimizers, activations, initializers, regularizers, constraints,
 layer aliases) and the constructor arguments of each class are kept in a
 generated module. `render()` produces that module from the installed Keras;
-`tests/test_vocabulary_vs_keras.py` checks the stored copy against it, and
+`tests/spec/test_vocabulary_vs_keras.py` checks the stored copy against it, and
 
-    .venv/bin/python tests/keras_vocabulary.py
+    .venv/bin/python tests/support/keras_vocabulary.py
 
 rewrites it after a Keras upgrade.
 """
@@ -19,7 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-TARGET = Path(__file__).resolve().parents[1] / "compiler" / "mspec" / "vocabulary" / "keras_names.py"
+# From this file, not from support.paths: run as a script, this module cannot import `support`.
+TARGET = Path(__file__).resolve().parents[2] / "compiler" / "mspec" / "vocabulary" / "keras_names.py"
 
 # Arguments whose kind the default value does not tell (None, or an int that may be a float).
 KIND_BY_ARGUMENT = {
@@ -162,8 +163,8 @@ def render(data: dict[str, Any] | None = None) -> str:
     lines = [
         '"""The names Keras 3 resolves, and the constructor arguments of its classes.',
         "",
-        "Generated from the installed Keras by tests/keras_vocabulary.py; do not edit by hand.",
-        "tests/test_vocabulary_vs_keras.py checks it against Keras. What mspec does with",
+        "Generated from the installed Keras by tests/support/keras_vocabulary.py; do not edit by hand.",
+        "tests/spec/test_vocabulary_vs_keras.py checks it against Keras. What mspec does with",
         "these names (and the ones it refuses) is in `vocabulary`.",
         '"""',
     ]

@@ -1,7 +1,7 @@
 """The names Keras 3 resolves, and the constructor arguments of its classes.
 
-Generated from the installed Keras by tests/keras_vocabulary.py; do not edit by hand.
-tests/test_vocabulary_vs_keras.py checks it against Keras. What mspec does with
+Generated from the installed Keras by tests/support/keras_vocabulary.py; do not edit by hand.
+tests/spec/test_vocabulary_vs_keras.py checks it against Keras. What mspec does with
 these names (and the ones it refuses) is in `vocabulary`.
 """
 
