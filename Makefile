@@ -80,7 +80,7 @@ demo: $(STAMP_FIT) graphviz
 # setting (or TF_ENABLE_ONEDNN_OPTS as given); the cases marked `kernels` run again under the other.
 ONEDNN_OTHER = if [ -n "$$TF_ENABLE_ONEDNN_OPTS" ]; then \
 	  if [ "$$TF_ENABLE_ONEDNN_OPTS" = 0 ]; then echo 1; else echo 0; fi; \
-	else cd tests && $(abspath $(BIN))/python -c 'import keras_oracle; print(0 if keras_oracle.onednn_enabled() else 1)'; fi
+	else cd tests && $(abspath $(BIN))/python -c 'from support import keras_oracle; print(0 if keras_oracle.onednn_enabled() else 1)'; fi
 
 test: $(STAMP_TEST) graphviz
 	$(BIN)/ruff check compiler tests benchmarks specs
