@@ -1,4 +1,4 @@
-"""Image augmentation and adjustment layers beyond the basic ones in `preprocessing`.
+"""Image augmentation and adjustment layers beyond the basic ones in `image_preprocessing`.
 
 Every one keeps its input's shape and has no weights. Like the basic
 augmentations they take a batch of images, rank 4 (batch included): Keras also

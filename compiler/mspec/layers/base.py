@@ -101,7 +101,7 @@ def _not_glu(name: str | None) -> str | None:
 Activation = Annotated[ActivationName, AfterValidator(_not_glu)]
 # A name Keras resolves ("he_normal", "HeNormal") or a table { type = "VarianceScaling", scale = 2.0 }:
 # a string is kept as written, a table becomes a `vocabulary.KerasObject`. Whether the object
-# suits the weight it is given (its rank) is checked with the layer (`spec.validate`).
+# suits the weight it is given (its rank) is checked with the layer (`spec.steps`).
 Initializer = _named("initializer", optional=False)
 Regularizer = _named("regularizer", optional=True)
 Constraint = _named("constraint", optional=True)
