@@ -4,18 +4,26 @@ Reads a `.keras` archive's `config.json`, or a JSON file holding
 `model.to_json()` or `model.get_config()`, as plain data: Keras is never
 imported and nothing in the file is deserialized or run. What a spec cannot
 express is reported (MS401-MS410) naming the layer at fault.
+
+`convert` turns the configuration into a spec document; the document is
+written (`spec_text`) and checked by the front end, and the Keras layer names
+generated code gives anyway are left out on the way (`step_names`).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..diagnostics import Diagnostic, Severity
 from .convert import Importer
 from .read import ModelFileError, model_config_from_bytes, read_model_config
 from .spec_text import Unrepresentable, render
+from .step_names import StepNames
+
+if TYPE_CHECKING:
+    from ..pipeline import CheckResult
 
 FORMATS = ("toml", "json")
 
@@ -48,9 +56,9 @@ def import_config(
     result.diagnostics = importer.diagnostics
     if result.document is None:
         return result
-    keep_layer_names(result.document)
+    spec_path = spec_path or os.path.splitext(path)[0] + "." + fmt
     try:
-        text = render(result.document, fmt)
+        text, checked = _write_and_check(result.document, fmt, spec_path)
     except Unrepresentable as error:
         result.diagnostics.append(
             Diagnostic(
@@ -65,15 +73,8 @@ def import_config(
         )
         return result
     # An imported spec that the checker refuses is a fault of the importer, never of the model.
-    from ..pipeline import check_bytes
-
-    spec_path = spec_path or os.path.splitext(path)[0] + "." + fmt
-    checked = check_bytes(text.encode(), spec_path, fmt)
     for diagnostic in checked.diagnostics:
-        if diagnostic.code.startswith("MS7"):
-            # A training hazard of the model itself (softmax on one unit, an output whose loss
-            # was left out ...) is no fault of the import: the spec is written, and linting it
-            # reports the hazard.
+        if _training_hazard(diagnostic):
             continue
         if diagnostic.is_error:
             result.diagnostics.append(
@@ -90,72 +91,53 @@ def import_config(
             )
         else:
             result.diagnostics.append(diagnostic)
-    if not any(d.is_error and not d.code.startswith("MS7") for d in checked.diagnostics):
+    if not any(d.is_error and not _training_hazard(d) for d in checked.diagnostics):
         result.text = text
     return result
 
 
-def keep_layer_names(document: dict[str, Any]) -> None:
-    """Drop each step's Keras `name` that generated code would give the layer anyway.
+def _write_and_check(document: dict[str, Any], fmt: str, spec_path: str) -> tuple[str, CheckResult]:
+    """Write the document as spec text and check it; leave out the step names generated code gives anyway.
 
-    The importer writes every layer's Keras name on its step; a name is kept only
-    where it differs from the name `codegen.python.layer_names` derives, so the
-    rebuilt model has the same layer names and the spec stays as short as it can.
+    The text with every step's Keras name is checked, and the names to keep are
+    decided on the checked graph (`step_names`). When names are left out, the
+    text is written again. The first check holds for it when it found nothing
+    the import reports: leaving names out adds no finding, as no pass reads a
+    step's name and fewer names clash less. But findings are located by line,
+    and the lines after a left-out name move, so a check that found some is made
+    again on the text written.
     """
-    from ..backends.codegen.python import layer_names
-    from ..graph.build import build_graph
-    from ..spec.validate import validate
-    from ..syntax.load import LoadError, load_bytes
-    from .spec_text import render as write
+    # Imported here: the pipeline runs the import for `mspec import`, and the two modules
+    # should not need each other while they load.
+    from ..pipeline import check_bytes
 
-    named = _named_steps(document)
-    wanted = {path: step["name"] for path, step in named.items()}
-    keep: set[tuple] = set()
-    while True:
-        for path, step in named.items():
-            if path in keep:
-                step["name"] = wanted[path]
-            else:
-                step.pop("name", None)
-        try:
-            spec, _ = validate(load_bytes(write(document, "json").encode(), "imported.json", "json"))
-        except LoadError:
-            spec = None
-        if spec is None:  # the check after the import reports what is wrong; keep every name
-            keep = set(wanted)
-            break
-        graph = build_graph(spec)
-        generated = layer_names(graph)
-        paths = {f"shared:{name}": ("shared", name) for name in spec.shared}
-        paths.update({node.id: tuple(node.path) for node in graph.nodes.values()})
-        missing = {
-            paths[key]
-            for key, name in generated.items()
-            if key in paths and paths[key] in wanted and wanted[paths[key]] != name
-        } - keep
-        if not missing:
-            break
-        keep |= missing
-    for path, step in named.items():
-        if path in keep:
-            # Kept last in the table, after the layer's parameters.
-            step.pop("name", None)
-            step["name"] = wanted[path]
+    names = StepNames(document)
+    try:
+        text = render(document, fmt)
+    except Unrepresentable:
+        # No spec text to check; the document still leaves out the names generated code
+        # gives, decided on the same document written as JSON, which has null.
+        as_json = check_bytes(render(document, "json").encode(), spec_path, "json")
+        names.keep_only(names.needed(as_json.graph))
+        raise
+    checked = check_bytes(text.encode(), spec_path, fmt)
+    kept = names.needed(checked.graph)
+    if kept == set(names.wanted):
+        return text, checked
+    names.keep_only(kept)
+    text = render(document, fmt)
+    if not all(_training_hazard(d) for d in checked.diagnostics):
+        checked = check_bytes(text.encode(), spec_path, fmt)
+    return text, checked
 
 
-def _named_steps(document: dict[str, Any]) -> dict[tuple, dict[str, Any]]:
-    """Every step table carrying a `name`, by its path in the document."""
-    found: dict[tuple, dict[str, Any]] = {}
-    for section in ("shared", "merges"):
-        for name, step in document.get(section, {}).items():
-            if isinstance(step, dict) and "name" in step:
-                found[(section, name)] = step
-    for section in ("branches", "outputs"):
-        for name, entry in document.get(section, {}).items():
-            for index, step in enumerate(entry.get("layers", [])):
-                if isinstance(step, dict) and "name" in step:
-                    found[(section, name, "layers", index)] = step
-    return found
+def _training_hazard(diagnostic: Diagnostic) -> bool:
+    """Whether a finding of the check is a training hazard of the model itself (MS7xx).
+
+    Softmax on one unit, an output whose loss was left out ... are no fault of
+    the import: the spec is written, and linting it reports the hazard.
+    """
+    return diagnostic.code.startswith("MS7")
 
 
 def import_model(path: str | os.PathLike, fmt: str = "toml", spec_path: str | None = None) -> ImportResult:
