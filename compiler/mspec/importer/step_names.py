@@ -20,7 +20,7 @@ from typing import Any
 
 from ..backends.codegen.python import layer_names
 from ..graph.build import build_graph
-from ..graph.model import ModelGraph
+from ..graph.model import ModelGraph, Node
 from ..layers.call import LayerCall
 from ..spec.ir import Chain, Spec
 from ..syntax.source import DataPath
@@ -36,11 +36,13 @@ class StepNames:
     def needed(self, graph: ModelGraph | None) -> set[DataPath]:
         """Return the steps whose Keras name generated code would not give.
 
-        `graph` is the checked graph of the document written with every name;
-        None (the spec failed before it had one) keeps every name, so that the
-        check's report shows the spec as it was imported.
+        `graph` is the checked graph of the document written with every name.
+        Every name is kept when there is none (the spec failed before it had
+        one) or a step of it has no layer call (the check refused the layer):
+        generated code names no such spec, and the check's report shows the
+        spec as it was imported.
         """
-        if graph is None:
+        if graph is None or any(_refused(node) for node in graph.nodes.values()):
             return set(self.wanted)
         spec = graph.spec
         paths = {f"shared:{name}": ("shared", name) for name in spec.shared}
@@ -64,6 +66,11 @@ class StepNames:
             step.pop("name", None)
             if path in kept:
                 step["name"] = self.wanted[path]
+
+
+def _refused(node: Node) -> bool:
+    """Whether a layer step or merge of the checked graph is one whose layer the check refused."""
+    return node.role != "input" and node.shared is None and node.call is None
 
 
 def _named_steps(document: dict[str, Any]) -> dict[DataPath, dict[str, Any]]:
