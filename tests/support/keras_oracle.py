@@ -36,12 +36,11 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
-from pathlib import Path
+
+from support.paths import ROOT, TESTS
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-
-TESTS = Path(__file__).resolve().parent
 
 
 class Verdict(enum.Enum):
@@ -229,6 +228,7 @@ def _check_run(output, symbolic: tuple) -> None:
         raise ValueError(f"running the layer gave shape {actual}, not the declared {symbolic}")
 
 
+# Kinds called on a list of tensors, even a list of one.
 MULTI_INPUT = {
     "Concatenate",
     "Add",
@@ -240,6 +240,7 @@ MULTI_INPUT = {
     "Dot",
     "Attention",
     "AdditiveAttention",
+    "HashedCrossing",
 }
 
 
@@ -329,11 +330,9 @@ class _Worker:
     def __init__(self, name: str, overrides: dict[str, str]) -> None:
         self.name = name
         env = {**os.environ, **overrides, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        env["PYTHONPATH"] = os.pathsep.join(
-            [str(TESTS), str(TESTS.parent / "compiler"), env.get("PYTHONPATH", "")]
-        )
+        env["PYTHONPATH"] = os.pathsep.join([str(TESTS), str(ROOT / "compiler"), env.get("PYTHONPATH", "")])
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "import keras_oracle; keras_oracle.serve()"],
+            [sys.executable, "-c", "from support.keras_oracle import serve; serve()"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
