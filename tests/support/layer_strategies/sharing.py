@@ -1,0 +1,43 @@
+"""Cases of one layer used twice: a kind's own case, then a second use with one size changed, or none.
+
+Shared cases are run (a wrong size often fails only then), so their sizes are
+known: unknown and named ones become 5.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hypothesis import strategies as st
+from hypothesis.strategies import SearchStrategy
+
+
+def concrete(shape: tuple) -> tuple:
+    return (None, *(d if isinstance(d, int) else 5 for d in shape[1:]))
+
+
+@st.composite
+def shared_case(draw, case: SearchStrategy, keeps: Callable[[dict, tuple, int], bool], *, high: int = 9):
+    """Draw (step, [first shape, second shape]); `keeps(step, first, axis)` leaves that axis' size alone."""
+    step, (first,), _ = draw(case)
+    first = concrete(first)
+    second = list(first)
+    if len(first) > 1:
+        axis = draw(st.integers(1, len(first) - 1))
+        if not keeps(step, first, axis):
+            second[axis] = draw(st.integers(1, high))
+    return step, [first, tuple(second)]
+
+
+def keeps_deliberate_refusals(step: dict, first: tuple, axis: int) -> bool:
+    """Leave the sizes whose change mspec refuses on purpose (DELIBERATE_SHARED in the core and rnn tests)."""
+    # LayerNormalization weights of size 1 may broadcast, depending on the axis' spelling.
+    last = len(first) - 1
+    layer_norm = step["type"] == "LayerNormalization"
+    broadcasts = layer_norm and first[axis] == 1 and step.get("axis") in (last, [last])
+    # A wrapped convolution fed more channels runs as a grouped one.
+    inner = step.get("layer", {})
+    channels = 2 if inner.get("data_format") == "channels_first" else len(first) - 1
+    wraps_conv = step["type"] == "TimeDistributed" and inner.get("type", "").startswith("Conv")
+    regroups = wraps_conv and axis == channels
+    return broadcasts or regroups
