@@ -3,6 +3,10 @@
 Keras 3.15 exports 143 layer classes (under more names: `MaxPool2D` is
 `MaxPooling2D`): 133 are supported and 10 excluded (`mspec.layers.exclusions`,
 printed at the end of docs/layers.md). Run with `-s` to see the counts.
+
+And every kind of the core families (`support.explicit_cases.FAMILIES`) has
+differential cases: hand-written ones Keras accepts and refuses, and a
+strategy for generated ones.
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ import pytest
 from mspec.layers import REGISTRY
 from mspec.layers.exclusions import EXCLUDED
 from mspec.vocabulary import LAYER_ALIASES
+
+from support.explicit_cases import COVERED, EXPLICIT
+from support.layer_strategies import KINDS
 
 keras = pytest.importorskip("keras")
 
@@ -61,3 +68,34 @@ def test_every_registry_kind_is_a_keras_layer() -> None:
 def test_reasons_are_sentences_for_the_docs() -> None:
     for name, reason in EXCLUDED.items():
         assert reason and "\n" not in reason and "|" not in reason, name
+
+
+@pytest.mark.parametrize("name", sorted(name for name, kind in REGISTRY.items() if kind.positional))
+def test_positional_arguments_lead_the_keras_signature(name: str) -> None:
+    parameters = list(inspect.signature(getattr(keras.layers, name).__init__).parameters.values())[1:]
+    positional = REGISTRY[name].positional
+    leading = parameters[: len(positional)]
+    assert tuple(p.name for p in leading) == positional
+    assert all(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in leading)
+
+
+# --- Differential cases of the core families --------------------------------------
+
+
+def test_every_kind_has_an_explicit_case() -> None:
+    covered = {case.step["type"] for case in EXPLICIT}
+    missing = sorted(COVERED - covered)
+    assert not missing, f"layer kinds without a differential case: {missing}"
+
+
+def test_every_kind_has_a_refusal_case() -> None:
+    refused = {case.step["type"] for case in EXPLICIT if not case.accepted}
+    # These accept every input shape and every valid parameter value in Keras.
+    always_accept = {"Identity", "Rescaling"}
+    missing = sorted(COVERED - refused - always_accept)
+    assert not missing, f"layer kinds without a case that Keras refuses: {missing}"
+
+
+def test_every_kind_has_a_strategy() -> None:
+    missing = sorted(COVERED - set(KINDS))
+    assert not missing, f"layer kinds without generated differential cases: {missing}"
