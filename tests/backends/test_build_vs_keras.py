@@ -8,60 +8,27 @@ equal mspec's static total.
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
 keras = pytest.importorskip("keras")
 
-from mspec.backends.codegen.python import layer_names  # noqa: E402
 from mspec.backends.keras_model.build import build_model  # noqa: E402
 from mspec.graph.passes.shapes import total_param_count  # noqa: E402
 from mspec.pipeline import check_file  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+from support.keras_build import as_keras, keras_shapes  # noqa: E402
+from support.paths import CASES, SPECS  # noqa: E402
+
 SPEC_SUFFIXES = (".toml", ".json")
-SPECS = sorted(p for p in (ROOT / "specs").rglob("*") if p.suffix in SPEC_SUFFIXES)
+SPEC_FILES = sorted(p for p in SPECS.rglob("*") if p.suffix in SPEC_SUFFIXES)
 # The test cases are mostly broken on purpose; those with warnings only build.
-VALID_CASES = [
-    p for p in sorted((ROOT / "tests" / "cases").iterdir()) if p.suffix in SPEC_SUFFIXES and check_file(p).ok
-]
-
-
-def as_keras(shape) -> tuple:
-    return tuple(d if isinstance(d, int) else None for d in shape)
-
-
-def keras_shapes(graph, model) -> dict[str, tuple]:
-    """The output shape Keras built for every node of the graph that is in the model.
-
-    Nodes no output depends on are generated and called, but Keras leaves
-    them out of the model: they have no shape here.
-    """
-    names = layer_names(graph)
-    in_model = graph.feeding_outputs()
-    uses: Counter[str] = Counter()
-    shapes = {}
-    for node in graph.topological_order():
-        if node.id not in in_model and node.role != "input":
-            uses[node.shared] += node.shared is not None  # still a call of the shared layer
-            continue
-        if node.role == "input":
-            tensor = model.get_layer(node.id).output
-        elif node.shared is not None:
-            # The i-th call of a shared layer is its i-th inbound node, in code order.
-            layer = model.get_layer(names[f"shared:{node.shared}"])
-            tensor = layer._inbound_nodes[uses[node.shared]].outputs[0]
-            uses[node.shared] += 1
-        else:
-            tensor = model.get_layer(names[node.id]).output
-        shapes[node.id] = tuple(tensor.shape)
-    return shapes
+VALID_CASES = [p for p in sorted(CASES.iterdir()) if p.suffix in SPEC_SUFFIXES and check_file(p).ok]
 
 
 @pytest.mark.keras
-@pytest.mark.parametrize("spec", SPECS + VALID_CASES, ids=lambda p: p.name)
+@pytest.mark.parametrize("spec", SPEC_FILES + VALID_CASES, ids=lambda p: p.name)
 def test_built_model_matches_static_inference(spec: Path) -> None:
     graph = check_file(spec).graph
     model = build_model(graph)
@@ -81,7 +48,7 @@ def test_some_test_cases_build() -> None:
 
 @pytest.mark.keras
 def test_seed_example_1_has_993_parameters() -> None:
-    graph = check_file(ROOT / "specs" / "seed" / "concat_independent.toml").graph
+    graph = check_file(SPECS / "seed" / "concat_independent.toml").graph
     assert build_model(graph).count_params() == 993 == total_param_count(graph)
 
 

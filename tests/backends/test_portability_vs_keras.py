@@ -20,17 +20,15 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from mspec.api import check_text, generate_source
 
-from keras_oracle import jax_installed
+from support.keras_oracle import jax_installed
+from support.paths import ROOT
 
 pytestmark = [pytest.mark.keras, pytest.mark.slow]
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def L(kind: str, **params) -> dict:

@@ -1,6 +1,6 @@
 """Differential tests of whole random models against Keras.
 
-`spec_strategies` draws documents; each is serialized as JSON and checked by
+`support.spec_graphs` and `support.spec_probes` draw documents; each is serialized as JSON and checked by
 mspec like a file. For a valid document, mspec must accept it, and the model
 Keras builds from the generated source must have mspec's static shape at
 every node (named sizes compared as None), mspec's weight count, and, when
@@ -11,7 +11,7 @@ an error of the probe's kind exactly when Keras refuses the model. The
 generated source must exist either way, as it needs no shapes.
 
 Keras' verdict on a model falls in one of three classes (the oracle's, see
-`keras_oracle.Verdict`):
+`support.keras_oracle.Verdict`):
 
 * refused while building: building the model from the generated source
   raises. Keras' own shape and argument checks, the same on every backend:
@@ -52,9 +52,17 @@ from mspec.backends.keras_model.build import build_from_source  # noqa: E402
 from mspec.graph.passes.shapes import total_param_count  # noqa: E402
 from mspec.pipeline import CheckResult, check_bytes  # noqa: E402
 
-from keras_oracle import Verdict, keras_apply, model_runs_elsewhere, onednn_enabled, run_model  # noqa: E402
-from spec_strategies import STRUCTURE_ONLY, Generated, probe_specs, valid_specs  # noqa: E402
-from test_build_vs_keras import as_keras, keras_shapes  # noqa: E402
+from support.keras_build import as_keras, keras_shapes  # noqa: E402
+from support.keras_oracle import (  # noqa: E402
+    Verdict,
+    keras_apply,
+    model_runs_elsewhere,
+    onednn_enabled,
+    run_model,
+)
+from support.paths import CASES  # noqa: E402
+from support.spec_graphs import STRUCTURE_ONLY, Generated, valid_specs  # noqa: E402
+from support.spec_probes import probe_specs  # noqa: E402
 
 pytestmark = [
     pytest.mark.keras,
@@ -252,7 +260,7 @@ def test_multi_head_attention_unattended_axes() -> None:
 # Configurations TensorFlow's CPU kernels cannot run without oneDNN are valid Keras models: mspec lints
 # them with warnings only, and builds a model Keras loads; a kernel limitation is never a refusal.
 
-PORTABILITY = Path(__file__).resolve().parent / "cases" / "portability.toml"
+PORTABILITY = CASES / "portability.toml"
 
 
 @pytest.mark.slow

@@ -1,7 +1,7 @@
 """Differential tests of the activation, normalization, regularization and Masking layer kinds
 (`mspec.layers.activations`, `mspec.layers.regularization`) against Keras itself.
 
-The same contract as `test_layers_vs_keras` (whose helpers this file uses):
+The same contract as every layer differential test (`support.layer_agreement`):
 mspec refuses exactly what Keras refuses, and where both accept gives Keras'
 output shape and `count_params()`. Several of these layers build for any
 axis and fail only when run (Softmax, UnitNormalization and RMSNormalization
@@ -15,46 +15,40 @@ MSPEC_ACTIVATIONS_EXAMPLES sets the number of generated cases per kind (default 
 from __future__ import annotations
 
 import json
-import os
 import tomllib
 
 import pytest
 
 pytest.importorskip("keras")
 
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mspec.layers import KIND_MODULES
-from test_layers_vs_keras import (
-    FORMAT,
+
+from support.layer_cases import (
     Case,
     L,
     N,
-    as_keras,
-    check_agreement,
-    compare,
-    mspec_apply,
-    mspec_shared,
+    check_deliberate_refusal,
+    check_deliberate_shared_refusal,
+    check_explicit_case,
+    check_generated_cases,
+    check_generated_shared_layers,
+    check_shared_case,
+    examples,
     no,
     ok,
     param,
-    shape,
 )
-
-from keras_oracle import keras_apply, keras_shared
+from support.layer_strategies.drawing import FORMAT, any_rank, one_input_case, shape
+from support.layer_strategies.sharing import shared_case
 
 pytestmark = [pytest.mark.keras]
 
 MODULES = ("activations", "regularization")
 KINDS = sorted(name for name, module in KIND_MODULES.items() if module in MODULES)
 
-EXAMPLES = int(os.environ.get("MSPEC_ACTIVATIONS_EXAMPLES", "4"))
-HYPOTHESIS = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
-)
+HYPOTHESIS = examples("MSPEC_ACTIVATIONS_EXAMPLES", 4)
 
 
 # --- Explicit cases ---------------------------------------------------------
@@ -182,18 +176,12 @@ DELIBERATE = [
 
 @pytest.mark.parametrize("case", [param(c) for c in EXPLICIT])
 def test_explicit_case(case: Case) -> None:
-    truth = compare(case.step, case.shapes, run=case.run)
-    verdict = "accepts" if case.accepted else "refuses"
-    assert truth.ok == case.accepted, (
-        f"Keras no longer {verdict} this case: {truth.error or truth.output_shape}"
-    )
+    check_explicit_case(case)
 
 
 @pytest.mark.parametrize("reason, case", [param(c, r) for r, c in DELIBERATE])
 def test_deliberate_refusal(reason: str, case: Case) -> None:
-    truth = keras_apply(case.step, [as_keras(s) for s in case.shapes], run=case.run)
-    assert truth.ok, f"Keras now refuses this case ({truth.error}): mspec's refusal needs no reason"
-    assert not mspec_apply(case.step, case.shapes).ok, reason
+    check_deliberate_refusal(reason, case)
 
 
 def test_every_kind_has_accepted_and_refused_cases() -> None:
@@ -234,16 +222,12 @@ DELIBERATE_SHARED = [
 
 @pytest.mark.parametrize("case", [param(c) for c in SHARED_CASES])
 def test_shared_layer_case(case: Case) -> None:
-    truth = keras_shared(case.step, [as_keras(s) for s in case.shapes], run=case.run)
-    assert truth.ok == case.accepted, f"Keras no longer {'accepts' if case.accepted else 'refuses'} this case"
-    check_agreement(case.step, case.shapes, truth, mspec_shared(case.step, case.shapes))
+    check_shared_case(case)
 
 
 @pytest.mark.parametrize("reason, case", [param(c, r) for r, c in DELIBERATE_SHARED])
 def test_deliberate_shared_refusal(reason: str, case: Case) -> None:
-    truth = keras_shared(case.step, [as_keras(s) for s in case.shapes], run=case.run)
-    assert truth.ok, f"Keras now refuses this case ({truth.error}): mspec's refusal needs no reason"
-    assert not mspec_shared(case.step, case.shapes).ok, reason
+    check_deliberate_shared_refusal(reason, case)
 
 
 # --- Generated cases --------------------------------------------------------
@@ -254,17 +238,8 @@ def test_deliberate_shared_refusal(reason: str, case: Case) -> None:
 # known sizes and run.
 
 
-def _case(name: str, params: dict, optional: dict, shapes, *, run: bool = False):
-    steps = st.fixed_dictionaries(params, optional=optional).map(lambda p: {"type": name, **p})
-    return st.tuples(steps, st.tuples(shapes).map(list), st.just(run))
-
-
-def _any_rank(low: int = 1, high: int = 4, **options):
-    return st.integers(low, high).flatmap(lambda rank: shape(rank, exact=True, **options))
-
-
 def _known(low: int = 1, high: int = 4):
-    return _any_rank(low, high, known_only=True, batch=st.none())
+    return any_rank(low, high, known_only=True, batch=st.none())
 
 
 @st.composite
@@ -320,11 +295,11 @@ def _scale_fits_by_chance(axis, input_shape: tuple) -> bool:
 RATES = st.floats(0, 1.2)
 
 STRATEGIES = {
-    "ReLU": _case("ReLU", {}, {"max_value": st.one_of(st.none(), st.floats(-1, 6)),
-                               "negative_slope": st.floats(-0.1, 1), "threshold": st.floats(-0.1, 1)},
-                  _any_rank()),
-    "LeakyReLU": _case("LeakyReLU", {}, {"negative_slope": st.floats(-0.1, 1)}, _any_rank()),
-    "ELU": _case("ELU", {}, {"alpha": st.floats(-2, 2)}, _any_rank()),
+    "ReLU": one_input_case("ReLU", {}, {"max_value": st.one_of(st.none(), st.floats(-1, 6)),
+                                        "negative_slope": st.floats(-0.1, 1),
+                                        "threshold": st.floats(-0.1, 1)}, any_rank()),
+    "LeakyReLU": one_input_case("LeakyReLU", {}, {"negative_slope": st.floats(-0.1, 1)}, any_rank()),
+    "ELU": one_input_case("ELU", {}, {"alpha": st.floats(-2, 2)}, any_rank()),
     "Softmax": _axis_case("Softmax", lists=True),
     "PReLU": _prelu_case(),
     "GroupNormalization": _group_norm_case(),
@@ -332,13 +307,15 @@ STRATEGIES = {
     "RMSNormalization": _axis_case("RMSNormalization", lists=True, extra={"epsilon": st.just(1e-5)}).filter(
         lambda case: not _scale_fits_by_chance(case[0]["axis"], case[1][0])
     ),
-    "SpatialDropout2D": _case("SpatialDropout2D", {"rate": RATES},
-                              {"data_format": FORMAT, "seed": st.just(1)}, _any_rank(3, 5)),
-    "SpatialDropout3D": _case("SpatialDropout3D", {"rate": RATES}, {"data_format": FORMAT}, _any_rank(4, 6)),
-    "AlphaDropout": _case("AlphaDropout", {"rate": RATES}, {"seed": st.integers(0, 9)}, _any_rank()),
-    "ActivityRegularization": _case("ActivityRegularization", {}, {"l1": st.floats(-0.1, 0.1),
-                                                                   "l2": st.floats(-0.1, 0.1)}, _any_rank()),
-    "Masking": _case("Masking", {}, {"mask_value": st.floats(-1, 1)}, _any_rank()),
+    "SpatialDropout2D": one_input_case("SpatialDropout2D", {"rate": RATES},
+                                       {"data_format": FORMAT, "seed": st.just(1)}, any_rank(3, 5)),
+    "SpatialDropout3D": one_input_case("SpatialDropout3D", {"rate": RATES}, {"data_format": FORMAT},
+                                       any_rank(4, 6)),
+    "AlphaDropout": one_input_case("AlphaDropout", {"rate": RATES}, {"seed": st.integers(0, 9)}, any_rank()),
+    "ActivityRegularization": one_input_case("ActivityRegularization", {},
+                                             {"l1": st.floats(-0.1, 0.1), "l2": st.floats(-0.1, 0.1)},
+                                             any_rank()),
+    "Masking": one_input_case("Masking", {}, {"mask_value": st.floats(-1, 1)}, any_rank()),
 }  # fmt: skip
 
 
@@ -348,43 +325,21 @@ def test_every_kind_has_a_strategy() -> None:
 
 @pytest.mark.parametrize("name", KINDS)
 def test_generated_cases(name: str) -> None:
-    @HYPOTHESIS
-    @given(case=STRATEGIES[name])
-    def check(case) -> None:
-        step, shapes, run = case
-        compare(step, shapes, run=run)
-
-    check()
+    check_generated_cases(STRATEGIES[name], HYPOTHESIS)
 
 
 # Kinds with weights tried as shared layers: a second use changes one size (or none).
 SHARED_KINDS = ["PReLU", "GroupNormalization", "RMSNormalization"]
 
 
-@st.composite
-def _shared_case(draw, name: str):
-    step, (first,), _ = draw(STRATEGIES[name])
-    first = (None, *(d if isinstance(d, int) else 5 for d in first[1:]))
-    if len(first) < 2:
-        return step, [first, first]
-    second = list(first)
-    axis = draw(st.integers(1, len(first) - 1))
+def _broadcasts(step: dict, first: tuple, axis: int) -> bool:
     # A weight of size 1 broadcasts to any later size: see DELIBERATE_SHARED.
-    if first[axis] != 1:
-        second[axis] = draw(st.integers(1, 6))
-    return step, [first, tuple(second)]
+    return first[axis] == 1
 
 
 @pytest.mark.parametrize("name", SHARED_KINDS)
 def test_generated_shared_layers(name: str) -> None:
-    @HYPOTHESIS
-    @given(case=_shared_case(name))
-    def check(case) -> None:
-        step, shapes = case
-        truth = keras_shared(step, shapes, run=True)
-        check_agreement(step, shapes, truth, mspec_shared(step, shapes))
-
-    check()
+    check_generated_shared_layers(shared_case(STRATEGIES[name], _broadcasts, high=6), HYPOTHESIS)
 
 
 # --- Code generation, import and masks ----------------------------------------
@@ -431,7 +386,7 @@ def test_generated_source_builds_and_imports_back() -> None:
     from mspec.importer import import_config
     from mspec.pipeline import check_bytes
 
-    from keras_oracle import run_model
+    from support.keras_oracle import run_model
 
     checked = check_text(MODEL)
     assert checked.ok, [d.format() for d in checked.diagnostics]
@@ -491,7 +446,7 @@ def test_masking_model_builds_and_imports_back() -> None:
     from mspec.api import build_model, check_text, generate_source
     from mspec.importer import import_config
 
-    from keras_oracle import run_model
+    from support.keras_oracle import run_model
 
     spec = (MASKED % "LSTM").replace('{ type = "LSTM" }', '{ type = "LSTM", units = 2 }')
     checked = check_text(spec.replace('{ type = "Masking" }', '{ type = "Masking", mask_value = -1.0 }'))

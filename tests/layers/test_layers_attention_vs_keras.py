@@ -1,6 +1,6 @@
 """Differential tests of the attention and projection kinds (`mspec.layers.attention`) against Keras.
 
-The same contract as `test_layers_vs_keras` (whose helpers this file uses):
+The same contract as every layer differential test (`support.layer_agreement`):
 mspec refuses exactly what Keras refuses, and where both accept gives Keras'
 output shape and `count_params()`. EinsumDense declares its output from the
 equation and `output_shape` without running the einsum, and declares the
@@ -18,19 +18,28 @@ MSPEC_ATTENTION_EXAMPLES sets the number of generated cases per kind (default 8)
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
 pytest.importorskip("keras")
 
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mspec.layers import KIND_MODULES, REGISTRY
-from test_layers_vs_keras import L, N, as_keras, compare, mspec_apply, no, ok, param, shape
 
-from keras_oracle import keras_apply
+from support.layer_cases import (
+    Case,
+    L,
+    N,
+    check_deliberate_refusal,
+    check_explicit_case,
+    check_generated_cases,
+    examples,
+    no,
+    ok,
+    param,
+)
+from support.layer_strategies.drawing import shape
 
 pytestmark = [
     pytest.mark.keras,
@@ -39,12 +48,7 @@ pytestmark = [
 
 KINDS = sorted(name for name, module in KIND_MODULES.items() if module == "attention")
 
-EXAMPLES = int(os.environ.get("MSPEC_ATTENTION_EXAMPLES", "8"))
-HYPOTHESIS = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
-)
+HYPOTHESIS = examples("MSPEC_ATTENTION_EXAMPLES", 8)
 
 
 def E(equation: str, output_shape, **params) -> dict:
@@ -133,19 +137,13 @@ DELIBERATE = [
 
 
 @pytest.mark.parametrize("case", [param(c) for c in EXPLICIT])
-def test_explicit_case(case) -> None:
-    truth = compare(case.step, case.shapes, run=case.run)
-    verdict = "accepts" if case.accepted else "refuses"
-    assert truth.ok == case.accepted, (
-        f"Keras no longer {verdict} this case: {truth.error or truth.output_shape}"
-    )
+def test_explicit_case(case: Case) -> None:
+    check_explicit_case(case)
 
 
 @pytest.mark.parametrize("reason, case", [param(c, r) for r, c in DELIBERATE])
-def test_deliberate_refusal(reason: str, case) -> None:
-    truth = keras_apply(case.step, [as_keras(s) for s in case.shapes], run=case.run)
-    assert truth.ok, f"Keras now refuses this case ({truth.error}): mspec's refusal needs no reason"
-    assert not mspec_apply(case.step, case.shapes).ok, reason
+def test_deliberate_refusal(reason: str, case: Case) -> None:
+    check_deliberate_refusal(reason, case)
 
 
 def test_every_kind_has_accepted_and_refused_cases() -> None:
@@ -243,13 +241,7 @@ def test_every_kind_has_a_strategy() -> None:
 @pytest.mark.kernels
 @pytest.mark.parametrize("name", KINDS)
 def test_generated_cases(name: str) -> None:
-    @HYPOTHESIS
-    @given(case=STRATEGIES[name]())
-    def check(case) -> None:
-        step, shapes, run = case
-        compare(step, shapes, run=run)
-
-    check()
+    check_generated_cases(STRATEGIES[name](), HYPOTHESIS)
 
 
 # --- Whole models: generated code and import ----------------------------------
@@ -290,7 +282,7 @@ def test_a_spec_with_every_kind_builds_with_mspec_shapes() -> None:
     from mspec.graph.passes.shapes import total_param_count
     from mspec.pipeline import check_bytes
 
-    from test_build_vs_keras import as_keras, keras_shapes
+    from support.keras_build import as_keras, keras_shapes
 
     checked = check_bytes(SPEC.encode(), "attention.toml", "toml")
     assert checked.ok, [d.format() for d in checked.diagnostics]
@@ -323,18 +315,18 @@ def test_a_keras_model_with_every_kind_imports_and_rebuilds() -> None:
 
     from mspec.importer import import_config
 
-    from test_import import _build_text, _strip
+    from support.round_trip import build_imported, strip_names
 
     model = _keras_model(keras)
     result = import_config(json.loads(model.to_json()), "attention.json")
     assert result.ok, [d.format() for d in result.diagnostics]
     assert 'output_shape = ["size1", 8]' in result.text  # Keras' null, written as a name
-    rebuilt = _build_text(result.text)
+    rebuilt = build_imported(result.text)
     # Keras orders the two inputs differently in the rebuilt model: compare layer by layer, by name.
     for layer in model.layers:
         again = rebuilt.get_layer(layer.name)
         assert type(again) is type(layer), layer.name
-        assert _strip(again.get_config()) == _strip(layer.get_config()), layer.name
+        assert strip_names(again.get_config()) == strip_names(layer.get_config()), layer.name
         assert again.count_params() == layer.count_params(), layer.name
         assert again.output.shape == layer.output.shape, layer.name
     assert rebuilt.count_params() == model.count_params()

@@ -1,10 +1,10 @@
 """Differential tests of the augmentation, audio, ReversibleEmbedding and SpectralNormalization kinds.
 
-Same method as `test_layers_vs_keras`: Keras (through `keras_oracle`) is the
-truth for what is accepted, the output shape and `count_params()`. Random
-layers are compared on shapes only (their values are random); cases marked
-`run` also call the layer on arrays, where the colour layers check their
-channels.
+Same method as every layer differential test (`support.layer_agreement`): Keras
+(through `support.keras_oracle`) is the truth for what is accepted, the output
+shape and `count_params()`. Random layers are compared on shapes only (their
+values are random); cases marked `run` also call the layer on arrays, where the
+colour layers check their channels. Every generated case runs.
 """
 
 from __future__ import annotations
@@ -13,13 +13,21 @@ import pytest
 
 pytest.importorskip("keras")
 
-from hypothesis import given
 from hypothesis import strategies as st
 
 from mspec.layers import KIND_MODULES
-from test_layers_vs_keras import HYPOTHESIS, Case, L, N, as_keras, compare, mspec_apply, no, ok, param
 
-from keras_oracle import keras_apply
+from support.layer_cases import (
+    Case,
+    L,
+    N,
+    check_deliberate_refusal,
+    check_explicit_case,
+    check_generated_cases,
+    no,
+    ok,
+    param,
+)
 
 pytestmark = [pytest.mark.keras]
 
@@ -161,18 +169,12 @@ DELIBERATE = [
 
 @pytest.mark.parametrize("case", [param(c) for c in CASES])
 def test_case(case: Case) -> None:
-    truth = compare(case.step, case.shapes, run=case.run)
-    verdict = "accepts" if case.accepted else "refuses"
-    assert truth.ok == case.accepted, (
-        f"Keras no longer {verdict} this case: {truth.error or truth.output_shape}"
-    )
+    check_explicit_case(case)
 
 
 @pytest.mark.parametrize("reason, case", [param(c, r) for r, c in DELIBERATE])
 def test_deliberate_refusal(reason: str, case: Case) -> None:
-    truth = keras_apply(case.step, [as_keras(s) for s in case.shapes], run=case.run)
-    assert truth.ok, f"Keras now refuses this case ({truth.error}): mspec's refusal needs no reason"
-    assert not mspec_apply(case.step, case.shapes).ok, reason
+    check_deliberate_refusal(reason, case)
 
 
 def test_every_kind_has_accepted_and_refused_cases() -> None:
@@ -201,7 +203,7 @@ def image_case(draw):
     channels = draw(st.sampled_from([1, 3]))
     height, width = draw(st.integers(2, 6)), draw(st.integers(2, 6))
     shape = (N, channels, height, width) if first else (N, height, width, channels)
-    return step, [shape]
+    return step, [shape], True
 
 
 @st.composite
@@ -215,7 +217,7 @@ def stft_case(draw):
         step["data_format"] = "channels_first"
     samples, channels = draw(st.integers(1, 60)), draw(st.integers(1, 3))
     first = step.get("data_format") == "channels_first"
-    return step, [(N, channels, samples) if first else (N, samples, channels)]
+    return step, [(N, channels, samples) if first else (N, samples, channels)], True
 
 
 @st.composite
@@ -224,7 +226,7 @@ def mel_case(draw):
     step = L("MelSpectrogram", fft_length=fft, sequence_stride=draw(st.integers(1, 16)),
              num_mel_bins=draw(st.integers(1, 12)))  # fmt: skip
     # At least fft_length // 2 + 1 samples: TensorFlow's reflect padding needs them (JAX does not).
-    return step, [(N, draw(st.integers(fft // 2 + 1, 80)))]
+    return step, [(N, draw(st.integers(fft // 2 + 1, 80)))], True
 
 
 GENERATED = {"images": image_case(), "STFTSpectrogram": stft_case(), "MelSpectrogram": mel_case()}
@@ -233,10 +235,4 @@ GENERATED = {"images": image_case(), "STFTSpectrogram": stft_case(), "MelSpectro
 @pytest.mark.kernels
 @pytest.mark.parametrize("name", sorted(GENERATED))
 def test_generated_cases(name: str) -> None:
-    @HYPOTHESIS
-    @given(case=GENERATED[name])
-    def check(case) -> None:
-        step, shapes = case
-        compare(step, shapes, run=True)
-
-    check()
+    check_generated_cases(GENERATED[name])

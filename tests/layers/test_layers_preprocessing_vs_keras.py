@@ -1,12 +1,13 @@
 """Differential tests of the preprocessing layer kinds against Keras, their vocabulary files, lint and fit.
 
-Same method as `test_layers_vs_keras`: Keras (through `keras_oracle`, which
-feeds strings to StringLookup, Hashing and TextVectorization, and int64 values
-to IntegerLookup and HashedCrossing) is the truth for what is accepted, the
-output shape and `count_params()`. Cases marked `run` also call the layer on
-arrays; layers without state (no vocabulary, Discretization with `num_bins`)
-fail there until adapted, so their cases are symbolic only, and `mspec fit`
-adapts them (tested at the end).
+Same method as every layer differential test (`support.layer_agreement`): Keras
+(through `support.keras_oracle`, which feeds strings to StringLookup, Hashing
+and TextVectorization, and int64 values to IntegerLookup and HashedCrossing) is
+the truth for what is accepted, the output shape and `count_params()`. Cases
+marked `run` also call the layer on arrays; layers without state (no
+vocabulary, Discretization with `num_bins`) fail there until adapted, so their
+cases are symbolic only, and `mspec fit` adapts them (tested at the end). Every
+generated case runs.
 """
 
 from __future__ import annotations
@@ -19,28 +20,24 @@ import pytest
 
 pytest.importorskip("keras")
 
-from hypothesis import given
 from hypothesis import strategies as st
 
 from mspec.layers import KIND_MODULES
-from test_layers_vs_keras import (
-    HYPOTHESIS,
+
+from support.layer_cases import (
     Case,
     L,
     N,
-    as_keras,
-    compare,
-    mspec_apply,
+    check_deliberate_refusal,
+    check_explicit_case,
+    check_generated_cases,
     no,
     ok,
     param,
 )
 
-from keras_oracle import MULTI_INPUT, keras_apply
-
 pytestmark = [pytest.mark.keras]
 
-MULTI_INPUT.add("HashedCrossing")  # called on a list of tensors
 KINDS = sorted(name for name, module in KIND_MODULES.items() if module == "preprocessing")
 AB = ["a", "b"]
 
@@ -188,18 +185,12 @@ DELIBERATE = [
 
 @pytest.mark.parametrize("case", [param(c) for c in CASES])
 def test_case(case: Case) -> None:
-    truth = compare(case.step, case.shapes, run=case.run)
-    verdict = "accepts" if case.accepted else "refuses"
-    assert truth.ok == case.accepted, (
-        f"Keras no longer {verdict} this case: {truth.error or truth.output_shape}"
-    )
+    check_explicit_case(case)
 
 
 @pytest.mark.parametrize("reason, case", [param(c, r) for r, c in DELIBERATE])
 def test_deliberate_refusal(reason: str, case: Case) -> None:
-    truth = keras_apply(case.step, [as_keras(s) for s in case.shapes], run=case.run)
-    assert truth.ok, f"Keras now refuses this case ({truth.error}): mspec's refusal needs no reason"
-    assert not mspec_apply(case.step, case.shapes).ok, reason
+    check_deliberate_refusal(reason, case)
 
 
 def test_every_kind_has_accepted_and_refused_cases() -> None:
@@ -233,14 +224,14 @@ def lookup_case(draw):
     )
     if draw(st.booleans()):
         step["mask_token"] = ""
-    return step, [values_shape(draw, mode)]
+    return step, [values_shape(draw, mode)], True
 
 
 @st.composite
 def hashing_case(draw):
     mode = draw(MODES)
     step = L("Hashing", num_bins=draw(st.integers(1, 6)), output_mode=mode)
-    return step, [values_shape(draw, mode, min_size=0)]
+    return step, [values_shape(draw, mode, min_size=0)], True
 
 
 @st.composite
@@ -248,7 +239,7 @@ def discretization_case(draw):
     bounds = sorted(draw(st.lists(st.floats(-2, 2), min_size=0, max_size=3, unique=True)))
     mode = draw(MODES)
     step = L("Discretization", bin_boundaries=bounds, output_mode=mode)
-    return step, [values_shape(draw, mode)]
+    return step, [values_shape(draw, mode)], True
 
 
 @st.composite
@@ -262,7 +253,7 @@ def image_case(draw):
     if draw(st.booleans()):
         step["data_format"] = draw(st.sampled_from(["channels_last", "channels_first"]))
     shape = (N, *draw(st.lists(st.integers(2, 6), min_size=3, max_size=3)))
-    return step, [shape]
+    return step, [shape], True
 
 
 GENERATED = {
@@ -276,13 +267,7 @@ GENERATED = {
 @pytest.mark.kernels
 @pytest.mark.parametrize("name", sorted(GENERATED))
 def test_generated_cases(name: str) -> None:
-    @HYPOTHESIS
-    @given(case=GENERATED[name])
-    def check(case) -> None:
-        step, shapes = case
-        compare(step, shapes, run=True)
-
-    check()
+    check_generated_cases(GENERATED[name])
 
 
 # --- Vocabulary files, code generation, lint ---------------------------------------

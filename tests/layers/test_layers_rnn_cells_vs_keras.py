@@ -1,6 +1,6 @@
 """Differential tests of RNN and the recurrent cells it runs against Keras itself.
 
-The same contract as `test_layers_vs_keras` (whose helpers this file uses):
+The same contract as every layer differential test (`support.layer_agreement`):
 mspec refuses exactly what Keras refuses, and where both accept gives Keras'
 output shape and `count_params()`. Cases that run on arrays are marked
 `kernels`.
@@ -17,45 +17,41 @@ sizes. MSPEC_RNN_CELL_EXAMPLES sets the number of generated cases (default 30).
 from __future__ import annotations
 
 import json
-import os
 import re
 
 import pytest
 
 pytest.importorskip("keras")
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from mspec.layers import KIND_MODULES
-from test_layers_vs_keras import (
+
+from support.keras_build import as_keras
+from support.keras_oracle import keras_apply
+from support.layer_cases import (
     Case,
     L,
     N,
-    as_keras,
-    check_agreement,
-    compare,
-    mspec_apply,
-    mspec_shared,
+    check_deliberate_refusal,
+    check_explicit_case,
+    check_generated_cases,
+    check_shared_case,
+    examples,
     no,
     ok,
     param,
-    shape,
 )
-
-from keras_oracle import keras_apply, keras_shared
+from support.layer_strategies.drawing import shape
+from support.layer_strategies.rnn import UNITS, recurrent_options
 
 pytestmark = [pytest.mark.keras]
 
 KINDS = sorted(name for name, module in KIND_MODULES.items() if module == "rnn_cells")
 CELLS = ["GRUCell", "LSTMCell", "SimpleRNNCell"]
 
-EXAMPLES = int(os.environ.get("MSPEC_RNN_CELL_EXAMPLES", "30"))
-HYPOTHESIS = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
-)
+HYPOTHESIS = examples("MSPEC_RNN_CELL_EXAMPLES", 30)
 
 
 def stack(*cells: dict) -> dict:
@@ -144,18 +140,12 @@ def kinds_in(step: dict) -> set[str]:
 
 @pytest.mark.parametrize("case", [param(c) for c in RNN_CASES])
 def test_explicit_case(case: Case) -> None:
-    truth = compare(case.step, case.shapes, run=case.run)
-    verdict = "accepts" if case.accepted else "refuses"
-    assert truth.ok == case.accepted, (
-        f"Keras no longer {verdict} this case: {truth.error or truth.output_shape}"
-    )
+    check_explicit_case(case)
 
 
 @pytest.mark.parametrize("reason, case", [param(c, r) for r, c in DELIBERATE])
 def test_deliberate_refusal(reason: str, case: Case) -> None:
-    truth = keras_apply(case.step, [as_keras(s) for s in case.shapes], run=case.run)
-    assert truth.ok, f"Keras now refuses this case ({truth.error}): mspec's refusal needs no reason"
-    assert not mspec_apply(case.step, case.shapes).ok, reason
+    check_deliberate_refusal(reason, case)
 
 
 def test_every_kind_has_accepted_and_refused_cases() -> None:
@@ -184,9 +174,7 @@ SHARED_CASES = [
 
 @pytest.mark.parametrize("case", [param(c) for c in SHARED_CASES])
 def test_shared_layer_case(case: Case) -> None:
-    truth = keras_shared(case.step, [as_keras(s) for s in case.shapes], run=case.run)
-    assert truth.ok == case.accepted, f"Keras no longer {'accepts' if case.accepted else 'refuses'} this case"
-    check_agreement(case.step, case.shapes, truth, mspec_shared(case.step, case.shapes))
+    check_shared_case(case)
 
 
 # --- Generated cases --------------------------------------------------------
@@ -196,20 +184,9 @@ def test_shared_layer_case(case: Case) -> None:
 
 
 def single_cell(name: str):
-    optional = {
-        "activation": st.sampled_from(["tanh", "relu", None]),
-        "use_bias": st.booleans(),
-        "dropout": st.sampled_from([0.0, 0.25]),
-    }
-    if name != "SimpleRNNCell":
-        optional["recurrent_activation"] = st.sampled_from(["sigmoid", "hard_sigmoid"])
-    if name == "GRUCell":
-        optional["reset_after"] = st.booleans()
-    if name == "LSTMCell":
-        optional["unit_forget_bias"] = st.booleans()
-    return st.fixed_dictionaries({"units": st.integers(1, 5)}, optional=optional).map(
-        lambda p: {"type": name, **p}
-    )
+    # A cell takes the options of its recurrent layer that concern one step.
+    optional = recurrent_options(name.removesuffix("Cell"))
+    return st.fixed_dictionaries({"units": UNITS}, optional=optional).map(lambda p: {"type": name, **p})
 
 
 def any_single_cell():
@@ -255,13 +232,7 @@ def test_every_kind_is_generated() -> None:
 
 @pytest.mark.kernels
 def test_generated_cases() -> None:
-    @HYPOTHESIS
-    @given(case=rnn_case())
-    def check(case) -> None:
-        step, shapes, run = case
-        compare(step, shapes, run=run)
-
-    check()
+    check_generated_cases(rnn_case(), HYPOTHESIS)
 
 
 # --- A whole model: the spec, its code, and an import back ------------------

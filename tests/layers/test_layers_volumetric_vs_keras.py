@@ -1,6 +1,6 @@
 """Differential tests of the 3D, adaptive pooling and ConvLSTM layer kinds against Keras itself.
 
-The same contract as `test_layers_vs_keras` (whose helpers this file uses):
+The same contract as every layer differential test (`support.layer_agreement`):
 mspec refuses exactly what Keras refuses, and where both accept gives Keras'
 output shape and `count_params()`; a kernel limitation of TensorFlow's CPU
 kernels is no refusal, and mspec warns about it (MS305). Cases that run on
@@ -17,45 +17,37 @@ the number of generated cases per kind (default 4).
 from __future__ import annotations
 
 import json
-import os
 import tomllib
 
 import pytest
 
 pytest.importorskip("keras")
 
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mspec.layers import KIND_MODULES
-from test_layers_vs_keras import (
-    FORMAT,
+
+from support.layer_cases import (
     Case,
     L,
     N,
-    as_keras,
-    check_agreement,
-    compare,
-    mspec_apply,
-    mspec_shared,
+    check_deliberate_refusal,
+    check_explicit_case,
+    check_generated_cases,
+    check_shared_case,
+    examples,
     no,
     ok,
     param,
 )
-
-from keras_oracle import keras_apply, keras_shared
+from support.layer_strategies.drawing import BATCH, FORMAT, one_input_case, shape, sizes
 
 pytestmark = [pytest.mark.keras]
 
 MODULES = ("volumetric", "conv_rnn")
 KINDS = sorted(name for name, module in KIND_MODULES.items() if module in MODULES)
 
-EXAMPLES = int(os.environ.get("MSPEC_VOLUMETRIC_EXAMPLES", "4"))
-HYPOTHESIS = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
-)
+HYPOTHESIS = examples("MSPEC_VOLUMETRIC_EXAMPLES", 4)
 
 
 # --- Explicit cases ---------------------------------------------------------
@@ -168,18 +160,12 @@ DELIBERATE = [
 
 @pytest.mark.parametrize("case", [param(c) for c in EXPLICIT])
 def test_explicit_case(case: Case) -> None:
-    truth = compare(case.step, case.shapes, run=case.run)
-    verdict = "accepts" if case.accepted else "refuses"
-    assert truth.ok == case.accepted, (
-        f"Keras no longer {verdict} this case: {truth.error or truth.output_shape}"
-    )
+    check_explicit_case(case)
 
 
 @pytest.mark.parametrize("reason, case", [param(c, r) for r, c in DELIBERATE])
 def test_deliberate_refusal(reason: str, case: Case) -> None:
-    truth = keras_apply(case.step, [as_keras(s) for s in case.shapes], run=case.run)
-    assert truth.ok, f"Keras now refuses this case ({truth.error}): mspec's refusal needs no reason"
-    assert not mspec_apply(case.step, case.shapes).ok, reason
+    check_deliberate_refusal(reason, case)
 
 
 def test_every_kind_has_accepted_and_refused_cases() -> None:
@@ -207,9 +193,7 @@ SHARED_CASES = [
 
 @pytest.mark.parametrize("case", [param(c) for c in SHARED_CASES])
 def test_shared_layer_case(case: Case) -> None:
-    truth = keras_shared(case.step, [as_keras(s) for s in case.shapes], run=case.run)
-    assert truth.ok == case.accepted, f"Keras no longer {'accepts' if case.accepted else 'refuses'} this case"
-    check_agreement(case.step, case.shapes, truth, mspec_shared(case.step, case.shapes))
+    check_shared_case(case)
 
 
 # --- Generated cases --------------------------------------------------------
@@ -217,22 +201,9 @@ def test_shared_layer_case(case: Case) -> None:
 # Small sizes (1 to 4) keep 3D runs cheap. Cases that run use known sizes only.
 
 
-def small(known_only: bool = False):
-    sizes = st.integers(1, 4)
-    return sizes if known_only else st.one_of(sizes, sizes, st.none(), st.just("T"))
-
-
-@st.composite
-def shape(draw, rank: int, *, known_only: bool = False, exact: bool = False) -> tuple:
-    """Draw `rank` axes, batch included (without `exact`, sometimes one more or one fewer)."""
-    if not exact:
-        rank = draw(st.sampled_from([rank] * 6 + [rank - 1, rank + 1]))
-    batch = st.none() if known_only else st.sampled_from([None, None, 2])
-    return (draw(batch), *(draw(small(known_only)) for _ in range(rank - 1)))
-
-
-def per_axis(n: int, low: int, high: int):
-    return st.one_of(st.integers(low, high), st.lists(st.integers(low, high), min_size=n, max_size=n))
+def small_shape(rank: int, *, known_only: bool = False):
+    """About `rank` axes (batch included) of sizes 1 to 4 or unknown; `known_only`: known but the batch."""
+    return shape(rank, known_only=known_only, batch=st.none() if known_only else BATCH, high=4)
 
 
 def margins():
@@ -241,19 +212,18 @@ def margins():
 
 
 def case(name: str, params: dict, optional: dict, rank: int, *, run: bool = False):
-    steps = st.fixed_dictionaries(params, optional=optional).map(lambda p: {"type": name, **p})
-    return st.tuples(steps, st.tuples(shape(rank, known_only=run)).map(list), st.just(run))
+    return one_input_case(name, params, optional, small_shape(rank, known_only=run), run=run)
 
 
 def conv3d_transpose_case():
     optional = {
-        "strides": per_axis(3, 1, 2),
+        "strides": sizes(3, 1, 2),
         "padding": st.sampled_from(["valid", "same"]),
-        "output_padding": st.one_of(st.none(), per_axis(3, 0, 1)),
-        "dilation_rate": per_axis(3, 1, 2),
+        "output_padding": st.one_of(st.none(), sizes(3, 0, 1)),
+        "dilation_rate": sizes(3, 1, 2),
         "use_bias": st.booleans(),
     }
-    params = {"filters": st.integers(1, 3), "kernel_size": per_axis(3, 1, 3)}
+    params = {"filters": st.integers(1, 3), "kernel_size": sizes(3, 1, 3)}
     return case("Conv3DTranspose", params, optional, 5)
 
 
@@ -262,19 +232,19 @@ def adaptive_case(name: str, rank: int):
     # kills the process (a floating point exception) on a window larger than the input, which adaptive max
     # pooling in 1D and 3D uses when an input size or an output_size is 1.
     optional = {"data_format": st.sampled_from([None, "channels_last", "channels_first"])}
-    steps = st.fixed_dictionaries({"output_size": per_axis(rank, 2, 4)}, optional=optional)
+    steps = st.fixed_dictionaries({"output_size": sizes(rank, 2, 4)}, optional=optional)
     draw_rank = st.sampled_from([rank + 2] * 6 + [rank + 1, rank + 3])
     shapes = draw_rank.flatmap(lambda n: st.tuples(st.none(), *[st.integers(2, 4)] * (n - 1)))
     return st.tuples(steps.map(lambda p: {"type": name, **p}), st.tuples(shapes).map(list), st.just(True))
 
 
 def conv_lstm_case(name: str, rank: int):
-    params = {"filters": st.integers(1, 3), "kernel_size": per_axis(rank, 1, 3)}
+    params = {"filters": st.integers(1, 3), "kernel_size": sizes(rank, 1, 3)}
     optional = {
-        "strides": per_axis(rank, 1, 2),
+        "strides": sizes(rank, 1, 2),
         "padding": st.sampled_from(["valid", "same"]),
         "data_format": FORMAT,
-        "dilation_rate": per_axis(rank, 1, 2),
+        "dilation_rate": sizes(rank, 1, 2),
         "use_bias": st.booleans(),
         "unit_forget_bias": st.booleans(),
         "return_sequences": st.booleans(),
@@ -287,7 +257,7 @@ STRATEGIES = {
     "Conv3DTranspose": conv3d_transpose_case(),
     "Cropping3D": case("Cropping3D", {}, {"cropping": margins(), "data_format": FORMAT}, 5),
     "ZeroPadding3D": case("ZeroPadding3D", {}, {"padding": margins(), "data_format": FORMAT}, 5),
-    "UpSampling3D": case("UpSampling3D", {}, {"size": per_axis(3, 1, 3), "data_format": FORMAT}, 5),
+    "UpSampling3D": case("UpSampling3D", {}, {"size": sizes(3, 1, 3), "data_format": FORMAT}, 5),
     **{
         f"Adaptive{mode}Pooling{rank}D": adaptive_case(f"Adaptive{mode}Pooling{rank}D", rank)
         for mode in ("Max", "Average")
@@ -303,13 +273,7 @@ def test_every_kind_has_a_strategy() -> None:
 
 @pytest.mark.parametrize("name", KINDS)
 def test_generated_cases(name: str) -> None:
-    @HYPOTHESIS
-    @given(case=STRATEGIES[name])
-    def check(case) -> None:
-        step, shapes, run = case
-        compare(step, shapes, run=run)
-
-    check()
+    check_generated_cases(STRATEGIES[name], HYPOTHESIS)
 
 
 # --- Code generation and import ---------------------------------------------
@@ -354,7 +318,7 @@ def test_generated_source_builds_and_imports_back() -> None:
     from mspec.importer import import_config
     from mspec.pipeline import check_bytes
 
-    from keras_oracle import run_model
+    from support.keras_oracle import run_model
 
     checked = check_text(MODEL)
     assert checked.ok, [d.format() for d in checked.diagnostics]
@@ -378,4 +342,3 @@ def test_generated_source_builds_and_imports_back() -> None:
     rebuilt = build_graph(reimported.graph)
     assert rebuilt.count_params() == model.count_params()
     assert [tuple(t.shape) for t in rebuilt.outputs] == [tuple(t.shape) for t in model.outputs]
-
