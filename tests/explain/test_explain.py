@@ -77,7 +77,16 @@ loss = "mse"
 # --- training and explaining --------------------------------------------------
 
 
+# Each finding is tested with its signal planted and with it removed: it must hold only in the first case.
+PLANTED_OR_REMOVED = pytest.mark.parametrize("planted", [True, False], ids=["planted", "removed"])
+
+
 def fit_and_explain(tmp_path: Path, spec: str, train: dict, held_out: dict, **options):
+    """Train `spec` on `train` with `mspec fit`, explain the model on `held_out`; print the report.
+
+    The printed report is what pytest shows of a failing test: the numbers behind the finding.
+    """
+    pytest.importorskip("keras")
     from mspec.explain import explain
     from mspec.training import fit
 
@@ -89,6 +98,7 @@ def fit_and_explain(tmp_path: Path, spec: str, train: dict, held_out: dict, **op
     explanation = explain(
         tmp_path / "spec.toml", tmp_path / f"{name}.keras", tmp_path / "test.npz", seed=3, **options
     )
+    print(to_text(explanation))
     return fitted, explanation
 
 
@@ -192,16 +202,14 @@ def one_input_found(explanation) -> bool:
     )
 
 
-@pytest.mark.parametrize("planted", [True, False], ids=["planted", "removed"])
+@PLANTED_OR_REMOVED
 @pytest.mark.keras
 @pytest.mark.slow
 def test_a_only_the_input_with_the_signal_matters(tmp_path: Path, planted: bool) -> None:
-    pytest.importorskip("keras")
     _, explanation = fit_and_explain(
         tmp_path, THREE_INPUTS.format(epochs=6), three_inputs(1, planted), three_inputs(2, planted)
     )
     report = explanation.outputs["label"]
-    print(to_text(explanation))
     assert one_input_found(explanation) is planted
     if planted:
         assert report.inputs["a"].metric_drop > 0.2
@@ -264,15 +272,13 @@ def interaction_found(explanation) -> bool:
     )
 
 
-@pytest.mark.parametrize("planted", [True, False], ids=["planted", "removed"])
+@PLANTED_OR_REMOVED
 @pytest.mark.keras
 @pytest.mark.slow
 def test_b_both_inputs_of_a_product_rank_above_noise(tmp_path: Path, planted: bool) -> None:
-    pytest.importorskip("keras")
     _, explanation = fit_and_explain(
         tmp_path, INTERACTION.format(epochs=8), product_data(1, planted), product_data(2, planted)
     )
-    print(to_text(explanation))
     assert interaction_found(explanation) is planted
 
 
@@ -291,11 +297,10 @@ def group_recovers(explanation) -> bool:
     return group.importance > 1.5 * alone + 2 * group.std
 
 
-@pytest.mark.parametrize("planted", [True, False], ids=["planted", "removed"])
+@PLANTED_OR_REMOVED
 @pytest.mark.keras
 @pytest.mark.slow
 def test_c_a_grouped_permutation_recovers_what_duplicates_hide(tmp_path: Path, planted: bool) -> None:
-    pytest.importorskip("keras")
     _, explanation = fit_and_explain(
         tmp_path,
         THREE_INPUTS.format(epochs=6),
@@ -303,7 +308,6 @@ def test_c_a_grouped_permutation_recovers_what_duplicates_hide(tmp_path: Path, p
         duplicated(2, planted),
         groups=[("a", "b")],
     )
-    print(to_text(explanation))
     assert group_recovers(explanation) is planted
     document = to_json(explanation)
     assert document["outputs"]["label"]["groups"]["a+b"]["importance"] > 0
@@ -345,11 +349,10 @@ def wide_data(seed: int) -> dict:
     return {"noise": noise, "signal": signal, "label": label}
 
 
-@pytest.mark.parametrize("planted", [True, False], ids=["planted", "removed"])
+@PLANTED_OR_REMOVED
 @pytest.mark.keras
 @pytest.mark.slow
 def test_d_a_wide_branch_of_noise_overwhelms_the_narrow_one(tmp_path: Path, planted: bool) -> None:
-    pytest.importorskip("keras")
     spec = WIDE.format(width=1024 if planted else 4)
     fitted, explanation = fit_and_explain(tmp_path, spec, wide_data(1), wide_data(2))
     codes = [w.code for w in fitted.warnings]
@@ -439,9 +442,7 @@ def multi_data(seed: int, rows: int = 1500) -> dict:
 @pytest.mark.keras
 @pytest.mark.slow
 def test_multi_output_shared_layers_and_the_command(tmp_path: Path) -> None:
-    pytest.importorskip("keras")
     _, explanation = fit_and_explain(tmp_path, MULTI, multi_data(1), multi_data(2))
-    print(to_text(explanation))
     flag, amount = explanation.outputs["flag"], explanation.outputs["amount"]
     assert next(iter(flag.inputs)) == "a" and flag.metric == "auc" and flag.metric_higher_is_better
     assert next(iter(amount.inputs)) == "b" and amount.metric == "mae" and not amount.metric_higher_is_better

@@ -41,6 +41,11 @@ def write_spec(folder: Path, text: str, name: str = "spec.toml") -> Path:
     return path
 
 
+def quiet_fit(spec: Path, data: Path, **settings):
+    """`mspec.fit` without Keras' progress bars or mspec's own lines."""
+    return mspec.fit(spec, data, verbose=0, log=lambda _: None, **settings)
+
+
 def write_csv(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Flat columns: input_1_0..input_1_9, input_2_0..input_2_4, output."""
     import pyarrow as pa
@@ -78,9 +83,7 @@ def test_fit_example_1_from_each_format(tmp_path: Path, fmt: str) -> None:
     else:
         write_csv(data, arrays)
         spec = example_1_with_columns(tmp_path)
-    result = mspec.fit(
-        spec, data, output_dir=tmp_path / "out", epochs=4, seed=0, verbose=0, log=lambda _: None
-    )
+    result = quiet_fit(spec, data, output_dir=tmp_path / "out", epochs=4, seed=0)
     losses = result.history["loss"]
     assert len(losses) == 4 and losses[-1] < losses[0]
     assert result.history["accuracy"][-1] > 0.75  # the label is learnable from both inputs
@@ -108,9 +111,9 @@ def _sha256(path: Path) -> str:
 def test_same_seed_gives_identical_weights(tmp_path: Path) -> None:
     data = tmp_path / "data.npz"
     write_npz(data, concat_independent(600, seed=2))
-    first = mspec.fit(EXAMPLE_1, data, epochs=2, seed=5, verbose=0, log=lambda _: None)
-    second = mspec.fit(EXAMPLE_1, data, epochs=2, seed=5, verbose=0, log=lambda _: None)
-    other = mspec.fit(EXAMPLE_1, data, epochs=2, seed=6, verbose=0, log=lambda _: None)
+    first = quiet_fit(EXAMPLE_1, data, epochs=2, seed=5)
+    second = quiet_fit(EXAMPLE_1, data, epochs=2, seed=5)
+    other = quiet_fit(EXAMPLE_1, data, epochs=2, seed=6)
     for a, b in zip(first.model.get_weights(), second.model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     assert any(
@@ -171,13 +174,13 @@ def _two_heads_data(path: Path) -> dict[str, np.ndarray]:
 def test_class_weights_on_a_multi_output_model(tmp_path: Path) -> None:
     data = tmp_path / "data.npz"
     arrays = _two_heads_data(data)
-    plain = mspec.fit(write_spec(tmp_path, MULTI_OUTPUT), data, verbose=0, log=lambda _: None)
+    plain = quiet_fit(write_spec(tmp_path, MULTI_OUTPUT), data)
     weighted_spec = write_spec(
         tmp_path,
         MULTI_OUTPUT + '\n    class_weight = { rare = { "0" = 1.0, "1" = 9.0 }, kind = { "2" = 5.0 } }\n',
         "weighted.toml",
     )
-    weighted = mspec.fit(weighted_spec, data, verbose=0, log=lambda _: None)
+    weighted = quiet_fit(weighted_spec, data)
     x = {"a": arrays["a"], "b": arrays["b"]}
     rare_plain, kind_plain = plain.model.predict(x, verbose=0)
     rare_weighted, kind_weighted = weighted.model.predict(x, verbose=0)
@@ -193,7 +196,7 @@ def test_a_loss_weight_on_one_output_of_two(tmp_path: Path) -> None:
     text = MULTI_OUTPUT.replace(
         'loss = "binary_crossentropy"', 'loss = "binary_crossentropy"\n    loss_weight = 3.0'
     )
-    result = mspec.fit(write_spec(tmp_path, text), data, epochs=1, verbose=0, log=lambda _: None)
+    result = quiet_fit(write_spec(tmp_path, text), data, epochs=1)
     history = result.history
     # The total is the weighted sum: 3 x rare + 1 x kind (the other output keeps Keras' default weight).
     assert history["loss"][0] == pytest.approx(
@@ -245,7 +248,7 @@ def test_early_stopping_stops_and_records_the_best_epoch(tmp_path: Path) -> None
         early_stopping = { monitor = "val_loss", patience = 2, min_delta = 100.0 }
         """
     )
-    result = mspec.fit(write_spec(tmp_path, text), data, seed=0, verbose=0, log=lambda _: None)
+    result = quiet_fit(write_spec(tmp_path, text), data, seed=0)
     assert result.run["epochs_run"] == 3
     assert len(result.history["val_loss"]) == 3
     assert result.run["best_epoch"] == 1
@@ -254,9 +257,7 @@ def test_early_stopping_stops_and_records_the_best_epoch(tmp_path: Path) -> None
 def test_streamed_data_trains_like_data_in_memory(tmp_path: Path) -> None:
     data = tmp_path / "data.parquet"
     write_parquet(data, concat_independent(1500, seed=5))
-    result = mspec.fit(
-        EXAMPLE_1, data, epochs=3, batch_size=50, seed=0, stream=True, verbose=0, log=lambda _: None
-    )
+    result = quiet_fit(EXAMPLE_1, data, epochs=3, batch_size=50, seed=0, stream=True)
     assert len(result.history["loss"]) == 3
     assert result.history["loss"][-1] < result.history["loss"][0]
     assert result.history["accuracy"][-1] > 0.75
@@ -330,7 +331,7 @@ def test_a_constant_input_is_reported_dead(tmp_path: Path) -> None:
     arrays["input_2"] = np.zeros_like(arrays["input_2"])  # carries nothing at all
     data = tmp_path / "data.npz"
     write_npz(data, arrays)
-    result = mspec.fit(EXAMPLE_1, data, epochs=4, seed=0, verbose=0, log=lambda _: None)
+    result = quiet_fit(EXAMPLE_1, data, epochs=4, seed=0)
     dead = [w for w in result.warnings if w.code == "MS604"]
     assert len(dead) == 1 and "x2" in dead[0].message, [w.format() for w in result.warnings]
     assert result.history["balance/merged/x2"][-1] < 0.01
@@ -361,7 +362,7 @@ def test_interrupted_training_leaves_the_previous_outputs(tmp_path: Path) -> Non
     out = tmp_path / "out"
     small = tmp_path / "small.npz"
     write_npz(small, concat_independent(200, seed=6))
-    mspec.fit(EXAMPLE_1, small, output_dir=out, epochs=1, verbose=0, log=lambda _: None)
+    quiet_fit(EXAMPLE_1, small, output_dir=out, epochs=1)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     large = tmp_path / "large.npz"
     write_npz(large, concat_independent(200_000, seed=7))
