@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..diagnostics import Diagnostic, Severity
+from ..frontend import CheckResult, check_bytes
 from .convert import Importer
 from .read import ModelFileError, model_config_from_bytes, read_model_config
 from .spec_text import Unrepresentable, render
 from .step_names import StepNames
-
-if TYPE_CHECKING:
-    from ..pipeline import CheckResult
 
 FORMATS = ("toml", "json")
 
@@ -107,10 +105,6 @@ def _write_and_check(document: dict[str, Any], fmt: str, spec_path: str) -> tupl
     and the lines after a left-out name move, so a check that found some is made
     again on the text written.
     """
-    # Imported here: the pipeline runs the import for `mspec import`, and the two modules
-    # should not need each other while they load.
-    from ..pipeline import check_bytes
-
     names = StepNames(document)
     try:
         text = render(document, fmt)
