@@ -706,7 +706,7 @@ def test_random_valid_models_round_trip() -> None:
     from mspec.pipeline import check_bytes
 
     # Imported here and never guarded: a broken generator fails this test instead of skipping it.
-    from spec_strategies import STRUCTURE_ONLY, valid_specs
+    from support.spec_graphs import STRUCTURE_ONLY, valid_specs
 
     @settings(
         max_examples=int(os.environ.get("MSPEC_IMPORT_EXAMPLES", "12")),

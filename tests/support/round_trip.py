@@ -61,7 +61,7 @@ def build_imported(text: str, fmt: str = "toml"):
     from mspec.backends.keras_model.build import build_model
     from mspec.pipeline import check_bytes
 
-    from spec_strategies import STRUCTURE_ONLY
+    from support.spec_graphs import STRUCTURE_ONLY
 
     checked = check_bytes(text.encode(), f"imported.{fmt}", fmt, STRUCTURE_ONLY)
     assert checked.ok and not findings(checked.diagnostics), [d.format() for d in checked.diagnostics]
