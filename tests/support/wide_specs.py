@@ -1,7 +1,7 @@
 """Generated specs of many parallel branches, for what must stay fast on about 1,000 nodes.
 
-The draw tests and `benchmarks/draw_vs_keras.py` both use this generator, so that both measure the
-same graph.
+The draw tests and the benchmark of `mspec draw` (in benchmarks/) both use this generator, so that
+both measure the same graph.
 """
 
 from __future__ import annotations
