@@ -47,7 +47,7 @@ def test_every_code_has_a_case() -> None:
     for expected in CASES.glob("*.expected"):
         for line in expected.read_text().splitlines():
             covered.add(line.split(": ")[1].split()[0])
-    # The importer's codes come from Keras model files, not specs: tests/importer/test_import.py covers
+    # The importer's codes come from Keras model files, not specs: the tests in tests/importer/ cover
     # them. Data (MS5xx) and training (MS6xx) codes need data files and a run:
     # tests/training_data/test_data_checks.py, tests/training/test_fit.py and tests/explain/test_explain.py
     # cover them, each checking that every code is tested.

@@ -1,7 +1,7 @@
 """The diagnostic codes of `mspec import`.
 
 They come from Keras model files, not spec files, so tests/cases/ cannot hold golden cases for
-them: tests/importer/test_import.py tests each, and the golden cases' coverage check allows for them.
+them: the tests in tests/importer/ test each, and the golden cases' coverage check allows for them.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The classes of `keras.layers` a spec cannot name, each with the reason.
 
-`tests/test_layer_coverage.py` lists every layer class Keras exports and fails
+`tests/layers/test_layer_coverage.py` lists every layer class Keras exports and fails
 on one that is neither in the registry (or an alias of a registered class) nor
 here, and on an entry here that the registry has come to support. The layers
 page prints this table.

@@ -11,7 +11,7 @@ virtual environments with the JAX back end, and checked in:
 
 (and likewise keras 3.10.0 with jax 0.6.0, 3.12.0 with jax 0.7.2, 3.13.0 and
 3.14.0 with a current jax). The weights are seeded, so a file made again holds
-the same model; tests/test_import_versions.py imports each file.
+the same model; tests/importer/test_import_versions.py imports each file.
 """
 
 from __future__ import annotations
