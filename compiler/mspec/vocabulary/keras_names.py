@@ -3,6 +3,8 @@
 Generated from the installed Keras by tests/support/keras_vocabulary.py; do not edit by hand.
 tests/spec/test_vocabulary_vs_keras.py checks it against Keras. What mspec does with
 these names (and the ones it refuses) is in `vocabulary`.
+
+One module past 600 lines: it is data, one table per kind of name, written in one piece.
 """
 
 KERAS_VERSION = "3.15.1"
