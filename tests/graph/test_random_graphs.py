@@ -1,14 +1,15 @@
 """Differential tests of whole random models against Keras.
 
-`support.spec_graphs` and `support.spec_probes` draw documents; each is serialized as JSON and checked by
-mspec like a file. For a valid document, mspec must accept it, and the model
-Keras builds from the generated source must have mspec's static shape at
-every node (named sizes compared as None), mspec's weight count, and, when
-run on arrays (batch 2, unknown sizes 3), the output shapes mspec's rules
-give for those sizes. For a probe document (one merge, shared use or step
-that is just valid or just invalid), mspec's verdict must be Keras' verdict:
-an error of the probe's kind exactly when Keras refuses the model. The
-generated source must exist either way, as it needs no shapes.
+`support.spec_graphs` and `support.spec_probes` draw documents; each is
+serialized as JSON and checked by mspec like a file. For a valid document,
+mspec must accept it, and the model Keras builds from the generated source
+must have mspec's static shape at every node (named sizes compared as None),
+mspec's weight count, and, when run on arrays (batch 2, unknown sizes 3), the
+output shapes mspec's rules give for those sizes. For a probe document (one
+merge, shared use or step that is just valid or just invalid), mspec's verdict
+must be Keras' verdict: an error of the probe's kind exactly when Keras
+refuses the model. The generated source must exist either way, as it needs no
+shapes.
 
 Keras' verdict on a model falls in one of three classes (the oracle's, see
 `support.keras_oracle.Verdict`):

@@ -135,7 +135,8 @@ def shared_probe(draw, builder: Builder) -> tuple[bool, str]:
     kind = pick(draw, PROBE_SHARED)
     low, high = KINDS[kind].ranks
     rank = draw(st.integers(low, min(high, 4)))
-    # Sizes from 2: a shared LayerNormalization built on size 1 is refused on purpose (DELIBERATE_SHARED).
+    # Sizes from 2: a shared LayerNormalization built on size 1 is refused on purpose (DELIBERATE_SHARED in
+    # the core tests).
     first = shaped(draw, builder, dims_of(draw, rank, 2, 6))
     size = near(draw, first.shape[-1], low=2)
     second = shaped(draw, builder, [*dims_of(draw, rank - 1, 2, 6), size] if rank > 2 else [size])

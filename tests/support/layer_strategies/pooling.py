@@ -23,12 +23,13 @@ def pooling(name: str, spatial_rank: int):
         if fit or name.startswith("Average") or draw(st.booleans()):
             highs = [4] * spatial_rank
             if fit:
-                # A graph runs unknown sizes as RUN_SIZE: a window fitting that fits them all.
+                # No larger than an axis, nor than RUN_SIZE, the size a graph's unknown axes run with.
                 highs = [RUN_SIZE if n is None or padding == "same" else min(RUN_SIZE, n) for n in limits]
             step["pool_size"] = compact(draw, [draw(st.integers(1, high)) for high in highs])
         if fit or draw(st.booleans()):
             step["padding"] = padding
         if draw(st.booleans()):
+            # strides=None means the window's size, which a case of its own also writes.
             strides = [draw(st.integers(1, 3)) for _ in limits]
             step["strides"] = compact(draw, strides) if fit or draw(st.booleans()) else None
         return step

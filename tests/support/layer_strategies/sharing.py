@@ -30,14 +30,19 @@ def shared_case(draw, case: SearchStrategy, keeps: Callable[[dict, tuple, int], 
 
 
 def keeps_deliberate_refusals(step: dict, first: tuple, axis: int) -> bool:
-    """Leave the sizes whose change mspec refuses on purpose (DELIBERATE_SHARED in the core and rnn tests)."""
+    """Leave the sizes whose change mspec refuses on purpose (DELIBERATE_SHARED in the core and rnn tests,
+    DELIBERATE in the conv tests)."""
     # LayerNormalization weights of size 1 may broadcast, depending on the axis' spelling.
     last = len(first) - 1
     layer_norm = step["type"] == "LayerNormalization"
     broadcasts = layer_norm and first[axis] == 1 and step.get("axis") in (last, [last])
     # A wrapped convolution fed more channels runs as a grouped one.
     inner = step.get("layer", {})
-    channels = 2 if inner.get("data_format") == "channels_first" else len(first) - 1
+    channels = 2 if inner.get("data_format") == "channels_first" else last
     wraps_conv = step["type"] == "TimeDistributed" and inner.get("type", "").startswith("Conv")
     regroups = wraps_conv and axis == channels
-    return broadcasts or regroups
+    # A transposed window with 'same' and output_padding may give an empty output on a spatial size of 1.
+    spatial = axis != (1 if step.get("data_format") == "channels_first" else last)
+    padded = step.get("padding") == "same" and step.get("output_padding") is not None
+    empties = "Transpose" in step["type"] and padded and spatial
+    return broadcasts or regroups or empties
