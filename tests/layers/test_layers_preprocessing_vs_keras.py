@@ -38,7 +38,9 @@ from support.layer_cases import (
 
 pytestmark = [pytest.mark.keras]
 
-KINDS = sorted(name for name, module in KIND_MODULES.items() if module == "preprocessing")
+# The lookup, hashing and text layers, and the image layers registered beside them.
+PREPROCESSING_MODULES = ("preprocessing", "image_preprocessing")
+KINDS = sorted(name for name, module in KIND_MODULES.items() if module in PREPROCESSING_MODULES)
 AB = ["a", "b"]
 
 CASES = [
