@@ -20,8 +20,8 @@ from .graph.model import ModelGraph
 from .graph.passes import PASSES
 from .spec.ir import Spec
 from .spec.validate import validate
+from .syntax.document import Document, LoadError
 from .syntax.load import load_bytes, load_file
-from .syntax.source import Document, LoadError
 
 
 @dataclass

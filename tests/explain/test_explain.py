@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from mspec import check_text
 from mspec.cli import main
 from mspec.explain import balance_points
-from mspec.explain.report import to_json, to_text
+from mspec.explain.output import to_json, to_text
 
 ROWS = 3000
 

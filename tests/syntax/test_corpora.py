@@ -9,8 +9,8 @@ import re
 
 import pytest
 
+from mspec.syntax.document import LoadError
 from mspec.syntax.load import load_bytes
-from mspec.syntax.source import LoadError
 
 from support.paths import ROOT
 

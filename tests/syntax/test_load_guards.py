@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mspec.syntax.document import Document, LoadError, Location
 from mspec.syntax.json_loader import parse_json
 from mspec.syntax.limits import MAX_DEPTH, MAX_FILE_BYTES, MAX_KEY_PARTS, MAX_NUMBER_DIGITS
 from mspec.syntax.load import load_bytes, load_file
-from mspec.syntax.source import Document, LoadError, Location
 from mspec.syntax.toml_loader import parse_toml
 
 CODES = {"MS001", "MS002", "MS003", "MS004", "MS005", "MS006"}

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from mspec.syntax.document import Document, LoadError, Location
 from mspec.syntax.json_loader import parse_json
 from mspec.syntax.load import load_bytes
-from mspec.syntax.source import Document, LoadError, Location
 
 SAMPLE = """{
   "model": {"name": "demo"},

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mspec.syntax.document import Document, LoadError, Location
 from mspec.syntax.load import load_bytes
-from mspec.syntax.source import Document, LoadError, Location
 from mspec.syntax.toml_loader import parse_toml
 
 SAMPLE = """# demo spec

@@ -16,7 +16,7 @@ from ..diagnostics import Diagnostic
 from ..diagnostics.suggest import did_you_mean
 from ..frontend import CheckResult
 from ..graph.model import ModelGraph
-from ..syntax.source import DataPath
+from ..syntax.document import DataPath
 from ..vocabulary import loss_key
 from .findings import finding, quoted
 from .source import DataSource

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..diagnostics import Diagnostic
 from ..frontend import CheckResult
-from ..syntax.source import DataPath
+from ..syntax.document import DataPath
 from .arrays import Structure, flat_numpy, is_arrow, row_of, structure
 from .binding import BINARY_LOSSES, ONE_HOT_LOSSES, SPARSE_LOSSES, Binding, IdLimit, bind
 from .findings import finding

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..diagnostics import Diagnostic, Severity
 from ..frontend import CheckResult
-from ..syntax.source import DataPath
+from ..syntax.document import DataPath
 
 
 def finding(

@@ -31,7 +31,7 @@ from .rules import RULES, matching
 
 if TYPE_CHECKING:
     from ..graph.model import ModelGraph
-    from ..syntax.source import Document
+    from ..syntax.document import Document
 
 
 class SelectionError(ValueError):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ..backends.codegen.python import layer_names
 from ..graph.model import ModelGraph
-from ..syntax.source import DataPath
+from ..syntax.document import DataPath
 
 
 @dataclass(frozen=True)

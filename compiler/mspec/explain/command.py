@@ -88,7 +88,7 @@ def explain(
     from ..files import terminate_as_exit
     from ..training.runner import FitError
     from .importance import explain as run_explain
-    from .report import to_json, to_png, to_text
+    from .output import to_json, to_png, to_text
 
     for path in (spec, model_path, data):
         if not Path(path).is_file():

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from ..layers.base import Shape
 from ..layers.call import LayerCall
 from ..spec.ir import Spec
-from ..syntax.source import DataPath
+from ..syntax.document import DataPath
 
 if TYPE_CHECKING:
     import networkx as nx

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..diagnostics import Diagnostic
 from ..layers import REGISTRY
+from .compile_settings import CompileSettings
 from .keras_format import (
     CODE_LAYERS,
     Call,
@@ -29,10 +30,9 @@ from .keras_format import (
 )
 from .layer_steps import StepWriter
 from .read import ModelFileError
-from .report import Reporter
+from .reporter import Reporter
 from .rewrite import MODEL_CLASSES, Rewrites, rewrite, sequential_as_functional
 from .structure import Structure, sanitize
-from .training import Training
 from .values import is_keras_module
 
 # Call arguments that carry the masks Keras propagates by itself.
@@ -105,8 +105,8 @@ class Importer:
         document = structure.document(sanitize(str(self.data["config"].get("name") or "model"), "model"))
         if document is None:
             return None
-        training = Training(self.reporter, structure.output_names, structure.keras_output_names)
-        training.apply(document, self.data.get("compile_config"))
+        settings = CompileSettings(self.reporter, structure.output_names, structure.keras_output_names)
+        settings.apply(document, self.data.get("compile_config"))
         return document
 
     def _sequential_as_functional(self, config: dict[str, Any]) -> dict[str, Any] | None:

@@ -16,7 +16,7 @@ from ..layers import REGISTRY
 from ..layers.base import ACTIVATIONS, LayerKind
 from ..layers.call import make_call
 from .keras_format import CODE_LAYERS, Layer, as_dict, describe, short
-from .report import Reporter
+from .reporter import Reporter
 from .rewrite import MODEL_CLASSES
 from .values import OBJECT_TABLES, is_keras_module, keras_object, object_name, same_object
 

@@ -23,7 +23,7 @@ from ..graph.build import build_graph
 from ..graph.model import ModelGraph, Node
 from ..layers.call import LayerCall
 from ..spec.ir import Chain, Spec
-from ..syntax.source import DataPath
+from ..syntax.document import DataPath
 
 
 class StepNames:

@@ -19,7 +19,7 @@ from ..spec.validate import LAYER_NAME_RE
 from ..vocabulary import DTYPES
 from .keras_format import Call, Layer, Ref, as_dict, short
 from .read import ModelFileError
-from .report import Reporter
+from .reporter import Reporter
 
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..diagnostics import Diagnostic, Severity
 from ..diagnostics.suggest import did_you_mean
-from ..syntax.source import DataPath, Document
+from ..syntax.document import DataPath, Document
 
 _RANGE_ERRORS = {
     "greater_than",

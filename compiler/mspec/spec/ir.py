@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..layers.call import LayerCall
-from ..syntax.source import DataPath, Document
+from ..syntax.document import DataPath, Document
 from .models import CompileSpec, InputSpec, TrainSpec
 
 

@@ -13,7 +13,7 @@ import keyword
 import re
 from typing import Any
 
-from ..syntax.source import DataPath
+from ..syntax.document import DataPath
 from .collector import Collector
 from .models import NAME_PATTERN
 

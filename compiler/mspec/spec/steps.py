@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from ..diagnostics.suggest import did_you_mean
 from ..layers import REGISTRY
 from ..layers.call import LayerCall
-from ..syntax.source import DataPath
+from ..syntax.document import DataPath
 from ..vocabulary import LAYER_ALIASES, rank_problem
 from .collector import Collector, keys_of
 from .ir import Merge, Step

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..diagnostics.suggest import did_you_mean
-from ..syntax.source import DataPath
+from ..syntax.document import DataPath
 from ..vocabulary import OPTIMIZER_FLAGS, OPTIMIZER_NAMES, OPTIMIZER_SIGNED, OPTIMIZERS
 from .collector import Collector, render
 from .models import CompileSpec, EarlyStoppingSpec, ReduceLROnPlateauSpec, TrainSpec

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..diagnostics import Diagnostic
 from ..diagnostics.suggest import did_you_mean
-from ..syntax.source import DataPath, Document
+from ..syntax.document import DataPath, Document
 from .collector import Collector, render
 from .ir import Chain, Output, Spec
 from .models import BranchSpec, InputSpec, ModelInfo, OutputSpec, SpecFile

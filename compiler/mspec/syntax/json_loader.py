@@ -6,6 +6,7 @@ import re
 from json import JSONDecodeError
 from json.decoder import scanstring
 
+from .document import Document, LoadError
 from .lexer import (
     check_surrogates,
     collector_paused,
@@ -29,7 +30,6 @@ from .limits import (
     NUMBER,
     SYNTAX,
 )
-from .source import Document, LoadError
 
 # The parser is a loop over an explicit stack (no recursion, so no nesting
 # depth can overflow the interpreter stack). Each step is one compiled regular

@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from itertools import accumulate, repeat
 from operator import sub
 
+from .document import DataPath, Document, LoadError, Location
 from .limits import ENCODING
-from .source import DataPath, Document, LoadError, Location
 
 _BOM = "\ufeff"
 _SURROGATE = re.compile("[\ud800-\udfff]")

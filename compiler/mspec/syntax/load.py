@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
+from .document import Document, LoadError
 from .limits import ENCODING, LIMIT, MAX_FILE_BYTES, SYNTAX
-from .source import Document, LoadError
 
 _FORMATS = {"json": "json", ".json": "json", "toml": "toml", ".toml": "toml"}
 _WIDE_BOMS = (

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 
+from .document import Document, LoadError
 from .lexer import check_surrogates, collector_paused, error_at, make_document, position, strip_bom
 from .limits import DUPLICATE, LIMIT, MAX_DEPTH, MAX_KEY_PARTS, SYNTAX
-from .source import Document, LoadError
 from .toml_scalars import CTRL_LINE, basic_string, literal_string, scan_scalar, unexpected
 
 # This is a complete TOML 1.0 parser that produces exactly the values

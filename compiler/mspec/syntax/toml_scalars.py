@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 
+from .document import LoadError
 from .lexer import control_char_error, count_digits, error_at, show_char
 from .limits import ENCODING, INT_MAX, INT_MIN, MAX_NUMBER_DIGITS, NUMBER, SYNTAX
-from .source import LoadError
 
 CTRL_LINE = r"\x00-\x08\x0a-\x1f\x7f"  # forbidden in strings and comments (tab allowed)
 _BASIC_CHUNK = re.compile(rf'[^"\\{CTRL_LINE}]*+')

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...diagnostics import Diagnostic, Severity
-from ...syntax.source import DataPath
+from ...syntax.document import DataPath
 from ..model import ModelGraph
 
 

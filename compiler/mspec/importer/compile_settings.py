@@ -11,7 +11,7 @@ from typing import Any
 
 from ..vocabulary import OPTIMIZER_NAMES
 from .keras_format import describe, short
-from .report import Reporter
+from .reporter import Reporter
 from .values import (
     OPTIMIZER_DEFAULTS,
     OPTIMIZER_FIXED,
@@ -23,7 +23,7 @@ from .values import (
 )
 
 
-class Training:
+class CompileSettings:
     """Carries compile_config (optimizer, losses, loss weights, metrics) into the spec."""
 
     # What a spec cannot hold (a loss object, a learning-rate schedule ...) is left out
