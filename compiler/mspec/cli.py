@@ -233,8 +233,7 @@ def summary(spec: str) -> None:
     Computed statically, without TensorFlow. A spec with errors prints its
     diagnostics instead, and exits 1.
     """
-    from .backends.summary import render_summary
-    from .pipeline import check_file
+    from .pipeline import check_file, summary_table
 
     try:
         result = check_file(spec)
@@ -245,7 +244,7 @@ def summary(spec: str) -> None:
         click.echo(diagnostic.format(), err=True)
     if not result.ok or result.graph is None:
         sys.exit(1)
-    click.echo(render_summary(result.graph), nl=False)
+    click.echo(summary_table(result), nl=False)
 
 
 @main.command()

@@ -22,8 +22,10 @@ and then, per command:
                 rewritten, converted and written as a spec, which
                 then goes through the front end once
 
-The functions below are those steps; the command line (cli.py) and the
-Python API (api.py) call them and add only formatting and exit statuses.
+The functions below are the steps of lint, summary, draw, build and import; the
+command line (cli.py) and the Python API (api.py) call them and add only
+formatting and exit statuses. fit and explain run theirs in training/ and
+explain/, from the same front end and the same source and model steps.
 Nothing here imports a framework until a step that needs one runs.
 """
 
@@ -48,6 +50,7 @@ __all__ = [
     "import_spec",
     "keras_model",
     "python_source",
+    "summary_table",
 ]
 
 
@@ -55,10 +58,17 @@ __all__ = [
 
 
 def check_training_data(result: CheckResult, data_path: str | os.PathLike) -> list[Diagnostic]:
-    """lint --data, fit, explain: the data file checked against a spec free of errors (numpy, pyarrow)."""
+    """lint --data: the data file checked against a spec free of errors (numpy and pyarrow, no framework)."""
     from .data import check_data
 
     return result.reported(check_data(result, data_path))
+
+
+def summary_table(result: CheckResult) -> str:
+    """summary: a Keras-like table of a checked spec's nodes, shapes and weights."""
+    from .backends.summary import render_summary
+
+    return render_summary(result.graph)
 
 
 def python_source(result: CheckResult) -> str:
