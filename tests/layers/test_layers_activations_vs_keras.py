@@ -31,6 +31,7 @@ from support.layer_cases import (
     N,
     check_deliberate_refusal,
     check_deliberate_shared_refusal,
+    check_every_kind_has_accepted_and_refused,
     check_explicit_case,
     check_generated_cases,
     check_generated_shared_layers,
@@ -185,10 +186,7 @@ def test_deliberate_refusal(reason: str, case: Case) -> None:
 
 
 def test_every_kind_has_accepted_and_refused_cases() -> None:
-    accepted = {c.step["type"] for c in EXPLICIT if c.accepted}
-    refused = {c.step["type"] for c in EXPLICIT if not c.accepted}
-    assert not set(KINDS) - accepted, sorted(set(KINDS) - accepted)
-    assert not set(KINDS) - refused, sorted(set(KINDS) - refused)
+    check_every_kind_has_accepted_and_refused(KINDS, EXPLICIT)
 
 
 # --- Shared layers ----------------------------------------------------------

@@ -29,6 +29,7 @@ from support.layer_cases import (
     L,
     N,
     check_deliberate_refusal,
+    check_every_kind_has_accepted_and_refused,
     check_explicit_case,
     check_generated_cases,
     no,
@@ -196,10 +197,7 @@ def test_deliberate_refusal(reason: str, case: Case) -> None:
 
 
 def test_every_kind_has_accepted_and_refused_cases() -> None:
-    accepted = {c.step["type"] for c in CASES if c.accepted}
-    refused = {c.step["type"] for c in CASES if not c.accepted}
-    assert set(KINDS) <= accepted, sorted(set(KINDS) - accepted)
-    assert set(KINDS) <= refused, sorted(set(KINDS) - refused)
+    check_every_kind_has_accepted_and_refused(KINDS, CASES)
 
 
 # --- Generated cases ------------------------------------------------------------

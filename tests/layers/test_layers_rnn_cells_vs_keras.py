@@ -35,6 +35,7 @@ from support.layer_cases import (
     L,
     N,
     check_deliberate_refusal,
+    check_every_kind_has_accepted_and_refused,
     check_explicit_case,
     check_generated_cases,
     check_shared_case,
@@ -149,10 +150,7 @@ def test_deliberate_refusal(reason: str, case: Case) -> None:
 
 
 def test_every_kind_has_accepted_and_refused_cases() -> None:
-    accepted = set().union(*(kinds_in(c.step) for c in RNN_CASES if c.accepted))
-    refused = set().union(*(kinds_in(c.step) for c in RNN_CASES if not c.accepted))
-    assert not set(KINDS) - accepted, sorted(set(KINDS) - accepted)
-    assert not set(KINDS) - refused, sorted(set(KINDS) - refused)
+    check_every_kind_has_accepted_and_refused(KINDS, RNN_CASES, kinds_of=kinds_in)
 
 
 @pytest.mark.parametrize("name", ["LSTMCell", "GRUCell", "SimpleRNNCell"])

@@ -104,6 +104,19 @@ def check_deliberate_refusal(reason: str, case: Case) -> None:
     assert not mspec_apply(case.step, case.shapes).ok, reason
 
 
+def check_every_kind_has_accepted_and_refused(kinds, cases: list[Case], kinds_of=None) -> None:
+    """Each kind of a family has at least one accepted and one refused hand-written case.
+
+    `kinds_of(step)` gives the kinds a case's step uses (default: its `type`; nested
+    steps such as an RNN's cells name several).
+    """
+    kinds_of = kinds_of or (lambda step: {step["type"]})
+    accepted = set().union(*(kinds_of(c.step) for c in cases if c.accepted))
+    refused = set().union(*(kinds_of(c.step) for c in cases if not c.accepted))
+    assert not set(kinds) - accepted, sorted(set(kinds) - accepted)
+    assert not set(kinds) - refused, sorted(set(kinds) - refused)
+
+
 def check_shared_case(case: Case) -> None:
     """One layer used on each shape in turn: mspec agrees with Keras, which still does what the case says."""
     truth = keras_shared(case.step, [as_keras(s) for s in case.shapes], run=case.run)
