@@ -130,6 +130,7 @@ NORMALIZATION_CASES = [
     no(L("RMSNormalization", axis=[1, -2]), (N, 3, 4), run=True),
     no(L("RMSNormalization", axis=0), (5, 3, 4), run=True),
     no(L("RMSNormalization", axis=1), (N, 3, 1), run=True),
+    no(L("RMSNormalization", axis=[-1, 2]), (N, 1, 1, 2), run=True),
 ]  # fmt: skip
 
 REGULARIZATION_CASES = [

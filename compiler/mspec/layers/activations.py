@@ -261,6 +261,16 @@ def _rms_axes(p: RMSNormalizationParams, shape: Shape) -> list[int]:
             "with the last axes whatever `axis` says",
             hint=f"normalize over the last {len(axes)} axes ({trailing}), or Permute the axes there first",
         )
+    # Keras builds the scale in the order of `axis` sorted as written, so [-1, 2] on rank 4 gives
+    # (size of axis 3, size of axis 2): unless those sizes agree, the scale then broadcasts
+    # against the last axes into another shape than the input's.
+    scale = [shape[axis] for axis in sorted(_axes(p.axis))]
+    if scale != [shape[axis] for axis in trailing]:
+        raise ShapeError(
+            f"RMSNormalization axis {p.axis} builds its scale in the order written, "
+            f"{tuple(scale)}, which does not line up with the last axes of {{0}}",
+            hint=f"write the axes counting the same way, in order: axis = {trailing}",
+        )
     return axes
 
 
