@@ -65,7 +65,8 @@ class Collector:
         key = next((p for p in reversed(rel) if isinstance(p, str)), None)
         subject = f"{what} key {key!r}" if key else what
         if kind == "extra_forbidden":
-            self.error("MS101", full, f"unknown key {key!r} in {what}", did_you_mean(str(key), allowed))
+            hint = did_you_mean(str(key), allowed) or misplaced_key_hint(full, str(key))
+            self.error("MS101", full, f"unknown key {key!r} in {what}", hint)
         elif kind == "missing":
             missing = err["loc"][-1]
             self.error("MS102", full, f"{what} is missing required key {missing!r}")
@@ -88,6 +89,28 @@ class Collector:
         else:
             wanted = " or ".join(dict.fromkeys(_should(e["msg"]) for e in errors))
             self.error("MS103", full, f"{subject} {wanted}, got {render(_lookup(value, rel))}", at="value")
+
+
+def misplaced_key_hint(path: DataPath, key: str) -> str | None:
+    """Where a key unknown in its section belongs, when another section takes it.
+
+    `class_weight` under [compile] is a [train] setting; `loss` under [train] is
+    a [compile] (or an output's) setting: the hint says where to move it.
+    """
+    from .models import CompileSpec, OutputSpec, TrainSpec
+
+    if not path or path[0] not in ("compile", "train", "outputs"):
+        return None
+    homes = {
+        "compile": ("[compile]", keys_of(CompileSpec)),
+        "train": ("[train]", keys_of(TrainSpec)),
+        "outputs": ("[outputs.NAME]", keys_of(OutputSpec)),
+    }
+    here = path[0]
+    found = [where for section, (where, keys) in homes.items() if section != here and key in keys]
+    if not found:
+        return None
+    return f"{key!r} belongs in {' or '.join(found)}: move it there"
 
 
 def keys_of(model: type[BaseModel]) -> list[str]:

@@ -11,6 +11,7 @@ from .hazards import build_warnings, check_hazards
 from .portability import check_portability
 from .references import check_references
 from .shapes import infer_shapes
+from .training import check_training_settings
 from .usage import check_usage
 
 # Usage runs after shapes: what feeds a node in error is not reported as unused.
@@ -22,6 +23,7 @@ PASSES = (
     check_budget,
     check_portability,
     check_hazards,
+    check_training_settings,
 )
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "check_hazards",
     "check_portability",
     "check_references",
+    "check_training_settings",
     "check_usage",
     "infer_shapes",
 ]
