@@ -106,18 +106,18 @@ def flat_numpy(values: Any) -> np.ndarray:
     return values.to_numpy(zero_copy_only=False)
 
 
-def dense(values: Any, name: str) -> np.ndarray:
-    """A column chunk as a numpy array of shape (rows, *example); DataError for ragged lists."""
+def dense(values: Any, name: str, path: str) -> np.ndarray:
+    """A column chunk (of the file `path`) as a numpy array of shape (rows, *example); DataError if ragged."""
     if not is_arrow(values):
         return values
     info = structure(values)
     dims = []
     for level, lengths in enumerate(info.lengths):
         if info.null_lists:
-            raise DataError(f"column {name!r} has missing (null) lists")
+            raise DataError(f"{path}: column {name!r} has missing (null) lists")
         if len(lengths) and lengths.min() != lengths.max():
             raise DataError(
-                f"column {name!r}: lists at depth {level + 1} have lengths from {lengths.min()} to "
+                f"{path}: column {name!r}: lists at depth {level + 1} have lengths from {lengths.min()} to "
                 f"{lengths.max()} within one batch: pad them to one length"
             )
         size = int(lengths[0]) if len(lengths) else 0

@@ -96,7 +96,7 @@ def _chunks(source: DataSource, binding: Binding, chunk_rows: int, start: int, s
     if start >= stop:
         return
     for _, chunk in source.read(names, chunk_rows, start, stop, text=binding.text_columns):
-        columns = {name: dense(values, name) for name, values in chunk.items()}
+        columns = {name: dense(values, name, source.path) for name, values in chunk.items()}
         x = {name: input_array(b, columns) for name, b in binding.inputs.items()}
         y = {}
         if outputs:

@@ -11,7 +11,6 @@ the column binds to, naming the data file and the column.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,14 +22,13 @@ from ..syntax.document import DataPath
 from .arrays import Structure, flat_numpy, is_arrow, row_of, structure
 from .binding import BINARY_LOSSES, ONE_HOT_LOSSES, SPARSE_LOSSES, Binding, IdLimit, bind
 from .findings import finding
-from .source import DataError, DataSource, open_data, pyarrow_modules
+from .source import CsvNumberError, DataSource, open_data, pyarrow_modules
 
 # Rows read at a time while checking: big chunks make the numpy work per chunk worth it.
 CHECK_CHUNK_ROWS = 1 << 18
 # A cell of a CSV column read as text that pyarrow would read as a number.
 # Empty cells and pyarrow's null spellings are missing values, not text.
 NUMBER_PATTERN = r"^\s*([-+]?((\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|inf|infinity|nan)|n/a|na|null|#n/a|)\s*$"
-_CSV_COLUMN = re.compile(r"CSV column #(\d+)")
 ONE_HOT_TOLERANCE = 1e-3
 
 
@@ -88,8 +86,8 @@ class Role:
 def check_data(result: CheckResult, path: str | os.PathLike) -> list[Diagnostic]:
     """Check a data file against a spec that checked without errors.
 
-    Raises DataError when the file cannot be opened at all (missing,
-    unsupported, not a data file); everything else is a Diagnostic.
+    Raises DataError when the file cannot be read (missing, unsupported,
+    not a data file, corrupt anywhere in it); everything else is a Diagnostic.
     """
     source = open_data(path)
     binding, diagnostics = bind(result, source)
@@ -289,18 +287,13 @@ class DataChecker:
                     rows = len(values)
                     self._check_chunk(by_column[name], values, first_row)
                 self.rows = first_row + rows
-        except DataError:
-            raise
-        except Exception as error:  # pyarrow's ArrowInvalid: a CSV cell that is not a number
-            match = _CSV_COLUMN.search(str(error))
-            if self.source.format == "csv" and match and type(error).__module__.startswith("pyarrow"):
-                all_names = list(self.source.columns)
-                index = int(match.group(1))
-                if index < len(all_names) and all_names[index] not in text_overrides:
-                    return all_names[index]
-            if type(error).__module__.startswith("pyarrow"):
-                raise DataError(f"{self.source.path}: cannot read: {error}") from error
-            raise
+        except CsvNumberError as error:
+            # A cell that is not a number: read the column again as text, to count and show them.
+            if error.column in text_overrides or error.column not in by_column:
+                raise
+            return error.column
+        finally:
+            chunks.close()
         if self.source.format == "npz":
             self.rows = self.binding.num_rows
         return None
