@@ -9,7 +9,6 @@ logical CPU devices, and two processes training one model together.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -28,6 +27,7 @@ import mspec  # noqa: E402
 from mspec.training import check_before_fit  # noqa: E402
 
 from make_data import concat_independent, write_npz, write_parquet  # noqa: E402
+from support.commands import run_mspec  # noqa: E402
 from support.paths import ROOT, TESTS  # noqa: E402
 
 pytestmark = [pytest.mark.keras, pytest.mark.slow]
@@ -265,29 +265,6 @@ def test_streamed_data_trains_like_data_in_memory(tmp_path: Path) -> None:
 
 # --- The command, in processes of its own ------------------------------------------
 
-PROBE = """
-import sys
-from mspec.cli import main
-try:
-    main(sys.argv[1:], prog_name="mspec")
-except SystemExit as stop:
-    code = stop.code
-heavy = sorted(m for m in ("tensorflow", "keras", "jax") if m in sys.modules)
-print("FRAMEWORKS:" + ",".join(heavy))
-sys.exit(code)
-"""
-
-
-def run_mspec(*args: str, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", PROBE, *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-    )
-
-
 NO_LOSS = """
     [model]
     name = "no_loss"
@@ -341,7 +318,12 @@ def test_every_fit_code_is_tested() -> None:
     from mspec.diagnostics import CODES
 
     fit_codes = sorted(code for code in CODES if code.startswith("MS6"))
-    sources = Path(__file__).read_text() + (TESTS / "explain" / "test_explain.py").read_text()
+    modules = (
+        Path(__file__),
+        TESTS / "training" / "test_fit_settings.py",
+        TESTS / "explain" / "test_explain.py",
+    )
+    sources = "".join(path.read_text() for path in modules)
     untested = [code for code in fit_codes if code not in sources]
     assert not untested, f"fit codes without a test: {untested}"
 

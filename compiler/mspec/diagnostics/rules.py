@@ -525,9 +525,9 @@ _RULES = [
         "MS605", "fit-class-weight", ERROR,
         "fit: class weights on an output whose loss takes no class labels, or for a class the output "
         "cannot produce",
-        "Keras turns each label into a class index to look its weight up: on a regression output a "
-        "negative label indexes past the table and fit dies after TensorFlow has started (IndexError); a "
-        "weight for class 5 of a 3-unit softmax is silently never used.",
+        "Keras rounds each label to a class index to look its weight up: on a regression output, "
+        "labels 0.4 and 0.6 are weighed as two different classes and -5 as none, which weighs examples "
+        "by noise. A weight for class 5 of a 3-unit softmax is silently never used.",
         '[outputs.price]\nloss = "mse"\n\n[train]\nclass_weight = { price = { "0" = 1.0, "1" = 3.0 } }',
         "Weigh only outputs trained with a cross-entropy loss, and only their classes "
         "(0 .. units-1; 0 and 1 for one sigmoid unit).",

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from ..diagnostics.report import EXIT_CANNOT_RUN, EXIT_ERRORS, EXIT_OK
-from ..training.command import EXIT_INTERRUPTED, stop, stop_with_findings
+from ..diagnostics.report import EXIT_CANNOT_RUN, EXIT_OK
+from ..training.guard import run_guarded, stop
 
 EXPLAIN_EXTRA = "install the extra with: pip install 'mspec[fit]'"
 
@@ -27,7 +27,8 @@ EXPLAIN_EXTRA = "install the extra with: pip install 'mspec[fit]'"
     "--data",
     required=True,
     type=click.Path(dir_okay=False),
-    help="Data to explain on (.npz, .csv or .parquet), bound and checked as `mspec fit` does.",
+    help="Data to explain on (.npz, .csv or .parquet), bound and checked as `mspec fit` does: "
+    "held-out rows (such as the validation file) say what the model relies on beyond its training rows.",
 )
 @click.option(
     "--repeats", default=5, show_default=True, type=click.IntRange(min=1), help="Shuffles per input."
@@ -80,13 +81,13 @@ def explain(
     padding or most frequent id (categorical). Inputs that carry the same
     information share their importance: shuffle them together with --group.
     The branch shares recorded by `mspec fit` (<model>.history.json) are shown
-    beside them.
+    beside them. fit's own checks of [train] (validation data for early
+    stopping, validation_split under multi_worker) do not apply: explain
+    scores a trained model, it does not train one.
 
     Exit status: 0 explained; 1 the spec or the data has errors; 2 could not
     run (missing extra, unreadable file); 130 interrupted.
     """
-    from ..files import terminate_as_exit
-    from ..training.runner import FitError
     from .importance import explain as run_explain
     from .output import to_json, to_png, to_text
 
@@ -94,30 +95,22 @@ def explain(
         if not Path(path).is_file():
             stop(f"{path}: no such file", EXIT_CANNOT_RUN)
     group_lists = [tuple(name.strip() for name in group.split(",") if name.strip()) for group in groups]
-    try:
-        with terminate_as_exit():
-            explanation = run_explain(
-                spec,
-                model_path,
-                data,
-                repeats=repeats,
-                seed=seed,
-                groups=group_lists,
-                batch_size=batch_size,
-                log=lambda line: click.echo(line, err=True),
-            )
-    except FitError as error:
-        stop_with_findings(error.diagnostics, "not explained", "the spec or data")
-    except ValueError as error:
-        stop(f"not explained: {error}", EXIT_ERRORS)
-    except ModuleNotFoundError as error:
-        stop(f"not explained: {error.name} is not installed; {EXPLAIN_EXTRA}", EXIT_CANNOT_RUN)
-    except (KeyboardInterrupt, SystemExit) as ending:
-        if isinstance(ending, SystemExit) and ending.code in (None, 0):
-            raise
-        stop("interrupted", EXIT_INTERRUPTED)
-    except OSError as error:
-        stop(f"not explained: {error}", EXIT_CANNOT_RUN)
+    explanation = run_guarded(
+        lambda: run_explain(
+            spec,
+            model_path,
+            data,
+            repeats=repeats,
+            seed=seed,
+            groups=group_lists,
+            batch_size=batch_size,
+            log=lambda line: click.echo(line, err=True),
+        ),
+        outcome="not explained",
+        where="the spec or data",
+        extra_hint=EXPLAIN_EXTRA,
+        usage_errors=(ValueError,),
+    )
     if output_format == "json":
         click.echo(json.dumps(to_json(explanation), indent=2))
     else:

@@ -114,11 +114,11 @@ def explain(
     ValueError for a group naming no input. The balance recorded by `mspec fit`
     is read from `history` (default: <model>.history.json beside a model file).
     """
-    from ..training.runner import check_before_fit
+    from ..training.runner import check_before_explain
 
     if repeats < 1:
         raise ValueError("repeats must be at least 1")
-    result, _, warnings = check_before_fit(spec, data)
+    result, warnings = check_before_explain(spec, data)
     for warning in warnings if log else ():
         log(warning.format())
     input_names = list(result.spec.inputs)

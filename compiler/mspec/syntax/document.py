@@ -29,6 +29,8 @@ class Document:
     data: dict
     keys: dict[DataPath, Location] = field(default_factory=dict)
     values: dict[DataPath, Location] = field(default_factory=dict)
+    # SHA-256 of the bytes that were parsed: what a run record names as the spec it checked and trained.
+    sha256: str = ""
 
     def locate(self, path: DataPath, *, prefer: str = "key") -> Location:
         """Return the best location for `path`: the key, else the value, else

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 from .document import Document, LoadError
@@ -69,12 +70,12 @@ def load_bytes(raw: bytes, path: str, fmt: str | None = None) -> Document:
     text = _decode(raw)
     # Imported here so that reading one format never loads the other parser.
     if kind == "json":
-        from .json_loader import parse_json
-
-        return parse_json(text, str(path))
-    from .toml_loader import parse_toml
-
-    return parse_toml(text, str(path))
+        from .json_loader import parse_json as parse
+    else:
+        from .toml_loader import parse_toml as parse
+    document = parse(text, str(path))
+    document.sha256 = hashlib.sha256(raw).hexdigest()
+    return document
 
 
 def load_file(path: str | os.PathLike) -> Document:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
 from pathlib import Path
 
 import click
 
-from ..diagnostics.report import EXIT_CANNOT_RUN, EXIT_ERRORS, EXIT_OK
+from ..diagnostics.report import EXIT_CANNOT_RUN, EXIT_OK
+from .guard import progress_verbosity, run_guarded, stop
 from .settings import DISTRIBUTE_CHOICES
 
-EXIT_INTERRUPTED = 130
 FIT_EXTRA = "install the extra with: pip install 'mspec[fit]'"
 
 
@@ -28,7 +26,13 @@ FIT_EXTRA = "install the extra with: pip install 'mspec[fit]'"
 @click.option(
     "--validation",
     type=click.Path(dir_okay=False),
-    help="Validation data in the same form (else [train] validation_split holds out the last rows).",
+    help="Validation data in the same form. It takes the place of [train] validation_split.",
+)
+@click.option(
+    "--validation-split",
+    type=click.FloatRange(min=0, max=1, max_open=True),
+    help="Overrides [train] validation_split: the share of the rows (the last ones) held out "
+    "for validation; 0 holds out none.",
 )
 @click.option(
     "-o",
@@ -67,6 +71,7 @@ def fit(
     spec: str,
     data: str,
     validation: str | None,
+    validation_split: float | None,
     output_dir: str,
     epochs: int | None,
     batch_size: int | None,
@@ -85,55 +90,47 @@ def fit(
     columns); outputs their labels likewise (or [outputs.NAME] column). The
     spec's [train] section holds epochs, batch size, validation, early
     stopping, class weights and distribution; the options here override it.
+    Validation data: --validation FILE, else --validation-split, else [train]
+    validation_split (the last rows held out), else none.
     Normalization layers without statistics are adapted to the training data.
+    Keras' progress bar is shown when standard output is a terminal; otherwise
+    (a log file, a pipe) and with -q, one line per epoch.
 
     Exit status: 0 trained and written; 1 the spec or the data has errors
     (nothing trained, nothing written); 2 could not run (missing extra,
     unreadable file, no cluster); 130 interrupted (previous outputs kept).
     """
-    from ..files import terminate_as_exit
-    from .distribute import Cluster, DistributeError
-    from .runner import FitError
+    from .distribute import Cluster
     from .runner import fit as run_fit
 
+    if validation is not None and validation_split is not None:
+        raise click.UsageError("give --validation or --validation-split, not both")
     for path in (spec, data, validation):
         if path is not None and not Path(path).is_file():
             stop(f"{path}: no such file", EXIT_CANNOT_RUN)
     cluster = Cluster(coordinator, num_processes, process_id)
-    try:
-        with terminate_as_exit():
-            result = run_fit(
-                spec,
-                data,
-                validation=validation,
-                output_dir=output_dir,
-                epochs=epochs,
-                batch_size=batch_size,
-                seed=seed,
-                distribute=distribute,
-                stream=stream,
-                cluster=cluster,
-                cpu_devices=cpu_devices,
-                verbose=2 if quiet else "auto",
-                log=lambda line: click.echo(line, err=True),
-            )
-    except FitError as error:
-        stop_with_findings(error.diagnostics, "not trained", "the spec, settings or data")
-    except DistributeError as error:
-        stop(f"not trained: {error}", EXIT_CANNOT_RUN)
-    except ModuleNotFoundError as error:
-        stop(f"not trained: {error.name} is not installed; {FIT_EXTRA}", EXIT_CANNOT_RUN)
-    except (KeyboardInterrupt, SystemExit) as ending:
-        if isinstance(ending, SystemExit) and ending.code in (None, 0):
-            raise
-        click.echo("mspec: interrupted: nothing written, earlier outputs are as they were", err=True)
-        # TensorFlow's interpreter shutdown can wait on its data-pipeline threads for long after an
-        # interruption; nothing is left to clean up (temporary files went on the way out), so end now.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(EXIT_INTERRUPTED)
-    except OSError as error:
-        stop(f"not trained: {error}", EXIT_CANNOT_RUN)
+    result = run_guarded(
+        lambda: run_fit(
+            spec,
+            data,
+            validation=validation,
+            output_dir=output_dir,
+            epochs=epochs,
+            batch_size=batch_size,
+            seed=seed,
+            distribute=distribute,
+            validation_split=validation_split,
+            stream=stream,
+            cluster=cluster,
+            cpu_devices=cpu_devices,
+            verbose=progress_verbosity(quiet),
+            log=lambda line: click.echo(line, err=True),
+        ),
+        outcome="not trained",
+        where="the spec, settings or data",
+        extra_hint=FIT_EXTRA,
+        interrupted="nothing written, earlier outputs are as they were",
+    )
     for path in result.written:
         click.echo(f"wrote {path}", err=True)
     run = result.run
@@ -143,19 +140,3 @@ def fit(
         err=True,
     )
     sys.exit(EXIT_OK)
-
-
-def stop_with_findings(diagnostics: list, outcome: str, where: str) -> None:
-    """Print the findings that stopped a run (stdout), then `mspec: OUTCOME: N errors in WHERE`; exit 1."""
-    for diagnostic in diagnostics:
-        click.echo(diagnostic.format())
-    errors = sum(d.is_error for d in diagnostics)
-    stop(f"{outcome}: {errors} error{'s' if errors != 1 else ''} in {where}", EXIT_ERRORS)
-
-
-def stop(message: str, code: int) -> None:
-    """Say why the command ends (`mspec: ...` on stderr) and exit with `code`."""
-    click.echo(f"mspec: {message}", err=True)
-    with contextlib.suppress(Exception):
-        sys.stdout.flush()
-    sys.exit(code)

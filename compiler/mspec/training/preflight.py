@@ -24,28 +24,35 @@ def loss_of(result: CheckResult, output: str) -> str | None:
     return spec.compile.loss if spec.compile is not None else None
 
 
-def trainable_diagnostics(
-    result: CheckResult, settings: FitSettings, *, has_validation: bool
-) -> list[Diagnostic]:
-    """What keeps a valid spec from training: outputs without a loss, settings that contradict it."""
-    graph = result.graph
+def loss_diagnostics(result: CheckResult) -> list[Diagnostic]:
+    """Outputs without a loss (MS601): fit cannot train them, explain cannot score them."""
     found: list[Diagnostic] = []
     for name, output in result.spec.outputs.items():
         if loss_of(result, name) is None:
             found.append(
                 diagnostic(
-                    graph, "MS601", output.path,
+                    result.graph, "MS601", output.path,
                     f"output {name!r} has no loss, so it cannot be trained",
                     'give it one, e.g. loss = "mean_squared_error", or set [compile] loss for every output',
                     node=name,
                 )
             )  # fmt: skip
+    return found
+
+
+def settings_diagnostics(
+    result: CheckResult, settings: FitSettings, *, has_validation: bool
+) -> list[Diagnostic]:
+    """[train] settings that contradict each other or the command line (MS602): fit's own checks."""
+    graph = result.graph
+    found: list[Diagnostic] = []
     if settings.distribute == "multi_worker" and settings.validation_split:
         found.append(
             diagnostic(
                 graph, "MS602", ("train", "validation_split"),
                 "validation_split cannot be used with distribute = 'multi_worker'",
-                "give each process its validation rows with --validation PATH instead",
+                "give each process its validation rows with --validation PATH instead "
+                "(it takes the place of validation_split), or pass --validation-split 0",
             )
         )  # fmt: skip
     validated = has_validation or bool(settings.validation_split)

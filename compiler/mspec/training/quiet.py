@@ -1,4 +1,4 @@
-"""Import Keras without TensorFlow's C++ start-up lines reaching the user.
+"""Keep native libraries' log lines away from the user: while Keras imports, and while a command runs.
 
 TensorFlow's native code writes notes straight to file descriptor 2 while it
 loads (oneDNN, CPU features, absl's "log messages before InitializeLog"),
@@ -9,10 +9,14 @@ fails.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
+import re
 import sys
 import tempfile
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -43,3 +47,92 @@ def import_keras() -> Any:
             os.dup2(saved, 2)
             os.close(saved)
     return keras
+
+
+# Lines that native libraries write past Python: absl/glog ("E0000 00:00:1796456324.821061 7126
+# node_def_util.cc:682] ..."), TensorFlow's older format ("2026-01-01 12:00:00.000000: I tensorflow/..."),
+# absl's note before its initialization, and Gloo's connection notes in multi-process runs.
+NATIVE_LINE = re.compile(
+    rb"^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [^\]\s]+:\d+\] "
+    rb"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] \S+:\d+\] "
+    rb"|WARNING: All log messages before absl::InitializeLog\(\) is called"
+    rb"|\[Gloo\] )"
+)
+# Native lines kept to show when the run fails (the last ones are the telling ones).
+HELD_LINES = 200
+
+
+class NativeLines:
+    """Native log lines held back from the user while a command runs (see `native_lines_held_back`)."""
+
+    def __init__(self) -> None:
+        self.held: collections.deque[bytes] = collections.deque(maxlen=HELD_LINES)
+
+    def text(self) -> str:
+        return b"".join(self.held).decode("utf-8", "replace")
+
+
+@contextlib.contextmanager
+def native_lines_held_back(fds: tuple[int, ...] = (2,)) -> Iterator[NativeLines]:
+    """Pass what is written to `fds` through, except native libraries' log lines, which are held back.
+
+    TensorFlow, XLA and Gloo write notes straight to the file descriptors, past
+    Python and past TF_CPP_MIN_LOG_LEVEL for some of them (an E0000 line while
+    tf.data builds a pipeline, "[Gloo] Rank 0 is connected" on stdout). They say
+    nothing about the run. Each descriptor is pointed at a pipe; a thread copies
+    every line to the real descriptor but those that match NATIVE_LINE, which
+    are kept (the last HELD_LINES) for the caller to show if the run fails.
+    Lines are forwarded whole, as they end; Keras' progress bar, which redraws
+    one line, is used only on a terminal, where stdout is not filtered.
+    """
+    lines = NativeLines()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    copies = []
+    try:
+        for fd in fds:
+            saved = os.dup(fd)
+            read_end, write_end = os.pipe()
+            os.dup2(write_end, fd)
+            os.close(write_end)
+            thread = threading.Thread(
+                target=_forward, args=(read_end, saved, lines), name=f"mspec-fd{fd}", daemon=True
+            )
+            thread.start()
+            copies.append((fd, saved, read_end, thread))
+        yield lines
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        for fd, saved, read_end, thread in copies:
+            os.dup2(saved, fd)  # the pipe's last writer goes: the thread reads to its end
+            thread.join(timeout=5)
+            os.close(read_end)
+            os.close(saved)
+
+
+def _forward(read_end: int, target: int, lines: NativeLines) -> None:
+    pending = b""
+    while True:
+        try:
+            chunk = os.read(read_end, 65536)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            break
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for line in complete:
+            _route(line + b"\n", target, lines)
+    if pending:
+        _route(pending, target, lines)
+
+
+def _route(line: bytes, target: int, lines: NativeLines) -> None:
+    if NATIVE_LINE.match(line):
+        lines.held.append(line)
+        return
+    with contextlib.suppress(OSError):
+        while line:  # a pipe may take part of a long line at a time
+            line = line[os.write(target, line) :]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,20 +52,68 @@ def check_before_fit(
 ) -> tuple[CheckResult, FitSettings, list[Diagnostic]]:
     """Check the spec, the training settings and the data; no framework is imported.
 
-    Raises FitError when anything is wrong; returns the checked spec, the
-    settings and the warnings otherwise.
+    Raises FitError when anything is wrong (DataError when a data file cannot
+    be read at all); returns the checked spec, the settings and the warnings
+    otherwise. Validation data given as a file takes the place of the spec's
+    validation_split.
     """
+    result = _checked_spec(spec)
+    settings = training_settings(result, validation, settings_overrides)
+    found = list(result.diagnostics) + preflight.loss_diagnostics(result)
+    found += preflight.settings_diagnostics(result, settings, has_validation=validation is not None)
+    return result, settings, _with_data_checks(result, found, data, validation)
+
+
+def check_before_explain(
+    spec: str | os.PathLike | CheckResult, data: str | os.PathLike
+) -> tuple[CheckResult, list[Diagnostic]]:
+    """What explain (and any command scoring a trained model) needs: the spec, its losses and the data.
+
+    [train] settings are not checked: they say how to train, not how to score.
+    """
+    result = _checked_spec(spec)
+    found = list(result.diagnostics) + preflight.loss_diagnostics(result)
+    return result, _with_data_checks(result, found, data, None)
+
+
+def training_settings(
+    result: CheckResult,
+    validation: str | os.PathLike | None,
+    overrides: dict[str, Any] | None,
+) -> FitSettings:
+    """The spec's [train] settings with the command line's overrides, then validation data's precedence.
+
+    A validation file replaces the spec's validation_split; asking for both
+    explicitly is a contradiction (ValueError).
+    """
+    overrides = overrides or {}
+    if validation is not None and overrides.get("validation_split"):
+        raise ValueError("give validation data or a validation split, not both")
+    settings = settings_from_spec(result.spec.train).with_overrides(**overrides)
+    if validation is not None and settings.validation_split:
+        settings = replace(settings, validation_split=0.0)
+    return settings
+
+
+def _checked_spec(spec: str | os.PathLike | CheckResult) -> CheckResult:
     result = spec if isinstance(spec, CheckResult) else check_file(spec)
     if not result.ok or result.graph is None:
         raise FitError(result.diagnostics)
-    settings = settings_from_spec(result.spec.train).with_overrides(**(settings_overrides or {}))
-    found = list(result.diagnostics)
-    found += preflight.trainable_diagnostics(result, settings, has_validation=validation is not None)
+    return result
+
+
+def _with_data_checks(
+    result: CheckResult,
+    found: list[Diagnostic],
+    data: str | os.PathLike,
+    validation: str | os.PathLike | None,
+) -> list[Diagnostic]:
+    """Add the data's findings when the spec has no error; raise FitError if anything is wrong."""
     if not any(d.is_error for d in found):
         found += preflight.data_diagnostics(result, data, validation)
     if any(d.is_error for d in found):
         raise FitError(sorted(found))
-    return result, settings, found
+    return found
 
 
 def fit(
@@ -78,6 +126,7 @@ def fit(
     batch_size: int | None = None,
     seed: int | None = None,
     distribute: str | None = None,
+    validation_split: float | None = None,
     stream: bool | None = None,
     cluster: Cluster | None = None,
     cpu_devices: int | None = None,
@@ -94,10 +143,19 @@ def fit(
     tf.data; by default only data too large for memory is streamed.
     """
     started = time.perf_counter()
-    overrides = {"epochs": epochs, "batch_size": batch_size, "seed": seed, "distribute": distribute}
+    overrides = {
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "seed": seed,
+        "distribute": distribute,
+        "validation_split": validation_split,
+    }
     result, settings, warnings = check_before_fit(spec, data, validation, overrides)
     for warning in warnings:
         log(warning.format())
+    written_split = result.spec.train.validation_split if result.spec.train is not None else 0.0
+    if validation is not None and written_split:
+        log(f"validating on {os.fspath(validation)}, in place of [train] validation_split = {written_split}")
     choose_backend(settings.distribute)
 
     from ..data import bind, open_data
@@ -311,7 +369,8 @@ def _run_record(result, data, validation, settings, place, history, callbacks, a
     epochs_run = len(history.get("loss", []))
     return {
         "model": result.graph.spec.name,
-        "spec": {"path": str(result.path), "sha256": record.sha256_of(result.path)},
+        # The bytes that were checked and trained, not the file as it is now.
+        "spec": {"path": str(result.path), "sha256": result.document.sha256},
         "data": {"path": str(data), "sha256": record.sha256_of(data)},
         "validation_data": (
             None if validation is None else {"path": str(validation), "sha256": record.sha256_of(validation)}

@@ -1,0 +1,130 @@
+"""How a command that runs a framework (fit, explain) ends: one line saying why, never a traceback.
+
+Every way such a run can stop is mapped to a message and an exit status, the
+same in every command:
+
+    1    the spec, its settings or the data have errors (located findings on stdout)
+    2    could not run: a data file that cannot be read, a missing extra, a
+         cluster that cannot form, or an unexpected failure inside the framework
+    130  interrupted (Ctrl-C or SIGTERM); nothing written
+
+While the body runs, native libraries' log lines are held back
+(quiet.native_lines_held_back). An unexpected exception is shown as one line;
+MSPEC_DEBUG=1 shows its traceback and the native lines held back as well.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from typing import TypeVar
+
+import click
+
+from ..diagnostics.report import EXIT_CANNOT_RUN, EXIT_ERRORS
+
+EXIT_INTERRUPTED = 130
+DEBUG_VARIABLE = "MSPEC_DEBUG"
+T = TypeVar("T")
+
+
+def run_guarded(
+    body: Callable[[], T],
+    *,
+    outcome: str,
+    where: str,
+    extra_hint: str,
+    interrupted: str = "nothing written",
+    usage_errors: tuple[type[Exception], ...] = (),
+) -> T:
+    """Run `body`; on any failure, say why in one line (`mspec: OUTCOME: ...`) and exit with its status.
+
+    `where` names what findings are about ("the spec or data"), `extra_hint` how
+    to install what is missing; `usage_errors` are exceptions whose message is a
+    mistake in the command's arguments (exit 1).
+    """
+    from ..files import terminate_as_exit
+    from .distribute import DistributeError
+    from .quiet import native_lines_held_back
+    from .runner import FitError
+
+    data_error = data_error_class()
+    # stdout is filtered only where Keras' progress bar is off (not a terminal): a bar redraws one line.
+    fds = (2,) if sys.stdout.isatty() else (1, 2)
+    native = None
+    try:
+        with terminate_as_exit(), native_lines_held_back(fds) as native:
+            return body()
+    except FitError as error:
+        stop_with_findings(error.diagnostics, outcome, where)
+    except data_error as error:
+        stop(f"{outcome}: {error.message}", EXIT_CANNOT_RUN)
+    except DistributeError as error:
+        stop(f"{outcome}: {error}", EXIT_CANNOT_RUN)
+    except ModuleNotFoundError as error:
+        stop(f"{outcome}: {error.name} is not installed; {extra_hint}", EXIT_CANNOT_RUN)
+    except (KeyboardInterrupt, SystemExit) as ending:
+        if isinstance(ending, SystemExit) and ending.code in (None, 0):
+            raise
+        click.echo(f"mspec: interrupted: {interrupted}", err=True)
+        # TensorFlow's interpreter shutdown can wait on its data-pipeline threads for long after an
+        # interruption; nothing is left to clean up (temporary files went on the way out), so end now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
+    except usage_errors as error:
+        stop(f"{outcome}: {error}", EXIT_ERRORS)
+    except OSError as error:
+        stop(f"{outcome}: {error}", EXIT_CANNOT_RUN)
+    except Exception as error:  # whatever the framework raises ends as one line
+        if os.environ.get(DEBUG_VARIABLE):
+            traceback.print_exc()
+            if native is not None and native.held:
+                click.echo("native log lines held back during the run:\n" + native.text(), err=True)
+        stop(
+            f"{outcome}: unexpected failure after the checks passed: {type(error).__name__}: {error}\n"
+            f"mspec: run again with {DEBUG_VARIABLE}=1 to see where it happened",
+            EXIT_CANNOT_RUN,
+        )
+    raise AssertionError("unreachable: every handler above exits")
+
+
+def progress_verbosity(quiet: bool) -> int:
+    """Keras' verbose: the progress bar (1) only on a terminal; one line per epoch (2) in logs and pipes.
+
+    A progress bar redraws itself with carriage returns and ANSI codes, which a
+    log file keeps as noise.
+    """
+    return 2 if quiet or not sys.stdout.isatty() else 1
+
+
+def data_error_class() -> type[Exception]:
+    """mspec.data's DataError, or an exception never raised when the data extra (numpy) is missing."""
+    try:
+        from ..data.source import DataError
+    except ImportError:
+        return _NeverRaised
+    return DataError
+
+
+class _NeverRaised(Exception):
+    pass
+
+
+def stop_with_findings(diagnostics: list, outcome: str, where: str) -> None:
+    """Print the findings that stopped a run (stdout), then `mspec: OUTCOME: N errors in WHERE`; exit 1."""
+    for diagnostic in diagnostics:
+        click.echo(diagnostic.format())
+    errors = sum(d.is_error for d in diagnostics)
+    stop(f"{outcome}: {errors} error{'s' if errors != 1 else ''} in {where}", EXIT_ERRORS)
+
+
+def stop(message: str, code: int) -> None:
+    """Say why the command ends (`mspec: ...` on stderr) and exit with `code`."""
+    click.echo(f"mspec: {message}", err=True)
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+    sys.exit(code)
