@@ -1,14 +1,21 @@
 """Map a spec's inputs and outputs to the columns (or arrays) of a data file.
 
 An input reads the column named like it, or stacks the columns its
-`columns` lists along its last axis; an output reads its labels from the
-column named like it, or from its `column`. What each input feeds first
-(an Embedding or CategoryEncoding, through layers that pass values on
-unchanged) says whether its values are ids, and their range.
+`columns` lists (or picks by name: { prefix = ... }, { glob = ... }) along
+its last axis; an output reads its labels from the column named like it, or
+from its `column`. What each input feeds first (an Embedding or
+CategoryEncoding, through layers that pass values on unchanged) says whether
+its values are ids, and their range.
+
+A CSV file whose header is not one (its first line holds data, or names
+joined by ';' or tabs) is one finding, not one per column the spec binds.
 """
 
 from __future__ import annotations
 
+import difflib
+import fnmatch
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -16,10 +23,12 @@ from ..diagnostics import Diagnostic
 from ..diagnostics.suggest import did_you_mean
 from ..frontend import CheckResult
 from ..graph.model import ModelGraph
+from ..spec.models import ColumnSelector
+from ..spec.validate import stacking_problem
 from ..syntax.document import DataPath
 from ..vocabulary import loss_key
 from .findings import finding, quoted
-from .source import DataSource
+from .source import DELIMITER_HINT, DataSource, delimiter_in_header
 
 # Layers that hand their input's values on unchanged (only moved, repeated,
 # dropped or padded with zeros): an Embedding after them still sees the ids.
@@ -64,9 +73,10 @@ class IdLimit:
 class InputBinding:
     """One spec input and the columns that make it.
 
-    `stacked` is true when the spec lists `columns`: each column then holds
+    `stacked` is true when the spec gives `columns`: each column then holds
     one slice of the last axis. Otherwise the one column holds whole
     examples (a scalar column may fill an input whose shape ends in 1).
+    `picked` is the table that picked the columns by name, if any.
     """
 
     name: str
@@ -76,6 +86,7 @@ class InputBinding:
     dtype: str
     path: DataPath
     ids: tuple[IdLimit, ...] = ()
+    picked: ColumnSelector | None = None
 
     @property
     def column_shape(self) -> tuple:
@@ -83,7 +94,9 @@ class InputBinding:
         return self.shape[:-1] if self.stacked else self.shape
 
     def column_path(self, column: str) -> tuple[DataPath, str]:
-        """Where the spec names `column`: the item of `columns`, else the input itself."""
+        """Where the spec names `column`: the item of `columns` (the table that picked it), else the input."""
+        if self.picked is not None:
+            return (*self.path, "columns"), "value"
         if self.stacked:
             return (*self.path, "columns", self.columns.index(column)), "value"
         return self.path, "key"
@@ -113,7 +126,8 @@ class Binding:
     source: DataSource
     inputs: dict[str, InputBinding] = field(default_factory=dict)
     outputs: dict[str, OutputBinding] = field(default_factory=dict)
-    missing: tuple[str, ...] = ()  # bound column names the file does not have
+    # Bound column names the file does not have (or a table that picks none: '{ prefix = "px_" }').
+    missing: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -156,8 +170,14 @@ def bind(result: CheckResult, source: DataSource) -> tuple[Binding, list[Diagnos
     if spec is None or graph is None:
         raise ValueError("bind() needs a spec that checked without errors")
     binding = Binding(source)
+    named = named_columns(result)
     for name, entry in spec.inputs.items():
-        columns = tuple(entry.columns) if entry.columns else (name,)
+        picked = entry.columns if isinstance(entry.columns, ColumnSelector) else None
+        if picked is not None:
+            # In the file's order; never a column the spec names elsewhere (labels above all).
+            columns = tuple(c for c in source.columns if c not in named and picked.matches(c))
+        else:
+            columns = tuple(entry.columns) if entry.columns else (name,)
         binding.inputs[name] = InputBinding(
             name,
             columns,
@@ -166,6 +186,7 @@ def bind(result: CheckResult, source: DataSource) -> tuple[Binding, list[Diagnos
             entry.dtype,
             ("inputs", name),
             id_limits(graph, name),
+            picked,
         )
     for name, output in spec.outputs.items():
         loss = output_loss(result, name)
@@ -177,9 +198,25 @@ def bind(result: CheckResult, source: DataSource) -> tuple[Binding, list[Diagnos
         binding.outputs[name] = OutputBinding(
             name, output.label_column, loss, units, shape, output.path, output.column is not None
         )
-    diagnostics = _missing_and_extra(result, binding)
+    diagnostics = _not_a_header(result, binding)
+    if not diagnostics:
+        diagnostics = _missing_and_extra(result, binding)
+        diagnostics += _picked_counts(result, binding)
     diagnostics += _row_counts(result, binding)
     return binding, diagnostics
+
+
+def named_columns(result: CheckResult) -> set[str]:
+    """The columns a spec names one by one: inputs' own names and `columns` lists, outputs' labels."""
+    spec = result.spec
+    assert spec is not None
+    named = {output.label_column for output in spec.outputs.values()}
+    for name, entry in spec.inputs.items():
+        if entry.columns is None:
+            named.add(name)
+        elif not isinstance(entry.columns, ColumnSelector):
+            named.update(entry.columns)
+    return named
 
 
 def id_limits(graph: ModelGraph, input_name: str) -> tuple[IdLimit, ...]:
@@ -225,6 +262,23 @@ def _missing_and_extra(result: CheckResult, binding: Binding) -> list[Diagnostic
         return f"the file has {word}s {quoted(available)}; {how}"
 
     for b in binding.inputs.values():
+        if b.picked is not None and not b.columns:
+            missing.append(b.picked.describe())
+            near = near_names(b.picked, unbound or list(available))
+            key = "prefix" if b.picked.prefix is not None else "pattern"
+            diagnostics.append(
+                finding(
+                    result,
+                    (*b.path, "columns"),
+                    "MS501",
+                    f"input {b.name!r}: no {word} of {source.path} matches {b.picked.describe()}",
+                    f"{word}s near it: {quoted(near)}; correct the {key}"
+                    if near
+                    else f"the file has {word}s {quoted(available)}; correct the {key}",
+                    at="value",
+                    node=b.name,
+                )
+            )
         for column in b.columns:
             if column in available:
                 continue
@@ -273,6 +327,85 @@ def _missing_and_extra(result: CheckResult, binding: Binding) -> list[Diagnostic
             )
         )
     return diagnostics
+
+
+def near_names(picked: ColumnSelector, names: list[str], limit: int = 8) -> list[str]:
+    """Names a table nearly picks: matching but for case, or starting close to its prefix."""
+    if picked.prefix is not None:
+        head = picked.prefix
+        nearly = [n for n in names if n.lower().startswith(head.lower())]
+    else:
+        head = re.split(r"[*?\[]", picked.glob or "", maxsplit=1)[0]  # the literal text before a wildcard
+        nearly = [n for n in names if fnmatch.fnmatchcase(n.lower(), (picked.glob or "").lower())]
+    if nearly or not head:
+        return nearly[:limit]
+    starts: dict[str, list[str]] = {}
+    for name in names:
+        starts.setdefault(name[: len(head)], []).append(name)
+    close = set(difflib.get_close_matches(head, list(starts), n=limit, cutoff=0.6))
+    return [name for name in names if name[: len(head)] in close][:limit]  # in the file's order
+
+
+def _picked_counts(result: CheckResult, binding: Binding) -> list[Diagnostic]:
+    """A table that picks columns must pick as many as the input's last dimension (when a number)."""
+    word = "array" if binding.source.format == "npz" else "column"
+    diagnostics = []
+    for b in binding.inputs.values():
+        if b.picked is None or not b.columns:
+            continue
+        picked = f"the {word}s of {binding.source.path} that {b.picked.describe()} picks: {quoted(b.columns)}"
+        problem = stacking_problem(b.name, len(b.columns), b.shape, picked)
+        if problem is not None:
+            message, hint = problem
+            diagnostics.append(
+                finding(result, (*b.path, "columns"), "MS505", message, hint, at="value", node=b.name)
+            )
+    return diagnostics
+
+
+# A header cell that is a number (data, not a name): 12, -0.5, 1e-3, .5
+_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+
+
+def _not_a_header(result: CheckResult, binding: Binding) -> list[Diagnostic]:
+    """One finding when a CSV file's header is not a header and none of the bound columns is found.
+
+    Its first line holds data (most cells are numbers: the file has no header
+    line), or names joined by ';', tabs or '|' (the file is not comma-separated).
+    Each bound column would otherwise be reported missing, with data values for names.
+    """
+    source = binding.source
+    if source.format != "csv":
+        return []
+    names = list(source.columns)
+    bound = [c for b in binding.inputs.values() for c in b.columns]
+    bound += [b.column for b in binding.outputs.values()]
+    if any(c in source.columns for c in bound) or any(
+        b.picked and b.columns for b in binding.inputs.values()
+    ):
+        return []
+    header = ",".join(names)
+    shown = repr(header if len(header) <= 60 else header[:57] + "...")
+    delimiter = delimiter_in_header(names)
+    if delimiter is not None:
+        message = (
+            f"{source.path} is not comma-separated: its header line {shown} holds {delimiter!r} "
+            "between names, so none of the columns the spec binds is found"
+        )
+        hint = DELIMITER_HINT
+    elif names and sum(bool(_NUMBER.match(n)) for n in names) * 2 > len(names):
+        message = (
+            f"{source.path} has no header line: its first line {shown} holds numbers, not column names, "
+            "so none of the columns the spec binds is found"
+        )
+        hint = "add a first line naming the columns, e.g. age,income,label: mspec binds columns by name"
+    else:
+        return []
+    binding.missing = tuple(
+        dict.fromkeys(bound + [b.picked.describe() for b in binding.inputs.values() if b.picked])
+    )
+    first = next(iter(binding.inputs.values()), None)
+    return [finding(result, first.path if first else (), "MS501", message, hint)]
 
 
 def _row_counts(result: CheckResult, binding: Binding) -> list[Diagnostic]:

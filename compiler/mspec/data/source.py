@@ -670,7 +670,7 @@ class CsvSource(DataSource):
             why = f"{got} cell{'s' if got != 1 else ''} where the header has {expected}: {_excerpt(quoted)}"
             found = delimiter_in_header(list(self.columns))
             if found:
-                why += f" (the header is one cell holding {found!r}: {DELIMITER_HINT})"
+                why += f" (the header holds {found!r} between names: {DELIMITER_HINT})"
             return DataError(self.cannot_read(why, where))
         if isinstance(error, UnicodeDecodeError):
             return DataError(self.cannot_read(NOT_UTF8))
@@ -682,10 +682,14 @@ def _excerpt(text: str, limit: int = 80) -> str:
 
 
 def delimiter_in_header(names: list[str]) -> str | None:
-    """The delimiter ';', tab or '|' when the header is one cell holding it (a file not comma-separated)."""
-    if len(names) != 1:
-        return None
-    return next((d for d in OTHER_DELIMITERS if d in names[0]), None)
+    """The delimiter (';', tab or '|') that most header cells hold: the file is not comma-separated.
+
+    Read with ',' such a header is one cell ('a;b;c'), or a few when names hold commas.
+    """
+    for delimiter in OTHER_DELIMITERS:
+        if names and sum(delimiter in name for name in names) * 2 > len(names):
+            return delimiter
+    return None
 
 
 def _line_of_row(path: str, start: str, cells: int) -> int | None:

@@ -8,9 +8,20 @@ validator checks them against the layer registry in a second step.
 
 from __future__ import annotations
 
+import fnmatch
+import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainValidator,
+    Tag,
+    WithJsonSchema,
+    model_validator,
+)
 
 from ..vocabulary import DTYPES, INPUT_KINDS, object_ref, resolve
 
@@ -51,6 +62,63 @@ class ModelInfo(Section):
     )
 
 
+class ColumnSelector(Section):
+    """Columns picked by name, in the file's order: `columns = { prefix = "..." }` or `{ glob = "..." }`.
+
+    Exactly one of the two keys. Columns the spec names elsewhere (an output's
+    labels, an input's own column, an item of a `columns` list) are never picked.
+    """
+
+    prefix: str | None = Field(None, description="Every column whose name starts with this.")
+    glob: str | None = Field(
+        None,
+        description="Every column whose whole name matches this pattern: * any text, ? one "
+        "character, [abc] one of these characters (case matters).",
+    )
+
+    model_config = ConfigDict(json_schema_extra=lambda schema: _one_of_keys(schema))
+
+    @model_validator(mode="after")
+    def _one_key(self) -> ColumnSelector:
+        if (self.prefix is None) == (self.glob is None):
+            raise ValueError('give one of `prefix` or `glob`, e.g. { prefix = "pixel_" }')
+        if not (self.prefix or self.glob):
+            raise ValueError('the text to match is empty: to take every other column, write { glob = "*" }')
+        return self
+
+    def describe(self) -> str:
+        """The table as written: { prefix = "pixel_" }."""
+        key, value = ("prefix", self.prefix) if self.prefix is not None else ("glob", self.glob)
+        return "{ " + key + " = " + json.dumps(value) + " }"
+
+    def matches(self, name: str) -> bool:
+        if self.prefix is not None:
+            return name.startswith(self.prefix)
+        return fnmatch.fnmatchcase(name, self.glob or "")
+
+
+def _one_of_keys(schema: dict[str, Any]) -> None:
+    """The schema of a table with exactly one of its keys, each a non-empty string."""
+    for prop in schema["properties"].values():
+        for key in ("anyOf", "default", "title"):
+            prop.pop(key, None)
+        prop.update(type="string", minLength=1)
+    schema["oneOf"] = [{"required": [key]} for key in schema["properties"]]
+
+
+# A list of names (the core form), or a table picking columns by name. The list or table is
+# chosen by the value's type, so that a mistake in one is reported in its own terms only.
+Columns = Annotated[
+    Annotated[list[str], Field(min_length=1), Tag("list")] | Annotated[ColumnSelector, Tag("table")],
+    Discriminator(
+        lambda value: "list" if isinstance(value, list) else "table" if isinstance(value, dict) else None,
+        custom_error_type="columns_type",
+        custom_error_message='Input should be a list of column names, or a table { prefix = "..." } '
+        'or { glob = "..." }',
+    ),
+]
+
+
 class InputSpec(Section):
     """One model input (a `keras.Input`)."""
 
@@ -61,11 +129,11 @@ class InputSpec(Section):
     kind: Literal[INPUT_KINDS] | None = Field(  # type: ignore[valid-type]
         None, description="What the input holds; a hint for readers and diagrams."
     )
-    columns: list[str] | None = Field(
+    columns: Columns | None = Field(
         None,
-        min_length=1,
         description="Training data: the columns (or NPZ arrays) stacked in order along the input's "
-        "last axis. Default: the one column or array named like the input.",
+        'last axis: a list of names, or a table { prefix = "..." } or { glob = "..." } picking them '
+        "by name, in the file's order. Default: the one column or array named like the input.",
     )
 
 

@@ -19,7 +19,7 @@ from ..diagnostics.suggest import did_you_mean
 from ..syntax.document import DataPath, Document
 from .collector import Collector, render
 from .ir import Chain, Output, Spec
-from .models import BranchSpec, InputSpec, ModelInfo, OutputSpec, SpecFile
+from .models import BranchSpec, ColumnSelector, InputSpec, ModelInfo, OutputSpec, SpecFile
 from .names import LAYER_NAME_RE, NAME_RE, NAMED_SECTIONS, check_layer_names_unique, check_names
 from .steps import validate_merge, validate_step, validate_steps
 from .training_sections import validate_compile, validate_train
@@ -110,9 +110,26 @@ def _validate_entry(out: Collector, spec: Spec, section: str, name: str, raw: An
 
 
 def _check_columns(out: Collector, entry: InputSpec, path: DataPath) -> bool:
-    """An input's `columns` are distinct and as many as its last dimension, when that is known."""
-    ok = True
+    """An input's `columns`: a list of distinct names, as many as its last dimension when known.
+
+    A table picking columns by name ({ prefix = ... }, { glob = ... }) needs a
+    last axis to stack them on; how many it picks is known, and checked by
+    `stacking_problem`, once the data file is read.
+    """
     where = (*path, "columns")
+    if isinstance(entry.columns, ColumnSelector):
+        if not entry.shape:
+            out.error(
+                "MS105",
+                where,
+                f"input {path[1]!r} stacks the columns {entry.columns.describe()} picks along its last "
+                "axis, but its shape is []",
+                "give it shape [N], N the number of columns it picks",
+                at="value",
+            )
+            return False
+        return True
+    ok = True
     seen: set[str] = set()
     for index, column in enumerate(entry.columns or ()):
         if column in seen:
@@ -131,18 +148,30 @@ def _check_columns(out: Collector, entry: InputSpec, path: DataPath) -> bool:
             at="value",
         )
         return False
-    last = entry.shape[-1]
-    if isinstance(last, int) and not isinstance(last, bool) and last != count:
-        out.error(
-            "MS105",
-            where,
-            f"input {path[1]!r} stacks {count} column(s) along its last axis, "
-            f"but the last dimension of its shape is {last}",
-            f"list {last} columns, or make the last dimension {count}",
-            at="value",
-        )
+    problem = stacking_problem(path[1], count, entry.shape)
+    if problem is not None:
+        out.error("MS105", where, *problem, at="value")
         ok = False
     return ok
+
+
+def stacking_problem(name: str, count: int, shape: list | tuple, picked: str = "") -> tuple[str, str] | None:
+    """(message, hint) when `count` stacked columns do not fill the input's last dimension, if it is a number.
+
+    Used for a list of columns when the spec is checked (MS105), and for the
+    columns a table picks (`picked`, e.g. 'of train.csv that { prefix = "px_" } picks')
+    when the data file is read (MS505).
+    """
+    last = shape[-1] if shape else None
+    if not isinstance(last, int) or isinstance(last, bool) or last == count:
+        return None
+    what = f"{count} column(s)" + (f" ({picked})" if picked else "")
+    message = (
+        f"input {name!r} stacks {what} along its last axis, but the last dimension of its shape is {last}"
+    )
+    if picked:
+        return message, f"make the last dimension {count}, or pick {last} columns"
+    return message, f"list {last} columns, or make the last dimension {count}"
 
 
 def _check_dimensions(out: Collector, shape: list, path: DataPath) -> bool:
