@@ -418,9 +418,12 @@ _RULES = [
     _rule(
         "MS501", "data-missing-column", ERROR,
         "data: a bound column or array is missing (an input's name or `columns`, an output's labels)",
-        "Keras' fit would fail with a KeyError naming no spec line.",
+        "Keras' fit would fail with a KeyError naming no spec line. A `columns` table that picks "
+        "nothing is reported with the names it nearly picks; a CSV file without a header line, or "
+        "separated by ';' or tabs, is one finding, not one per column.",
         "input 'age' and no column 'age' in train.csv",
-        "Rename the column, or list it in the input's `columns` (the output's `column`).",
+        "Rename the column, or list it in the input's `columns` (the output's `column`); save a CSV "
+        "file with a header line and ',' between cells.",
         reported_by=_DATA,
     ),
     _rule(
@@ -447,7 +450,8 @@ _RULES = [
     ),
     _rule(
         "MS505", "data-shape", ERROR,
-        "data: examples whose shape is not the input's (rank, sizes, ragged or varying list lengths)",
+        "data: examples whose shape is not the input's (rank, sizes, ragged or varying list lengths, "
+        "the number of columns a `columns` table picks)",
         "Keras fails deep in TensorFlow (BroadcastGradientArgs) without naming the input.",
         "input shape [5] and arrays of shape (n, 4)",
         "Change the input's shape, or reshape the data.",
