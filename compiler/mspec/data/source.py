@@ -458,7 +458,9 @@ def _arrow_info(name: str, arrow_type, rows: int | None = None) -> ColumnInfo:
 class ParquetSource(DataSource):
     """A Parquet file: one column per name; list columns hold one sequence (or matrix) per row.
 
-    Read one row group at a time, so that a failure names the row group and the column.
+    A failure names the row group and the column: they are found, once the
+    reader has failed, by reading the row groups from the failing row on, a
+    column at a time.
     """
 
     format = "parquet"
@@ -484,19 +486,20 @@ class ParquetSource(DataSource):
         if begin >= end or not names:
             return
         metadata = self._file.metadata
-        first = 0  # the first row of the row group
+        groups, first = [], None
+        row = 0
         for index in range(metadata.num_row_groups):
             size = metadata.row_group(index).num_rows
-            if first < end and first + size > begin:
-                yield from self._row_group(index, first, names, chunk_rows, begin, end)
-            first += size
-            if first >= end:
-                break
-
-    def _row_group(self, index: int, first: int, names: list[str], chunk_rows: int, begin: int, end: int):
+            if row < end and row + size > begin:
+                groups.append(index)
+                first = row if first is None else first
+            row += size
+        if first is None:
+            return
         row = first
         try:
-            for batch in self._file.iter_batches(batch_size=chunk_rows, row_groups=[index], columns=names):
+            batches = self._file.iter_batches(batch_size=chunk_rows, row_groups=groups, columns=names)
+            for batch in batches:
                 count = batch.num_rows
                 self.rows_read += count * len(names)
                 lo, hi = max(begin, row), min(end, row + count)
@@ -509,20 +512,24 @@ class ParquetSource(DataSource):
         except Exception as error:
             if not is_read_error(error):
                 raise
-            column = self._broken_column(index, names)
-            where = f"row group {index}" + (f", column {column!r}" if column else "")
-            raise DataError(self.cannot_read(error, where)) from error
+            raise DataError(self.cannot_read(error, self._broken(groups, row, names))) from error
 
-    def _broken_column(self, index: int, names: list[str]) -> str | None:
-        """The first of `names` that row group `index` cannot give (read again, column by column)."""
-        for name in names:
-            try:
-                self._file.read_row_group(index, columns=[name])
-            except Exception as error:
-                if is_read_error(error):
-                    return name
-                raise
-        return None
+    def _broken(self, groups: list[int], row: int, names: list[str]) -> str:
+        """Where reading failed: the first row group from `row` on, and its column, that fail again."""
+        metadata = self._file.metadata
+        first = 0
+        for index in range(metadata.num_row_groups):
+            size = metadata.row_group(index).num_rows
+            if index in groups and first + size > row:
+                for name in names:
+                    try:
+                        self._file.read_row_group(index, columns=[name])
+                    except Exception as error:
+                        if not is_read_error(error):
+                            raise
+                        return f"row group {index}, column {name!r}"
+            first += size
+        return f"row {row:,}"
 
 
 # --- CSV ---------------------------------------------------------------------
