@@ -165,6 +165,14 @@ CORPUS: dict[str, tuple[Callable[[Path, Path], None], str]] = {
         f"cannot read as csv: line {LATE_ROWS + 2:,}: 3 cells where the header has 2: '0.5,1,7'",
     ),
     "binary.csv": (_write(NOISE), "cannot read as csv: the file holds binary data, not text"),
+    "parquet_inside.csv": (
+        lambda folder, path: path.write_bytes(parquet_bytes(folder)),
+        "cannot read as csv: the file is a Parquet file: name it .parquet",
+    ),
+    "utf16.csv": (
+        _write("x,y\r\n0.5,1\r\n".encode("utf-16")),
+        "cannot read as csv: the file is UTF-16 text, not UTF-8 text: mspec reads CSV files as UTF-8",
+    ),
     "binary.parquet": (_write(NOISE), "cannot read as parquet: "),
     "binary.npz": (_write(NOISE), "cannot read as npz: "),
     "latin1_cell.csv": (

@@ -222,12 +222,14 @@ MAGIC = (
     (b"PK\x05\x06", "zip"),  # an empty zip archive
     (b"\x93NUMPY", "npy"),
     (b"\x1f\x8b", "gzip"),
+    (b"\xff\xfe", "utf-16"),  # what spreadsheets save as "Unicode text"
+    (b"\xfe\xff", "utf-16"),
 )
 SNIFF_BYTES = 4096
 
 
 def sniff(path: str) -> str | None:
-    """What a file holds, by its first bytes: empty, parquet, zip, npy, gzip, text or binary."""
+    """What a file holds, by its first bytes: empty, parquet, zip, npy, gzip, utf-16, text or binary."""
     try:
         with open(path, "rb") as handle:
             head = handle.read(SNIFF_BYTES)
@@ -262,9 +264,10 @@ def _mismatch_note(fmt: str, kind: str, error: BaseException | str) -> str:
         "npy": "the file is one .npy array (np.save): save the arrays with np.savez, as an .npz file",
         "gzip": "the file is gzip-compressed: decompress it first",
         "text": "the file holds text (a CSV file? name it .csv)",
+        "utf-16": "the file holds UTF-16 text (a CSV file? save it as UTF-8, named .csv)",
         "binary": "the file holds binary data, not text",
     }
-    expected = {"parquet": "parquet", "zip": "npz", "text": "csv", "binary": "csv"}
+    expected = {"parquet": "parquet", "zip": "npz", "text": "csv"}  # the format each kind is
     if kind not in notes or expected.get(kind) == fmt or (kind == "binary" and fmt != "csv"):
         return ""
     return "; " + notes[kind]
@@ -574,8 +577,11 @@ class CsvSource(DataSource):
         )
 
     def _columns(self) -> dict[str, ColumnInfo]:
-        if sniff(self.path) == "binary":  # NUL bytes or control characters: not text at all
-            raise DataError(self.cannot_read("the file holds binary data, not text"))
+        kind = sniff(self.path)
+        if kind == "utf-16":
+            raise DataError(self.cannot_read("the file is UTF-16 text, " + NOT_UTF8))
+        if kind not in ("text", "empty", None):  # binary data, or another format's magic bytes
+            raise DataError(self.cannot_read(_mismatch_note("csv", kind, "").removeprefix("; ")))
         header = self._header_line()
         pa, _ = pyarrow_modules()
         import pyarrow.csv as pacsv
