@@ -5,12 +5,18 @@ row range by row range straight from the archive (never whole), CSV through
 pyarrow's streaming reader, Parquet through `ParquetFile.iter_batches`.
 pyarrow is imported only when a CSV or Parquet file is opened, so NPZ data
 needs only numpy.
+
+A file that cannot be read, wherever that is found (its header, the check's
+full scan, a batch half way through training), raises DataError: one line
+naming the file, where in it (row group and column, array, line) and why.
+The readers' own exceptions are turned into it here, once, for every caller.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import math
 import mmap
 import os
 import re
@@ -255,7 +261,10 @@ def sniff(path: str) -> str | None:
 def _mismatch_note(fmt: str, kind: str, error: BaseException | str) -> str:
     """A note for a file that failed to open, when its bytes say why: another format, or truncated."""
     if kind == "parquet" and fmt == "parquet":
-        return "; the file starts like a Parquet file but its footer is missing or damaged (truncated?)"
+        # Only for pyarrow's complaints about the footer: not, say, a compression it lacks.
+        if any(word in str(error).lower() for word in ("footer", "magic")):
+            return "; the file starts like a Parquet file but its footer is missing or damaged (truncated?)"
+        return ""
     if kind == "zip" and fmt == "npz" and isinstance(error, zipfile.BadZipFile):
         return "; the file starts like a zip archive but its directory is missing or damaged (truncated?)"
     notes = {
@@ -364,7 +373,7 @@ class NpzSource(DataSource):
                 "never loads: save strings as a fixed-width string array (np.str_)"
             )
         # The header's shape against the bytes the archive holds: a cut file is found here, not mid-run.
-        needed = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
+        needed = dtype.itemsize * math.prod(shape)  # Python ints: a damaged shape cannot wrap around
         held = info.file_size - offset
         if held < needed:
             raise EOFError(
