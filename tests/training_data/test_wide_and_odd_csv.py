@@ -450,3 +450,16 @@ def test_fit_reports_the_same_finding_before_any_framework(folder: Path, case: s
     assert len(errors) == 1 and errors[0].startswith(expected), done.stdout
     assert "Traceback" not in done.stderr and not frameworks(done.stderr)
     assert not (folder / "out").exists()
+
+
+@pytest.mark.keras
+@pytest.mark.slow
+def test_fit_trains_on_columns_picked_by_name(folder: Path) -> None:
+    pytest.importorskip("keras")
+    import mspec
+
+    data = write("csv", wide_columns(200), folder)
+    trained = mspec.fit(folder / "spec.toml", data, epochs=1, seed=0, verbose=0, log=lambda _: None)
+    shapes = {tensor.name.split(":")[0]: tuple(tensor.shape) for tensor in trained.model.inputs}
+    assert shapes == {"pixels": (None, 4), "demo": (None, 2), "age": (None, 1)}, shapes
+    assert len(trained.history["loss"]) == 1
