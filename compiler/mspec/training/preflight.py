@@ -10,8 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..diagnostics import Diagnostic
+from ..diagnostics.suggest import did_you_mean
 from ..frontend import CheckResult
 from ..graph.passes.common import diagnostic
+from .monitored import unlogged_monitor
 from .settings import FitSettings
 
 
@@ -60,13 +62,30 @@ def settings_diagnostics(
         ("early_stopping", settings.early_stopping),
         ("reduce_lr_on_plateau", settings.reduce_lr_on_plateau),
     ):
-        if watcher is not None and watcher.monitor.startswith("val_") and not validated:
+        if watcher is None:
+            continue
+        if watcher.monitor.startswith("val_") and not validated:
             found.append(
                 diagnostic(
                     graph, "MS602", ("train", section),
                     f"{section} watches {watcher.monitor!r}, but there is no validation data",
                     "set [train] validation_split, pass --validation PATH, or watch a training metric "
                     '(monitor = "loss")',
+                )
+            )  # fmt: skip
+            continue
+        logged = unlogged_monitor(result.spec, watcher.monitor)
+        if logged is not None:
+            names = logged if validated else [name for name in logged if not name.startswith("val_")]
+            listed = "Keras logs " + ", ".join(repr(name) for name in names)
+            suggestion = did_you_mean(watcher.monitor, names)
+            found.append(
+                diagnostic(
+                    graph, "MS602", ("train", section, "monitor"),
+                    f"{section} watches {watcher.monitor!r}, which Keras does not log for this model: "
+                    "it would warn every epoch and never act",
+                    f"{suggestion} {listed}" if suggestion else listed,
+                    at="value",
                 )
             )  # fmt: skip
     return found
