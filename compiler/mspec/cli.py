@@ -145,8 +145,9 @@ def main() -> None:
 @click.option(
     "--data",
     "data_path",
-    type=click.Path(dir_okay=False),
-    help="Also check this training data file (.npz, .csv, .parquet) against the spec, once the "
+    type=click.Path(),
+    help="Also check this training data file (.npz, .csv, .parquet), or data set of many Parquet "
+    "files (a directory, or a quoted glob such as 'parts/*.parquet'), against the spec, once the "
     "spec is free of errors: columns, shapes, values, ids and labels (needs the data extra). "
     "Only with one spec file.",
 )

@@ -9,6 +9,8 @@ its values are ids, and their range.
 
 A CSV file whose header is not one (its first line holds data, or names
 joined by ';' or tabs) is one finding, not one per column the spec binds.
+In a data set of many Parquet files, a bound column that some files lack or
+hold with other values is one finding naming those files.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from ..spec.models import ColumnSelector
 from ..spec.validate import stacking_problem
 from ..syntax.document import DataPath
 from ..vocabulary import loss_key
+from .dataset import NAMED_FILES, ParquetDataset
 from .findings import finding, quoted
 from .source import DELIMITER_HINT, DataSource, delimiter_in_header
 
@@ -203,6 +206,7 @@ def bind(result: CheckResult, source: DataSource) -> tuple[Binding, list[Diagnos
         diagnostics = _missing_and_extra(result, binding)
         diagnostics += _picked_counts(result, binding)
     diagnostics += _row_counts(result, binding)
+    diagnostics += _part_schemas(result, binding)
     return binding, diagnostics
 
 
@@ -430,6 +434,44 @@ def _row_counts(result: CheckResult, binding: Binding) -> list[Diagnostic]:
             )
             hint = "every array needs one row per example, in the same order"
         diagnostics.append(finding(result, path, "MS504", message, hint, at=at))
+    return diagnostics
+
+
+def _part_schemas(result: CheckResult, binding: Binding) -> list[Diagnostic]:
+    """A data set of many files: a bound column that some files lack (MS501) or hold otherwise (MS506, MS505).
+
+    Such a column is not read (it is added to `binding.missing`): one finding
+    names the files at fault and a file that has the column as the data set does.
+    """
+    source = binding.source
+    if not isinstance(source, ParquetDataset):
+        return []
+    diagnostics = []
+    unusable = []
+    for problem in source.schema_problems(binding.columns):
+        path, at, who = _owner(binding, problem.column)
+        files, count = quoted(problem.files, NAMED_FILES), len(problem.files)
+        unusable.append(problem.column)
+        if problem.found is None:
+            message = (
+                f"{who}: {count} of the {len(source.parts)} files of {source.path} "
+                f"{'lack' if count > 1 else 'lacks'} column {problem.column!r}: {files}"
+            )
+            hint = (
+                f"every file of a data set needs the columns the spec binds ({problem.reference} has it): "
+                "add it to those files, or move them out of the data set"
+            )
+            code = "MS501"
+        else:
+            more = f" (and {count - 1} more file{'s' if count > 2 else ''}: {files})" if count > 1 else ""
+            message = (
+                f"{who}: column {problem.column!r} of {problem.files[0]} holds {problem.found}{more}, "
+                f"but {problem.reference} of the same data set holds {problem.expected}"
+            )
+            hint = "every file of a data set needs the same kind of values in a column: write them alike"
+            code = "MS506" if problem.text_or_numbers else "MS509" if who.startswith("output") else "MS505"
+        diagnostics.append(finding(result, path, code, message, hint, at=at))
+    binding.missing = tuple(dict.fromkeys([*binding.missing, *unusable]))
     return diagnostics
 
 

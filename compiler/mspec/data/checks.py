@@ -5,7 +5,8 @@ the shape of one example, the kind of values (numbers, text, whole numbers),
 missing values, NaN and infinity, ids within the range of the Embedding or
 CategoryEncoding the input feeds, and labels that fit the output's loss and
 units. Every finding is a Diagnostic at the spec line of the input or output
-the column binds to, naming the data file and the column.
+the column binds to, naming the data file and the column (in a data set of
+many files, the file holding the first offending row and that row in it).
 """
 
 from __future__ import annotations
@@ -51,10 +52,6 @@ class Tally:
         if values is not None and len(values):
             self.low = min(self.low, float(values.min()))
             self.high = max(self.high, float(values.max()))
-
-    def where(self) -> str:
-        n = self.count
-        return f"{n:,} value{'s' if n != 1 else ''}, the first in row {self.first_row}"
 
 
 @dataclass
@@ -107,7 +104,8 @@ class DataChecker:
 
     def roles(self) -> list[Role]:
         roles = []
-        present = self.source.columns
+        # A column some files of a data set lack, or hold otherwise, is reported by bind() and not read.
+        present = {c: info for c, info in self.source.columns.items() if c not in self.binding.missing}
         for b in self.binding.inputs.values():
             numeric = b.dtype != "string"
             integers = b.dtype.startswith(("int", "uint")) or bool(b.ids)
@@ -425,14 +423,14 @@ class DataChecker:
             self.report(
                 role,
                 "MS507",
-                f"{role.who}: {name} has missing values (null): {t['missing'].where()}",
+                f"{role.who}: {name} has missing values (null): {self.where(t['missing'])}",
                 "fill them in (or drop those rows): training cannot use missing values",
             )
         if "nonfinite" in t:
             self.report(
                 role,
                 "MS507",
-                f"{role.who}: {name} has NaN or infinite values: {t['nonfinite'].where()} "
+                f"{role.who}: {name} has NaN or infinite values: {self.where(t['nonfinite'])} "
                 f"({_number(t['nonfinite'].sample)})",
                 "replace them with finite numbers (or drop those rows): one NaN makes the loss NaN",
             )
@@ -440,7 +438,7 @@ class DataChecker:
             self.report(
                 role,
                 "MS506",
-                f"{role.who}: {name} has text where numbers are expected: {t['text'].where()} "
+                f"{role.who}: {name} has text where numbers are expected: {self.where(t['text'])} "
                 f"({t['text'].sample!r})",
                 'correct those cells, or declare the input with dtype = "string"',
             )
@@ -451,7 +449,8 @@ class DataChecker:
             self.report_shape(
                 role,
                 f"{role.who}: {name} has lists of the wrong length at depth {depth + 1}: "
-                f"{tally.count:,} list{'s' if tally.count != 1 else ''}, the first in row {tally.first_row} "
+                f"{tally.count:,} list{'s' if tally.count != 1 else ''}, "
+                f"the first in {self.row(tally.first_row)} "
                 f"(length {tally.sample}"
                 + (f"; from {int(tally.low)} to {int(tally.high)}), " if tally.low != tally.high else "), ")
                 + f"but {self._wants(role)} ({want} at that depth)",
@@ -476,7 +475,7 @@ class DataChecker:
                 role,
                 "MS506",
                 f"{role.who}: {name} has fractional values where it needs {needs}: "
-                f"{tally.where()} ({_number(tally.sample)})",
+                f"{self.where(tally)} ({_number(tally.sample)})",
                 "store whole numbers (integer ids or class indexes)",
             )
         if "dtype" in t:
@@ -486,7 +485,7 @@ class DataChecker:
                 role,
                 "MS506",
                 f"{role.who}: {name} has values outside the range of {dtype} [{lo:.0f}, {hi:.0f}]: "
-                f"{tally.where()} (values from {_number(tally.low)} to {_number(tally.high)})",
+                f"{self.where(tally)} (values from {_number(tally.low)} to {_number(tally.high)})",
                 "give the input a wider dtype, or correct the values",
             )
         if "ids" in t:
@@ -510,7 +509,7 @@ class DataChecker:
         self.report(
             role,
             "MS508",
-            f"{role.who}: {name} has {' and '.join(parts)}: {tally.where()}, but the {limit.layer} "
+            f"{role.who}: {name} has {' and '.join(parts)}: {self.where(tally)}, but the {limit.layer} "
             f"it feeds ({limit.node}) takes ids in [0, {limit.limit}) ({limit.param} = {limit.limit})"
             + padding,
             hint,
@@ -533,7 +532,7 @@ class DataChecker:
             self.report(
                 role,
                 "MS509",
-                f"{role.who}: {name} has labels outside the range: {tally.where()} ({seen}), "
+                f"{role.who}: {name} has labels outside the range: {self.where(tally)} ({seen}), "
                 f"but the output takes {message}",
                 hint,
             )
@@ -542,11 +541,24 @@ class DataChecker:
             self.report(
                 role,
                 "MS509",
-                f"{role.who}: {name} has rows that do not sum to 1: {tally.where()} "
+                f"{role.who}: {name} has rows that do not sum to 1: {self.where(tally)} "
                 f"(sum {_number(tally.sample)}), but categorical_crossentropy takes one-hot "
                 "(or probability) rows",
                 "one-hot encode the labels, or use sparse_categorical_crossentropy with class indexes",
             )
+
+    def where(self, tally: Tally) -> str:
+        """How many offending values, and the row of the first: "3 values, the first in row 17"."""
+        n = tally.count
+        return f"{n:,} value{'s' if n != 1 else ''}, the first in {self.row(tally.first_row)}"
+
+    def row(self, row: int | None) -> str:
+        """A row of the data: "row 17"; in a data set of many files, the file and its row there as well."""
+        locate = getattr(self.source, "locate", None)
+        if locate is None or row is None:
+            return f"row {row}"
+        file, within = locate(row)
+        return f"row {within} of {file} (row {row} of the data set)"
 
     def report(self, role: Role, code: str, message: str, hint: str | None = None, *, warning=False) -> None:
         self.diagnostics.append(

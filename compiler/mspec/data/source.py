@@ -4,7 +4,8 @@ Every reader keeps only one chunk in memory at a time: NPZ arrays are read
 row range by row range straight from the archive (never whole), CSV through
 pyarrow's streaming reader, Parquet through `ParquetFile.iter_batches`.
 pyarrow is imported only when a CSV or Parquet file is opened, so NPZ data
-needs only numpy.
+needs only numpy. A directory or a glob pattern is a data set of many
+Parquet files (mspec.data.dataset), read as one source.
 
 A file that cannot be read, wherever that is found (its header, the check's
 full scan, a batch half way through training), raises DataError: one line
@@ -283,8 +284,16 @@ def _mismatch_note(fmt: str, kind: str, error: BaseException | str) -> str:
 
 
 def open_data(path: str | os.PathLike) -> DataSource:
-    """Open a data file by its suffix and read its header; raise DataError when it cannot be used."""
+    """Open a data file by its suffix and read its header; raise DataError when it cannot be used.
+
+    A directory or a glob pattern is a data set of many Parquet files, read as
+    one (mspec.data.dataset).
+    """
     text = os.fspath(path)
+    from .dataset import is_dataset, open_dataset
+
+    if is_dataset(text):
+        return open_dataset(text)
     suffix = os.path.splitext(text)[1].lower()
     fmt = FORMATS.get(suffix)
     if fmt is None:
@@ -483,7 +492,21 @@ class ParquetSource(DataSource):
         import pyarrow.parquet as pq
 
         # Without pre-buffering: pyarrow would otherwise read every requested row group ahead.
-        return pq.ParquetFile(self.path, pre_buffer=False)
+        # A file closed by `close` is opened again with the footer already read.
+        return pq.ParquetFile(self.path, pre_buffer=False, metadata=self.__dict__.get("_metadata"))
+
+    @cached_property
+    def arrow_schema(self):
+        """The file's schema as pyarrow types (read from its footer)."""
+        with self.reading(opening=True):
+            return self._file.schema_arrow
+
+    def close(self) -> None:
+        """Close the file (a later read opens it again, without reading its footer again)."""
+        file = self.__dict__.pop("_file", None)
+        if file is not None:
+            self._metadata = file.metadata
+            file.close()
 
     def _columns(self) -> dict[str, ColumnInfo]:
         schema = self._file.schema_arrow

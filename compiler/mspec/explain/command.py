@@ -26,8 +26,9 @@ EXPLAIN_EXTRA = "install the extra with: pip install 'mspec[fit]'"
 @click.option(
     "--data",
     required=True,
-    type=click.Path(dir_okay=False),
-    help="Data to explain on (.npz, .csv or .parquet), bound and checked as `mspec fit` does: "
+    type=click.Path(),
+    help="Data to explain on (.npz, .csv or .parquet, or a directory or quoted glob of Parquet "
+    "files), bound and checked as `mspec fit` does: "
     "held-out rows (such as the validation file) say what the model relies on beyond its training rows.",
 )
 @click.option(
@@ -91,9 +92,12 @@ def explain(
     from .importance import explain as run_explain
     from .output import to_json, to_png, to_text
 
-    for path in (spec, model_path, data):
+    for path in (spec, model_path):
         if not Path(path).is_file():
             stop(f"{path}: no such file", EXIT_CANNOT_RUN)
+    # A directory or a glob pattern is a data set of many Parquet files (mspec.data.dataset).
+    if not (Path(data).exists() or any(c in data for c in "*?[")):
+        stop(f"{data}: no such file", EXIT_CANNOT_RUN)
     group_lists = [tuple(name.strip() for name in group.split(",") if name.strip()) for group in groups]
     explanation = run_guarded(
         lambda: run_explain(
