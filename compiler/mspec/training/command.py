@@ -19,13 +19,14 @@ FIT_EXTRA = "install the extra with: pip install 'mspec[fit]'"
 @click.option(
     "--data",
     required=True,
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     help="Training data: .npz (arrays named after inputs and outputs), .csv or .parquet "
-    "(one row per example).",
+    "(one row per example), or many Parquet files read as one: a directory, or a quoted glob "
+    "such as 'parts/*.parquet' (files in the natural order of their paths).",
 )
 @click.option(
     "--validation",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     help="Validation data in the same form. It takes the place of [train] validation_split.",
 )
 @click.option(
@@ -105,8 +106,11 @@ def fit(
 
     if validation is not None and validation_split is not None:
         raise click.UsageError("give --validation or --validation-split, not both")
-    for path in (spec, data, validation):
-        if path is not None and not Path(path).is_file():
+    if not Path(spec).is_file():
+        stop(f"{spec}: no such file", EXIT_CANNOT_RUN)
+    for path in (data, validation):
+        # A directory or a glob pattern is a data set of many Parquet files (mspec.data.dataset).
+        if path is not None and not (Path(path).exists() or any(c in path for c in "*?[")):
             stop(f"{path}: no such file", EXIT_CANNOT_RUN)
     cluster = Cluster(coordinator, num_processes, process_id)
     result = run_guarded(

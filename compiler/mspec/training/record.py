@@ -32,6 +32,16 @@ def output_paths(folder: Path, name: str) -> dict[str, Path]:
 
 
 def sha256_of(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes; of a data set of many files (a directory, a glob), its fingerprint.
+
+    A data set's fingerprint hashes each file's relative path, size and SHA-256
+    (mspec.data.dataset.dataset_sha256).
+    """
+    if not os.path.isfile(path):
+        from ..data.dataset import dataset_sha256, is_dataset
+
+        if is_dataset(path):
+            return dataset_sha256(path)
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
