@@ -451,3 +451,28 @@ def test_fit_and_explain_on_a_directory_match_the_one_file(folder: Path) -> None
     assert done.exit_code == 0, done.output
     shown = json.loads(done.stdout)
     assert shown["rows"] == 40
+
+
+@pytest.mark.keras
+@pytest.mark.slow
+def test_streamed_from_a_directory_validates_on_every_held_out_row(folder: Path) -> None:
+    """Streamed (rows read a window at a time) or in memory, the same batches: the same losses.
+
+    The held-out rows (the last 30 of 100, batches of 16) start inside a batch of the file:
+    each is validated once, however the windows fall.
+    """
+    pytest.importorskip("keras")
+    import mspec
+
+    (folder / "spec.toml").write_text(SPEC + "\n[train]\nshuffle = false\nvalidation_split = 0.3\n")
+    parts, _ = write_parts(folder)
+    runs = {}
+    for stream in (True, False):
+        runs[stream] = mspec.fit(
+            folder / "spec.toml", parts, stream=stream,
+            seed=3, epochs=2, batch_size=16, verbose=0, log=lambda _: None,
+        )  # fmt: skip
+    streamed, in_memory = runs[True].history, runs[False].history
+    assert streamed.keys() == in_memory.keys() >= {"loss", "val_loss"}
+    for key, values in in_memory.items():
+        assert streamed[key] == pytest.approx(values, rel=1e-5), key

@@ -154,7 +154,7 @@ def streamed(
     class_weight: dict[str, dict[int, float]],
     signature: tuple[Any, Any],
 ):
-    """A tf.data pipeline over `rows` of the file, read in record batches, never the whole file."""
+    """A tf.data pipeline over `rows` of the file, read in record batches: only those rows, never all."""
     import tensorflow as tf
 
     from ..data import iter_batches
@@ -164,8 +164,9 @@ def streamed(
     def generate() -> Iterator[tuple[Any, ...]]:
         rng = np.random.default_rng(epoch_seed.spawn(1)[0])
         window = batch_size * (SHUFFLE_WINDOW_BATCHES if shuffle else 1)
-        batches = iter_batches(source, binding, window)
-        for x, y in _rows_within(batches, rows):
+        # Only `rows` are read (a data set of many files: only the files holding them), in windows from
+        # their first row, so that every window but the last holds whole batches.
+        for x, y in iter_batches(source, binding, window, rows=rows):
             order = rng.permutation(len(next(iter(x.values())))) if shuffle else None
             chunk = InMemory(x, y, sample_weights(y, class_weight))
             if order is not None:
@@ -195,20 +196,6 @@ def _weight_signature(y_sig: Any, output_names: list[str]):
 
     spec = tf.TensorSpec(shape=(None,), dtype=tf.float32)
     return spec if len(output_names) == 1 else tuple(spec for _ in output_names)
-
-
-def _rows_within(batches: Iterator[tuple[dict, dict]], rows: slice) -> Iterator[tuple[dict, dict]]:
-    """Keep the part of each batch that falls in `rows` (the file is read from its start)."""
-    position = 0
-    for x, y in batches:
-        size = len(next(iter(x.values())))
-        start, stop = max(rows.start - position, 0), min(rows.stop - position, size)
-        position += size
-        if start < stop:
-            cut = slice(start, stop)
-            yield {k: v[cut] for k, v in x.items()}, {k: v[cut] for k, v in y.items()}
-        if position >= rows.stop:
-            return
 
 
 def tensor_signature(x: dict[str, np.ndarray], y: dict[str, np.ndarray], output_names: list[str]):
