@@ -14,12 +14,19 @@ Three measurements, each in fresh processes:
    the ratio mspec/Keras (target: at most 1.1) and the quartiles of each
    side's times and of the per-pair ratios, since the machine's load moves
    every figure.
-2. lint --data: `mspec lint SPEC --data FILE.parquet` on 1,000,000 rows of a
+2. fixed cost: `mspec fit -q` of the seed example on Parquet files of
+   8,000 rows (8 epochs) and 100,000 rows (3 epochs), at mspec's default
+   batch of 32, against the script a person writes for a Parquet file
+   (pyarrow's read_table, the columns as NumPy arrays, `model.fit`,
+   `model.save`). What mspec adds on top is the same on both (the spec and
+   data checks, the balance measurement, history, plot and run record), so
+   it weighs most on the small one (target: ratio at most 1.05).
+3. lint --data: `mspec lint SPEC --data FILE.parquet` on 1,000,000 rows of a
    three-input spec (a [4] numeric input, a [1] int32 id into an
    Embedding(1000, 8), an [8] numeric input; a binary label), which reads
    and checks every row; median wall time (target: at most 2 s), beside
    `mspec lint SPEC` alone (the start-up and the spec check).
-3. streaming: one epoch of `mspec fit --stream --epochs 1 --batch-size 1024`
+4. streaming: one epoch of `mspec fit --stream --epochs 1 --batch-size 1024`
    of the seed example over a Parquet file of 5,000,000 rows (row groups of
    100,000, written in chunks). We report the fit process's peak RSS (from
    wait4's resource usage) against the size of the data in memory (rows x
@@ -31,12 +38,13 @@ Three measurements, each in fresh processes:
 Times are printed, never asserted. Data files live in a temporary folder
 removed at the end.
 
-    .venv/bin/python benchmarks/fit_vs_keras.py [--runs N] [--quick]
+    .venv/bin/python benchmarks/fit_vs_keras.py [--runs N] [--quick] [--only fit|fixed|lint|stream]
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import subprocess
@@ -59,6 +67,9 @@ import make_data  # noqa: E402
 EPOCHS = 5
 BATCH_SIZE = 256
 STREAM_BATCH_SIZE = 1024
+# The fixed cost: a small and a larger Parquet file, at mspec's default batch size.
+PARQUET_CASES = ((8_000, 8), (100_000, 3))
+SMALL_BATCH_SIZE = 32
 ROW_GROUP = 100_000
 MB = 1 << 20
 
@@ -82,6 +93,36 @@ output = layers.Dense(1, activation="sigmoid", name="output")(merged)
 model = keras.Model(inputs=[input_1, input_2], outputs=output, name="concat_independent")
 model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
 model.fit(x, y, epochs={EPOCHS}, batch_size={BATCH_SIZE}, verbose=2)
+model.save(sys.argv[2] + "/concat_independent.keras")
+"""
+
+# The same, as a person writes it for a Parquet file: argv = data.parquet, output folder, epochs.
+HAND_WRITTEN_PARQUET = f"""
+import sys
+import keras
+import pyarrow.parquet as pq
+from keras import layers
+
+table = pq.read_table(sys.argv[1])
+
+
+def column(name, width=None):
+    values = table.column(name).combine_chunks()
+    return values.flatten().to_numpy().reshape(-1, width) if width else values.to_numpy()
+
+
+x = {{"input_1": column("input_1", 10), "input_2": column("input_2", 5)}}
+y = column("output")
+
+input_1 = keras.Input(shape=(10,), name="input_1")
+input_2 = keras.Input(shape=(5,), name="input_2")
+x1 = layers.Dense(64, activation="relu")(input_1)
+x2 = layers.Dense(32, activation="relu")(input_2)
+merged = layers.Concatenate()([x1, x2])
+output = layers.Dense(1, activation="sigmoid", name="output")(merged)
+model = keras.Model(inputs=[input_1, input_2], outputs=output, name="concat_independent")
+model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+model.fit(x, y, epochs=int(sys.argv[3]), batch_size={SMALL_BATCH_SIZE}, verbose=2)
 model.save(sys.argv[2] + "/concat_independent.keras")
 """
 
@@ -153,6 +194,12 @@ def seconds_in(folder: Path, command: Sequence[str]) -> float:
     """Wall time of a command writing into a fresh empty folder (the last argument)."""
     with tempfile.TemporaryDirectory(dir=folder) as out:
         return run([*command, out])[0]
+
+
+def seconds_out(folder: Path, command: Sequence[str]) -> float:
+    """Wall time of a command whose "{out}" argument is a fresh empty folder."""
+    with tempfile.TemporaryDirectory(dir=folder) as out:
+        return run([out if part == "{out}" else part for part in command])[0]
 
 
 def quartiles(values: list[float]) -> tuple[float, float, float]:
@@ -227,6 +274,34 @@ def fit_against_keras(folder: Path, rows: int, runs: int) -> None:
     print(f"            mspec {' '.join(f'{t:.2f}' for t in mspec_times)}")
 
 
+def fixed_cost(folder: Path, cases: Sequence[tuple[int, int]], runs: int) -> None:
+    """mspec fit against the hand-written Parquet script, small and large: what mspec adds per run."""
+    print(
+        f"2. fixed cost: Parquet data, batch {SMALL_BATCH_SIZE}, against pyarrow + model.fit + model.save, "
+        f"median of {runs} fresh processes in turns"
+    )
+    for rows, epochs in cases:
+        data = folder / f"fixed_{rows}.parquet"
+        make_data.write_parquet(data, make_data.concat_independent(rows))
+        keras = [sys.executable, "-c", HAND_WRITTEN_PARQUET, str(data), "{out}", str(epochs)]
+        fit = mspec("fit", SEED_SPEC, "--data", data, "--epochs", epochs, "-q", "-o", "{out}")
+        sides = {
+            "keras": functools.partial(seconds_out, folder, keras),
+            "mspec": functools.partial(seconds_out, folder, fit),
+        }
+        for measure in sides.values():
+            measure()  # the file cache
+        times = in_turns(sides, runs)
+        keras_time, mspec_time = statistics.median(times["keras"]), statistics.median(times["mspec"])
+        ratios = [m / k for m, k in zip(times["mspec"], times["keras"], strict=True)]
+        r1, r2, r3 = quartiles(ratios)
+        print(
+            f"  {rows:>9,} rows x {epochs} epochs: Keras {keras_time:6.2f} s, mspec {mspec_time:6.2f} s, "
+            f"ratio of medians {mspec_time / keras_time:.3f}, per-run ratios {r1:.3f} .. {r3:.3f} "
+            f"(median {r2:.3f}); mspec adds {mspec_time - keras_time:+.2f} s (target: ratio <= 1.05)"
+        )
+
+
 def lint_data(folder: Path, rows: int, runs: int) -> None:
     spec = folder / "three_inputs.toml"
     spec.write_text(THREE_INPUTS)
@@ -243,7 +318,7 @@ def lint_data(folder: Path, rows: int, runs: int) -> None:
     d1, _, d3 = quartiles(times["data"])
     size = data.stat().st_size / MB
     print(
-        f"2. lint --data: {rows:,} rows of 3 inputs ([4] float, [1] int32 id, [8] float) and a label, "
+        f"3. lint --data: {rows:,} rows of 3 inputs ([4] float, [1] int32 id, [8] float) and a label, "
         f"Parquet {size:.1f} MB, median of {runs} fresh processes"
     )
     print(
@@ -281,7 +356,7 @@ def streaming(folder: Path, rows: int, floor_rows: int, in_memory_rows: int) -> 
         )
 
     print(
-        f"3. streaming: one epoch of the seed example 1, batch {STREAM_BATCH_SIZE}, Parquet in row groups "
+        f"4. streaming: one epoch of the seed example 1, batch {STREAM_BATCH_SIZE}, Parquet in row groups "
         f"of {ROW_GROUP:,} ({per_row} bytes per row in memory)"
     )
     line("--stream (floor)", floor_rows, floor_time, floor_peak, None)
@@ -299,16 +374,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="fresh processes of each side (default 7)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: fewer rows and 2 runs")
+    parser.add_argument("--only", choices=["fit", "fixed", "lint", "stream"], help="run one measurement only")
     args = parser.parse_args()
     runs = 2 if args.quick else args.runs
     scale = 10 if args.quick else 1
     with tempfile.TemporaryDirectory(prefix="mspec-fit-bench-") as name:
         folder = Path(name)
-        fit_against_keras(folder, 200_000 // scale, runs)
-        print()
-        lint_data(folder, 1_000_000 // scale, runs)
-        print()
-        streaming(folder, 5_000_000 // scale, 10_000, 1_000_000 // scale)
+        measures = {
+            "fit": lambda: fit_against_keras(folder, 200_000 // scale, runs),
+            "fixed": lambda: fixed_cost(folder, [(r // scale, e) for r, e in PARQUET_CASES], runs),
+            "lint": lambda: lint_data(folder, 1_000_000 // scale, runs),
+            "stream": lambda: streaming(folder, 5_000_000 // scale, 10_000, 1_000_000 // scale),
+        }
+        for name, measure in measures.items():
+            if args.only in (None, name):
+                measure()
+                print()
 
 
 if __name__ == "__main__":

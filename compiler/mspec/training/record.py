@@ -14,12 +14,18 @@ import json
 import math
 import os
 import platform
+import threading
 from pathlib import Path
 from typing import Any
 
 from ..files import readable_mode, temporary_beside
 
 KERAS_SUFFIX = ".keras"
+# The history plot: each panel's size, the figure's margins (left, right, top, bottom) and the gaps
+# between panels (across, down), in inches.
+PANEL_INCHES = (4.2, 3.2)
+MARGIN_INCHES = (0.65, 0.2, 0.6, 0.5)
+GAP_INCHES = (0.75, 0.85)
 
 
 def output_paths(folder: Path, name: str) -> dict[str, Path]:
@@ -69,19 +75,72 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def history_plot(history: dict[str, list[float | None]], output_names: list[str], title: str) -> bytes:
-    """PNG of the loss and every metric, training and validation, one row of panels per output."""
+class PlottingWarmUp:
+    """Import matplotlib and load its fonts on a thread of its own while the model trains.
+
+    Both take longer than drawing the history itself, and training leaves the
+    interpreter free most of the time (TensorFlow's kernels run without it).
+    `history_plot` waits for the warm-up before it draws: matplotlib is not
+    used from two threads at once.
+    """
+
+    def __init__(self) -> None:
+        self._thread = threading.Thread(target=_warm_up, name="mspec-plot-warm-up", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        self._thread.join()
+
+
+def _warm_up() -> None:
+    with contextlib.suppress(Exception):  # a failure here shows again, and is reported, when drawing
+        _figure_class()
+        history_plot({"loss": [1.0, 0.5]}, [], "")
+
+
+def _figure_class() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
+
+    return Figure
+
+
+def history_plot(
+    history: dict[str, list[float | None]],
+    output_names: list[str],
+    title: str,
+    warm_up: PlottingWarmUp | None = None,
+) -> bytes:
+    """PNG of the loss and every metric, training and validation, one row of panels per output."""
+    if warm_up is not None:
+        warm_up.wait()
+    Figure = _figure_class()
+
     from matplotlib.ticker import MaxNLocator
 
     rows = _plot_rows(history, output_names)
     columns = max(len(metrics) for _, metrics in rows)
-    figure = Figure(figsize=(4.2 * columns, 3.2 * len(rows)), layout="constrained")
+    width, height = PANEL_INCHES[0] * columns, PANEL_INCHES[1] * len(rows)
+    figure = Figure(figsize=(width, height))
     figure.suptitle(title)
-    axes = figure.subplots(len(rows), columns, squeeze=False)
+    # Fixed margins in inches, not a constrained layout: that measures every label's text first,
+    # which took longer than drawing the figure.
+    left, right, top, bottom = MARGIN_INCHES
+    axes = figure.subplots(
+        len(rows),
+        columns,
+        squeeze=False,
+        gridspec_kw={
+            "left": left / width,
+            "right": 1 - right / width,
+            "top": 1 - top / height,
+            "bottom": bottom / height,
+            "wspace": _gap_fraction(width - left - right, columns, GAP_INCHES[0]),
+            "hspace": _gap_fraction(height - top - bottom, len(rows), GAP_INCHES[1]),
+        },
+    )
     for row, (label, metrics) in enumerate(rows):
         for column in range(columns):
             ax = axes[row][column]
@@ -105,6 +164,12 @@ def history_plot(history: dict[str, list[float | None]], output_names: list[str]
     # No timestamps in the file: the same history gives the same bytes.
     figure.savefig(buffer, format="png", dpi=90, metadata={"Software": None})
     return buffer.getvalue()
+
+
+def _gap_fraction(room: float, count: int, gap: float) -> float:
+    """matplotlib's wspace/hspace for `gap` inches between `count` panels sharing `room` inches."""
+    panel = (room - (count - 1) * gap) / count
+    return gap / panel
 
 
 def _shares_panel(ax: Any, history: dict[str, list[float | None]], keys: tuple[str, ...]) -> None:
