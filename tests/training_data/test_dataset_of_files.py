@@ -476,3 +476,15 @@ def test_streamed_from_a_directory_validates_on_every_held_out_row(folder: Path)
     assert streamed.keys() == in_memory.keys() >= {"loss", "val_loss"}
     for key, values in in_memory.items():
         assert streamed[key] == pytest.approx(values, rel=1e-5), key
+
+
+def test_two_reads_at_once_never_share_an_open_file(folder: Path) -> None:
+    """Training and validation batches may be read in two threads: a read ends closing only its files."""
+    write_parts(folder)
+    source = open_data("parts")
+    first, second = source.read(["a", "seq"], 4), source.read(["a", "seq"], 4)
+    assert next(first)[0] == next(second)[0] == 0
+    first.close()
+    rows = [(row, len(chunk["a"])) for row, chunk in second]
+    assert rows[0] == (4, 4) and sum(count for _, count in rows) == sum(PART_ROWS.values()) - 4
+    assert source.rows_read == (sum(PART_ROWS.values()) + 4) * 2  # two columns

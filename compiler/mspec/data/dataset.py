@@ -19,11 +19,14 @@ Which files, and in which order:
 Every file's footer is read when the data set is opened (its schema and row
 count); a row range reads only the files, and in them only the row groups,
 that hold its rows (each file is a `ParquetSource`), and each file is closed
-once read. The columns the spec binds must be in every file with the same
-kind of values (text, numbers, lists of the same depth and fixed sizes;
-integer and float widths may differ, and a column of nulls only fits any
-type): `schema_problems` lists the files that differ, `bind` reports them,
-and a read of such a column raises DataError naming the file.
+once read: a data set may have more files than a process may hold open, and
+two reads at once (training and validation batches) never share a file.
+
+The columns the spec binds must be in every file with the same kind of
+values (text, numbers, lists of the same depth and fixed sizes; integer and
+float widths may differ, and a column holding only nulls fits any type):
+`schema_problems` lists the files that differ, `bind` reports them, and a
+read of such a column raises DataError naming the file.
 
 The data set's fingerprint (`dataset_sha256`, in the run record) is the
 SHA-256 of one line per file, in reading order: its relative path (with `/`),
@@ -237,8 +240,9 @@ class SchemaProblem:
 class ParquetDataset(DataSource):
     """Many Parquet files read as one: their rows one file after the other (see the module's docstring).
 
-    `parts` are the files' own sources; `rows_read` counts the rows read from
-    all of them. A column's type is that of the first file holding it (the
+    `parts` are the files' own sources (each read through a reader of its own,
+    whose rows count in the part's `rows_read`); `rows_read` counts the rows
+    read from all of them. A column's type is that of the first file holding it (the
     first whose values are not all null); the columns are those of the first
     file, then those the other files add.
     """
@@ -249,6 +253,7 @@ class ParquetDataset(DataSource):
         super().__init__(path)
         self.files = [part.path for part in parts]
         self.parts = [ParquetSource(part.path) for part in parts]
+        self._alike: set[tuple[str, ...]] = set()  # column lists every file holds alike
 
     @cached_property
     def starts(self) -> list[int]:
@@ -330,9 +335,11 @@ class ParquetDataset(DataSource):
         begin, end = _bounds(start, stop, self.num_rows)
         if begin >= end or not names:
             return
-        problems = self.schema_problems(names)
-        if problems:
-            raise DataError(mismatch_message(self.path, problems[0]))
+        if tuple(names) not in self._alike:
+            problems = self.schema_problems(names)
+            if problems:
+                raise DataError(mismatch_message(self.path, problems[0]))
+            self._alike.add(tuple(names))
         index = max(bisect.bisect_right(self.starts, begin) - 1, 0)
         for part, offset in zip(self.parts[index:], self.starts[index:], strict=False):
             if offset >= end:
@@ -340,16 +347,18 @@ class ParquetDataset(DataSource):
             lo, hi = max(begin - offset, 0), min(end - offset, part.num_rows)
             if lo >= hi:
                 continue
-            chunks = part.read(names, chunk_rows, lo, hi, text=text)
+            reader = part.reader()
+            chunks = reader.read(names, chunk_rows, lo, hi, text=text)
             try:
-                before = part.rows_read
+                before = 0
                 for row, chunk in chunks:
-                    self.rows_read += part.rows_read - before
-                    before = part.rows_read
+                    read, before = reader.rows_read - before, reader.rows_read
+                    part.rows_read += read
+                    self.rows_read += read
                     yield offset + row, chunk
             finally:
                 chunks.close()
-                part.close()
+                reader.close()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.path!r}: {len(self.parts)} files>"

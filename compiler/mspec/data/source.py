@@ -501,6 +501,20 @@ class ParquetSource(DataSource):
         with self.reading(opening=True):
             return self._file.schema_arrow
 
+    def reader(self) -> ParquetSource:
+        """Another source over the same file for one read of its own: its footer is not read again.
+
+        A data set reads each file through its own reader, closed when the read ends, so that
+        reads in two threads (training and validation batches) never share an open file.
+        """
+        other = ParquetSource(self.path)
+        file = self.__dict__.get("_file")
+        other._metadata = file.metadata if file is not None else self.__dict__.get("_metadata")
+        for name in ("num_rows", "arrow_schema"):
+            if name in self.__dict__:
+                other.__dict__[name] = self.__dict__[name]
+        return other
+
     def close(self) -> None:
         """Close the file (a later read opens it again, without reading its footer again)."""
         file = self.__dict__.pop("_file", None)
