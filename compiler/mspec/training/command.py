@@ -67,6 +67,20 @@ FIT_EXTRA = "install the extra with: pip install 'mspec[fit]'"
     default=None,
     help="Stream the data through tf.data in record batches (default: only when it is too large for memory).",
 )
+@click.option(
+    "--worker-timeout",
+    type=click.IntRange(min=1),
+    metavar="SECONDS",
+    help="multi_worker: a process silent this long counts as lost; the others then stop "
+    "(exit 75) within about that time. Default 60.",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue from the backup that an interrupted or killed run left in "
+    "OUTPUT_DIR/.<name>.backup/ (after its last completed epoch). Without a backup, trains "
+    "from the first epoch; a backup of another spec, data or settings is refused.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar: one line per epoch.")
 def fit(
     spec: str,
@@ -83,6 +97,8 @@ def fit(
     process_id: int | None,
     cpu_devices: int | None,
     stream: bool | None,
+    worker_timeout: int | None,
+    resume: bool,
     quiet: bool,
 ) -> None:
     """Train the model of SPEC on named data, checked against the spec before any framework starts.
@@ -97,10 +113,17 @@ def fit(
     Keras' progress bar is shown when standard output is a terminal; otherwise
     (a log file, a pipe) and with -q, one line per epoch.
 
+    Every completed epoch is backed up in OUTPUT_DIR/.<name>.backup/ (removed
+    once the outputs are written); after an interruption, a killed process or a
+    lost multi_worker process, the same command with --resume continues from it.
+
     Exit status: 0 trained and written; 1 the spec or the data has errors
-    (nothing trained, nothing written); 2 could not run (missing extra,
-    unreadable file, no cluster); 130 interrupted (previous outputs kept).
+    (nothing trained, nothing written), or --resume found a backup of another
+    run; 2 could not run (missing extra, unreadable file, no cluster); 75 a
+    multi_worker process was lost (rerun every process with --resume); 130
+    interrupted (previous outputs kept, and the backup).
     """
+    from .checkpoint import ResumeError
     from .distribute import Cluster
     from .runner import fit as run_fit
 
@@ -112,7 +135,7 @@ def fit(
         # A directory or a glob pattern is a data set of many Parquet files (mspec.data.dataset).
         if path is not None and not (Path(path).exists() or any(c in path for c in "*?[")):
             stop(f"{path}: no such file", EXIT_CANNOT_RUN)
-    cluster = Cluster(coordinator, num_processes, process_id)
+    cluster = Cluster(coordinator, num_processes, process_id, worker_timeout)
     result = run_guarded(
         lambda: run_fit(
             spec,
@@ -129,11 +152,13 @@ def fit(
             cpu_devices=cpu_devices,
             verbose=progress_verbosity(quiet),
             log=lambda line: click.echo(line, err=True),
+            resume=resume,
         ),
         outcome="not trained",
         where="the spec, settings or data",
         extra_hint=FIT_EXTRA,
         interrupted="nothing written, earlier outputs are as they were",
+        usage_errors=(ResumeError,),
     )
     for path in result.written:
         click.echo(f"wrote {path}", err=True)

@@ -13,14 +13,37 @@ The cluster of a multi-worker run comes from `Cluster` (command-line options)
 or from Keras' own environment variables: KERAS_DISTRIBUTION_JOB_ADDRESSES
 (the coordinator first, "host:port,..."), KERAS_DISTRIBUTION_NUM_PROCESSES
 and KERAS_DISTRIBUTION_PROCESS_ID.
+
+A lost process: when a process of a multi-worker run dies, the others fail in
+their next exchange of gradients (gloo sees the connection closed). JAX's
+coordination service would then leave them waiting until it aborts them with a
+native stack trace. Instead, the service runs with JAX's recoverability on
+(it does not abort the survivors) and a heartbeat timeout of
+`Cluster.worker_timeout` seconds; a survivor asks it which processes are
+still alive (waiting at most that long, for the service to notice), says
+which one was lost and how to resume, and ends with EXIT_WORKER_LOST, writing
+nothing but the backup it already had. When the lost process is the
+coordinator (process 0), JAX ends the others itself, at once.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import re
+import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
+
+# Seconds without a heartbeat after which JAX's coordination service counts a process as lost.
+DEFAULT_WORKER_TIMEOUT = 60
+# Exit status of a process whose run lost another process (sysexits' EX_TEMPFAIL: try again, with --resume).
+EXIT_WORKER_LOST = 75
+# How gloo reports a collective whose peer went away (JaxRuntimeError or ValueError, by the call).
+_PEER_GONE = re.compile(r"Gloo \S+ failed|Connection (?:closed|reset) by peer|Broken pipe")
 
 
 class DistributeError(RuntimeError):
@@ -34,6 +57,8 @@ class Cluster:
     coordinator: str | None = None
     num_processes: int | None = None
     process_id: int | None = None
+    # Seconds of silence after which a process counts as lost (DEFAULT_WORKER_TIMEOUT when None).
+    worker_timeout: int | None = None
 
     @classmethod
     def from_environment(cls) -> Cluster:
@@ -52,6 +77,7 @@ class Cluster:
             self.coordinator or other.coordinator,
             self.num_processes if self.num_processes is not None else other.num_processes,
             self.process_id if self.process_id is not None else other.process_id,
+            self.worker_timeout if self.worker_timeout is not None else other.worker_timeout,
         )
 
 
@@ -64,6 +90,7 @@ class Placement:
     replicas: int
     process_id: int = 0
     num_processes: int = 1
+    worker_timeout: int = DEFAULT_WORKER_TIMEOUT
 
     @property
     def is_chief(self) -> bool:
@@ -167,11 +194,180 @@ def _multi_worker(cluster: Cluster, backend: str) -> Placement:
 
     # On CPUs, JAX's processes exchange gradients through gloo.
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
-    keras.distribution.initialize(cluster.coordinator, cluster.num_processes, cluster.process_id)
+    # The coordination service must not abort the survivors of a lost process: they stop themselves
+    # (worker_loss_ends_run), which lets them say which process was lost, with no native stack trace.
+    jax.config.update("jax_enable_recoverability", True)
+    timeout = cluster.worker_timeout or DEFAULT_WORKER_TIMEOUT
+    # What keras.distribution.initialize does, with the timeouts it does not pass on.
+    jax.distributed.initialize(
+        cluster.coordinator,
+        cluster.num_processes,
+        cluster.process_id,
+        heartbeat_timeout_seconds=timeout,
+        shutdown_timeout_seconds=timeout,
+    )
+    _same_seed_everywhere(keras)
     # Each process feeds its own shard: Keras must not shard the data again.
     distribution = keras.distribution.DataParallel(auto_shard_dataset=False)
     keras.distribution.set_distribution(distribution)
-    return Placement("multi_worker", backend, len(jax.devices()), cluster.process_id, cluster.num_processes)
+    placement = Placement(
+        "multi_worker", backend, len(jax.devices()), cluster.process_id, cluster.num_processes, timeout
+    )
+    # Registered after JAX's own exit handler (jax.distributed.shutdown), so it runs before it.
+    atexit.register(_leave_in_order, placement)
+    return placement
+
+
+def _leave_in_order(place: Placement) -> None:
+    """At exit, leave the coordination service in order: the others first, process 0 (which hosts it) last.
+
+    With recoverability on, JAX's shutdown no longer waits for every process:
+    process 0 would close the service under a process still leaving it, which
+    JAX then aborts. Process 0 waits (at most the worker timeout) until the
+    others are gone.
+    """
+    import jax
+
+    if place.is_chief:
+        waiting = threading.Thread(target=_until_alone, name="mspec-leaving", daemon=True)
+        waiting.start()
+        waiting.join(place.worker_timeout)
+    with contextlib.suppress(Exception):
+        jax.distributed.shutdown()
+
+
+def _until_alone() -> None:
+    """Return once this is the only process the coordination service counts as alive."""
+    import time
+
+    import jax
+    from jax.experimental import multihost_utils
+
+    me = jax.process_index()
+    while True:
+        try:
+            # A barrier among the live processes: it returns when the others have asked too, or left.
+            with multihost_utils.live_devices(jax.devices()) as alive:
+                others = {d.process_index for d in alive} - {me}
+        except multihost_utils.ProcessFailureError:
+            continue  # some left while asking: ask again
+        except Exception:
+            return
+        if not others:
+            return
+        time.sleep(0.05)
+
+
+def _same_seed_everywhere(keras: Any) -> None:
+    """One random seed for every process (as keras.distribution.initialize does): the same initial weights.
+
+    A seeded run sets its own seed afterwards.
+    """
+    import numpy as np
+    from jax.experimental import multihost_utils
+
+    mine = np.asarray(np.random.SeedSequence().generate_state(1)[0] >> 1, dtype=np.int64)
+    keras.utils.set_random_seed(int(multihost_utils.broadcast_one_to_all(mine)))
+
+
+@contextlib.contextmanager
+def worker_loss_ends_run(place: Placement) -> Iterator[None]:
+    """In a multi-worker run, a collective failed by a process that died ends in stop_for_lost_process."""
+    if place.strategy != "multi_worker":
+        yield
+        return
+    try:
+        yield
+    except Exception as error:
+        if not _PEER_GONE.search(str(error)):
+            raise
+        stop_for_lost_process(place)
+
+
+def stop_for_lost_process(place: Placement) -> NoReturn:
+    """Say which process was lost and how to go on, then end this process at once (EXIT_WORKER_LOST).
+
+    At once (os._exit): the interpreter's normal exit would wait on JAX's
+    shutdown barrier, which the lost process never reaches.
+    """
+    from .checkpoint import resume_note
+
+    lost = _lost_processes(place)
+    if lost is None:
+        who = f"the coordination service did not answer within {place.worker_timeout} s"
+    elif lost:
+        names = ", ".join(str(p) for p in sorted(lost))
+        who = f"lost process {names} of {place.num_processes} (it stopped answering)"
+    else:
+        who = "an exchange with another process failed, though every process still answers"
+    note = resume_note("restart every process") or "no epoch was completed: start every process again"
+    message = (
+        f"mspec: not trained: {who}; process {place.process_id} stopped, nothing written\n"
+        f"mspec: {note}\n"
+    )
+    _exit_with(message, EXIT_WORKER_LOST)
+
+
+def _lost_processes(place: Placement) -> set[int] | None:
+    """The processes JAX's coordination service counts as lost; None if it does not say in time.
+
+    live_devices waits for every live process to ask too, and for the service
+    to notice a dead one (its heartbeat timeout): in a thread, so that the wait
+    is bounded whatever happens to the service.
+    """
+    import jax
+    from jax.experimental import multihost_utils
+
+    found: list[set[int]] = []
+
+    def ask() -> None:
+        everyone = {d.process_index for d in jax.devices()}
+        try:
+            with multihost_utils.live_devices(jax.devices()) as alive:
+                found.append(everyone - {d.process_index for d in alive})
+        except multihost_utils.ProcessFailureError as failure:
+            found.append({d.process_index for d in failure.failed_devices})
+        except Exception:  # the service itself is gone: not knowing is the answer
+            pass
+
+    asking = threading.Thread(target=ask, name="mspec-live-processes", daemon=True)
+    asking.start()
+    asking.join(place.worker_timeout + 10)
+    return found[0] if found else None
+
+
+def _exit_with(message: str, status: int) -> NoReturn:
+    """Write `message` to stderr and end the process now, once what was written has reached its reader."""
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.write(message)
+        sys.stderr.flush()
+    _drain(2)
+    os._exit(status)
+
+
+def _drain(fd: int, wait: float = 2.0) -> None:
+    """Wait (at most `wait` seconds) until a pipe on `fd` is read empty.
+
+    While a command runs, stderr may be a pipe to a thread that filters out
+    native log lines (quiet.native_lines_held_back); ending the process first
+    would lose the lines still in it.
+    """
+    import fcntl
+    import struct
+    import termios
+    import time
+
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            pending = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0]
+        except OSError:
+            return  # not a pipe: written already
+        if not pending:
+            time.sleep(0.05)  # the reader may hold the last line, read but not yet passed on
+            return
+        time.sleep(0.02)
 
 
 def describe(placement: Placement) -> dict[str, Any]:

@@ -19,8 +19,8 @@ from typing import Any
 
 from ..diagnostics import Diagnostic
 from ..pipeline import CheckResult, check_file, keras_model
-from . import feeding, preflight, record
-from .distribute import Cluster, choose_backend, describe, placement_scope
+from . import checkpoint, feeding, preflight, record
+from .distribute import Cluster, choose_backend, describe, placement_scope, worker_loss_ends_run
 from .quiet import import_keras
 from .settings import FitSettings, settings_from_spec
 
@@ -133,6 +133,7 @@ def fit(
     verbose: str | int = "auto",
     callbacks: Sequence[Any] = (),
     log: Callable[[str], None] = print,
+    resume: bool = False,
 ) -> FitResult:
     """Train the spec's model on `data` (.npz, .csv or .parquet); return the model and its history.
 
@@ -141,6 +142,8 @@ def fit(
     FitError, before importing Keras, when the spec or the data is wrong.
     `stream` forces (True) or forbids (False) streaming the data through
     tf.data; by default only data too large for memory is streamed.
+    With `output_dir`, the run is backed up after every epoch (see
+    mspec.training.checkpoint); `resume` continues from that backup.
     """
     started = time.perf_counter()
     overrides = {
@@ -156,6 +159,8 @@ def fit(
     written_split = result.spec.train.validation_split if result.spec.train is not None else 0.0
     if validation is not None and written_split:
         log(f"validating on {os.fspath(validation)}, in place of [train] validation_split = {written_split}")
+    files = (data, validation)
+    backup, resume_from = _prepare_backup(output_dir, result, files, settings, cluster, resume, log)
     choose_backend(settings.distribute)
 
     from ..data import bind, open_data
@@ -182,10 +187,14 @@ def fit(
         balance = _balance_callback(model, result, settings, training)
         recorders = list(callbacks) + ([balance] if balance is not None else [])
         keras_callbacks = _callbacks(keras, settings) + recorders
-        history = training.fit(model, keras_callbacks, verbose)
-    history_record = record.clean_history(history.history)
-    for callback in recorders:
-        history_record.update(getattr(callback, "history_entries", dict)())
+        resume_from = checkpoint.agree(backup, resume_from, resume, place)
+        saver = _backup_callback(keras, backup, resume_from, keras_callbacks, recorders, log)
+        first_epoch = _first_epoch(backup, resume_from, settings)
+        with checkpoint.noted_on_interruption(log), worker_loss_ends_run(place):
+            # The history plot's library loads while the model trains (record.PlottingWarmUp).
+            warm_up = record.PlottingWarmUp() if output_dir is not None and place.is_chief else None
+            history = training.fit(model, keras_callbacks + ([saver] if saver else []), verbose, first_epoch)
+    history_record = _whole_history(history, recorders, saver)
     if balance is not None:
         for warning in balance.diagnostics(result.document):
             log(warning.format())
@@ -193,12 +202,56 @@ def fit(
     run = _run_record(result, data, validation, settings, place, history_record, keras_callbacks, adapted)
     run["warnings"] = [w.format() for w in warnings if not w.is_error]
     run["wall_time_seconds"] = round(time.perf_counter() - started, 3)
+    run["resumed_from_epoch"] = resume_from
     written = []
     if output_dir is not None and place.is_chief:
-        written = _write(Path(output_dir), result, model, history_record, run)
+        written = _write(Path(output_dir), result, model, history_record, run, warm_up)
     elif output_dir is not None:
         _save_in_step(model)
+    if backup is not None:
+        backup.remove()  # the outputs are written: nothing is left to resume
     return FitResult(model, history_record, run, written, [w for w in warnings if not w.is_error])
+
+
+def _prepare_backup(output_dir, result, files, settings, cluster, resume, log):
+    """The run's backup (None without an output folder) and the epoch it resumes from, before Keras starts."""
+    if settings.distribute == "multi_worker":
+        cluster = (cluster or Cluster()).merged_with(Cluster.from_environment())
+    else:
+        cluster = Cluster(process_id=0, num_processes=1)
+    processes = cluster.num_processes or 1
+
+    def fingerprint() -> dict:
+        return checkpoint.fingerprint(result.path, *files, settings, processes)
+
+    name = result.graph.spec.name
+    return checkpoint.prepare(output_dir, name, fingerprint, resume, cluster.process_id or 0, log)
+
+
+def _backup_callback(keras, backup, resume_from, keras_callbacks, recorders, log):
+    """The callback saving the run after each epoch (restoring it first when resuming), or None."""
+    if backup is None:
+        return None
+    if resume_from:
+        log(f"resuming from the backup of epoch {resume_from} in {backup.folder}")
+    return checkpoint.make_callback(keras, backup, resume_from, keras_callbacks, recorders)
+
+
+def _first_epoch(backup, resume_from: int, settings: FitSettings) -> int:
+    """fit's initial_epoch: after the backed-up epoch, or past the end if early stopping had ended the run."""
+    if backup is not None and checkpoint.stopped_early(backup, resume_from):
+        return settings.epochs
+    return resume_from
+
+
+def _whole_history(history: Any, recorders: list[Any], saver: Any) -> dict[str, list[float | None]]:
+    """The run's history: Keras' (which holds only the epochs run in this process) and the recorders'."""
+    if saver is not None:
+        return saver.whole_history()  # the epochs restored from the backup, then these
+    history_record = record.clean_history(history.history)
+    for callback in recorders:
+        history_record.update(getattr(callback, "history_entries", dict)())
+    return history_record
 
 
 # Rows of training data on which the balance of input branches is measured after each epoch.
@@ -297,7 +350,7 @@ class _Training:
         x, y, weights = self._arrays(source, binding, rows).for_keras(self.output_names)
         return (x, y) if weights is None else (x, y, weights)
 
-    def fit(self, model: Any, callbacks: list[Any], verbose: str | int):
+    def fit(self, model: Any, callbacks: list[Any], verbose: str | int, initial_epoch: int = 0):
         settings = self.settings
         validation = self._validation()
         if self.streaming:
@@ -306,6 +359,7 @@ class _Training:
                 dataset,
                 shuffle=False,  # the pipeline shuffles (within windows) itself
                 epochs=settings.epochs,
+                initial_epoch=initial_epoch,
                 validation_data=validation,
                 callbacks=callbacks,
                 verbose=verbose,
@@ -317,6 +371,7 @@ class _Training:
             sample_weight=weights,
             batch_size=settings.batch_size,
             epochs=settings.epochs,
+            initial_epoch=initial_epoch,
             shuffle=settings.shuffle,
             validation_data=validation,
             callbacks=callbacks,
@@ -399,13 +454,15 @@ def _save_in_step(model: Any) -> None:
         model.save(str(Path(folder) / "model.keras"))
 
 
-def _write(folder: Path, result: CheckResult, model: Any, history: dict, run: dict) -> list[Path]:
+def _write(
+    folder: Path, result: CheckResult, model: Any, history: dict, run: dict, warm_up: Any = None
+) -> list[Path]:
     name = result.graph.spec.name
     paths = record.output_paths(folder, name)
     outputs = list(result.spec.outputs)
     files = {
         paths["history"]: record.json_bytes(history),
-        paths["plot"]: record.history_plot(history, outputs, f"{name}: training history"),
+        paths["plot"]: record.history_plot(history, outputs, f"{name}: training history", warm_up),
         paths["run"]: record.json_bytes(run),
     }
     record.write_all(model, files, paths["model"])
