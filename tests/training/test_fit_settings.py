@@ -169,3 +169,25 @@ def test_a_fit_with_normalization_prints_only_its_own_lines(tmp_path: Path) -> N
     # Standard output is a pipe here: one line per epoch, no progress bar redrawn with \r or ANSI codes.
     assert done.stdout.count("Epoch ") == 2
     assert "\r" not in done.stdout and "\x1b[" not in done.stdout
+
+
+def test_each_process_of_a_multi_worker_run_checks_only_its_own_rows(tmp_path: Path) -> None:
+    from mspec.training import Cluster
+
+    spec = write_spec(tmp_path, EXAMPLE_1.read_text() + '\n[train]\ndistribute = "multi_worker"\n')
+    arrays = concat_independent(40)
+    arrays["input_1"][3, 0] = np.nan  # in process 0's block only (rows 0-19 of 40)
+    data = tmp_path / "data.npz"
+    write_npz(data, arrays)
+    with pytest.raises(FitError, match="MS507"):
+        check_before_fit(spec, data, cluster=Cluster(process_id=0, num_processes=2))
+    _, _, findings = check_before_fit(spec, data, cluster=Cluster(process_id=1, num_processes=2))
+    assert not [d for d in findings if d.is_error]
+    # Without a place in a cluster, every row is checked.
+    with pytest.raises(FitError, match="MS507"):
+        check_before_fit(spec, data)
+    # More processes than rows: every block would be empty.
+    small = tmp_path / "small.npz"
+    write_npz(small, concat_independent(3))
+    with pytest.raises(FitError, match="MS602 error: 4 processes share the 3 rows of"):
+        check_before_fit(spec, small, cluster=Cluster(process_id=0, num_processes=4))

@@ -12,6 +12,7 @@ many files, the file holding the first offending row and that row in it).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,25 +81,32 @@ class Role:
         return self.tallies.setdefault(kind, Tally())
 
 
-def check_data(result: CheckResult, path: str | os.PathLike) -> list[Diagnostic]:
+def check_data(
+    result: CheckResult, path: str | os.PathLike, rows: Callable[[int], slice] | None = None
+) -> list[Diagnostic]:
     """Check a data file against a spec that checked without errors.
 
+    `rows`, given the file's row count, picks the rows whose values are read
+    and checked (one process' share of a multi-worker run); by default all.
     Raises DataError when the file cannot be read (missing, unsupported,
     not a data file, corrupt anywhere in it); everything else is a Diagnostic.
     """
     source = open_data(path)
     binding, diagnostics = bind(result, source)
-    return sorted(diagnostics + DataChecker(result, binding).run())
+    picked = None if rows is None else rows(source.num_rows)
+    return sorted(diagnostics + DataChecker(result, binding, picked).run())
 
 
 class DataChecker:
-    def __init__(self, result: CheckResult, binding: Binding):
+    def __init__(self, result: CheckResult, binding: Binding, rows: slice | None = None):
         self.result = result
         self.binding = binding
         self.source: DataSource = binding.source
         self.word = "array" if self.source.format == "npz" else "column"
         self.diagnostics: list[Diagnostic] = []
         self.rows = 0
+        # The rows whose values are checked: all, or one process' share.
+        self.checked = rows if rows is not None else slice(0, None)
 
     # --- the roles and what the file's header already says -----------------
 
@@ -249,7 +257,8 @@ class DataChecker:
             text_overrides.add(failed)
         for role in scan_roles:
             self.findings(role)
-        if self.rows == 0 and not self.binding.missing:
+        whole_file = not self.checked.start and self.checked.stop is None
+        if self.rows == 0 and whole_file and not self.binding.missing:
             first = next(iter(self.binding.inputs.values()), None)
             self.diagnostics.append(
                 finding(
@@ -277,7 +286,7 @@ class DataChecker:
         names = list(by_column)
         text = self.binding.text_columns | text_overrides
         self.rows = 0
-        chunks = self.source.read(names, CHECK_CHUNK_ROWS, text=text)
+        chunks = self.source.read(names, CHECK_CHUNK_ROWS, self.checked.start, self.checked.stop, text=text)
         try:
             for first_row, chunk in chunks:
                 rows = 0
@@ -292,7 +301,7 @@ class DataChecker:
             return error.column
         finally:
             chunks.close()
-        if self.source.format == "npz":
+        if self.source.format == "npz" and self.checked.stop is None:
             self.rows = self.binding.num_rows
         return None
 

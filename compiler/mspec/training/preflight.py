@@ -92,12 +92,43 @@ def settings_diagnostics(
 
 
 def data_diagnostics(
-    result: CheckResult, data: str | Path, validation: str | Path | None
+    result: CheckResult,
+    data: str | Path,
+    validation: str | Path | None,
+    shard: tuple[int, int] | None = None,
 ) -> list[Diagnostic]:
-    """The data checks of `mspec lint --data`, on the training data and the validation data."""
-    from ..data import check_data
+    """The data checks of `mspec lint --data`, on the training data and the validation data.
 
-    found = list(check_data(result, data))
-    if validation is not None:
-        found.extend(check_data(result, validation))
+    With `shard` (this process' index, the number of processes of a
+    multi-worker run), only the rows this process trains and validates on are
+    read: every process checks its own share, and none reads the whole data.
+    """
+    from ..data import check_data
+    from .feeding import shard_rows
+
+    rows = None if shard is None else (lambda total: shard_rows(slice(0, total), shard))
+    found = []
+    for path in (data, validation):
+        if path is None:
+            continue
+        found.extend(check_data(result, path, rows))
+        if shard is not None:
+            found.extend(_empty_shards(result, path, shard))
     return found
+
+
+def _empty_shards(result: CheckResult, path: str | Path, shard: tuple[int, int]) -> list[Diagnostic]:
+    """Fewer rows than processes: each process would train on none (Keras fails on an empty epoch)."""
+    from ..data import open_data
+
+    total = open_data(path).num_rows
+    if total == 0 or total >= shard[1]:
+        return []
+    return [
+        diagnostic(
+            result.graph, "MS602", ("train", "distribute"),
+            f"{shard[1]} processes share the {total} row{'s' if total != 1 else ''} of {path}: "
+            "each process takes an equal block of rows, so every block is empty",
+            "use fewer processes, or more data",
+        )
+    ]  # fmt: skip

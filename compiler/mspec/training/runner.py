@@ -49,19 +49,32 @@ def check_before_fit(
     data: str | os.PathLike,
     validation: str | os.PathLike | None = None,
     settings_overrides: dict[str, Any] | None = None,
+    cluster: Cluster | None = None,
 ) -> tuple[CheckResult, FitSettings, list[Diagnostic]]:
     """Check the spec, the training settings and the data; no framework is imported.
 
     Raises FitError when anything is wrong (DataError when a data file cannot
     be read at all); returns the checked spec, the settings and the warnings
     otherwise. Validation data given as a file takes the place of the spec's
-    validation_split.
+    validation_split. In a multi-worker run each process checks the rows it
+    trains on, as `cluster` (or Keras' environment variables) places it.
     """
     result = _checked_spec(spec)
     settings = training_settings(result, validation, settings_overrides)
     found = list(result.diagnostics) + preflight.loss_diagnostics(result)
     found += preflight.settings_diagnostics(result, settings, has_validation=validation is not None)
-    return result, settings, _with_data_checks(result, found, data, validation)
+    shard = _data_shard(settings, cluster)
+    return result, settings, _with_data_checks(result, found, data, validation, shard)
+
+
+def _data_shard(settings: FitSettings, cluster: Cluster | None) -> tuple[int, int] | None:
+    """(this process, processes) of a multi-worker run whose place is known; None: every row."""
+    if settings.distribute != "multi_worker":
+        return None
+    cluster = (cluster or Cluster()).merged_with(Cluster.from_environment())
+    if cluster.process_id is None or not cluster.num_processes:
+        return None  # the run cannot form: placement_scope says why, after the whole data's check
+    return cluster.process_id, cluster.num_processes
 
 
 def check_before_explain(
@@ -107,10 +120,11 @@ def _with_data_checks(
     found: list[Diagnostic],
     data: str | os.PathLike,
     validation: str | os.PathLike | None,
+    shard: tuple[int, int] | None = None,
 ) -> list[Diagnostic]:
     """Add the data's findings when the spec has no error; raise FitError if anything is wrong."""
     if not any(d.is_error for d in found):
-        found += preflight.data_diagnostics(result, data, validation)
+        found += preflight.data_diagnostics(result, data, validation, shard)
     if any(d.is_error for d in found):
         raise FitError(sorted(found))
     return found
@@ -153,7 +167,7 @@ def fit(
         "distribute": distribute,
         "validation_split": validation_split,
     }
-    result, settings, warnings = check_before_fit(spec, data, validation, overrides)
+    result, settings, warnings = check_before_fit(spec, data, validation, overrides, cluster)
     for warning in warnings:
         log(warning.format())
     written_split = result.spec.train.validation_split if result.spec.train is not None else 0.0
