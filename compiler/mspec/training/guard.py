@@ -52,11 +52,9 @@ def run_guarded(
     from .runner import FitError
 
     data_error = data_error_class()
-    # stdout is filtered only where Keras' progress bar is off (not a terminal): a bar redraws one line.
-    fds = (2,) if sys.stdout.isatty() else (1, 2)
     native = None
     try:
-        with terminate_as_exit(), native_lines_held_back(fds) as native:
+        with terminate_as_exit(), native_lines_held_back((1, 2)) as native:
             return body()
     except FitError as error:
         stop_with_findings(error.diagnostics, outcome, where)

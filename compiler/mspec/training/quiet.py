@@ -58,6 +58,15 @@ NATIVE_LINE = re.compile(
     rb"|WARNING: All log messages before absl::InitializeLog\(\) is called"
     rb"|\[Gloo\] )"
 )
+# Where an unended piece of output could still grow into a native line: it is held back until it
+# ends, or until it can no longer be one (a native line's start is held until its end). Any other
+# piece is forwarded at once: a progress bar redraws a line without ending it.
+MAY_BECOME_NATIVE = re.compile(
+    rb"(?:[IWEF]\d{0,4}(?: [\d:.]*(?:\s+\d*(?: \S*)?)?)?"
+    rb"|\d{1,4}(?:-[\d :.-]*(?:: ?[IWEF]? ?\S*)?)?"
+    rb"|\[(?:G(?:l(?:o(?:o(?:\] ?)?)?)?)?)?"
+    rb"|W(?:A(?:R(?:N(?:I(?:N(?:G(?::.*)?)?)?)?)?)?)?)"
+)
 # Native lines kept to show when the run fails (the last ones are the telling ones).
 HELD_LINES = 200
 
@@ -72,29 +81,49 @@ class NativeLines:
         return b"".join(self.held).decode("utf-8", "replace")
 
 
+class _Terminal:
+    """sys.stdout as it was, but for isatty(): still a terminal while its descriptor is a pipe.
+
+    Keras draws its progress bar only on a terminal, asking sys.stdout.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def isatty(self) -> bool:
+        return True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 @contextlib.contextmanager
-def native_lines_held_back(fds: tuple[int, ...] = (2,)) -> Iterator[NativeLines]:
+def native_lines_held_back(fds: tuple[int, ...] = (1, 2)) -> Iterator[NativeLines]:
     """Pass what is written to `fds` through, except native libraries' log lines, which are held back.
 
     TensorFlow, XLA and Gloo write notes straight to the file descriptors, past
     Python and past TF_CPP_MIN_LOG_LEVEL for some of them (an E0000 line while
     tf.data builds a pipeline, "[Gloo] Rank 0 is connected" on stdout). They say
     nothing about the run. Each descriptor is pointed at a pipe; a thread copies
-    every line to the real descriptor but those that match NATIVE_LINE, which
+    what arrives to the real descriptor, but lines that match NATIVE_LINE, which
     are kept (the last HELD_LINES) for the caller to show if the run fails.
-    Lines are forwarded whole, as they end; Keras' progress bar, which redraws
-    one line, is used only on a terminal, where stdout is not filtered.
+    Output is forwarded as soon as it cannot be the start of a native line, so
+    a progress bar redrawing one line on a terminal is seen as it is drawn.
     """
     lines = NativeLines()
     sys.stdout.flush()
     sys.stderr.flush()
     copies = []
+    stdout = sys.stdout
     try:
         for fd in fds:
+            terminal = os.isatty(fd)
             saved = os.dup(fd)
             read_end, write_end = os.pipe()
             os.dup2(write_end, fd)
             os.close(write_end)
+            if fd == 1 and terminal:
+                sys.stdout = _Terminal(stdout)
             thread = threading.Thread(
                 target=_forward, args=(read_end, saved, lines), name=f"mspec-fd{fd}", daemon=True
             )
@@ -105,6 +134,7 @@ def native_lines_held_back(fds: tuple[int, ...] = (2,)) -> Iterator[NativeLines]
         with contextlib.suppress(Exception):
             sys.stdout.flush()
             sys.stderr.flush()
+        sys.stdout = stdout
         for fd, saved, read_end, thread in copies:
             os.dup2(saved, fd)  # the pipe's last writer goes: the thread reads to its end
             thread.join(timeout=5)
@@ -122,17 +152,21 @@ def _forward(read_end: int, target: int, lines: NativeLines) -> None:
         if not chunk:
             break
         pending += chunk
-        *complete, pending = pending.split(b"\n")
-        for line in complete:
-            _route(line + b"\n", target, lines)
+        # Pieces end at a newline or a carriage return (a progress bar's redraw).
+        *complete, pending = re.split(rb"(?<=[\r\n])", pending)
+        for piece in complete:
+            _route(piece, target, lines)
+        if pending and not (MAY_BECOME_NATIVE.fullmatch(pending) or NATIVE_LINE.match(pending)):
+            _route(pending, target, lines)
+            pending = b""
     if pending:
         _route(pending, target, lines)
 
 
-def _route(line: bytes, target: int, lines: NativeLines) -> None:
-    if NATIVE_LINE.match(line):
-        lines.held.append(line)
+def _route(piece: bytes, target: int, lines: NativeLines) -> None:
+    if NATIVE_LINE.match(piece):
+        lines.held.append(piece)
         return
     with contextlib.suppress(OSError):
-        while line:  # a pipe may take part of a long line at a time
-            line = line[os.write(target, line) :]
+        while piece:  # a pipe may take part of a long piece at a time
+            piece = piece[os.write(target, piece) :]
