@@ -24,7 +24,7 @@ keras = pytest.importorskip("keras")
 import mspec  # noqa: E402
 from mspec.training.checkpoint import ResumeError  # noqa: E402
 
-from make_data import concat_independent, write_npz  # noqa: E402
+from make_data import concat_independent, write_npz, write_parquet  # noqa: E402
 from support.commands import NO_FRAMEWORK, run_mspec  # noqa: E402
 from support.paths import ROOT  # noqa: E402
 
@@ -122,9 +122,9 @@ class Interrupt(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
-def interrupted_fit(spec: Path, data: Path, out: Path, **interrupt) -> None:
+def interrupted_fit(spec: Path, data: Path, out: Path, epoch=None, at_train_end=False, **options) -> None:
     with pytest.raises(KeyboardInterrupt):
-        quiet_fit(spec, data, output_dir=out, callbacks=[Interrupt(**interrupt)])
+        quiet_fit(spec, data, output_dir=out, callbacks=[Interrupt(epoch, at_train_end)], **options)
 
 
 def assert_same_weights(first, second) -> None:
@@ -273,5 +273,19 @@ def test_a_run_stopped_after_early_stopping_ended_it_trains_no_more(tmp_path: Pa
     resumed = quiet_fit(spec, data, output_dir=out, resume=True)
     assert resumed.run["resumed_from_epoch"] == 8
     assert (resumed.run["epochs_run"], resumed.run["best_epoch"]) == (8, 5)
+    assert resumed.history == whole.history
+    assert_same_weights(resumed.model, whole.model)
+
+
+def test_streamed_data_resumes_in_the_order_of_a_run_never_stopped(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path, DROPOUT)
+    data = tmp_path / "data.parquet"
+    write_parquet(data, concat_independent(900, seed=16))
+    whole = quiet_fit(spec, data, stream=True)
+    out = tmp_path / "out"
+    # The pipeline shuffles each epoch from the seed's next child: the resumed one must not start again.
+    interrupted_fit(spec, data, out, epoch=4, stream=True)
+    resumed = quiet_fit(spec, data, output_dir=out, resume=True, stream=True)
+    assert resumed.run["resumed_from_epoch"] == 3
     assert resumed.history == whole.history
     assert_same_weights(resumed.model, whole.model)

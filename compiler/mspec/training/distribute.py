@@ -302,8 +302,7 @@ def stop_for_lost_process(place: Placement) -> NoReturn:
         who = "an exchange with another process failed, though every process still answers"
     note = resume_note("restart every process") or "no epoch was completed: start every process again"
     message = (
-        f"mspec: not trained: {who}; process {place.process_id} stopped, nothing written\n"
-        f"mspec: {note}\n"
+        f"mspec: not trained: {who}; process {place.process_id} stopped, nothing written\nmspec: {note}\n"
     )
     _exit_with(message, EXIT_WORKER_LOST)
 

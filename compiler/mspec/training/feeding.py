@@ -153,13 +153,18 @@ def streamed(
     output_names: list[str],
     class_weight: dict[str, dict[int, float]],
     signature: tuple[Any, Any],
+    first_epoch: int = 0,
 ):
-    """A tf.data pipeline over `rows` of the file, read in record batches: only those rows, never all."""
+    """A tf.data pipeline over `rows` of the file, read in record batches: only those rows, never all.
+
+    Each pass (epoch) shuffles with the seed's next child; `first_epoch` is the
+    first pass's index, so that a resumed run shuffles as the run it continues.
+    """
     import tensorflow as tf
 
     from ..data import iter_batches
 
-    epoch_seed = np.random.SeedSequence(seed)
+    epoch_seed = np.random.SeedSequence(seed, n_children_spawned=first_epoch)
 
     def generate() -> Iterator[tuple[Any, ...]]:
         rng = np.random.default_rng(epoch_seed.spawn(1)[0])

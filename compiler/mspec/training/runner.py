@@ -314,7 +314,7 @@ class _Training:
             self._memory = self._arrays(self.source, self.binding, self.train_rows)
         return self._memory
 
-    def _stream(self, source, binding, rows: slice, shuffle: bool):
+    def _stream(self, source, binding, rows: slice, shuffle: bool, first_epoch: int = 0):
         from ..data import load_arrays
 
         first_x, first_y = load_arrays(source, binding, rows=slice(0, 1))
@@ -329,6 +329,7 @@ class _Training:
             output_names=self.output_names,
             class_weight=self.settings.class_weight,
             signature=signature,
+            first_epoch=first_epoch,
         )
 
     def sample(self, rows: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -368,7 +369,8 @@ class _Training:
         settings = self.settings
         validation = self._validation()
         if self.streaming:
-            dataset = self._stream(self.source, self.binding, self.train_rows, settings.shuffle)
+            rows = self.train_rows
+            dataset = self._stream(self.source, self.binding, rows, settings.shuffle, initial_epoch)
             return model.fit(
                 dataset,
                 shuffle=False,  # the pipeline shuffles (within windows) itself
