@@ -223,6 +223,8 @@ def prepare(
     epoch (as a restarted job that always passes --resume expects).
     """
     if output_dir is None:
+        if resume:
+            raise ResumeError("resuming needs the output folder, where the backup is")
         return None, 0
     backup = Backup(backup_folder(output_dir, name, process_id), fingerprint_of())
     if not resume:
