@@ -6,6 +6,8 @@ same in every command:
     1    the spec, its settings or the data have errors (located findings on stdout)
     2    could not run: a data file that cannot be read, a missing extra, a
          cluster that cannot form, or an unexpected failure inside the framework
+    75   fit only: a process of a multi_worker run was lost (distribute.EXIT_WORKER_LOST);
+         the backup is kept for --resume
     130  interrupted (Ctrl-C or SIGTERM); nothing written
 
 While the body runs, native libraries' log lines are held back
