@@ -73,7 +73,19 @@ SMALL_BATCH_SIZE = 32
 ROW_GROUP = 100_000
 MB = 1 << 20
 
-# The seed article's example 1 trained as a person writes it: argv = data.npz, output folder.
+# The seed article's example 1 as a person writes it, compiled; `x` and `y` are read before it.
+MODEL = """
+input_1 = keras.Input(shape=(10,), name="input_1")
+input_2 = keras.Input(shape=(5,), name="input_2")
+x1 = layers.Dense(64, activation="relu")(input_1)
+x2 = layers.Dense(32, activation="relu")(input_2)
+merged = layers.Concatenate()([x1, x2])
+output = layers.Dense(1, activation="sigmoid", name="output")(merged)
+model = keras.Model(inputs=[input_1, input_2], outputs=output, name="concat_independent")
+model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+"""
+
+# Trained on NPZ arrays: argv = data.npz, output folder.
 HAND_WRITTEN = f"""
 import sys
 import numpy as np
@@ -83,20 +95,12 @@ from keras import layers
 arrays = np.load(sys.argv[1])
 x = {{"input_1": arrays["input_1"], "input_2": arrays["input_2"]}}
 y = arrays["output"]
-
-input_1 = keras.Input(shape=(10,), name="input_1")
-input_2 = keras.Input(shape=(5,), name="input_2")
-x1 = layers.Dense(64, activation="relu")(input_1)
-x2 = layers.Dense(32, activation="relu")(input_2)
-merged = layers.Concatenate()([x1, x2])
-output = layers.Dense(1, activation="sigmoid", name="output")(merged)
-model = keras.Model(inputs=[input_1, input_2], outputs=output, name="concat_independent")
-model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+{MODEL}
 model.fit(x, y, epochs={EPOCHS}, batch_size={BATCH_SIZE}, verbose=2)
 model.save(sys.argv[2] + "/concat_independent.keras")
 """
 
-# The same, as a person writes it for a Parquet file: argv = data.parquet, output folder, epochs.
+# Trained on a Parquet file: argv = data.parquet, output folder, epochs.
 HAND_WRITTEN_PARQUET = f"""
 import sys
 import keras
@@ -113,15 +117,7 @@ def column(name, width=None):
 
 x = {{"input_1": column("input_1", 10), "input_2": column("input_2", 5)}}
 y = column("output")
-
-input_1 = keras.Input(shape=(10,), name="input_1")
-input_2 = keras.Input(shape=(5,), name="input_2")
-x1 = layers.Dense(64, activation="relu")(input_1)
-x2 = layers.Dense(32, activation="relu")(input_2)
-merged = layers.Concatenate()([x1, x2])
-output = layers.Dense(1, activation="sigmoid", name="output")(merged)
-model = keras.Model(inputs=[input_1, input_2], outputs=output, name="concat_independent")
-model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+{MODEL}
 model.fit(x, y, epochs=int(sys.argv[3]), batch_size={SMALL_BATCH_SIZE}, verbose=2)
 model.save(sys.argv[2] + "/concat_independent.keras")
 """
