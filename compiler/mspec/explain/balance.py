@@ -17,10 +17,9 @@ over everything entering the merge is exactly that sum, so shares add up to
 not see a dead input (a branch that is constant still receives gradient);
 this product is zero for it.
 
-A branch *overwhelms* the others (MS603) when its share, averaged over the
-second half of the epochs (at least the last one), is above [train]
-balance_threshold (default 0.9); it is *dead* (MS604) when its share stays
-below DEAD_SHARE (0.01) in every epoch of that second half.
+The shares are also measured once before training, when they follow only
+the branches' widths and initial scales, not anything learnt. The verdicts
+on the recorded shares (MS603, MS604) are in `verdicts`.
 
 On TensorFlow the probe runs under a gradient tape. On JAX (multi-worker
 runs) each merge gets a *tail*, the model from its entering tensors (and the
@@ -37,13 +36,17 @@ from typing import Any
 import keras
 import numpy as np
 
-from ..diagnostics import Diagnostic, Severity
+from ..diagnostics import Diagnostic
 from ..graph.model import ModelGraph
 from .branches import MergePoint, balance_points
 from .losses import OutputScoring, model_input_names, model_output_names, scorings
+from .verdicts import DEAD_SHARE, balance_diagnostics
 
-# A branch whose share stays below this in the second half of training is a dead input.
-DEAD_SHARE = 0.01
+__all__ = ["DEAD_SHARE", "BalanceCallback", "balance_diagnostics", "make_balance_callback"]
+
+# A tensor whose spread over the sample is below this fraction of its magnitude does not vary
+# (what remains is rounding in the mean): its signal is exactly 0.
+CONSTANT_SPREAD = 1e-6
 
 
 def make_balance_callback(
@@ -84,6 +87,10 @@ class BalanceCallback(keras.callbacks.Callback):
         if keras.backend.backend() == "jax":
             self.tails = [keras.Model([*model.inputs, *tensors], model.outputs) for tensors in self.entering]
         self.history: dict[str, list[float | None]] = {key: [] for p in points for key in p.keys}
+        self.initial: dict[str, float | None] = {}  # the shares before the first step
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.initial = self.measure()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         for key, share in self.measure().items():
@@ -115,60 +122,7 @@ class BalanceCallback(keras.callbacks.Callback):
 
     def diagnostics(self, document: Any) -> list[Diagnostic]:
         """MS603 for a branch that overwhelms the others, MS604 for a dead one, at the merge's `from`."""
-        return balance_diagnostics(self.points, self.history, self.threshold, document)
-
-
-def balance_diagnostics(
-    points: list[MergePoint],
-    history: dict[str, list[float | None]],
-    threshold: float,
-    document: Any,
-) -> list[Diagnostic]:
-    """The balance warnings for recorded per-epoch shares (see the module's documentation)."""
-    found: list[Diagnostic] = []
-    for point in points:
-        for position, label in enumerate(point.labels):
-            values = history.get(point.key(position), [])
-            window = [v for v in values[len(values) // 2 :] if v is not None]
-            if not window:
-                continue
-            mean = sum(window) / len(window)
-            where = document.locate(point.from_path(position), prefer="value")
-            others = [other for other in point.labels if other != label]
-            if mean > threshold:
-                found.append(
-                    Diagnostic(
-                        document.path,
-                        where.line,
-                        where.col,
-                        "MS603",
-                        Severity.WARNING,
-                        f"branch {label!r} takes {mean:.0%} of the gradient at merge {point.merge!r} "
-                        f"(above balance_threshold {threshold:g}): it overwhelms "
-                        + ", ".join(repr(o) for o in others),
-                        "narrow the wide branch, project every branch to a similar width, or normalize "
-                        "them (LayerNormalization) before the merge; `mspec explain` shows what each "
-                        "input adds",
-                        node=point.merge,
-                    )
-                )
-            elif max(window) < DEAD_SHARE:
-                found.append(
-                    Diagnostic(
-                        document.path,
-                        where.line,
-                        where.col,
-                        "MS604",
-                        Severity.WARNING,
-                        f"branch {label!r} takes under {DEAD_SHARE:.0%} of the gradient at merge "
-                        f"{point.merge!r} ({max(window):.2%} at most over the last "
-                        f"{len(window)} epoch{'s' if len(window) != 1 else ''}): a dead input",
-                        "check that its data varies and carries signal; `mspec explain` measures "
-                        "what shuffling it costs",
-                        node=point.merge,
-                    )
-                )
-    return found
+        return balance_diagnostics(self.points, self.history, self.threshold, document, self.initial)
 
 
 def _signals(probe, x, y, scoring: list[OutputScoring], outputs: int) -> list[float | None]:
@@ -192,6 +146,9 @@ def _signals(probe, x, y, scoring: list[OutputScoring], outputs: int) -> list[fl
             signals.append(None)
             continue
         centred = tensor - tf.reduce_mean(tensor, axis=0, keepdims=True)
+        if float(tf.reduce_max(tf.abs(centred))) <= CONSTANT_SPREAD * float(tf.reduce_max(tf.abs(tensor))):
+            signals.append(0.0)  # a constant tensor: what is left of it is rounding in the mean
+            continue
         signals.append(float(tf.norm(tf.reshape(gradient * centred, [-1]))))
     return signals
 
@@ -229,5 +186,9 @@ def _signals_through_tails(probe, tails, x, y, scoring: list[OutputScoring]) -> 
                 signals.append(None)
                 continue
             centred = tensor - jnp.mean(tensor, axis=0, keepdims=True)
-            signals.append(float(jnp.linalg.norm(jnp.ravel(next(gradients) * centred))))
+            gradient = next(gradients)
+            if float(jnp.max(jnp.abs(centred))) <= CONSTANT_SPREAD * float(jnp.max(jnp.abs(tensor))):
+                signals.append(0.0)  # as on TensorFlow: a constant tensor
+                continue
+            signals.append(float(jnp.linalg.norm(jnp.ravel(gradient * centred))))
     return signals

@@ -5,7 +5,9 @@ merge is measured when it is the first merge of at least one input, at
 least two of the tensors it takes depend on some input, and these depend
 on two inputs or more (a merge of two branches of one input is not a meeting
 of inputs). The tensors it
-takes are its branches, named as the spec's `from` list names them.
+takes are its branches, named as the spec's `from` list names them; each
+branch's *width* at the merge is the number of values it gives one example
+(the product of its static shape, batch excluded), known before any run.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ class MergePoint:
     labels: tuple[str, ...]
     inputs: tuple[tuple[str, ...], ...]  # the model inputs each branch depends on
     first_of: tuple[str, ...]  # the inputs for which this is the first merge
+    # Values per example each branch brings to the merge (None: a dimension unknown until run time).
+    widths: tuple[int | None, ...] = ()
 
     def key(self, position: int) -> str:
         """The history key of one branch: balance/<merge>/<branch>."""
@@ -38,6 +42,17 @@ class MergePoint:
 
     def from_path(self, position: int) -> DataPath:
         return (*self.path, "from", position)
+
+    def width(self, position: int) -> int | None:
+        return self.widths[position] if position < len(self.widths) else None
+
+    def widest(self, position: int) -> bool:
+        """Whether branch `position` brings more values per example than every other branch."""
+        own = self.width(position)
+        others = [self.width(i) for i in range(len(self.labels)) if i != position]
+        if own is None or not others or any(w is None for w in others):
+            return False
+        return all(own > w for w in others)  # type: ignore[operator]
 
 
 def balance_points(graph: ModelGraph) -> list[MergePoint]:
@@ -72,9 +87,22 @@ def balance_points(graph: ModelGraph) -> list[MergePoint]:
                 labels=_unique(sources),
                 inputs=tuple(tuple(sorted(inputs, key=lambda n: graph.nodes[n].order)) for inputs in fed),
                 first_of=tuple(new),
+                widths=tuple(_width(graph.nodes[p].shape) for p in node.inputs),
             )
         )
     return points
+
+
+def _width(shape) -> int | None:
+    """The values per example of a tensor of static shape (batch, ...), or None when a size is unknown."""
+    if shape is None or len(shape) < 2:
+        return None
+    size = 1
+    for dim in shape[1:]:
+        if not isinstance(dim, int):
+            return None
+        size *= dim
+    return size
 
 
 def _unique(labels: list[str]) -> tuple[str, ...]:
