@@ -494,3 +494,175 @@ def test_explain_stops_on_bad_data_before_keras(tmp_path: Path) -> None:
     )
     assert done.exit_code == 1
     assert "'b'" in done.output and "not explained" in done.output
+
+
+# --- ablation: a value that carries no information ------------------------------
+
+ID_SEQUENCES = """
+[model]
+name = "ids"
+[inputs.signal_ids]
+shape = [10]
+dtype = "int32"
+[inputs.noise_ids]
+shape = [10]
+dtype = "int32"
+[branches.signal_seq]
+from = "signal_ids"
+layers = [
+  {{ type = "Embedding", input_dim = {input_dim}, output_dim = 8, mask_zero = true }},
+  {{ type = "GlobalAveragePooling1D" }},
+]
+[branches.noise_seq]
+from = "noise_ids"
+layers = [
+  {{ type = "Embedding", input_dim = {input_dim}, output_dim = 8, mask_zero = true }},
+  {{ type = "GlobalAveragePooling1D" }},
+]
+[merges.joined]
+type = "Concatenate"
+from = ["signal_seq", "noise_seq"]
+[outputs.label]
+from = "joined"
+layers = [{{ type = "Dense", units = 1, activation = "sigmoid" }}]
+loss = "binary_crossentropy"
+[compile]
+optimizer = {{ type = "Adam", learning_rate = 0.01 }}
+[train]
+epochs = 8
+batch_size = 32
+seed = 4
+"""
+# Ids 1 .. 39; 0 pads the shorter sequences.
+VOCABULARY = 40
+
+
+def id_sequences(seed: int, rows: int = 800) -> dict:
+    """Two padded id sequences; the label is the share of ids under 20 in the first one."""
+    rng = np.random.default_rng(seed)
+
+    def padded() -> np.ndarray:
+        ids = rng.integers(1, VOCABULARY, size=(rows, 10))
+        lengths = rng.integers(3, 11, size=rows)
+        return np.where(np.arange(10)[None, :] < lengths[:, None], ids, 0).astype("int32")
+
+    signal, noise = padded(), padded()
+    low = ((signal > 0) & (signal < VOCABULARY // 2)).sum(axis=1) / (signal > 0).sum(axis=1)
+    score = (low - low.mean()) / low.std()
+    label = (2 * score + rng.logistic(size=rows) > 0).astype("float32")
+    return {"signal_ids": signal, "noise_ids": noise, "label": label}
+
+
+@pytest.mark.keras
+@pytest.mark.slow
+def test_a_noise_id_sequence_ablates_to_nothing_and_a_signal_one_does_not(tmp_path: Path) -> None:
+    # input_dim leaves ids 40 .. 43 unused: ablation puts one of them at every position. The most
+    # frequent id at each position (what ablation used before) costs this noise input +0.045, five
+    # times the spread of its shuffles.
+    spec = ID_SEQUENCES.format(input_dim=VOCABULARY + 4)
+    _, explanation = fit_and_explain(tmp_path, spec, id_sequences(1), id_sequences(2))
+    scores = explanation.outputs["label"].inputs
+    noise, signal = scores["noise_ids"], scores["signal_ids"]
+    within = 3 * noise.std
+    assert abs(noise.ablation) <= within, (noise.ablation, noise.std)
+    assert signal.ablation > 5 * within and signal.importance > 5 * within
+    for name in ("signal_ids", "noise_ids"):
+        replacement = explanation.ablations[name]
+        assert replacement.kind == "unused id" and replacement.neutral
+        assert replacement.value.tolist() == [VOCABULARY + 3] * 10
+    # The report says what ablation put in place of each input, in text and in JSON.
+    assert "noise_ids   43 at every position (an id the data never uses" in to_text(explanation)
+    stated = to_json(explanation)["ablated_with"]["noise_ids"]
+    assert stated["kind"] == "unused id" and stated["value"] == 43 and stated["neutral"] is True
+
+
+REPLACED = """
+[model]
+name = "replaced"
+[inputs.city]
+shape = [3]
+dtype = "string"
+[inputs.visits]
+shape = [6]
+dtype = "int32"
+[inputs.basket]
+shape = [5]
+dtype = "int32"
+[inputs.amount]
+shape = [2]
+[branches.city_seq]
+from = "city"
+layers = [
+  { type = "StringLookup", vocabulary = ["paris", "lyon"] },
+  { type = "Embedding", input_dim = 3, output_dim = 4 },
+  { type = "Flatten" },
+]
+[branches.visit_seq]
+from = "visits"
+layers = [
+  { type = "Embedding", input_dim = 5, output_dim = 4, mask_zero = true },
+  { type = "LSTM", units = 3 },
+]
+[branches.basket_seq]
+from = "basket"
+layers = [
+  { type = "Embedding", input_dim = 4, output_dim = 2, mask_zero = true },
+  { type = "GlobalAveragePooling1D" },
+]
+[branches.spent]
+from = "amount"
+layers = [{ type = "Dense", units = 2 }]
+[merges.joined]
+type = "Concatenate"
+from = ["city_seq", "visit_seq", "basket_seq", "spent"]
+[outputs.y]
+from = "joined"
+layers = [{ type = "Dense", units = 1 }]
+loss = "mse"
+"""
+
+
+class _Table:
+    """A stand-in for a Keras layer: only its weights are read."""
+
+    def __init__(self, rows: np.ndarray) -> None:
+        self.rows = rows
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [self.rows]
+
+
+class _Model:
+    def __init__(self, layers: dict[str, _Table]) -> None:
+        self.layers = layers
+
+    def get_layer(self, name: str) -> _Table:
+        return self.layers[name]
+
+
+def test_ablation_replaces_ids_and_tokens_by_what_the_spec_says_reads_them() -> None:
+    from mspec.explain.importance import _neutral
+
+    result = check_text(REPLACED)
+    assert result.ok, [d.format() for d in result.diagnostics]
+    graph = result.graph
+    city = _neutral("city", np.array([["paris", "lyon", "paris"]] * 4, dtype=object), graph)
+    assert city.kind == "oov token" and city.value.tolist() == ["[UNK]"] * 3
+    assert "StringLookup city_seq step 1" in city.reason
+    # Ids 1 .. 3 of 5 are used: the highest unused one, never 0, the padding id (mask_zero).
+    visits = _neutral("visits", np.array([[1, 2, 3, 0, 0, 0]] * 4, dtype="int32"), graph)
+    assert visits.kind == "unused id" and visits.value.tolist() == [4] * 6
+    # Every id used: a recurrent layer reads an all-padding sequence as empty, so padding will do ...
+    every = np.array([[1, 2, 3, 4, 0, 0]] * 4, dtype="int32")
+    padding = _neutral("visits", every, graph)
+    assert padding.kind == "padding" and padding.value.tolist() == [0] * 6
+    # ... but a masked average of nothing is 0 / 0: then the id whose row is nearest the average row
+    # (weighted by how often each id occurs), found in the model's table; none without the model.
+    basket = np.array([[1, 1, 1, 2, 3]] * 4, dtype="int32")
+    assert _neutral("basket", basket, graph) is None  # the most frequent value, said not to be neutral
+    # Rows of ids 0 .. 3: the average row is (3 * [2, 0] + [-2, 0] + [0, 0.5]) / 5 = [0.8, 0.1], nearest
+    # id 3's row, not that of id 1, the most frequent.
+    rows = np.array([[9.0, 9.0], [2.0, 0.0], [-2.0, 0.0], [0.0, 0.5]])
+    nearest = _neutral("basket", basket, graph, _Model({"basket_seq_embedding": _Table(rows)}))
+    assert nearest.kind == "average id" and nearest.value.tolist() == [3] * 5
+    assert _neutral("amount", np.zeros((4, 2), "float32"), graph) is None  # a number: its mean

@@ -48,6 +48,15 @@ def to_json(explanation: Explanation) -> dict[str, Any]:
         "repeats": explanation.repeats,
         "seed": explanation.seed,
         "outputs": outputs,
+        "ablated_with": {
+            name: {
+                "kind": replacement.kind,
+                "value": _json_value(replacement.value),
+                "neutral": replacement.neutral,
+                "why": replacement.reason,
+            }
+            for name, replacement in explanation.ablations.items()
+        },
         "balance": None
         if explanation.balance is None
         else {
@@ -73,6 +82,12 @@ def to_text(explanation: Explanation) -> str:
     for report in explanation.outputs.values():
         lines.append("")
         lines += _output_table(report, explanation.repeats)
+    if explanation.ablations:
+        lines.append("")
+        lines.append("ablated: each input replaced in every row by")
+        width = max(len(name) for name in explanation.ablations)
+        for name, replacement in explanation.ablations.items():
+            lines.append(f"  {name.ljust(width)}  {replacement.describe()}")
     lines.append("")
     if explanation.balance is None:
         lines.append("balance: not recorded (no <model>.history.json from `mspec fit` beside the model)")
@@ -166,7 +181,7 @@ def to_png(explanation: Explanation) -> bytes:
             [p - 0.2 for p in positions],
             [s.ablation for s in scores],
             height=0.38,
-            label="replaced by its mean / most frequent value",
+            label="replaced by a value carrying no information (see the text report)",
             color="#c9a54a",
         )
         ax.set_yticks(list(positions), names)
@@ -183,6 +198,19 @@ def to_png(explanation: Explanation) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90, metadata={"Software": None})
     return buffer.getvalue()
+
+
+def _json_value(value: Any) -> Any:
+    """A replacement for JSON: one value repeated at every position is given once."""
+    import numpy as np
+
+    array = np.asarray(value)
+    flat = array.reshape(-1)
+    if flat.size and all(v == flat[0] for v in flat):
+        array = flat[0]
+    if array.dtype.kind == "f":
+        return np.round(array.astype("float64"), 6).tolist()
+    return array.tolist()
 
 
 def _number(value: float | None) -> float | None:
