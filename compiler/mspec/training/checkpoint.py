@@ -66,10 +66,13 @@ def backup_folder(output_dir: str | os.PathLike, name: str, process_id: int = 0)
     return Path(output_dir) / f".{name}.backup{suffix}"
 
 
-def fingerprint(spec_path: Any, data: Any, validation: Any, settings: Any, processes: int) -> dict:
-    """What a run trains on and how: a backup resumes only a run with the same."""
+def fingerprint(spec_sha256: str, data: Any, validation: Any, settings: Any, processes: int) -> dict:
+    """What a run trains on and how: a backup resumes only a run with the same.
+
+    `spec_sha256` is the hash of the spec bytes that were checked (Document.sha256).
+    """
     return {
-        "spec_sha256": record.sha256_of(spec_path),
+        "spec_sha256": spec_sha256,
         "data_sha256": record.sha256_of(data),
         "validation_sha256": None if validation is None else record.sha256_of(validation),
         # Through JSON, so that a fingerprint read back compares equal (tuples become lists).

@@ -213,7 +213,10 @@ def fit(
         for warning in balance.diagnostics(result.document):
             log(warning.format())
             warnings.append(warning)
-    run = _run_record(result, data, validation, settings, place, history_record, keras_callbacks, adapted)
+    hashed = backup.fingerprint if backup is not None else {}  # the data's hashes, taken at the start
+    run = _run_record(
+        result, data, validation, settings, place, history_record, keras_callbacks, adapted, hashed
+    )
     run["warnings"] = [w.format() for w in warnings if not w.is_error]
     run["wall_time_seconds"] = round(time.perf_counter() - started, 3)
     run["resumed_from_epoch"] = resume_from
@@ -236,7 +239,7 @@ def _prepare_backup(output_dir, result, files, settings, cluster, resume, log):
     processes = cluster.num_processes or 1
 
     def fingerprint() -> dict:
-        return checkpoint.fingerprint(result.path, *files, settings, processes)
+        return checkpoint.fingerprint(result.document.sha256, *files, settings, processes)
 
     name = result.graph.spec.name
     return checkpoint.prepare(output_dir, name, fingerprint, resume, cluster.process_id or 0, log)
@@ -434,17 +437,25 @@ def _best_epoch(history: dict[str, list[float | None]], callbacks: list[Any]) ->
     return history[key].index(min(values)) + 1
 
 
-def _run_record(result, data, validation, settings, place, history, callbacks, adapted) -> dict[str, Any]:
+def _run_record(
+    result, data, validation, settings, place, history, callbacks, adapted, known_hashes
+) -> dict[str, Any]:
+    """What the run trained, how and with what result; `known_hashes` are the backup's, not read again."""
     import dataclasses
+
+    def sha256(key: str, path: Any) -> str:
+        return known_hashes.get(key) or record.sha256_of(path)
 
     epochs_run = len(history.get("loss", []))
     return {
         "model": result.graph.spec.name,
         # The bytes that were checked and trained, not the file as it is now.
         "spec": {"path": str(result.path), "sha256": result.document.sha256},
-        "data": {"path": str(data), "sha256": record.sha256_of(data)},
+        "data": {"path": str(data), "sha256": sha256("data_sha256", data)},
         "validation_data": (
-            None if validation is None else {"path": str(validation), "sha256": record.sha256_of(validation)}
+            None
+            if validation is None
+            else {"path": str(validation), "sha256": sha256("validation_sha256", validation)}
         ),
         "versions": record.library_versions(),
         "seed": settings.seed,
