@@ -25,6 +25,7 @@ warnings are recorded. What each verdict should say:
   may simply carry the signal).
 
     .venv/bin/python benchmarks/balance_matrix.py [--rows 2000] [--seeds 0,1] [--format text|markdown|json]
+                                                  [--save MATRIX.json]
 
 The test module tests/explain/test_balance_matrix.py runs a few cells of it
 on small data.
@@ -387,24 +388,27 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2000, help="training rows per cell (default 2000)")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds of data and training (default 0)")
     parser.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+    parser.add_argument("--save", type=Path, help="also write the JSON document to this file")
     options = parser.parse_args()
     seeds = [int(s) for s in options.seeds.split(",")]
     with tempfile.TemporaryDirectory() as folder:
         cells = run_matrix(options.rows, seeds, Path(folder), log=lambda line: print(line, file=sys.stderr))
+    document = {
+        "rows": options.rows,
+        "seeds": seeds,
+        "cells": [
+            {"kind": c.kind, "signal": c.signal, "epochs": c.epochs, "seed": c.seed,
+             "shares": c.shares, "before_training": c.initial,
+             "fired": [_name(v.code, v.branch, v.cause) for v in c.verdicts],
+             "expected": c.expected, "wrong": c.wrong, "missed": c.missed}
+            for c in cells
+        ],
+        "summary": summary(cells),
+        "by_length": by_length(cells),
+    }  # fmt: skip
+    if options.save is not None:
+        options.save.write_text(json.dumps(document, indent=2) + "\n")
     if options.format == "json":
-        document = {
-            "rows": options.rows,
-            "seeds": seeds,
-            "cells": [
-                {"kind": c.kind, "signal": c.signal, "epochs": c.epochs, "seed": c.seed,
-                 "shares": c.shares, "before_training": c.initial,
-                 "fired": [_name(v.code, v.branch, v.cause) for v in c.verdicts],
-                 "expected": c.expected, "wrong": c.wrong, "missed": c.missed}
-                for c in cells
-            ],
-            "summary": summary(cells),
-            "by_length": by_length(cells),
-        }  # fmt: skip
         print(json.dumps(document, indent=2))
     else:
         print(render(cells, options.format == "markdown"), end="")

@@ -511,18 +511,34 @@ _RULES = [
     _rule(
         "MS603", "fit-branch-overwhelms", WARNING,
         "fit: one input branch takes most of the gradient at a merge, overwhelming the others",
-        "Measured during training: the other inputs barely learn (the article's warning about "
-        "one modality overwhelming the others in the concatenation).",
-        "a 4,096-wide image branch and a 4-wide tabular branch concatenated",
-        "Project the branches to comparable widths, or normalize them, before the merge.",
+        "Measured during training, over the second half of the epochs (at least two of them, and the "
+        "last one too): the other inputs barely learn (the article's warning about one modality "
+        "overwhelming the others in the concatenation). A branch can dominate for two reasons, and the "
+        "hint names the one the run shows: its width (the values per example it brings to the merge, "
+        "known from the spec) when it is the widest branch and already took that share before "
+        "training; or what it carries, when its share grew as the model learnt: a branch that alone "
+        "carries the signal takes the gradient whatever its width, and then nothing needs changing. "
+        "The message gives the others' shares: a branch starved by a wider one is not called dead "
+        "(MS604), since what it carries shows only once the merge is balanced.",
+        "a 4,096-wide image branch and a 4-wide tabular branch concatenated (width); or an 8-wide "
+        "branch whose input alone predicts the label (signal)",
+        "Width: narrow the dominant branch, project every branch to a similar width, or normalize them "
+        "(LayerNormalization) before the merge. Signal: `mspec explain` measures what each input adds; "
+        "if the others add nothing, leave the model as it is.",
         reported_by="mspec fit",
     ),
     _rule(
         "MS604", "fit-dead-input", WARNING,
         "fit: an input branch whose gradient share at a merge stays near zero: a dead input",
-        "Measured during training: the model learns nothing from that input.",
+        "Measured during training: the model learns nothing from that input. Early shares say nothing "
+        "about it: an Embedding branch starts near 0 and grows up to tenfold an epoch, so the warning "
+        "needs the second half of the epochs to hold at least two, every one of them under 1 %, and "
+        "the share to stay under 1 % for as many epochs again at the rate it grew over the run. A "
+        "share of exactly 0 in every epoch (the branch does not vary between examples, or gets no "
+        "gradient) is reported after any number of epochs.",
         "an input whose values are all zero, or a branch ending in relu units that died",
-        "Check the data, the normalization and the branch's activations.",
+        "Check the data, the normalization and the branch's activations; `mspec explain` measures "
+        "what shuffling the input costs.",
         reported_by="mspec fit",
     ),
     _rule(
