@@ -53,6 +53,7 @@ REGRESSION_WITH_CLASS_WEIGHTS = """
 # mspec's own (stderr) and located findings.
 FIT_LINE = re.compile(
     r"Epoch \d+/\d+|\d+/\d+ - .*step.*|adapted layer .*|wrote .*|trained .*|validating on .*"
+    r"|balance of the input branches not judged: .*"
     r"|\S+:\d+:\d+: MS\d{3} (warning|error): .*"
 )
 
@@ -119,6 +120,9 @@ def test_fit_says_which_validation_data_it_uses(tmp_path: Path) -> None:
     lines: list[str] = []
     result = mspec.fit(spec, data, validation=data, epochs=1, verbose=0, log=lines.append)
     assert f"validating on {data}, in place of [train] validation_split = 0.5" in lines
+    assert "balance of the input branches not judged: 1 epoch trained, and MS603 and MS604 need 3" in (
+        lines[-1]
+    )
     # All 64 rows trained (2 batches of 32), none held out.
     assert result.run["settings"]["validation_split"] == 0.0
     split = mspec.fit(spec, data, validation_split=0.25, epochs=1, verbose=0, log=lines.append)

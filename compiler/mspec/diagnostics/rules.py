@@ -502,8 +502,9 @@ _RULES = [
     ),
     _rule(
         "MS602", "fit-contradictory-settings", ERROR,
-        "fit: settings that contradict each other (early stopping on val_loss without validation data)",
-        "Keras would warn every epoch and never stop early, or fail.",
+        "fit: settings that contradict each other or the model (early stopping on val_loss without "
+        "validation data, or on a quantity Keras does not log)",
+        "Keras would warn every epoch and never stop early (nor restore the best weights), or fail.",
         '[train]\nearly_stopping = { monitor = "val_loss" }   # and no validation_split',
         "Set validation_split, pass --validation, or monitor a training quantity.",
         reported_by="mspec fit",

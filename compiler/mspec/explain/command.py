@@ -78,8 +78,11 @@ def explain(
 
     For each input: how much each output's loss rises (and its first metric
     falls) when the input's rows are shuffled (mean ± std over --repeats
-    seeded shuffles), and when it is replaced by its mean (numeric) or its
-    padding or most frequent id (categorical). Inputs that carry the same
+    seeded shuffles), and when it is ablated: replaced in every row by a
+    value that carries nothing, chosen from the layer that reads it (its mean
+    for numbers, an id the data never uses or the padding id for an
+    Embedding, the out-of-vocabulary token for a lookup; the report names
+    it). Inputs that carry the same
     information share their importance: shuffle them together with --group.
     The branch shares recorded by `mspec fit` (<model>.history.json) are shown
     beside them. fit's own checks of [train] (validation data for early

@@ -40,6 +40,11 @@ DEAD_SHARE = 0.01
 MIN_JUDGED_EPOCHS = 2
 
 
+def judged(epochs: int) -> bool:
+    """Whether a run of `epochs` measured epochs is long enough for a verdict (its window holds enough)."""
+    return epochs - epochs // 2 >= MIN_JUDGED_EPOCHS
+
+
 class Verdict(NamedTuple):
     code: str  # "MS603" or "MS604"
     message: str

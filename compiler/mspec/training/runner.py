@@ -213,6 +213,7 @@ def fit(
         for warning in balance.diagnostics(result.document):
             log(warning.format())
             warnings.append(warning)
+        _note_unjudged_balance(history_record, log)
     hashed = backup.fingerprint if backup is not None else {}  # the data's hashes, taken at the start
     run = _run_record(
         result, data, validation, settings, place, history_record, keras_callbacks, adapted, hashed
@@ -281,6 +282,20 @@ def _balance_callback(model: Any, result: CheckResult, settings: FitSettings, tr
 
     x, y = training.sample(BALANCE_SAMPLE_ROWS)
     return make_balance_callback(model, result.graph, x, y, settings.balance_threshold)
+
+
+def _note_unjudged_balance(history: dict[str, list[float | None]], log: Callable[[str], None]) -> None:
+    """Say so when a run was too short for the balance verdicts, rather than stay silent."""
+    from ..explain.verdicts import MIN_JUDGED_EPOCHS, judged
+
+    epochs = len(history.get("loss", []))
+    if not judged(epochs):
+        needed = next(n for n in range(1, 2 * MIN_JUDGED_EPOCHS + 1) if judged(n))
+        log(
+            f"balance of the input branches not judged: {epochs} epoch{'s' if epochs != 1 else ''} "
+            f"trained, and MS603 and MS604 need {needed} or more (they judge the second half of the run; "
+            "see docs/explain.md)"
+        )
 
 
 def _deterministic_ops(keras: Any) -> None:
