@@ -29,9 +29,10 @@ from ..spec.models import ColumnSelector
 from ..spec.validate import stacking_problem
 from ..syntax.document import DataPath
 from ..vocabulary import loss_key
+from .csv_source import DELIMITER_HINT, delimiter_in_header
 from .dataset import NAMED_FILES, ParquetDataset
 from .findings import finding, quoted
-from .source import DELIMITER_HINT, DataSource, delimiter_in_header
+from .source import DataSource
 
 # Layers that hand their input's values on unchanged (only moved, repeated,
 # dropped or padded with zeros): an Embedding after them still sees the ids.

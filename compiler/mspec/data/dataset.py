@@ -47,7 +47,8 @@ from functools import cached_property
 from pathlib import PurePath
 from typing import Any
 
-from .source import ColumnInfo, DataError, DataSource, ParquetSource, _arrow_info, _bounds, pyarrow_modules
+from .parquet_source import ParquetSource, arrow_info
+from .source import ColumnInfo, DataError, DataSource, pyarrow_modules, row_bounds
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 # Files and folders whose name starts so are not part of the data set (Spark's and pyarrow's rule).
@@ -279,7 +280,7 @@ class ParquetDataset(DataSource):
                 if known is None or (kind_of(known).values == "nulls" != kind_of(field.type).values):
                     types[field.name] = field.type
         rows = self.starts[-1]
-        return {name: _arrow_info(name, arrow_type, rows) for name, arrow_type in types.items()}
+        return {name: arrow_info(name, arrow_type, rows) for name, arrow_type in types.items()}
 
     def _reference(self, column: str) -> tuple[ParquetSource, Any] | None:
         """The file whose type of `column` the data set takes, and that type."""
@@ -332,7 +333,7 @@ class ParquetDataset(DataSource):
         return self.files[index], row - self.starts[index]
 
     def _read(self, names, chunk_rows, start, stop, text) -> Iterator[tuple[int, dict[str, Any]]]:
-        begin, end = _bounds(start, stop, self.num_rows)
+        begin, end = row_bounds(start, stop, self.num_rows)
         if begin >= end or not names:
             return
         if tuple(names) not in self._alike:
