@@ -405,10 +405,22 @@ def test_mirrored_training_on_two_logical_cpu_devices(tmp_path: Path) -> None:
         "-q",
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    strays = [
+        line
+        for line in (done.stdout + done.stderr).splitlines()
+        if not OWN_LINE.fullmatch(line) and not line.startswith("FRAMEWORKS:")
+    ]
+    assert not strays, strays  # no TensorFlow or absl line from the mirrored strategy either
     run = json.loads((tmp_path / "out" / "concat_independent.run.json").read_text())
     assert run["placement"]["strategy"] == "mirrored"
     assert run["placement"]["replicas"] == 2
     assert run["epochs_run"] == 2
+
+
+# What a successful `mspec fit -q` prints: Keras' epoch lines and mspec's own.
+OWN_LINE = re.compile(
+    r"Epoch \d+/\d+|\d+/\d+ - .*step.*|balance of the input branches .*|wrote .*|trained .*"
+)
 
 
 def _free_port() -> int:
@@ -461,8 +473,7 @@ def test_two_processes_train_one_model(tmp_path: Path) -> None:
             process.kill()
     assert [p.returncode for p in processes] == [0, 0], "\n".join(o[-2000:] for o in outputs)
     # mspec's lines and Keras' epoch lines only: no Gloo, XLA or absl line on stdout or stderr.
-    own = re.compile(r"Epoch \d+/\d+|\d+/\d+ - .*step.*|balance of the input branches .*|wrote .*|trained .*")
-    strays = [line for output in outputs for line in output.splitlines() if not own.fullmatch(line)]
+    strays = [line for output in outputs for line in output.splitlines() if not OWN_LINE.fullmatch(line)]
     assert not strays, strays
     run = json.loads((tmp_path / "out0" / "concat_independent.run.json").read_text())
     assert run["placement"] == {
