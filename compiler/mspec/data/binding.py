@@ -132,6 +132,8 @@ class Binding:
     outputs: dict[str, OutputBinding] = field(default_factory=dict)
     # Bound column names the file does not have (or a table that picks none: '{ prefix = "px_" }').
     missing: tuple[str, ...] = ()
+    # Columns read beside the spec's but bound to nothing (labels a prediction ignores, kept ids).
+    ignored: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -168,12 +170,22 @@ def output_loss(result: CheckResult, name: str) -> str | None:
     return loss_key(output.loss or (spec.compile.loss if spec.compile else None))
 
 
-def bind(result: CheckResult, source: DataSource) -> tuple[Binding, list[Diagnostic]]:
-    """Bind a checked spec (result.ok) to a data file's columns; report missing and extra ones."""
+def bind(
+    result: CheckResult, source: DataSource, *, labels: bool = True, kept: tuple[str, ...] = ()
+) -> tuple[Binding, list[Diagnostic]]:
+    """Bind a checked spec (result.ok) to a data file's columns; report missing and extra ones.
+
+    Without `labels` (predicting), outputs bind no column: their label columns
+    may be absent, and present ones are neither read nor checked. `kept`
+    names columns read beside the spec's (copied into predictions): not reported as unbound.
+    """
     spec, graph = result.spec, result.graph
     if spec is None or graph is None:
         raise ValueError("bind() needs a spec that checked without errors")
     binding = Binding(source)
+    if not labels:
+        kept = (*kept, *(output.label_column for output in spec.outputs.values()))
+    binding.ignored = tuple(dict.fromkeys(c for c in kept if c in source.columns))
     named = named_columns(result)
     for name, entry in spec.inputs.items():
         picked = entry.columns if isinstance(entry.columns, ColumnSelector) else None
@@ -194,7 +206,7 @@ def bind(result: CheckResult, source: DataSource) -> tuple[Binding, list[Diagnos
         )
     for name, output in spec.outputs.items():
         loss = output_loss(result, name)
-        if loss is None:
+        if loss is None or not labels:
             continue  # an output without a loss takes no labels
         node = graph.nodes.get(graph.outputs.get(name, ""))
         shape = tuple(node.shape[1:]) if node is not None and node.shape else ()
@@ -257,6 +269,7 @@ def _missing_and_extra(result: CheckResult, binding: Binding) -> list[Diagnostic
     available = source.columns
     bound = {c for b in binding.inputs.values() for c in b.columns}
     bound |= {b.column for b in binding.outputs.values()}
+    bound |= set(binding.ignored)
     unbound = [n for n in available if n not in bound]
     diagnostics, missing = [], []
 

@@ -82,7 +82,12 @@ class Role:
 
 
 def check_data(
-    result: CheckResult, path: str | os.PathLike, rows: Callable[[int], slice] | None = None
+    result: CheckResult,
+    path: str | os.PathLike,
+    rows: Callable[[int], slice] | None = None,
+    *,
+    labels: bool = True,
+    kept: tuple[str, ...] = (),
 ) -> list[Diagnostic]:
     """Check a data file against a spec that checked without errors.
 
@@ -90,9 +95,11 @@ def check_data(
     and checked (one process' share of a multi-worker run); by default all.
     Raises DataError when the file cannot be read (missing, unsupported,
     not a data file, corrupt anywhere in it); everything else is a Diagnostic.
+    Without `labels` (predicting), labels are neither required nor checked;
+    `kept` columns are read beside the spec's (see `bind`).
     """
     source = open_data(path)
-    binding, diagnostics = bind(result, source)
+    binding, diagnostics = bind(result, source, labels=labels, kept=kept)
     picked = None if rows is None else rows(source.num_rows)
     return sorted(diagnostics + DataChecker(result, binding, picked).run())
 

@@ -96,6 +96,9 @@ def data_diagnostics(
     data: str | Path,
     validation: str | Path | None,
     shard: tuple[int, int] | None = None,
+    *,
+    labels: bool = True,
+    kept: tuple[str, ...] = (),
 ) -> list[Diagnostic]:
     """The data checks of `mspec lint --data`, on the training data and the validation data.
 
@@ -111,7 +114,7 @@ def data_diagnostics(
     for path in (data, validation):
         if path is None:
             continue
-        found.extend(check_data(result, path, rows))
+        found.extend(check_data(result, path, rows, labels=labels, kept=kept))
         if shard is not None:
             found.extend(_empty_shards(result, path, shard))
     return found

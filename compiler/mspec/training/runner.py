@@ -78,15 +78,25 @@ def _data_shard(settings: FitSettings, cluster: Cluster | None) -> tuple[int, in
 
 
 def check_before_explain(
-    spec: str | os.PathLike | CheckResult, data: str | os.PathLike
+    spec: str | os.PathLike | CheckResult,
+    data: str | os.PathLike,
+    *,
+    labels: bool = True,
+    kept: tuple[str, ...] = (),
 ) -> tuple[CheckResult, list[Diagnostic]]:
     """What explain (and any command scoring a trained model) needs: the spec, its losses and the data.
 
     [train] settings are not checked: they say how to train, not how to score.
+    Without `labels` (predict), neither losses nor label columns are needed;
+    `kept` columns are read beside the spec's (see mspec.data.bind).
     """
     result = _checked_spec(spec)
-    found = list(result.diagnostics) + preflight.loss_diagnostics(result)
-    return result, _with_data_checks(result, found, data, None)
+    found = list(result.diagnostics) + (preflight.loss_diagnostics(result) if labels else [])
+    if not any(d.is_error for d in found):
+        found += preflight.data_diagnostics(result, data, None, labels=labels, kept=kept)
+    if any(d.is_error for d in found):
+        raise FitError(sorted(found))
+    return result, found
 
 
 def training_settings(
