@@ -1,13 +1,23 @@
 """mspec: declarative multi-input Keras model specs, checked statically.
 
 The Python API (`check`, `check_text`, `generate_source`, `build_model`,
-`fit`, `SpecError`, `FitError`) lives in `mspec.api` and is re-exported here
+`fit`, `predict`, `evaluate`, `SpecError`, `FitError`) lives in `mspec.api` and is re-exported here
 on first use, so that `import mspec` stays cheap.
 """
 
 __version__ = "0.1.0"
 
-_API = ("check", "check_text", "generate_source", "build_model", "fit", "SpecError", "FitError")
+_API = (
+    "check",
+    "check_text",
+    "generate_source",
+    "build_model",
+    "fit",
+    "predict",
+    "evaluate",
+    "SpecError",
+    "FitError",
+)
 
 
 def __getattr__(name: str):

@@ -7,6 +7,8 @@
     model = mspec.build_model("specs/seed/concat_independent.toml")  # needs the tensorflow extra
     trained = mspec.fit("specs/churn.toml", "churn.parquet", output_dir="build")  # the fit extra
     trained.model, trained.history
+    mspec.predict("specs/churn.toml", "build/churn.keras", "new.parquet", "scores.parquet")
+    mspec.evaluate("specs/churn.toml", "build/churn.keras", "held_out.parquet").scores
 
 Only `build_model` and `fit` import Keras (`fit` after checking the spec and the data).
 """
@@ -65,6 +67,37 @@ def fit(spec: str | os.PathLike | CheckResult, data: str | os.PathLike, **option
     from .training import fit as run_fit
 
     return run_fit(spec, data, **options)
+
+
+def predict(
+    spec: str | os.PathLike | CheckResult,
+    model: str | os.PathLike,
+    data: str | os.PathLike,
+    output: str | os.PathLike,
+    **options,
+):
+    """Predict every row of `data` with a trained model; write them to `output` (.parquet, .csv, .npz).
+
+    Labels are not needed. Returns a Prediction (`.path`, `.rows`, `.columns`).
+    Raises FitError, before Keras is imported, when the spec or the data is
+    wrong. See mspec.scoring.predict for the options (keep, threshold, batch_size, chunk_rows).
+    """
+    from .scoring.predict import predict as run_predict
+
+    return run_predict(spec, model, data, output, **options)
+
+
+def evaluate(
+    spec: str | os.PathLike | CheckResult, model: str | os.PathLike, data: str | os.PathLike, **options
+):
+    """Each output's loss and metrics of a trained model on labelled data, as Keras' model.evaluate gives.
+
+    Returns an Evaluation (`.scores`: {"loss": ..., "<output>_loss": ..., ...}).
+    Raises FitError, before Keras is imported, when the spec or the data is wrong.
+    """
+    from .scoring.evaluate import evaluate as run_evaluate
+
+    return run_evaluate(spec, model, data, **options)
 
 
 def __getattr__(name: str):

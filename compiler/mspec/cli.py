@@ -561,10 +561,13 @@ def rule(code: str) -> None:
 def _add_training_commands() -> None:
     # Their modules import nothing heavy: Keras is imported only when a command runs.
     from .explain.command import explain
+    from .scoring.command import evaluate, predict
     from .training.command import fit
 
     main.add_command(fit)
     main.add_command(explain)
+    main.add_command(predict)
+    main.add_command(evaluate)
 
 
 _add_training_commands()
