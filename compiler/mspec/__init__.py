@@ -1,7 +1,7 @@
 """mspec: declarative multi-input Keras model specs, checked statically.
 
 The Python API (`check`, `check_text`, `generate_source`, `build_model`,
-`fit`, `predict`, `evaluate`, `SpecError`, `FitError`) lives in `mspec.api` and is re-exported here
+`fit`, `predict`, `evaluate`, `export`, `SpecError`, `FitError`) lives in `mspec.api` and is re-exported here
 on first use, so that `import mspec` stays cheap.
 """
 
@@ -15,12 +15,17 @@ _API = (
     "fit",
     "predict",
     "evaluate",
+    "export",
     "SpecError",
     "FitError",
 )
 
 
 def __getattr__(name: str):
+    if name == "export":  # the subpackage mspec.export, callable: mspec.export(spec, model, fmt, output)
+        import importlib
+
+        return importlib.import_module(".export", __name__)
     if name in _API:
         from . import api
 

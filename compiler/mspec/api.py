@@ -100,6 +100,26 @@ def evaluate(
     return run_evaluate(spec, model, data, **options)
 
 
+def export(
+    spec: str | os.PathLike | CheckResult,
+    model: str | os.PathLike,
+    fmt: str,
+    output: str | os.PathLike,
+    **options,
+):
+    """Export a trained model as "saved_model", "onnx" or "litert" to `output`, with its manifest.
+
+    Inputs and outputs carry the spec's names in every format. Returns an
+    ExportResult (`.path`, `.manifest`, `.checks` with verify=True, `.verified`).
+    Raises FitError (the spec or the data is wrong) and mspec.export.ExportRefused
+    (the format cannot hold the model; nothing written) before the artifact is
+    written. See mspec.export.exporter.export for the options (verify, data, rows, seed).
+    """
+    from .export.exporter import export as run_export
+
+    return run_export(spec, model, fmt, output, **options)
+
+
 def __getattr__(name: str):
     if name == "FitError":
         from .training import FitError

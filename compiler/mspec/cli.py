@@ -561,6 +561,7 @@ def rule(code: str) -> None:
 def _add_training_commands() -> None:
     # Their modules import nothing heavy: Keras is imported only when a command runs.
     from .explain.command import explain
+    from .export.command import export
     from .scoring.command import evaluate, predict
     from .training.command import fit
 
@@ -568,6 +569,7 @@ def _add_training_commands() -> None:
     main.add_command(explain)
     main.add_command(predict)
     main.add_command(evaluate)
+    main.add_command(export)
 
 
 _add_training_commands()

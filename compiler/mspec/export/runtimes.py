@@ -1,0 +1,197 @@
+"""An exported artifact loaded in its own runtime: what it declares, and running it by the spec's names.
+
+- saved_model: the loaded SavedModel's `serving_default` signature, called
+  with keyword arguments as TensorFlow Serving calls it;
+- onnx: an onnxruntime InferenceSession fed a dict of named inputs;
+- litert: the LiteRT interpreter's signature runner (`ai_edge_litert`, or
+  TensorFlow's `tf.lite.Interpreter` when it is not installed), fed by name:
+  its tensors' positions may differ from the spec's order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .formats import SIGNATURE
+
+
+@dataclass(frozen=True)
+class Port:
+    """One input or output as the artifact declares it."""
+
+    name: str  # the signature's (or graph's) name: what a caller feeds or reads by
+    tensor: str  # the underlying tensor's name
+    position: int
+    dtype: str
+    shape: tuple  # "batch" for the first open dimension, None for others
+
+
+class Runtime:
+    inputs: dict[str, Port]
+    outputs: dict[str, Port]
+
+    def run(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+
+def load(fmt: str, path: Path) -> Runtime:
+    if fmt == "saved_model":
+        return _SavedModel(path)
+    if fmt == "onnx":
+        return _Onnx(path)
+    if fmt == "litert":
+        return _LiteRT(path)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def _shape(dimensions: Any) -> tuple:
+    shape = [
+        None if d is None or isinstance(d, str) or (isinstance(d, int) and d < 0) else int(d)
+        for d in dimensions
+    ]
+    if shape and shape[0] is None:
+        shape[0] = "batch"
+    return tuple(shape)
+
+
+class _SavedModel(Runtime):
+    def __init__(self, path: Path) -> None:
+        import tensorflow as tf
+
+        self._loaded = tf.saved_model.load(str(path))
+        if SIGNATURE not in self._loaded.signatures:
+            raise OSError(f"{path}: the SavedModel has no {SIGNATURE} signature")
+        self._function = self._loaded.signatures[SIGNATURE]
+        specs = self._function.structured_input_signature[1]
+        self.inputs = {
+            name: Port(name, spec.name or name, i, spec.dtype.name, _shape(spec.shape.as_list()))
+            for i, (name, spec) in enumerate(specs.items())
+        }
+        outputs = self._function.structured_outputs
+        self.outputs = {
+            name: Port(name, name, i, spec.dtype.name, _shape(spec.shape.as_list()))
+            for i, (name, spec) in enumerate(outputs.items())
+        }
+
+    def run(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        import tensorflow as tf
+
+        found = self._function(**{name: tf.constant(value) for name, value in feed.items()})
+        return {name: value.numpy() for name, value in found.items()}
+
+
+_ONNX_TYPES = {
+    "tensor(float)": "float32",
+    "tensor(double)": "float64",
+    "tensor(float16)": "float16",
+    "tensor(bfloat16)": "bfloat16",
+    "tensor(int8)": "int8",
+    "tensor(int16)": "int16",
+    "tensor(int32)": "int32",
+    "tensor(int64)": "int64",
+    "tensor(uint8)": "uint8",
+    "tensor(bool)": "bool",
+    "tensor(string)": "string",
+}
+
+
+class _Onnx(Runtime):
+    def __init__(self, path: Path) -> None:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.inputs = {
+            port.name: Port(
+                port.name, port.name, i, _ONNX_TYPES.get(port.type, port.type), _shape(port.shape)
+            )
+            for i, port in enumerate(self._session.get_inputs())
+        }
+        self.outputs = {
+            port.name: Port(
+                port.name, port.name, i, _ONNX_TYPES.get(port.type, port.type), _shape(port.shape)
+            )
+            for i, port in enumerate(self._session.get_outputs())
+        }
+
+    def run(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        names = list(self.outputs)
+        return dict(zip(names, self._session.run(names, feed), strict=True))
+
+
+def _interpreter_class() -> Any:
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        import tensorflow as tf
+
+        return tf.lite.Interpreter
+    return Interpreter
+
+
+@contextlib.contextmanager
+def _without_delegate_note() -> Iterator[None]:
+    """Keep the LiteRT runtime's "INFO: Created TensorFlow Lite XNNPACK delegate" line (fd 2) out of sight.
+
+    Anything else written meanwhile is passed on.
+    """
+    with tempfile.TemporaryFile() as captured:
+        saved = os.dup(2)
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [
+                line for line in captured.read().splitlines(keepends=True) if not line.startswith(b"INFO: ")
+            ]
+            if kept:
+                os.write(2, b"".join(kept))
+
+
+class _LiteRT(Runtime):
+    def __init__(self, path: Path) -> None:
+        with _without_delegate_note():
+            self._interpreter = _interpreter_class()(model_path=str(path))
+        signatures = self._interpreter.get_signature_list()
+        if SIGNATURE not in signatures:
+            raise OSError(f"{path}: the LiteRT model has no {SIGNATURE} signature")
+        self._runner = self._interpreter.get_signature_runner(SIGNATURE)
+        inputs = [d["index"] for d in self._interpreter.get_input_details()]
+        outputs = [d["index"] for d in self._interpreter.get_output_details()]
+        self.inputs = {
+            name: Port(
+                name,
+                d["name"],
+                inputs.index(d["index"]),
+                np.dtype(d["dtype"]).name,
+                _shape(d["shape_signature"]),
+            )
+            for name, d in self._runner.get_input_details().items()
+        }
+        self.outputs = {
+            name: Port(
+                name,
+                d["name"],
+                outputs.index(d["index"]),
+                np.dtype(d["dtype"]).name,
+                _shape(d["shape_signature"]),
+            )
+            for name, d in self._runner.get_output_details().items()
+        }
+
+    def run(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        with _without_delegate_note():
+            found = self._runner(**feed)
+        return {name: np.asarray(value) for name, value in found.items()}
