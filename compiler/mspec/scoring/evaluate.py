@@ -36,7 +36,7 @@ class Evaluation:
         return {"model": self.model, "data": self.data, "rows": self.rows, "scores": self.scores}
 
     def to_text(self) -> str:
-        """One line per score: the total loss first, then each output's, in the model's output order."""
+        """One line per score: the total loss, then each output's loss and metrics, in the spec's order."""
         order = ["loss"]
         for name in self.outputs:
             own = [k for k in self.scores if _of(k, name, self.outputs)]
@@ -111,6 +111,6 @@ def evaluate(
         data=os.fspath(data),
         rows=rows,
         scores={key: float(value) for key, value in scores.items()},
-        outputs=names,
+        outputs=list(result.spec.outputs),
         warnings=[w for w in warnings if not w.is_error],
     )
