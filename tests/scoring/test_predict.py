@@ -304,6 +304,48 @@ def test_labels_present_are_ignored_even_when_wrong(trained: dict, tmp_path: Pat
     assert result.rows == ROWS and "kind" in result.columns
 
 
+CITIES = """
+[model]
+name = "cities"
+[inputs.city]
+shape = [1]
+dtype = "string"
+[inputs.amount]
+shape = [2]
+[branches.c]
+from = "city"
+layers = [
+  { type = "StringLookup", vocabulary = ["paris", "lyon"] },
+  { type = "Embedding", input_dim = 3, output_dim = 4 },
+  { type = "Flatten" },
+]
+[merges.m]
+type = "Concatenate"
+from = ["c", "amount"]
+[outputs.y]
+from = "m"
+layers = [{ type = "Dense", units = 1, activation = "sigmoid" }]
+loss = "binary_crossentropy"
+"""
+
+
+def test_text_inputs_are_predicted(tmp_path: Path) -> None:
+    import tensorflow as tf
+
+    spec = tmp_path / "cities.toml"
+    spec.write_text(CITIES)
+    model = mspec.build_model(spec)
+    cities = np.array(["paris", "lyon", "nice", "paris"] * 10, dtype=object)
+    amount = np.random.default_rng(0).normal(size=(40, 2)).astype("float32")
+    source = tmp_path / "cities.parquet"
+    pq.write_table(pa.table({"city": cities, "amount": list(amount)}), source)
+    mspec.predict(spec, model, source, tmp_path / "p.parquet", keep=["city"], chunk_rows=16)
+    got = read_output(tmp_path / "p.parquet")
+    expected = model.predict({"city": tf.constant(cities[:, None]), "amount": amount}, verbose=0)
+    assert got["city"].tolist() == cities.tolist()
+    np.testing.assert_allclose(got["y_prob"], expected[:, 0], rtol=1e-5)
+
+
 # --- wrong data, wrong arguments: nothing written -------------------------------
 
 

@@ -89,7 +89,7 @@ def predict(
     written: list[str] = []
     with chunk_writer(output) as writer:
         for x, kept in _chunks(source, binding, keep, chunk_rows):
-            predicted = by_output(keras_model.predict(x, batch_size=batch_size, verbose=0), names)
+            predicted = by_output(keras_model.predict(_tensors(x), batch_size=batch_size, verbose=0), names)
             columns: dict[str, Any] = dict(kept)
             for name in result.spec.outputs:  # in the spec's order, whatever the model's
                 columns.update(kinds[name].columns(np.asarray(predicted[name]), threshold))
@@ -98,6 +98,15 @@ def predict(
             rows += len(next(iter(x.values())))
             chunks += 1
     return Prediction(Path(output), rows, written, chunks, [w for w in warnings if not w.is_error])
+
+
+def _tensors(x: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The inputs as model.predict takes them: text as tf.string tensors (Keras refuses arrays of str)."""
+    if not any(array.dtype.kind in "OUS" for array in x.values()):
+        return x
+    import tensorflow as tf
+
+    return {name: tf.constant(array) for name, array in x.items()}  # one kind of value: all tensors
 
 
 def _check_kept(keep: tuple[str, ...], source: Any, binding: Any, result: CheckResult) -> None:
