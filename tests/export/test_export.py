@@ -132,18 +132,18 @@ def test_a_converter_message_is_one_line_naming_the_spec_layer() -> None:
     assert layer_in("no layer here", found) is None
 
 
-@pytest.mark.parametrize("fmt", ["litert", "onnx"])
-def test_a_string_input_is_refused_before_keras_and_nothing_is_written(tmp_path: Path, fmt: str) -> None:
+def test_a_string_input_is_refused_for_onnx_before_keras_and_nothing_is_written(tmp_path: Path) -> None:
     spec = tmp_path / "words.toml"
     spec.write_text(STRINGS)
     model = tmp_path / "words.keras"
     model.write_bytes(b"never read: the spec alone says the format cannot hold it")
-    target = tmp_path / "out" / f"words{SUFFIX[fmt]}"
+    target = tmp_path / "out" / "words.onnx"
     result = CliRunner().invoke(
-        main, ["export", str(spec), "--model", str(model), "--format", fmt, "-o", str(target), "--verify"]
+        main, ["export", str(spec), "--model", str(model), "--format", "onnx", "-o", str(target), "--verify"]
     )
     assert result.exit_code == 1, result.output
-    assert "input 'word'" in result.output and "StringLookup in ids step 1" in result.output
+    assert "ONNX cannot hold input 'word'" in result.output
+    assert "StringLookup in ids step 1" in result.output
     assert result.output.count("\n") == 1
     assert not target.parent.exists() or not any(target.parent.iterdir())
 
@@ -334,4 +334,59 @@ def test_an_export_whose_verification_fails_writes_nothing(
     result = _export(trained, "saved_model", target, "--verify")
     assert result.exit_code == 1, result.output
     assert "MISMATCH" in result.output
+    assert list(target.parent.iterdir()) == []
+
+
+RECURRENT = """
+[model]
+name = "series"
+
+[inputs.steps]
+shape = [6, 3]
+
+[inputs.extra]
+shape = [2]
+
+[branches.rnn]
+from = "steps"
+layers = [{ type = "LSTM", units = 4 }]
+
+[merges.both]
+type = "Concatenate"
+from = ["rnn", "extra"]
+
+[outputs.y]
+from = "both"
+layers = [{ type = "Dense", units = 1 }]
+loss = "mse"
+"""
+
+
+@pytest.mark.keras
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["saved_model", "litert"])
+def test_string_inputs_are_fed_as_strings_where_the_format_holds_them(tmp_path: Path, fmt: str) -> None:
+    pytest.importorskip("keras")
+    import mspec
+
+    result = check_text(STRINGS)
+    target = tmp_path / f"words{SUFFIX[fmt]}"
+    outcome = mspec.export(result, mspec.build_model(result), fmt, target, verify=True, rows=8)
+    assert outcome.written and outcome.verified, [c.describe() for c in outcome.checks] + outcome.problems
+    (word,) = outcome.manifest["inputs"]
+    assert word["dtype"] == "string" and word["expects"]["layer"] == "StringLookup in ids step 1"
+
+
+@pytest.mark.keras
+@pytest.mark.slow
+def test_a_layer_the_litert_converter_refuses_is_named_and_nothing_is_written(tmp_path: Path) -> None:
+    pytest.importorskip("keras")
+    import mspec
+
+    result = check_text(RECURRENT)
+    target = tmp_path / "out" / "series.tflite"
+    with pytest.raises(mspec.export.ExportRefused) as refusal:
+        mspec.export(result, mspec.build_model(result), "litert", target, verify=True)
+    assert str(refusal.value).startswith("LiteRT cannot hold layer rnn: ")
+    assert "\n" not in str(refusal.value)
     assert list(target.parent.iterdir()) == []

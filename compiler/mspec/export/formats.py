@@ -15,8 +15,11 @@ two outputs `output_0` and `output_1`; TFLite may reorder inputs).
   with tf2onnx, which Keras' ONNX export uses; only the spec's inputs are
   inputs of the graph.
 - litert: the SavedModel converted by `tf.lite.TFLiteConverter` with the
-  LiteRT runtime's built-in ops only, so the file runs on the plain runtime
-  (no TensorFlow "Flex" delegate).
+  LiteRT runtime's built-in ops only, so that the file runs on the plain
+  runtime. Keras' own LiteRT export also allows TensorFlow ops, which need
+  the Flex delegate: neither the LiteRT runtime nor TensorFlow 2.21's
+  interpreter has it, so such a model (a recurrent layer over a batch of
+  open size needs TensorFlow's tensor lists) is refused, naming the layer.
 
 What a converter refuses is an `ExportRefused` naming the spec layer when its
 message mentions one.
@@ -24,12 +27,14 @@ message mentions one.
 
 from __future__ import annotations
 
+import logging
 import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from .manifest import Contract
+from .native import stderr_held_back
 
 FORMATS = ("saved_model", "onnx", "litert")
 SIGNATURE = "serving_default"
@@ -46,16 +51,20 @@ class ExportRefused(Exception):
 
 
 def refusals(contract: Contract, fmt: str) -> list[str]:
-    """What the format cannot hold, known from the spec before any framework runs."""
+    """What the format cannot hold, known from the spec before any framework runs.
+
+    tf2onnx converts a lookup table only from a SavedModel's initializers, not
+    from a function: a string input, which a lookup or hashing layer reads, is refused for ONNX.
+    """
     found = []
-    if fmt in ("litert", "onnx"):
+    if fmt == "onnx":
         for tensor in contract.inputs:
             if tensor.dtype == "string":
                 reader = (tensor.expects or {}).get("layer", "its first layer")
                 found.append(
-                    f"{_NAMES[fmt]} cannot hold input {tensor.name!r}: it takes strings, which {reader} "
-                    f"maps to ids with a lookup table the {_NAMES[fmt]} converter does not convert "
-                    "(export as saved_model, or feed ids and move the lookup out of the model)"
+                    f"ONNX cannot hold input {tensor.name!r}: it takes strings, read by {reader}, "
+                    "whose lookup table tf2onnx does not convert "
+                    "(export as saved_model or litert, or feed ids and move the lookup out of the model)"
                 )
     return found
 
@@ -76,7 +85,8 @@ def serving_archive(model: Any, contract: Contract) -> tuple[Any, Any, list[Any]
     output_names = [t.name for t in contract.outputs]
 
     def serve(*tensors):
-        predicted = model([tensors[i] for i in order], training=False)
+        arguments = [tensors[i] for i in order]
+        predicted = model(arguments if len(arguments) > 1 else arguments[0], training=False)
         if isinstance(predicted, dict):
             return {name: predicted[name] for name in output_names}
         if not isinstance(predicted, (list, tuple)):
@@ -101,7 +111,7 @@ def model_output_names(model: Any) -> list[str]:
 
 
 def write(fmt: str, model: Any, contract: Contract, target: Path) -> None:
-    """Write `model` in `fmt` at `target` (a path that does not exist yet)."""
+    """Write `model` in `fmt` at `target`."""
     archive, function, signature = serving_archive(model, contract)
     if fmt == "saved_model":
         archive.write_out(str(target), verbose=False)
@@ -125,9 +135,12 @@ def _write_onnx(function: Any, signature: list[Any], contract: Contract, target:
     outputs = [concrete.structured_outputs[t.name].name for t in contract.outputs]
     renamed = dict(zip(inputs, (t.name for t in contract.inputs), strict=True))
     renamed.update({concrete.structured_outputs[t.name].name: t.name for t in contract.outputs})
-    logger = tf.get_logger()
-    level = logger.level
-    logger.setLevel("ERROR")  # tf2onnx calls TensorFlow 1 graph functions, each with a deprecation note
+    # tf2onnx calls TensorFlow 1 graph functions, each with a deprecation note, and logs every op it
+    # cannot convert with a traceback: the one line of ExportRefused says it.
+    loggers = [tf.get_logger(), logging.getLogger("tf2onnx")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
     try:
         frozen = tf2onnx.tf_loader.from_function(concrete, inputs, outputs)
         with tf.device("/cpu:0"):
@@ -141,7 +154,8 @@ def _write_onnx(function: Any, signature: list[Any], contract: Contract, target:
     except Exception as error:
         raise ExportRefused(refused("ONNX", str(error), contract)) from error
     finally:
-        logger.setLevel(level)
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
     # tf2onnx leaves an op it cannot convert in the graph as it was: such a graph cannot run.
     unconverted = [node for node in proto.graph.node if not onnx.defs.has(node.op_type, node.domain)]
     if unconverted:
@@ -162,9 +176,13 @@ def _write_litert(archive: Any, contract: Contract, target: Path) -> None:
         converter = tf.lite.TFLiteConverter.from_saved_model(folder, signature_keys=[SIGNATURE])
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         try:
-            flatbuffer = converter.convert()
+            with stderr_held_back():  # its diagnostics are in the exception it raises
+                flatbuffer = converter.convert()
         except Exception as error:
-            raise ExportRefused(refused("LiteRT", str(error), contract)) from error
+            raise ExportRefused(
+                refused("LiteRT", str(error), contract)
+                + " (it would need TensorFlow ops through the Flex delegate, which the LiteRT runtime lacks)"
+            ) from error
     target.write_bytes(flatbuffer)
 
 
@@ -180,7 +198,8 @@ def layer_in(message: str, contract: Contract) -> str | None:
     """The spec label of the first Keras layer named in a converter's message (op names hold them)."""
     for name in sorted(contract.layers, key=len, reverse=True):
         if re.search(rf"(?:^|[/\"' (]){re.escape(name)}(?:_\d+)?/", message):
-            return f"{contract.layers[name]} ({name})"
+            label = contract.layers[name]
+            return label if label == name else f"{label} ({name})"
     return None
 
 
@@ -188,7 +207,9 @@ def _first_reason(message: str) -> str:
     for line in message.splitlines():
         line = line.strip()
         if re.search(r"error|not supported|neither|cannot|unsupported|failed", line, re.IGNORECASE):
-            line = re.sub(r"^.*?error:\s*", "", line)
+            line = re.sub(r"^.*error:\s*", "", line)
+            if line.startswith("loc("):  # an MLIR location: what follows its last "): " is the reason
+                line = line.rsplit("): ", 1)[-1]
             return line[:300]
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     return lines[0][:300] if lines else "the converter failed"

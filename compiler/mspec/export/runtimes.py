@@ -10,10 +10,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .formats import SIGNATURE
+from .native import stderr_held_back
 
 
 @dataclass(frozen=True)
@@ -128,42 +125,31 @@ class _Onnx(Runtime):
         return dict(zip(names, self._session.run(names, feed), strict=True))
 
 
-def _interpreter_class() -> Any:
+def _interpreter(path: Path) -> Any:
+    """The LiteRT runtime's interpreter, or TensorFlow's (deprecated) when ai_edge_litert is not installed."""
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
         import tensorflow as tf
 
-        return tf.lite.Interpreter
-    return Interpreter
+        Interpreter = tf.lite.Interpreter
+    return Interpreter(model_path=str(path))
 
 
-@contextlib.contextmanager
-def _without_delegate_note() -> Iterator[None]:
-    """Keep the LiteRT runtime's "INFO: Created TensorFlow Lite XNNPACK delegate" line (fd 2) out of sight.
+def _without_delegate_note():
+    """The LiteRT runtime's "INFO: Created TensorFlow Lite XNNPACK delegate" line, kept out of sight."""
+    return stderr_held_back(keep=lambda line: not line.startswith(b"INFO: "))
 
-    Anything else written meanwhile is passed on.
-    """
-    with tempfile.TemporaryFile() as captured:
-        saved = os.dup(2)
-        os.dup2(captured.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            captured.seek(0)
-            kept = [
-                line for line in captured.read().splitlines(keepends=True) if not line.startswith(b"INFO: ")
-            ]
-            if kept:
-                os.write(2, b"".join(kept))
+
+def _dtype(value: Any) -> str:
+    kind = np.dtype(value)
+    return "string" if kind.kind in "SUO" else kind.name
 
 
 class _LiteRT(Runtime):
     def __init__(self, path: Path) -> None:
         with _without_delegate_note():
-            self._interpreter = _interpreter_class()(model_path=str(path))
+            self._interpreter = _interpreter(path)
         signatures = self._interpreter.get_signature_list()
         if SIGNATURE not in signatures:
             raise OSError(f"{path}: the LiteRT model has no {SIGNATURE} signature")
@@ -175,7 +161,7 @@ class _LiteRT(Runtime):
                 name,
                 d["name"],
                 inputs.index(d["index"]),
-                np.dtype(d["dtype"]).name,
+                _dtype(d["dtype"]),
                 _shape(d["shape_signature"]),
             )
             for name, d in self._runner.get_input_details().items()
@@ -185,7 +171,7 @@ class _LiteRT(Runtime):
                 name,
                 d["name"],
                 outputs.index(d["index"]),
-                np.dtype(d["dtype"]).name,
+                _dtype(d["dtype"]),
                 _shape(d["shape_signature"]),
             )
             for name, d in self._runner.get_output_details().items()

@@ -100,13 +100,23 @@ def keras_outputs(model: Any, contract: Contract, feed: dict[str, np.ndarray]) -
     """The Keras model's predictions on `feed`, keyed by output name."""
     from .formats import model_input_names, model_output_names
 
-    batch = [feed[name] for name in model_input_names(model)]
-    predicted = model.predict(batch, batch_size=len(batch[0]), verbose=0)
+    batch = [_tensor(feed[name]) for name in model_input_names(model)]
+    rows = len(feed[model_input_names(model)[0]])
+    predicted = model.predict(batch if len(batch) > 1 else batch[0], batch_size=rows, verbose=0)
     if isinstance(predicted, dict):
         return {name: np.asarray(predicted[name]) for name in (t.name for t in contract.outputs)}
     if not isinstance(predicted, (list, tuple)):
         predicted = [predicted]
     return dict(zip(model_output_names(model), (np.asarray(p) for p in predicted), strict=True))
+
+
+def _tensor(values: np.ndarray) -> Any:
+    """Numbers as they are; strings as a TensorFlow tensor (Keras takes no NumPy array of objects)."""
+    if values.dtype.kind not in "OSU":
+        return values
+    import tensorflow as tf
+
+    return tf.constant(values.astype(str).astype(object))
 
 
 def compare(fmt: str, expected: dict[str, np.ndarray], found: dict[str, np.ndarray]) -> list[OutputCheck]:
