@@ -177,7 +177,8 @@ def evaluate(spec: str, model_path: str, data: str, batch_size: int, output_form
     The numbers are Keras' own `model.evaluate` on the data, streamed in
     batches: the total loss ("loss", with the outputs' loss weights), each
     output's loss ("<output>_loss") and metrics ("<output>_<metric>"), as
-    the model was compiled with. Nothing is written.
+    the model was compiled; a model of one output names its metrics alone
+    ("accuracy"). Class weights do not apply. Nothing is written.
 
     Exit status: 0 evaluated; 1 the spec or the data has errors (missing
     labels among them); 2 could not run (missing extra, unreadable file);
