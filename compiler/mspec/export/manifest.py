@@ -188,7 +188,18 @@ def manifest(contract: Contract, fmt: str, artifact: str, signature: str | None)
 
 
 def manifest_bytes(document: dict[str, Any]) -> bytes:
-    return (json.dumps(document, indent=2) + "\n").encode("utf-8")
+    return (_dumps(document, "") + "\n").encode("utf-8")
+
+
+def _dumps(value: Any, indent: str) -> str:
+    """JSON indented by two spaces, but a list of numbers or strings (a shape, a range) on one line."""
+    inner = indent + "  "
+    if isinstance(value, dict) and value:
+        items = [f"{inner}{json.dumps(key)}: {_dumps(item, inner)}" for key, item in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{indent}}}"
+    if isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value):
+        return "[\n" + ",\n".join(inner + _dumps(item, inner) for item in value) + f"\n{indent}]"
+    return json.dumps(value)
 
 
 def manifest_path(artifact: Path, fmt: str) -> Path:
