@@ -197,7 +197,7 @@ def _run_by_name(fmt: str, path: Path, feed: dict[str, np.ndarray]) -> tuple[dic
 
         serving = tf.saved_model.load(str(path)).signatures["serving_default"]
         found = serving(**{name: tf.constant(value) for name, value in feed.items()})
-        order = [spec.name for spec in serving.structured_input_signature[1].values()]
+        order = sorted(serving.structured_input_signature[1])  # keywords: flattened in sorted order
         return {name: value.numpy() for name, value in found.items()}, order
     if fmt == "onnx":
         import onnxruntime

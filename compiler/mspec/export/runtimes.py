@@ -1,7 +1,8 @@
 """An exported artifact loaded in its own runtime: what it declares, and running it by the spec's names.
 
 - saved_model: the loaded SavedModel's `serving_default` signature, called
-  with keyword arguments as TensorFlow Serving calls it;
+  with keyword arguments as TensorFlow Serving calls it (its positions are
+  the names' sorted order, the order TensorFlow flattens keywords in);
 - onnx: an onnxruntime InferenceSession fed a dict of named inputs;
 - litert: the LiteRT interpreter's signature runner (`ai_edge_litert`, or
   TensorFlow's `tf.lite.Interpreter` when it is not installed), fed by name:
@@ -50,6 +51,8 @@ def load(fmt: str, path: Path) -> Runtime:
 
 
 def _shape(dimensions: Any) -> tuple:
+    if hasattr(dimensions, "as_list"):
+        dimensions = dimensions.as_list()
     shape = [
         None if d is None or isinstance(d, str) or (isinstance(d, int) and d < 0) else int(d)
         for d in dimensions
@@ -67,15 +70,18 @@ class _SavedModel(Runtime):
         if SIGNATURE not in self._loaded.signatures:
             raise OSError(f"{path}: the SavedModel has no {SIGNATURE} signature")
         self._function = self._loaded.signatures[SIGNATURE]
+        tensors = _signature_tensors(path)
+        # A signature is called by keyword: its position is that of the name in sorted order, the
+        # order TensorFlow flattens the keywords in (and saved_model_cli lists them in).
         specs = self._function.structured_input_signature[1]
         self.inputs = {
-            name: Port(name, spec.name or name, i, spec.dtype.name, _shape(spec.shape.as_list()))
-            for i, (name, spec) in enumerate(specs.items())
+            name: Port(name, tensors.get(name, name), i, specs[name].dtype.name, _shape(specs[name].shape))
+            for i, name in enumerate(sorted(specs))
         }
-        outputs = self._function.structured_outputs
+        found = self._function.structured_outputs
         self.outputs = {
-            name: Port(name, name, i, spec.dtype.name, _shape(spec.shape.as_list()))
-            for i, (name, spec) in enumerate(outputs.items())
+            name: Port(name, tensors.get(name, name), i, found[name].dtype.name, _shape(found[name].shape))
+            for i, name in enumerate(sorted(found))
         }
 
     def run(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -83,6 +89,21 @@ class _SavedModel(Runtime):
 
         found = self._function(**{name: tf.constant(value) for name, value in feed.items()})
         return {name: value.numpy() for name, value in found.items()}
+
+
+def _signature_tensors(path: Path) -> dict[str, str]:
+    """The graph tensor behind each input and output name of the serving signature (saved_model_cli's)."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    saved = saved_model_pb2.SavedModel()
+    saved.ParseFromString((path / "saved_model.pb").read_bytes())
+    found: dict[str, str] = {}
+    for graph in saved.meta_graphs:
+        signature = graph.signature_def.get(SIGNATURE)
+        if signature is not None:
+            found.update({name: info.name for name, info in signature.inputs.items()})
+            found.update({name: info.name for name, info in signature.outputs.items()})
+    return found
 
 
 _ONNX_TYPES = {
