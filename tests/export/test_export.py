@@ -202,9 +202,10 @@ def _run_by_name(fmt: str, path: Path, feed: dict[str, np.ndarray]) -> tuple[dic
     if fmt == "onnx":
         import onnxruntime
 
-        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        names = [o.name for o in session.get_outputs()]
-        return dict(zip(names, session.run(names, feed), strict=True)), [i.name for i in session.get_inputs()]
+        inference = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        names = [o.name for o in inference.get_outputs()]
+        order = [i.name for i in inference.get_inputs()]
+        return dict(zip(names, inference.run(names, feed), strict=True)), order
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_path=str(path))

@@ -95,7 +95,9 @@ def export(
     from ..training.quiet import import_keras
 
     keras = import_keras()
-    keras_model = model if not isinstance(model, (str, os.PathLike)) else keras.saving.load_model(model)
+    keras_model = (
+        model if not isinstance(model, (str, os.PathLike)) else keras.saving.load_model(model, compile=False)
+    )
     _check_model(keras_model, contract)
 
     outcome = ExportResult(target, fmt, {}, written=False)

@@ -127,23 +127,23 @@ class _Onnx(Runtime):
 
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
-        self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._inference = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.inputs = {
             port.name: Port(
                 port.name, port.name, i, _ONNX_TYPES.get(port.type, port.type), _shape(port.shape)
             )
-            for i, port in enumerate(self._session.get_inputs())
+            for i, port in enumerate(self._inference.get_inputs())
         }
         self.outputs = {
             port.name: Port(
                 port.name, port.name, i, _ONNX_TYPES.get(port.type, port.type), _shape(port.shape)
             )
-            for i, port in enumerate(self._session.get_outputs())
+            for i, port in enumerate(self._inference.get_outputs())
         }
 
     def run(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         names = list(self.outputs)
-        return dict(zip(names, self._session.run(names, feed), strict=True))
+        return dict(zip(names, self._inference.run(names, feed), strict=True))
 
 
 def _interpreter(path: Path) -> Any:
