@@ -51,8 +51,8 @@ from .verify import DEFAULT_ROWS
 @click.option(
     "--data",
     type=click.Path(),
-    help="Rows to verify on (.npz, .csv or .parquet, bound as `mspec fit` binds them); "
-    "default: rows generated from the spec (dtypes, shapes and id ranges).",
+    help="Rows to verify on (.npz, .csv or .parquet, bound by name as `mspec predict` binds them: "
+    "labels not needed); default: rows generated from the spec (dtypes, shapes and id ranges).",
 )
 @click.option(
     "--rows",
@@ -96,6 +96,8 @@ def export(
     for path in (spec, model_path):
         if not Path(path).is_file():
             stop(f"{path}: no such file", EXIT_CANNOT_RUN)
+    if data is not None and not (verify or verify_only):
+        stop("not exported: --data is the rows --verify runs on; add --verify", EXIT_ERRORS)
     if verify_only and not Path(output).exists():
         stop(f"{output}: no such artifact to verify", EXIT_CANNOT_RUN)
     if data is not None and not (Path(data).exists() or any(c in data for c in "*?[")):
