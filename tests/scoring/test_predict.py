@@ -175,6 +175,19 @@ def test_output_kinds_come_from_the_spec(trained: dict) -> None:
     assert (kinds["kind"].kind, kinds["size"].kind) == ("classes", "values")
 
 
+def test_default_chunks_hold_about_chunk_bytes_of_inputs_and_at_least_a_batch() -> None:
+    from mspec.scoring.predict import CHUNK_BYTES, default_chunk_rows
+
+    small = mspec.check_text(textwrap.dedent(LIST_SPEC))
+    # 5 float32 values of inputs and 8 bytes per output: 36 bytes a row.
+    assert default_chunk_rows(small, 1024) == CHUNK_BYTES // 36
+    images = mspec.check_text(
+        '[model]\nname = "images"\n[inputs.picture]\nshape = [512, 512, 3]\n[outputs.y]\nfrom = "picture"\n'
+        'layers = [{ type = "Flatten" }, { type = "Dense", units = 1 }]\nloss = "mse"\n'
+    )
+    assert images.ok and default_chunk_rows(images, 1024) == 1024  # a batch, though larger than CHUNK_BYTES
+
+
 # --- predictions equal model.predict ---------------------------------------------
 
 

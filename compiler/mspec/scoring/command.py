@@ -16,8 +16,7 @@ DATA_HELP = (
     "(.npz, .csv or .parquet, or a directory or quoted glob of Parquet files), bound and checked "
     "as `mspec fit` does"
 )
-# predict.CHUNK_ROWS and columns.DEFAULT_THRESHOLD, not imported: they would load numpy with the command line.
-CHUNK_ROWS = 65536
+# columns.DEFAULT_THRESHOLD, not imported: it would load numpy with the command line.
 DEFAULT_THRESHOLD = 0.5
 
 
@@ -81,10 +80,9 @@ model_option = click.option(
 )
 @click.option(
     "--chunk-rows",
-    default=CHUNK_ROWS,
-    show_default=True,
     type=click.IntRange(min=1),
-    help="Rows read, predicted and written at a time (memory holds one chunk).",
+    help="Rows read, predicted and written at a time (memory holds one chunk). Default: about "
+    "32 MB of inputs, as the spec's shapes and dtypes estimate them, and at least one batch.",
 )
 def predict(
     spec: str,
@@ -94,7 +92,7 @@ def predict(
     keep: tuple[str, ...],
     threshold: float,
     batch_size: int,
-    chunk_rows: int,
+    chunk_rows: int | None,
 ) -> None:
     """Predict every row of the data with the trained model of SPEC; write one row out per row in, in order.
 

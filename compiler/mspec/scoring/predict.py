@@ -3,10 +3,14 @@
 The data is bound and checked as `mspec fit` binds and checks it, before
 Keras is imported, except that labels are not needed: an output's label
 column may be absent, and is neither read nor checked when present. Rows
-are read CHUNK_ROWS at a time (only the inputs' columns and the kept ones),
-each chunk predicted in one `model.predict` call and written at once
-(mspec.scoring.writers), so memory holds one chunk whatever the file's size
-(an NPZ output excepted: its arrays are assembled at the end). The columns
+are read in chunks of about CHUNK_BYTES of inputs (only the inputs' columns
+and the kept ones; at least one batch), each chunk predicted in one
+`model.predict` call and written at once (mspec.scoring.writers), so memory
+holds one chunk whatever the file's size (an NPZ output excepted: its
+arrays are assembled at the end). Chunks are large because every
+`model.predict` call costs Keras a new data pipeline (about 0.15 s): in
+chunks of 65,536 rows, 1,000,000 rows of the seed example took 5.2 s
+against 2.9 s in chunks of 262,144 or more. The columns
 each output is written as are named in mspec.scoring.columns.
 """
 
@@ -24,8 +28,8 @@ from ..frontend import CheckResult
 from .columns import DEFAULT_THRESHOLD, output_kinds
 from .writers import chunk_writer, output_format
 
-# Rows read, predicted and written at a time.
-CHUNK_ROWS = 65536
+# Bytes of inputs (as the spec's shapes and dtypes estimate them) read, predicted and written at a time.
+CHUNK_BYTES = 32 << 20
 # Rows per batch of model.predict.
 DEFAULT_BATCH_SIZE = 1024
 
@@ -50,14 +54,15 @@ def predict(
     keep: Sequence[str] = (),
     threshold: float = DEFAULT_THRESHOLD,
     batch_size: int = DEFAULT_BATCH_SIZE,
-    chunk_rows: int = CHUNK_ROWS,
+    chunk_rows: int | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Prediction:
     """Predict every row of `data` with `model` (a .keras file or a keras.Model); write them to `output`.
 
     `output` is a .parquet, .csv or .npz file, written atomically. `keep`
     names columns of the data copied first into every row of the output
-    (ids, keys; any column, bound to the spec or not). Raises
+    (ids, keys; any column, bound to the spec or not). `chunk_rows` is the
+    rows read, predicted and written at a time (default: about CHUNK_BYTES of inputs). Raises
     mspec.training.FitError, before Keras is imported, when the spec or the
     data is wrong; DataError when the data cannot be read; ValueError for a
     wrong argument (output suffix, threshold, a kept column the data lacks).
@@ -67,7 +72,7 @@ def predict(
     output_format(output)
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold {threshold}: give a probability between 0 and 1")
-    if batch_size < 1 or chunk_rows < 1:
+    if batch_size < 1 or (chunk_rows is not None and chunk_rows < 1):
         raise ValueError("batch_size and chunk_rows must be at least 1")
     keep = tuple(dict.fromkeys(keep))
     result, warnings = check_before_explain(spec, data, labels=False, kept=keep)
@@ -80,6 +85,7 @@ def predict(
     binding, _ = bind(result, source, labels=False, kept=keep)
     _check_kept(keep, source, binding, result)
     kinds = output_kinds(result)
+    chunk_rows = chunk_rows or default_chunk_rows(result, batch_size)
 
     from .model import by_output, load_model, output_names
 
@@ -98,6 +104,13 @@ def predict(
             rows += len(next(iter(x.values())))
             chunks += 1
     return Prediction(Path(output), rows, written, chunks, [w for w in warnings if not w.is_error])
+
+
+def default_chunk_rows(result: CheckResult, batch_size: int) -> int:
+    """Rows per chunk: about CHUNK_BYTES of inputs, and at least one batch."""
+    from ..training.feeding import row_bytes
+
+    return max(batch_size, CHUNK_BYTES // max(1, row_bytes(result.spec)))
 
 
 def _tensors(x: dict[str, np.ndarray]) -> dict[str, Any]:
