@@ -363,7 +363,10 @@ def test_text_inputs_are_predicted(tmp_path: Path) -> None:
 # --- wrong data, wrong arguments: nothing written -------------------------------
 
 
-def test_a_failure_half_way_leaves_the_previous_file_as_it_was(trained: dict, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [RuntimeError, KeyboardInterrupt])
+def test_a_failure_half_way_leaves_the_previous_file_as_it_was(
+    trained: dict, tmp_path: Path, stop: type[BaseException]
+) -> None:
     spec, model_path = trained["two"]
     data = trained["data"]
     source = tmp_path / "new.parquet"
@@ -376,11 +379,11 @@ def test_a_failure_half_way_leaves_the_previous_file_as_it_was(trained: dict, tm
     def failing_predict(x, **kwargs):
         calls.append(len(x["a"]))
         if len(calls) == 2:
-            raise RuntimeError("stopped half way")
+            raise stop("stopped half way")
         return type(model).predict(model, x, **kwargs)
 
     model.predict = failing_predict
-    with pytest.raises(RuntimeError, match="half way"):
+    with pytest.raises(stop, match="half way"):
         mspec.predict(spec, model, source, out, chunk_rows=64)
     assert out.read_bytes() == b"previous"
     left = sorted(p.name for p in tmp_path.iterdir())
