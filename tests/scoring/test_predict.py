@@ -429,3 +429,20 @@ def test_an_unreadable_file_exits_2(trained: dict, tmp_path: Path) -> None:
     assert ran.stderr.startswith(f"mspec: not predicted: {source}: cannot read as parquet")
     assert len(ran.stderr.strip().splitlines()) == 1 and NO_FRAMEWORK in ran.stdout
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_the_command_prints_its_own_line_only(trained: dict, tmp_path: Path) -> None:
+    spec, model = trained["two"]
+    data = trained["data"]
+    source = tmp_path / "new.npz"
+    np.savez(source, a=data["a"], b=data["b"], id=data["id"])
+    out = tmp_path / "scores.csv"
+    ran = run_mspec(
+        "predict", str(spec), "--model", str(model), "--data", str(source), "-o", str(out), "--keep", "id"
+    )
+    assert ran.returncode == 0, ran.stderr
+    # TensorFlow's and absl's start-up lines are held back: only mspec's own line is left.
+    columns = "id, kind, kind_prob_0, kind_prob_1, kind_prob_2, size"
+    assert ran.stderr.splitlines() == [f"wrote {out}: {ROWS} rows, columns {columns}"]
+    assert pacsv.read_csv(out).num_rows == ROWS
