@@ -292,6 +292,12 @@ def test_a_corrupted_onnx_initializer_fails_verification(trained: dict) -> None:
         pytest.fail("no bias initializer of the segment output in the ONNX graph")
     onnx.save(graph, str(target))
 
+    result = _export(trained, "onnx", target, "--verify-only", "--json")
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert [(c["output"], c["ok"]) for c in report["checks"]] == [("will_buy", True), ("segment", False)]
+    assert report["checks"][1]["worst"] > 1e-3 and not report["written"]
+
     result = _export(trained, "onnx", target, "--verify-only")
     assert result.exit_code == 1, result.output
     assert "segment: worst difference" in result.output and "MISMATCH" in result.output

@@ -64,7 +64,9 @@ from .verify import DEFAULT_ROWS
 @click.option(
     "--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Seed of the generated rows."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the manifest and the checks as JSON.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the manifest and the checks as JSON (instead of lines)."
+)
 def export(
     spec: str,
     model_path: str,
@@ -126,6 +128,8 @@ def export(
                 {
                     "written": outcome.written,
                     "manifest": outcome.manifest,
+                    "rows": outcome.rows,
+                    "rows_from": outcome.rows_from,
                     "problems": outcome.problems,
                     "checks": [
                         {"output": c.name, "worst": c.worst, "atol": c.atol, "rtol": c.rtol, "ok": c.ok}
@@ -135,7 +139,7 @@ def export(
                 indent=2,
             )
         )
-    if outcome.checks:
+    elif outcome.checks:
         click.echo(f"verified {fmt} on {outcome.rows} rows ({outcome.rows_from}):")
         for problem in outcome.problems:
             click.echo(f"  {problem}")
