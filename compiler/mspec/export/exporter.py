@@ -71,7 +71,7 @@ def export(
     say = log or (lambda _: None)
     result = _checked_spec(spec)
     contract = manifests.contract(result)
-    refused = refusals(contract, fmt)
+    refused = refusals(contract, fmt, result.graph)
     if refused:
         raise ExportRefused(refused[0])
     target = Path(output)

@@ -50,22 +50,39 @@ class ExportRefused(Exception):
     """The format cannot hold this model: one line saying why, naming the layer when known."""
 
 
-def refusals(contract: Contract, fmt: str) -> list[str]:
+def refusals(contract: Contract, fmt: str, graph: Any = None) -> list[str]:
     """What the format cannot hold, known from the spec before any framework runs.
 
-    tf2onnx converts a lookup table only from a SavedModel's initializers, not
-    from a function: a string input, which a lookup or hashing layer reads, is refused for ONNX.
+    For ONNX: tf2onnx converts a lookup table only from a SavedModel's
+    initializers, not from a function, so a string input (read by a lookup or
+    hashing layer) is refused; and Keras' TensorFlow backend runs a grouped
+    convolution (and a channels_first Conv3D) as a function compiled with
+    XLA, which tf2onnx leaves unconverted.
     """
     found = []
-    if fmt == "onnx":
-        for tensor in contract.inputs:
-            if tensor.dtype == "string":
-                reader = (tensor.expects or {}).get("layer", "its first layer")
-                found.append(
-                    f"ONNX cannot hold input {tensor.name!r}: it takes strings, read by {reader}, "
-                    "whose lookup table tf2onnx does not convert "
-                    "(export as saved_model or litert, or feed ids and move the lookup out of the model)"
-                )
+    if fmt != "onnx":
+        return found
+    for tensor in contract.inputs:
+        if tensor.dtype == "string":
+            reader = (tensor.expects or {}).get("layer", "its first layer")
+            found.append(
+                f"ONNX cannot hold input {tensor.name!r}: it takes strings, read by {reader}, "
+                "whose lookup table tf2onnx does not convert "
+                "(export as saved_model or litert, or feed ids and move the lookup out of the model)"
+            )
+    for node_id, node in graph.nodes.items() if graph is not None else ():
+        call = node.call
+        if call is None or call.kind.name not in ("Conv1D", "Conv2D", "Conv3D"):
+            continue
+        groups = getattr(call.params, "groups", 1)
+        channels_first = call.kind.name == "Conv3D" and call.params.data_format == "channels_first"
+        if groups > 1 or channels_first:
+            what = f"groups={groups}" if groups > 1 else "channels_first"
+            found.append(
+                f"ONNX cannot hold layer {graph.label(node_id)} ({call.kind.name} with {what}): Keras' "
+                "TensorFlow backend runs it as a function compiled with XLA, which tf2onnx does not convert "
+                "(export as saved_model or litert)"
+            )
     return found
 
 
