@@ -411,16 +411,29 @@ def test_string_inputs_are_fed_as_strings_where_the_format_holds_them(tmp_path: 
     assert word["dtype"] == "string" and word["expects"]["layer"] == "StringLookup in ids step 1"
 
 
+def test_a_recurrent_layer_not_unrolled_is_refused_for_litert_before_keras(tmp_path: Path) -> None:
+    spec = tmp_path / "series.toml"
+    spec.write_text(RECURRENT)
+    model = tmp_path / "series.keras"
+    model.write_bytes(b"never read")
+    target = tmp_path / "out" / "series.tflite"
+    result = CliRunner().invoke(
+        main, ["export", str(spec), "--model", str(model), "--format", "litert", "-o", str(target)]
+    )
+    assert result.exit_code == 1, result.output
+    assert "LiteRT cannot hold layer rnn (LSTM)" in result.output
+    assert "(set unroll = true: its 6 steps are fixed)" in result.output
+    assert result.output.count("\n") == 1 and not target.parent.exists()
+
+
 @pytest.mark.keras
 @pytest.mark.slow
-def test_a_layer_the_litert_converter_refuses_is_named_and_nothing_is_written(tmp_path: Path) -> None:
-    pytest.importorskip("keras")
+def test_an_unrolled_recurrent_layer_is_exported_to_litert_and_verified(tmp_path: Path) -> None:
+    pytest.importorskip("ai_edge_litert")
     import mspec
 
-    result = check_text(RECURRENT)
-    target = tmp_path / "out" / "series.tflite"
-    with pytest.raises(mspec.export.ExportRefused) as refusal:
-        mspec.export(result, mspec.build_model(result), "litert", target, verify=True)
-    assert str(refusal.value).startswith("LiteRT cannot hold layer rnn: ")
-    assert "\n" not in str(refusal.value)
-    assert list(target.parent.iterdir()) == []
+    result = check_text(RECURRENT.replace("units = 4 }", "units = 4, unroll = true }"))
+    target = tmp_path / "series.tflite"
+    outcome = mspec.export(result, mspec.build_model(result), "litert", target, verify=True, rows=8)
+    assert outcome.written and outcome.verified, [c.describe() for c in outcome.checks]
+    assert [i["name"] for i in outcome.manifest["inputs"]] == ["steps", "extra"]

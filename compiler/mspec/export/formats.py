@@ -57,9 +57,13 @@ def refusals(contract: Contract, fmt: str, graph: Any = None) -> list[str]:
     initializers, not from a function, so a string input (read by a lookup or
     hashing layer) is refused; and Keras' TensorFlow backend runs a grouped
     convolution (and a channels_first Conv3D) as a function compiled with
-    XLA, which tf2onnx leaves unconverted.
+    XLA, which tf2onnx leaves unconverted. For LiteRT: a recurrent layer that
+    is not unrolled loops over TensorFlow tensor lists, which the converter
+    cannot lower to LiteRT's own ops over a batch of open size.
     """
-    found = []
+    found: list[str] = []
+    if fmt == "litert":
+        return _litert_refusals(graph) if graph is not None else found
     if fmt != "onnx":
         return found
     for tensor in contract.inputs:
@@ -83,6 +87,32 @@ def refusals(contract: Contract, fmt: str, graph: Any = None) -> list[str]:
                 "TensorFlow backend runs it as a function compiled with XLA, which tf2onnx does not convert "
                 "(export as saved_model or litert)"
             )
+    return found
+
+
+_RECURRENT = frozenset({"LSTM", "GRU", "SimpleRNN", "RNN"})
+
+
+def _litert_refusals(graph: Any) -> list[str]:
+    found = []
+    for node_id, node in graph.nodes.items():
+        call = node.call
+        if call is not None and call.kind.wraps and getattr(call.params, "layer", None) is not None:
+            call = call.params.layer  # Bidirectional(LSTM(...)) loops as its layer does
+        if call is None or call.kind.name not in _RECURRENT or getattr(call.params, "unroll", True):
+            continue
+        source = graph.nodes.get(node.inputs[0]) if node.inputs else None
+        steps = source.shape[1] if source is not None and source.shape and len(source.shape) > 2 else None
+        fix = (
+            f"set unroll = true: its {steps} steps are fixed"
+            if isinstance(steps, int)
+            else "give the sequence a fixed length and set unroll = true"
+        )
+        found.append(
+            f"LiteRT cannot hold layer {graph.label(node_id)} ({call.kind.name}): the LiteRT converter "
+            "cannot turn its loop over a batch of open size into the runtime's own ops (tf.TensorListReserve "
+            f"needs a static element shape), and the runtime has no TensorFlow ops (Flex delegate) ({fix})"
+        )
     return found
 
 
