@@ -9,6 +9,7 @@
     trained.model, trained.history
     mspec.predict("specs/churn.toml", "build/churn.keras", "new.parquet", "scores.parquet")
     mspec.evaluate("specs/churn.toml", "build/churn.keras", "held_out.parquet").scores
+    mspec.export("specs/churn.toml", "build/churn.keras", "onnx", "build/churn.onnx", verify=True)
 
 Only `build_model` and `fit` import Keras (`fit` after checking the spec and the data).
 """
