@@ -99,6 +99,7 @@ bench: $(STAMP_BENCH) graphviz
 	$(BIN)/python benchmarks/draw_vs_keras.py
 	$(BIN)/python benchmarks/fit_vs_keras.py
 	$(BIN)/python benchmarks/explain_vs_loop.py
+	$(BIN)/python benchmarks/predict_vs_keras.py
 	$(BIN)/python benchmarks/export_applications.py
 
 clean:
