@@ -54,8 +54,8 @@ def export_one(name: str, folder: Path) -> list[tuple[str, str, float, float, st
     result = mspec.check_text(imported.text, "toml", f"{name}.toml")
     model = mspec.build_model(result)
     # The size of the logits the differences are measured against, on the rows --verify generates.
-    from mspec.export.manifest import contract
-    from mspec.export.verify import generated_rows, keras_outputs
+    from mspec.artifacts.manifest import contract
+    from mspec.artifacts.verify import generated_rows, keras_outputs
 
     feed = generated_rows(contract(result), result, ROWS, 0)
     scale = max(float(abs(v).max()) for v in keras_outputs(model, contract(result), feed).values())
@@ -70,7 +70,7 @@ def export_one(name: str, folder: Path) -> list[tuple[str, str, float, float, st
         started = time.perf_counter()
         try:
             outcome = mspec.export(result, model, fmt, target, verify=True, rows=ROWS)
-        except mspec.export.ExportRefused as refusal:
+        except mspec.ExportRefused as refusal:
             rows.append((fmt, "refused", time.perf_counter() - started, 0.0, str(refusal)))
             continue
         worst = max(check.worst for check in outcome.checks)

@@ -1,8 +1,9 @@
 """mspec: declarative multi-input Keras model specs, checked statically.
 
 The Python API (`check`, `check_text`, `generate_source`, `build_model`,
-`fit`, `predict`, `evaluate`, `export`, `SpecError`, `FitError`) lives in `mspec.api` and is re-exported here
-on first use, so that `import mspec` stays cheap.
+`fit`, `predict`, `evaluate`, `export`, `SpecError`, `FitError`,
+`ExportRefused`) lives in `mspec.api` and is re-exported here on first use,
+so that `import mspec` stays cheap.
 """
 
 __version__ = "0.1.0"
@@ -18,14 +19,11 @@ _API = (
     "export",
     "SpecError",
     "FitError",
+    "ExportRefused",
 )
 
 
 def __getattr__(name: str):
-    if name == "export":  # the subpackage mspec.export, callable: mspec.export(spec, model, fmt, output)
-        import importlib
-
-        return importlib.import_module(".export", __name__)
     if name in _API:
         from . import api
 

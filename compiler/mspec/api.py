@@ -112,11 +112,11 @@ def export(
 
     Inputs and outputs carry the spec's names in every format. Returns an
     ExportResult (`.path`, `.manifest`, `.checks` with verify=True, `.verified`).
-    Raises FitError (the spec or the data is wrong) and mspec.export.ExportRefused
+    Raises FitError (the spec or the data is wrong) and mspec.ExportRefused
     (the format cannot hold the model; nothing written) before the artifact is
-    written. See mspec.export.exporter.export for the options (verify, data, rows, seed).
+    written. See mspec.artifacts.exporter.export for the options (verify, data, rows, seed).
     """
-    from .export.exporter import export as run_export
+    from .artifacts.exporter import export as run_export
 
     return run_export(spec, model, fmt, output, **options)
 
@@ -126,4 +126,8 @@ def __getattr__(name: str):
         from .training import FitError
 
         return FitError
+    if name == "ExportRefused":
+        from .artifacts import ExportRefused
+
+        return ExportRefused
     raise AttributeError(f"module 'mspec.api' has no attribute {name!r}")

@@ -560,8 +560,8 @@ def rule(code: str) -> None:
 
 def _add_training_commands() -> None:
     # Their modules import nothing heavy: Keras is imported only when a command runs.
+    from .artifacts.command import export
     from .explain.command import explain
-    from .export.command import export
     from .scoring.command import evaluate, predict
     from .training.command import fit
 

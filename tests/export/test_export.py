@@ -19,9 +19,9 @@ import pytest
 from click.testing import CliRunner
 
 from mspec import check_text
+from mspec.artifacts.formats import layer_in, refused
+from mspec.artifacts.manifest import contract
 from mspec.cli import main
-from mspec.export.formats import layer_in, refused
-from mspec.export.manifest import contract
 
 ROWS = 200
 
@@ -359,7 +359,7 @@ def test_a_saved_model_of_other_weights_fails_verification(trained: dict) -> Non
 def test_an_export_whose_verification_fails_writes_nothing(
     trained: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mspec.export import verify
+    from mspec.artifacts import verify
 
     target = trained["folder"] / "strict" / "shop"
     target.parent.mkdir()

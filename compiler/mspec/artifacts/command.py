@@ -1,4 +1,4 @@
-"""`mspec export`: the command line over `mspec.export.export`."""
+"""`mspec export`: the command line over `mspec.export` (artifacts.exporter)."""
 
 from __future__ import annotations
 
