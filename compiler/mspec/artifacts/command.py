@@ -10,8 +10,7 @@ import click
 
 from ..diagnostics.report import EXIT_CANNOT_RUN, EXIT_ERRORS, EXIT_OK
 from ..training.guard import run_guarded, stop
-from .formats import EXTRAS, FORMATS, ExportRefused
-from .verify import DEFAULT_ROWS
+from .formats import DEFAULT_ROWS, EXTRAS, FORMATS, ExportRefused
 
 
 @click.command()

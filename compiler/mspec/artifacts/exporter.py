@@ -23,8 +23,8 @@ from typing import Any
 from ..files import readable_mode
 from ..frontend import CheckResult
 from . import manifest as manifests
-from .formats import FORMATS, SIGNATURE, ExportRefused, refusals
-from .verify import DEFAULT_ROWS, OutputCheck
+from .formats import DEFAULT_ROWS, FORMATS, SIGNATURE, ExportRefused, refusals
+from .verify import OutputCheck
 
 
 @dataclass

@@ -36,6 +36,12 @@ from typing import Any
 from .manifest import Contract
 from .native import stderr_held_back
 
+# (atol, rtol) per format: a SavedModel runs the same kernels (1e-6), tf2onnx's graph runs in
+# onnxruntime (1e-5), LiteRT's kernels and fused ops differ most (1e-4).
+TOLERANCES = {"saved_model": (1e-6, 1e-6), "onnx": (1e-5, 1e-6), "litert": (1e-4, 1e-4)}
+# Rows fed to the artifact and to the Keras model by --verify, by default.
+DEFAULT_ROWS = 64
+
 FORMATS = ("saved_model", "onnx", "litert")
 SIGNATURE = "serving_default"
 SUFFIXES = {"saved_model": "", "onnx": ".onnx", "litert": ".tflite"}

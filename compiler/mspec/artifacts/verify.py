@@ -19,12 +19,8 @@ from typing import Any
 import numpy as np
 
 from ..frontend import CheckResult
+from .formats import TOLERANCES
 from .manifest import Contract
-
-# (atol, rtol) per format: a SavedModel runs the same kernels (1e-6), tf2onnx's graph runs in
-# onnxruntime (1e-5), LiteRT's kernels and fused ops differ most (1e-4).
-TOLERANCES = {"saved_model": (1e-6, 1e-6), "onnx": (1e-5, 1e-6), "litert": (1e-4, 1e-4)}
-DEFAULT_ROWS = 64
 
 
 @dataclass(frozen=True)
