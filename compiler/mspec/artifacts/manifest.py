@@ -21,32 +21,12 @@ from typing import Any
 
 from ..frontend import CheckResult
 from ..graph.model import ModelGraph
+from ..graph.passes.hazards import PASS_THROUGH
 
 MANIFEST_VERSION = 1
 # Inside a SavedModel folder; beside any other artifact as <artifact>.manifest.json.
 SAVED_MODEL_MANIFEST = "mspec.manifest.json"
 
-# Layers that hand their input's values on unchanged: what follows them still sees the raw values.
-_PASS_THROUGH = frozenset(
-    {
-        "Cropping1D",
-        "Cropping2D",
-        "Cropping3D",
-        "Dropout",
-        "Flatten",
-        "Identity",
-        "Masking",
-        "Permute",
-        "RepeatVector",
-        "Reshape",
-        "SpatialDropout1D",
-        "SpatialDropout2D",
-        "SpatialDropout3D",
-        "ZeroPadding1D",
-        "ZeroPadding2D",
-        "ZeroPadding3D",
-    }
-)
 # Preprocessing layers inside the model, and what they make of the raw values they are fed.
 _RAW_VALUE_LAYERS = {
     "Normalization": "raw numbers: the model normalizes them",
@@ -166,7 +146,7 @@ def _first_readers(graph: ModelGraph, input_name: str) -> list[tuple[str, str, A
             continue
         if call.kind.wraps and getattr(call.params, "layer", None) is not None:
             call = call.params.layer  # TimeDistributed(Embedding(...)) reads the values too
-        if call.kind.name in _PASS_THROUGH:
+        if call.kind.name in PASS_THROUGH:
             stack.extend(graph.successors.get(node_id, ()))
         else:
             found.append((node_id, call.kind.name, call.params))

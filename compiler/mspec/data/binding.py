@@ -25,6 +25,7 @@ from ..diagnostics import Diagnostic
 from ..diagnostics.suggest import did_you_mean
 from ..frontend import CheckResult
 from ..graph.model import ModelGraph
+from ..graph.passes.hazards import PASS_THROUGH
 from ..spec.models import ColumnSelector
 from ..spec.validate import stacking_problem
 from ..syntax.document import DataPath
@@ -34,28 +35,6 @@ from .dataset import NAMED_FILES, ParquetDataset
 from .findings import finding, quoted
 from .source import DataSource
 
-# Layers that hand their input's values on unchanged (only moved, repeated,
-# dropped or padded with zeros): an Embedding after them still sees the ids.
-PASS_THROUGH = frozenset(
-    {
-        "Cropping1D",
-        "Cropping2D",
-        "Cropping3D",
-        "Dropout",
-        "Flatten",
-        "Identity",
-        "Masking",
-        "Permute",
-        "RepeatVector",
-        "Reshape",
-        "SpatialDropout1D",
-        "SpatialDropout2D",
-        "SpatialDropout3D",
-        "ZeroPadding1D",
-        "ZeroPadding2D",
-        "ZeroPadding3D",
-    }
-)
 # Losses whose labels are class indexes, one-hot rows, or values in [0, 1].
 SPARSE_LOSSES = frozenset({"sparse_categorical_crossentropy"})
 ONE_HOT_LOSSES = frozenset({"categorical_crossentropy", "categorical_focal_crossentropy"})

@@ -349,7 +349,7 @@ def _id_count(call: Any) -> int:
 
 def _first_readers(graph: Any, name: str) -> list[tuple[str, Any]]:
     """(spec label, layer call) of the layers that read input `name` first, through pass-through layers."""
-    from ..data.binding import PASS_THROUGH
+    from ..graph.passes.hazards import PASS_THROUGH
 
     found: list[tuple[int, str, Any]] = []
     seen: set[str] = set()

@@ -24,6 +24,29 @@ SHAPE_ONLY = frozenset(
     }
 )  # fmt: skip
 NOISE = frozenset({"Dropout", "SpatialDropout1D", "GaussianDropout", "GaussianNoise"})
+# Layers that hand their input's values on unchanged (only moved, repeated,
+# dropped or padded with zeros): an Embedding after them still sees
+# the ids, a Normalization the raw values (training data binding, explain's ablation, export's manifest).
+PASS_THROUGH = frozenset(
+    {
+        "Cropping1D",
+        "Cropping2D",
+        "Cropping3D",
+        "Dropout",
+        "Flatten",
+        "Identity",
+        "Masking",
+        "Permute",
+        "RepeatVector",
+        "Reshape",
+        "SpatialDropout1D",
+        "SpatialDropout2D",
+        "SpatialDropout3D",
+        "ZeroPadding1D",
+        "ZeroPadding2D",
+        "ZeroPadding3D",
+    }
+)
 POOLING = frozenset(
     {
         "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D",
