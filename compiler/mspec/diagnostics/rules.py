@@ -322,6 +322,32 @@ _RULES = [
         '{ type = "Conv2D", filters = 8, kernel_size = 3, data_format = "channels_first" }',
         "Use the setting given in the hint (e.g. channels_last) for a model that runs everywhere.",
     ),
+    _rule(
+        "MS306", "layer-dtype", ERROR,
+        "layer that cannot compute with the element type (dtype) of its input on any backend",
+        "Keras only casts floating-point inputs to a layer's compute dtype; integer, boolean and "
+        "string tensors reach the layer's operations as they are. Many operations exist for floating "
+        "point only: the model builds, then every call fails, on TensorFlow and on JAX alike (an "
+        "int32 tensor into Activation('sigmoid'), a boolean one into AveragePooling2D).",
+        '[inputs.ids]\nshape = [4]\ndtype = "int32"\n\n[branches.gate]\nfrom = "ids"\n'
+        'layers = [{ type = "Activation", activation = "sigmoid" }]',
+        "Turn ids into vectors first (Embedding, CategoryEncoding), or declare the input as "
+        'floating point (dtype = "float32") if its values are quantities.',
+    ),
+    _rule(
+        "MS307", "mask-shape", ERROR,
+        "a mask that the layer using it cannot broadcast against its inputs",
+        "Keras passes the mask of Embedding(mask_zero = true) or Masking on to the layers after it; "
+        "a layer that uses it (Attention, MultiHeadAttention ...) combines it with its scores. When "
+        "the mask's rank does not fit the scores (ids of rank 3, attention over several axes), the "
+        "model builds and every call fails (TensorFlow's SelectV2, JAX alike); without the mask the "
+        "same model runs.",
+        '[inputs.ids]\nshape = [4, 6]\ndtype = "int32"\n\n[branches.tokens]\nfrom = "ids"\n'
+        'layers = [{ type = "Embedding", input_dim = 100, output_dim = 8, mask_zero = true }]\n\n'
+        '[merges.attended]\ntype = "Attention"\nfrom = ["tokens", "tokens"]',
+        "Set mask_zero = false, reshape the ids to one sequence axis before the Embedding, or attend "
+        "over one axis.",
+    ),
     # --- 4xx: import ------------------------------------------------------------
     _rule(
         "MS401", "import-no-model", ERROR,
