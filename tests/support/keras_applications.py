@@ -271,3 +271,32 @@ def main(names: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+def exportable(name: str, rows: int):
+    """The architecture as mspec sees it (imported, checked, built with random weights) for `mspec export`.
+
+    Returns (check result, Keras model). Random weights leave the logits tiny (1e-11 to 1e-7),
+    which any absolute tolerance passes: the classifier is scaled so that they reach about 1 on the
+    rows `--verify` generates, and every difference upstream grows with them.
+    """
+    import json
+
+    import keras
+
+    import mspec
+    from mspec.artifacts.manifest import contract
+    from mspec.artifacts.verify import generated_rows, keras_outputs
+    from mspec.importer import import_config
+
+    keras.utils.set_random_seed(0)
+    config = json.loads(original_model(name).to_json())
+    imported = import_config(config, f"{name}.json", "toml")
+    assert imported.ok, f"{name} is not imported: {imported.text}"
+    result = mspec.check_text(imported.text, "toml", f"{name}.toml")
+    model = mspec.build_model(result)
+    feed = generated_rows(contract(result), result, rows, 0)
+    scale = max(float(abs(v).max()) for v in keras_outputs(model, contract(result), feed).values())
+    classifier = next(layer for layer in reversed(model.layers) if layer.get_weights())
+    classifier.set_weights([w / scale for w in classifier.get_weights()])
+    return result, model
