@@ -18,7 +18,7 @@ import pytest
 
 pytest.importorskip("keras")
 
-from support.keras_applications import exportable  # noqa: E402
+from support.keras_applications import exportable
 
 pytestmark = [pytest.mark.keras, pytest.mark.slow]
 
