@@ -9,7 +9,11 @@ compared with `model.predict` on the same rows.
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -388,6 +392,38 @@ def test_a_failure_half_way_leaves_the_previous_file_as_it_was(
     assert out.read_bytes() == b"previous"
     left = sorted(p.name for p in tmp_path.iterdir())
     assert left == ["new.parquet", "scores.parquet"]  # no temporary file left behind
+
+
+@pytest.mark.slow
+def test_sigterm_while_predicting_leaves_the_previous_file_and_no_temporary(
+    trained: dict, tmp_path: Path
+) -> None:
+    spec, model_path = trained["two"]
+    rng = np.random.default_rng(3)
+    source = tmp_path / "many.parquet"
+    rows = 400_000
+    many = {name: rng.normal(size=(rows, width)).astype("float32") for name, width in (("a", 3), ("b", 2))}
+    pq.write_table(table(many, ["a", "b"]), source)
+    out = tmp_path / "scores.parquet"
+    out.write_bytes(b"previous")
+    command = [sys.executable, "-m", "mspec", "predict", str(spec), "--model", str(model_path)]
+    command += ["--data", str(source), "-o", str(out), "--chunk-rows", "2000", "--batch-size", "16"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        # Wait until the first chunk is being written: the temporary file exists beside the output.
+        deadline = time.monotonic() + 120
+        while not any(p.name.startswith(".scores.parquet.") for p in tmp_path.iterdir()):
+            assert process.poll() is None, process.communicate()[0]
+            assert time.monotonic() < deadline, "no chunk written in two minutes"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, output
+    assert "Traceback" not in output
+    assert out.read_bytes() == b"previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["many.parquet", "scores.parquet"]
 
 
 def test_wrong_keep_column_is_a_usage_error(trained: dict, tmp_path: Path) -> None:
