@@ -39,8 +39,10 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from mspec.graph.passes.portability import limitations
+from mspec.graph.passes.shapes import later_use
 from mspec.layers import Shape, ShapeError
 from mspec.layers.call import make_call
+from mspec.spec.weight_ranks import activity_rank_problem, weight_problems
 
 from support.keras_build import as_keras
 from support.keras_oracle import KerasResult, Verdict, keras_apply, onednn_enabled
@@ -71,6 +73,8 @@ def mspec_apply(step: dict, shapes: list[Shape]) -> Outcome:
         call = make_call(step)
     except ValidationError as error:
         return Outcome(None, None, f"ValidationError: {error}")
+    for name, problem in weight_problems(call):  # validation's MS105
+        return Outcome(None, None, f"{name}: {problem}")
     kind = call.kind
     if len(shapes) < kind.min_inputs or (kind.max_inputs is not None and len(shapes) > kind.max_inputs):
         return Outcome(None, None, f"{kind.name} cannot take {len(shapes)} inputs")
@@ -78,23 +82,34 @@ def mspec_apply(step: dict, shapes: list[Shape]) -> Outcome:
         shape = kind.output_shape(call.params, shapes)
     except ShapeError as error:
         return Outcome(None, None, _shape_error(error, len(shapes)))
+    problem = activity_rank_problem(call.params, shape)
+    if problem is not None:
+        return Outcome(None, None, problem)
     return Outcome(shape, kind.param_count(call.params, shapes))
 
 
 def mspec_shared(step: dict, shapes: list[Shape]) -> Outcome:
-    """Use one layer on each shape in turn: every use must fit the sizes fixed by the first one."""
-    try:
-        call = make_call(step)
-    except ValidationError as error:
-        return Outcome(None, None, f"ValidationError: {error}")
+    """Use one layer on each shape in turn: every use must fit the sizes fixed by the first one.
+
+    A later use is judged as the compiler judges it (`shapes.later_use`).
+    """
+    first_use = mspec_apply(step, shapes[:1])
+    if not first_use.ok:
+        return Outcome(None, None, f"use 0: {first_use.error}")
+    call = make_call(step)
     kind, params = call.kind, call.params
     fixed: dict = {}
     shape = None
     for use, input_shape in enumerate(shapes):
         try:
-            shape = kind.output_shape(params, [input_shape])
+            if use == 0:
+                shape = kind.output_shape(params, [input_shape])
+            else:
+                shape, (input_shape,) = later_use(kind, params, [input_shape], fixed)
         except ShapeError as error:
             return Outcome(None, None, f"use {use}: {_shape_error(error, 1)}")
+        if activity_rank_problem(params, shape) is not None:
+            return Outcome(None, None, f"use {use}: {activity_rank_problem(params, shape)}")
         if kind.build_rank and len(input_shape) != len(shapes[0]):
             return Outcome(
                 None, None, f"use {use}: rank {len(input_shape)}, first built with {len(shapes[0])}"

@@ -18,11 +18,11 @@ from ..diagnostics.suggest import did_you_mean
 from ..layers import REGISTRY
 from ..layers.call import LayerCall
 from ..syntax.document import DataPath
-from ..vocabulary import LAYER_ALIASES, rank_problem
+from ..vocabulary import LAYER_ALIASES
 from .collector import Collector, keys_of
 from .ir import Merge, Step
 from .names import check_layer_name
-from .weight_ranks import weight_ranks
+from .weight_ranks import weight_problems
 
 # Layers whose configuration carries code or loads external files: a spec
 # must never be a way to run arbitrary code.
@@ -215,14 +215,9 @@ def _validate_cell(out: Collector, raw: Any, path: DataPath, what: str) -> Layer
 def _weights_fit(out: Collector, call: LayerCall, path: DataPath, type_name: str) -> bool:
     """Initializers and regularizers that cannot serve the rank of the weight they are given (MS105)."""
     ok = True
-    for name, value in call.params.explicit().items():
-        family = name.rsplit("_", 1)[-1]
-        if family not in ("initializer", "regularizer") or value is None:
-            continue
-        problem = rank_problem(family, value, weight_ranks(call.kind.name, name, call.params))
-        if problem:
-            out.error("MS105", (*path, name), f"{type_name} layer key {name!r}: {problem}", at="value")
-            ok = False
+    for name, problem in weight_problems(call):
+        out.error("MS105", (*path, name), f"{type_name} layer key {name!r}: {problem}", at="value")
+        ok = False
     return ok
 
 

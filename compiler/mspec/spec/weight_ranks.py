@@ -5,10 +5,13 @@ Some initializers and regularizers only work on weights of a given rank
 layer's own weights here, without Keras. The ranks follow Keras' layers:
 a Dense or recurrent kernel is a matrix, a convolution kernel has the
 convolution's rank plus two, a bias or a normalization scale is a vector.
+A weight the layer's settings leave out (no bias with `use_bias = false`) has
+no rank to check: Keras never calls its initializer or regularizer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -20,6 +23,8 @@ def weight_ranks(kind: str, parameter: str, params: Any) -> frozenset[int] | Non
     weight = parameter.rsplit("_", 1)[0]
     if weight == "activity":
         return None
+    if not has_weight(weight, params):
+        return frozenset()
     from ..layers import REGISTRY  # here: the registry's modules import the spec package
 
     rule = REGISTRY[kind].weight_ranks if kind in REGISTRY else None
@@ -31,3 +36,74 @@ def weight_ranks(kind: str, parameter: str, params: Any) -> frozenset[int] | Non
     if weight in ("recurrent", "embeddings"):
         return frozenset({2})
     return frozenset({1})  # biases, beta, gamma, moving statistics
+
+
+def weight_problems(call: Any) -> Iterator[tuple[str, str]]:
+    """(parameter, why) for each initializer or regularizer of a layer call that cannot serve its weight.
+
+    The same check as validation's MS105, for a call made outside a document (the differential tests).
+    """
+    from ..vocabulary import rank_problem
+
+    for name, value in call.params.explicit().items():
+        family = name.rsplit("_", 1)[-1]
+        if family not in ("initializer", "regularizer") or value is None:
+            continue
+        problem = rank_problem(family, value, weight_ranks(call.kind.name, name, call.params))
+        if problem:
+            yield name, problem
+
+
+# Weights a setting leaves out: weight -> (parameter, the value without it). EinsumDense has a bias only
+# along its `bias_axes`; the normalization layers have `beta` with `center`, `gamma` with `scale`.
+_OPTIONAL_WEIGHTS: dict[str, tuple[tuple[str, object], ...]] = {
+    "bias": (("use_bias", False), ("bias_axes", None)),
+    "beta": (("center", False),),
+    "gamma": (("scale", False),),
+}
+_UNSET = object()
+
+
+def has_weight(weight: str, params: Any) -> bool:
+    """Whether the layer creates `weight` (`bias`, `beta`...) with these settings."""
+    for parameter, absent in _OPTIONAL_WEIGHTS.get(weight, ()):
+        value = getattr(params, parameter, _UNSET)
+        if value is not _UNSET and value == absent:
+            return False
+    return True
+
+
+# Regularizers that only penalise an output of some ranks (batch included): class -> those ranks.
+# OrthogonalRegularizer compares the rows (or columns) of a matrix, and raises on any other rank
+# each time the layer runs; Keras builds the model, then every call fails.
+_ACTIVITY_RANKS: dict[str, frozenset[int]] = {"OrthogonalRegularizer": frozenset({2})}
+
+
+def activity_rank_problem(params: Any, output_shape: Any) -> str | None:
+    """Why a layer's `activity_regularizer` cannot penalise its output of this shape; None when it can.
+
+    A Bidirectional layer's forward and backward layers regularize their own outputs, which have the
+    wrapper's rank; TimeDistributed runs its layer's `call` only, without the activity regularizer.
+    """
+    from ..layers.call import LayerCall
+    from ..vocabulary import class_of
+
+    if not isinstance(output_shape, tuple) or not all(d is None or isinstance(d, int) for d in output_shape):
+        return None  # several outputs: none of the kinds with an activity regularizer gives them here
+    holders = [params]
+    inner = getattr(params, "layer", None)
+    if isinstance(inner, LayerCall) and hasattr(params, "merge_mode"):  # Bidirectional
+        holders.append(inner.params)
+    for holder in holders:
+        value = getattr(holder, "activity_regularizer", None)
+        cls = class_of("regularizer", value) if value is not None else None
+        ranks = _ACTIVITY_RANKS.get(cls) if cls else None
+        if ranks is not None and len(output_shape) not in ranks:
+            shown = value if isinstance(value, str) else cls
+            wanted = " or ".join(str(r) for r in sorted(ranks))
+            return (
+                f"activity_regularizer {shown!r} needs an output of rank {wanted} (batch included), and this "
+                f"layer's output has rank {len(output_shape)}: every call raises (Keras builds the model, "
+                "then fit and predict fail)"
+            )
+    return None

@@ -8,7 +8,8 @@ mistake is reported once and not again at every layer downstream of it.
 from __future__ import annotations
 
 from ...diagnostics import Diagnostic
-from ...layers.base import Dim, Shape, ShapeError, format_shape, known
+from ...layers.base import Dim, LayerKind, Shape, ShapeError, format_shape, known
+from ...spec.weight_ranks import activity_rank_problem
 from ..model import ModelGraph, Node
 from .common import diagnostic
 
@@ -32,11 +33,15 @@ def infer_shapes(graph: ModelGraph) -> list[Diagnostic]:
             continue
         kind, params = node.call.kind, node.call.params
         at = "key" if node.role == "merge" else "value"
-        if node.shared in built:
-            shapes = _with_built_sizes(shapes, built[node.shared][0])
         try:
-            node.shape = kind.output_shape(params, shapes)
+            if node.shared in built:
+                node.shape, shapes = later_use(kind, params, shapes, built[node.shared][0])
+            else:
+                node.shape = kind.output_shape(params, shapes)
             count = kind.param_count(params, shapes)
+            problem = activity_rank_problem(params, node.shape)
+            if problem is not None:
+                raise ShapeError(problem, hint="use a regularizer that takes any rank (l1, l2, l1l2) here")
         except ShapeError as error:
             code = "MS301" if node.role == "merge" else "MS303"
             found.append(
@@ -100,6 +105,49 @@ def infer_shapes(graph: ModelGraph) -> list[Diagnostic]:
                 )
                 node.shape = None
     return found
+
+
+def later_use(
+    kind: LayerKind, params, shapes: list[Shape], sizes: dict[tuple[int, int], Dim]
+) -> tuple[Shape, list[Shape]]:
+    """The output shape of a shared layer's later use, and the input shapes its acceptance was judged on.
+
+    Keras builds the weights once, at the first use; a later use is accepted on
+    an input whose size is unknown where the weights fix one (the first use's
+    size then stands in for it, see `_with_built_sizes`). Its output shape is
+    still computed from the input the layer actually gets: an unknown size that
+    the layer hands on stays unknown (a Normalization first used on (None, 3)
+    gives (None, None) on (None, None)), and the layer after it is judged on that.
+    Raises ShapeError when the layer cannot take the input.
+    """
+    filled = _with_built_sizes(shapes, sizes)
+    output = kind.output_shape(params, filled)
+    if filled == shapes:
+        return output, filled
+    try:
+        return kind.output_shape(params, shapes), filled  # the layer needs none of the sizes it was built for
+    except ShapeError:
+        pass
+    if len(shapes) == 1 and output == filled[0] and _hands_on_its_input(kind, params, filled[0], shapes[0]):
+        return shapes[0], filled
+    return output, filled
+
+
+def _hands_on_its_input(kind: LayerKind, params, filled: Shape, actual: Shape) -> bool:
+    """Whether a layer whose output has its (filled) input's shape gives its input's shape whatever it is.
+
+    A probe with other sizes where the input's are unknown tells a layer that hands its input's shape on
+    (a normalization) from one whose output only happens to match it (Dense(3) built on 3 features). A
+    layer that refuses the probe ties those sizes to its settings (Normalization's mean and variance):
+    Keras' output shape for it is its input's.
+    """
+    probe = tuple(
+        size + 1 if known(size) and not known(was) else size for size, was in zip(filled, actual, strict=True)
+    )
+    try:
+        return kind.output_shape(params, [probe]) == probe
+    except ShapeError:
+        return True
 
 
 def _with_built_sizes(shapes: list[Shape], sizes: dict[tuple[int, int], Dim]) -> list[Shape]:
@@ -167,4 +215,4 @@ def total_param_count(graph: ModelGraph) -> int:
     return total + sum(shared_params[name] for name in shared_used)
 
 
-__all__ = ["Shape", "infer_shapes", "total_param_count"]
+__all__ = ["Shape", "infer_shapes", "later_use", "total_param_count"]
