@@ -8,6 +8,7 @@ shape pass fills `Node.shape` and `Node.param_count`; the budget pass reads them
 from .budget import check_budget
 from .cycles import check_cycles
 from .hazards import build_warnings, check_hazards
+from .masks import check_masks
 from .portability import check_portability
 from .references import check_references
 from .shapes import infer_shapes
@@ -22,6 +23,7 @@ PASSES = (
     check_usage,
     check_budget,
     check_portability,
+    check_masks,
     check_hazards,
     check_training_settings,
 )
@@ -32,6 +34,7 @@ __all__ = [
     "check_budget",
     "check_cycles",
     "check_hazards",
+    "check_masks",
     "check_portability",
     "check_references",
     "check_training_settings",
