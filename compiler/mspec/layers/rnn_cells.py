@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
 
-from pydantic import Field, WithJsonSchema, field_validator
+from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
 from .. import vocabulary
 from .base import (
@@ -194,13 +194,26 @@ def not_a_cell(name: str) -> str:
 def _as_cells(value: Any, where: str) -> tuple[LayerCall, ...]:
     if not isinstance(value, list | tuple):
         raise ValueError(f"{where} must be a list of cell tables")
-    if len(value) < 2:
-        # Keras' StackedRNNCells hands a lone cell's state back unwrapped, and JAX's scan refuses the
-        # changed structure (TensorFlow too, for an LSTMCell with unroll); the cell alone computes the same.
-        raise ValueError(
-            f"{where} must list two or more cells: a stack of one fails to run on JAX; write the cell itself"
-        )
+    if not value:
+        raise ValueError(f"{where} must list one or more cells")
+    # A stack of one cell builds and runs on TensorFlow; where it fails is the RNN's concern (its
+    # settings decide): see `lone_cell_stacks`.
     return tuple(_as_cell(item, where) for item in value)
+
+
+def lone_cell_stacks(cell: LayerCall | tuple[LayerCall, ...]) -> list[LayerCall]:
+    """The lone cells of the one-cell stacks in an RNN's cell, nested stacks included.
+
+    Keras' StackedRNNCells hands a lone cell's state back unwrapped: JAX's scan
+    refuses the changed structure, and an unrolled LSTMCell then reads its two
+    states from one (an IndexError on every backend).
+    """
+    cells = step_cells(cell)
+    found = [cells[0]] if isinstance(cell, tuple) and len(cells) == 1 else []
+    for item in cells:
+        if item.kind.cell_parameter is not None:
+            found += lone_cell_stacks(getattr(item.params, item.kind.cell_parameter))
+    return found
 
 
 def _cell_rule(name: str):
@@ -244,7 +257,7 @@ def _stack_count(cells: tuple[LayerCall, ...], step: Shape) -> int:
 
 # `mspec.backends.schema` makes the placeholder a $ref to its `Cell` entry, the schemas of every cell kind.
 CELL_SCHEMA = vocabulary.object_ref("cell")
-CELL_LIST_SCHEMA = {"type": "array", "items": CELL_SCHEMA, "minItems": 2}
+CELL_LIST_SCHEMA = {"type": "array", "items": CELL_SCHEMA, "minItems": 1}
 
 
 class StackedRNNCellsParams(LayerParams):
@@ -293,6 +306,16 @@ class _CellParam(LayerParams):
 class RNNParams(SequenceParams, _CellParam):
     # Whether a masked time step outputs zeros rather than the last unmasked step's output.
     zero_output_for_mask: bool = False
+
+    @model_validator(mode="after")
+    def _unrolled_lone_lstm(self) -> RNNParams:
+        if self.unroll and any(c.kind.name == "LSTMCell" for c in lone_cell_stacks(self.cell)):
+            raise ValueError(
+                "an LSTMCell alone in a stack of cells cannot be unrolled: the stack hands its two states "
+                "back as one, and every backend fails on the first step; write the LSTMCell itself as the "
+                "cell, or leave unroll false"
+            )
+        return self
 
 
 def step_cells(cell: LayerCall | tuple[LayerCall, ...]) -> tuple[LayerCall, ...]:

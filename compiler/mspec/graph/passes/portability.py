@@ -13,8 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...diagnostics import Diagnostic, Severity
+from ...layers.base import ShapeError
 from ...layers.call import LayerCall
 from ...layers.geometry import as_tuple, spatial_axes
+from ...layers.rnn_cells import lone_cell_stacks
+from ...vocabulary import class_of
 from ..model import ModelGraph
 from .common import diagnostic
 
@@ -96,12 +99,48 @@ def limitations(call: LayerCall, shapes: list | None = None) -> Iterator[tuple[s
             "TensorFlow reflects at most samples - 1 (InvalidArgument); it runs on JAX",
             f"give it more than {p.fft_length // 2} samples, or a smaller fft_length",
         )
+    if name == "RNN" and not p.unroll and lone_cell_stacks(p.cell):
+        yield (
+            "RNN over a stack of one cell does not run on JAX: Keras' StackedRNNCells hands the lone "
+            "cell's state back unwrapped, and JAX's scan refuses a loop state that changes structure "
+            "(TypeError); it runs on TensorFlow",
+            "write the cell itself rather than a list or stack of one cell",
+        )
+    if shapes is not None and (problem := _orthogonal_activity_over_batch(call, shapes)):
+        yield problem
     if name in _DEPTHWISE and len(set(p.stride)) > 1:
         yield (
             f"{name} with unequal strides {p.strides} does not run on TensorFlow's CPU kernels without "
             f"oneDNN (their depthwise convolution needs equal strides); {WHERE}",
             "use equal strides for a model that runs on every CPU",
         )
+
+
+def _orthogonal_activity_over_batch(call: LayerCall, shapes: list) -> tuple[str, str] | None:
+    """OrthogonalRegularizer in rows mode as an activity regularizer: it compares the examples of a batch.
+
+    Its penalty needs the number of rows, the batch size, which TensorFlow's traced training step does not
+    know (`ops.eye(None)`: TypeError in fit); JAX traces with the batch's size and runs it. Another rank
+    than 2 fails everywhere (`spec.weight_ranks.activity_rank_problem`).
+    """
+    value = getattr(call.params, "activity_regularizer", None)
+    if value is None or class_of("regularizer", value) != "OrthogonalRegularizer":
+        return None
+    if dict(getattr(value, "args", ())).get("mode", "rows") != "rows":
+        return None
+    try:
+        output = call.kind.output_shape(call.params, shapes)
+    except ShapeError:
+        return None
+    if len(output) != 2:
+        return None
+    shown = value if isinstance(value, str) else "OrthogonalRegularizer"
+    return (
+        f"{call.kind.name}'s activity_regularizer {shown!r} in rows mode penalises the rows of the output, "
+        "one per example: fit fails on TensorFlow, whose training step does not know the batch size "
+        "(TypeError, with or without oneDNN); it runs on JAX",
+        'use mode = "columns", or a regularizer such as l2, for a model that trains on every backend',
+    )
 
 
 def _adaptive_window_too_large(p, shape) -> bool:
