@@ -424,7 +424,7 @@ def check_masks(graph: ModelGraph) -> list[Diagnostic]:
                     "MS307" if problem.everywhere else "MS305",
                     path,
                     message,
-                    _hint(made_by, problem.mask),
+                    _hint(layer, made_by, problem.mask),
                     severity=Severity.ERROR if problem.everywhere else Severity.WARNING,
                     at=at,
                     node=node_id,
@@ -433,11 +433,16 @@ def check_masks(graph: ModelGraph) -> list[Diagnostic]:
     return found
 
 
-def _hint(made_by: str, mask: Mask) -> str:
+def _hint(layer: str, made_by: str, mask: Mask) -> str:
+    """The fixes for a failing use of a mask: drop the mask, or give it one sequence axis."""
     undo = "set mask_zero = false" if made_by != "Masking" else "remove the Masking layer"
-    if len(mask.shape) > 2:
-        return (
-            f"{undo}, reshape the {'ids' if made_by != 'Masking' else 'input'} to one sequence axis "
-            f"(batch, steps) before the {made_by}, or attend over one axis"
-        )
-    return f"{undo}, or give the layer a (batch, steps, features) input whose steps the mask follows"
+    what = "ids" if made_by != "Masking" else "input"
+    if layer == "Softmax":
+        return f'use {{ type = "Activation", activation = "softmax" }}, which leaves masks alone, or {undo}'
+    if len(mask.shape) <= 2:
+        return f"{undo}, or keep the layers between the {made_by} and the {layer} on one steps axis"
+    one_axis = f"reshape the {what} to one sequence axis (batch, steps) before the {made_by}"
+    if layer in MULTI_HEAD:
+        last = len(mask.shape) - 1
+        return f"{undo}, {one_axis}, or attend over the last steps axis only (attention_axes = [{last}])"
+    return f"{undo}, or {one_axis}"
