@@ -33,11 +33,11 @@ $(STAMP_KERAS): pyproject.toml | $(BIN)/python
 	@touch $@ $(STAMP_CORE)
 
 $(STAMP_TEST): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,fit,jax,export]'
+	$(BIN)/python -m pip install --quiet -e '.[test,fit,jax,export,tune]'
 	@touch $@ $(STAMP_CORE) $(STAMP_KERAS) $(STAMP_FIT)
 
 $(STAMP_BENCH): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,fit,jax,export,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[test,fit,jax,export,tune,bench]'
 	@touch $@ $(STAMP_CORE) $(STAMP_KERAS) $(STAMP_FIT) $(STAMP_TEST)
 
 graphviz:

@@ -9,7 +9,8 @@ Every command but `import` starts with the front end (frontend.py), `check_file`
 
 and then, per command:
 
-    lint        the front end; with --data, the data checks          (data.check_data)
+    lint        the front end, and the static check of a [search]    (search.static_check)
+                space; with --data, the data checks                   (data.check_data)
     summary     the front end, then a Keras-like table                (backends.summary)
     draw        the front end, then a diagram, faults in red          (backends.draw)
     build       the front end, then Python source                     (backends.codegen)
@@ -21,8 +22,13 @@ and then, per command:
     import      a saved Keras model's configuration, read as data,    (importer)
                 rewritten, converted and written as a spec, which
                 then goes through the front end once
+    compare     fit for each spec, on the same data and seeds           (search.compare)
+    tune        the static check of the space, then fit per trial      (search.tune)
 
-The functions below are the steps of lint, summary, draw, build and import; the
+`check_file`, `check_bytes` and `check_document` here are the front end
+followed by the static check of the spec's [search] space, when it has one
+(milliseconds: each point goes through the front end again, on the parsed
+document). The functions below are the steps of lint, summary, draw, build and import; the
 command line (cli.py) and the Python API (api.py) call them and add only
 formatting and exit statuses. fit and explain run theirs in training/ and
 explain/, from the same front end and the same source and model steps.
@@ -34,10 +40,13 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from . import frontend
 from .diagnostics import Diagnostic
-from .frontend import CheckResult, check_bytes, check_document, check_file
+from .frontend import CheckResult
+from .syntax.document import Document
 
 if TYPE_CHECKING:
+    from .diagnostics.selection import Selection
     from .importer import ImportResult
 
 __all__ = [
@@ -52,6 +61,38 @@ __all__ = [
     "python_source",
     "summary_table",
 ]
+
+
+# --- The front end, and the static check of a search space ----------------------
+
+
+def check_file(path: str | os.PathLike, selection: Selection | None = None) -> CheckResult:
+    """Read and check one spec file (and its search space); an unreadable file raises OSError."""
+    return with_search_space(frontend.check_file(path, selection))
+
+
+def check_bytes(
+    raw: bytes, path: str, fmt: str | None = None, selection: Selection | None = None
+) -> CheckResult:
+    """Check the contents of a spec file named `path` (and its search space)."""
+    return with_search_space(frontend.check_bytes(raw, path, fmt, selection))
+
+
+def check_document(document: Document, selection: Selection | None = None) -> CheckResult:
+    """Check a loaded spec (and its search space)."""
+    return with_search_space(frontend.check_document(document, selection))
+
+
+def with_search_space(result: CheckResult) -> CheckResult:
+    """Add the findings of the spec's [search] and [tune] sections, when it has them (core only)."""
+    document = result.document
+    if document is None or not ("search" in document.data or "tune" in document.data):
+        return result
+    from .search.static_check import check_search
+
+    found = check_search(result).diagnostics
+    result.diagnostics = result.reported(sorted([*result.diagnostics, *found]))
+    return result
 
 
 # --- After the front end: one function per step a command adds ----------------

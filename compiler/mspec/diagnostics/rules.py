@@ -13,7 +13,8 @@ This module imports nothing else from mspec, so that every other module,
 Ranges: 0xx reading the file; 1xx the spec language; 2xx the graph; 3xx
 shapes; 4xx `mspec import`; 5xx training data; 6xx `mspec fit` and
 `mspec explain`; 7xx training hazards (a model that builds, then trains
-badly or not at all).
+badly or not at all); 8xx search spaces ([search], checked statically for
+`mspec tune`).
 
 It is one module past 600 lines on purpose: the catalogue is one table read
 top to bottom in code order, and splitting it would scatter the ranges.
@@ -39,6 +40,7 @@ STAGES = {
     "MS5": "data",
     "MS6": "fit",
     "MS7": "training hazards",
+    "MS8": "search",
 }
 
 
@@ -729,6 +731,62 @@ _RULES = [
         '[merges.fused]\ntype = "Concatenate"\nfrom = ["image_features", "tabular"]   # (None, 4096) and '
         "(None, 4)",
         "Project the wide branch down (Dense, pooling) or the narrow one up before concatenating.",
+    ),
+    # --- 8xx: search spaces -----------------------------------------------------
+    _rule(
+        "MS801", "search-unknown-path", ERROR,
+        "a [search] key that names no parameter of the spec",
+        "A misspelt path would tune nothing, or tune another layer than meant. A key is a dotted "
+        "path into the spec's own tables (list positions as numbers, a step's `name` in place of "
+        "its path); its last part may be a parameter the table does not write yet.",
+        '[search]\n"branches.x2.layers.0.unit" = [32, 64]',
+        'Use the path given in the hint: `"branches.x2.layers.0.units"`.',
+    ),
+    _rule(
+        "MS802", "search-wrong-type", ERROR,
+        "a [search] value of the wrong type: for the parameter, or for a search value (a list of "
+        "choices or a range table)",
+        "Every trial would be refused by the parameter, or the search value cannot be sampled "
+        "(an empty list, a range whose `low` is not below `high`, `log` with `step` ...).",
+        '[search]\n"branches.x2.layers.0.units" = ["32", "64"]',
+        'Write values of the parameter\'s type (`[32, 64]`), or a range `{ low = 16, high = 128 }`.',
+    ),
+    _rule(
+        "MS803", "search-value-refused", ERROR,
+        "a choice or range end that the parameter refuses: out of its range, or an unknown name",
+        "Each value is checked as if written in the spec; a trial sampling it would fail before "
+        "it trains.",
+        '[search]\n"branches.x1.layers.1.rate" = { low = 0.0, high = 1.5 }   # Dropout: rate < 1',
+        "Keep the values within what the parameter accepts: `{ low = 0.0, high = 0.5 }`.",
+    ),
+    _rule(
+        "MS804", "search-invalid-points", WARNING,
+        "some combinations of the search space fail the static check",
+        "Values that are each fine may not fit together: a Multiply of a 64-wide and a 32-wide "
+        "branch. Every combination of the choices and range ends is checked (a sample of them in "
+        "a larger space), and the invalid ones are reported by cause, with how many there are. "
+        "`mspec tune` rejects such points when they are sampled, without training them.",
+        '[search]\n"branches.x2.layers.0.units" = [32, 64]\n'
+        '"merges.merged.type" = ["Concatenate", "Multiply"]',
+        "Nothing, if the rest of the space is what you meant; else drop the values that cannot fit "
+        "(or make them fit: equal widths for Multiply).",
+    ),
+    _rule(
+        "MS805", "search-space-empty", ERROR,
+        "no combination of the search space passes the static check",
+        "Every trial would be rejected: a tune could never train anything.",
+        '[search]\n"branches.x2.layers.0.units" = [16, 32]\n"merges.merged.type" = ["Multiply"]   '
+        "# x1 is 64 wide",
+        "Read the causes reported beside it (MS804) and widen the space so that some point is valid.",
+        ignorable=False,
+    ),
+    _rule(
+        "MS806", "search-duplicate-parameter", ERROR,
+        "two [search] keys that name the same parameter",
+        "A step's `name` and its position are two ways to reach the same parameter: a trial would "
+        "have to take two values for it.",
+        '[search]\n"branches.x2.layers.0.units" = [32, 64]\n"dense_x2.units" = [16]',
+        "Keep one of the two keys.",
     ),
 ]  # fmt: skip
 

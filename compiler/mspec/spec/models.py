@@ -259,6 +259,64 @@ class LintSpec(Section):
     )
 
 
+class SearchRange(Section):
+    """A range of values to search: integers when `low`, `high` (and `step`) are integers, else numbers."""
+
+    low: int | float = Field(description="The smallest value (included).")
+    high: int | float = Field(description="The largest value (included).")
+    log: bool = Field(False, description="Sample on a log scale (for learning rates); `low` must be > 0.")
+    step: int | float | None = Field(
+        None,
+        description="Only values low + k * step (step > 0); not with `log`. Default: any value (1 for "
+        "integers).",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SearchRange:
+        if not self.low < self.high:
+            raise ValueError(f"`low` ({self.low}) should be below `high` ({self.high})")
+        if self.log and self.low <= 0:
+            raise ValueError(f"a log range needs `low` > 0, got {self.low}")
+        if self.step is not None and not self.step > 0:
+            raise ValueError(f"`step` should be > 0, got {self.step}")
+        if self.log and self.step is not None:
+            raise ValueError("give `log` or `step`, not both")
+        return self
+
+    @property
+    def integers(self) -> bool:
+        """Whether the range holds integers only (Optuna's IntDistribution), not numbers."""
+        return all(type(v) is int for v in (self.low, self.high, self.step) if v is not None)
+
+
+# A search value: a list of choices (strings, numbers, booleans), or a range table.
+SearchChoices = Annotated[list[str | bool | int | float], Field(min_length=1)]
+TUNE_DIRECTIONS = ("auto", "minimize", "maximize")
+
+
+class TuneSpec(Section):
+    """What `mspec tune` optimizes over the [search] space."""
+
+    metric: str = Field(
+        "val_loss",
+        description="The quantity a trial is scored by, as Keras logs it (`val_loss`, `val_accuracy`, "
+        "`val_<output>_loss` ...): its best value over the trial's epochs.",
+    )
+    direction: Literal[TUNE_DIRECTIONS] = Field(  # type: ignore[valid-type]
+        "auto",
+        description="minimize or maximize the metric; auto: maximize accuracies, AUC, precision, recall "
+        "and F-scores, minimize anything else (losses, errors).",
+    )
+    sampler: Literal["tpe", "random"] = Field(
+        "tpe", description="Optuna's sampler: TPE (default), or random search."
+    )
+    pruning: bool = Field(
+        True,
+        description="Stop trials whose metric, epoch for epoch, is worse than the median of earlier "
+        "trials (Optuna's MedianPruner).",
+    )
+
+
 class SpecFile(Section):
     """A whole spec file."""
 
@@ -284,3 +342,10 @@ class SpecFile(Section):
     lint: LintSpec | None = Field(
         None, description="Rules of `mspec lint` turned off for this spec (see docs/diagnostics.md)."
     )
+    search: dict[str, SearchChoices | SearchRange] | None = Field(
+        None,
+        description='Values `mspec tune` tries: a dotted path into this spec ("branches.x2.layers.0.units", '
+        "a step's `name` in place of its path) -> a list of choices or a range table. The values "
+        "written in the spec are the baseline.",
+    )
+    tune: TuneSpec | None = Field(None, description="What `mspec tune` optimizes over the [search] space.")
