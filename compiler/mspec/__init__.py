@@ -1,8 +1,8 @@
 """mspec: declarative multi-input Keras model specs, checked statically.
 
 The Python API (`check`, `check_text`, `generate_source`, `build_model`,
-`fit`, `predict`, `evaluate`, `export`, `SpecError`, `FitError`,
-`ExportRefused`) lives in `mspec.api` and is re-exported here on first use,
+`fit`, `predict`, `evaluate`, `export`, `init`, `SpecError`, `FitError`,
+`ExportRefused`, `InitError`) lives in `mspec.api` and is re-exported here on first use,
 so that `import mspec` stays cheap.
 """
 
@@ -17,9 +17,11 @@ _API = (
     "predict",
     "evaluate",
     "export",
+    "init",
     "SpecError",
     "FitError",
     "ExportRefused",
+    "InitError",
 )
 
 

@@ -10,6 +10,7 @@
     mspec.predict("specs/churn.toml", "build/churn.keras", "new.parquet", "scores.parquet")
     mspec.evaluate("specs/churn.toml", "build/churn.keras", "held_out.parquet").scores
     mspec.export("specs/churn.toml", "build/churn.keras", "onnx", "build/churn.onnx", verify=True)
+    mspec.init("churn.parquet", ["churned"], output="churn.toml").text  # a first spec (the data extra)
 
 Only `build_model` and `fit` import Keras (`fit` after checking the spec and the data).
 """
@@ -121,7 +122,27 @@ def export(
     return run_export(spec, model, fmt, output, **options)
 
 
+def init(data: str | os.PathLike, targets: str | list[str] | tuple[str, ...], **options):
+    """A first spec for a data file, predicting `targets`: an InitResult (`.text`, `.findings`, `.path`).
+
+    Every column is measured (one streamed pass) and read as its values call
+    for, or left out with a finding saying why. The spec is checked by mspec
+    before it is handed back (`.diagnostics` is empty). Raises mspec.InitError
+    for a request the data cannot meet (a missing target, a target with one
+    value, no rows, an existing `output` without force) and DataError for an
+    unreadable file. See mspec.scaffold.runner.init_spec for the options
+    (exclude, fmt, name, output, force).
+    """
+    from .scaffold.runner import init_spec
+
+    return init_spec(data, targets, **options)
+
+
 def __getattr__(name: str):
+    if name == "InitError":
+        from .scaffold.kinds import InitError
+
+        return InitError
     if name == "FitError":
         from .training import FitError
 

@@ -562,6 +562,7 @@ def _add_training_commands() -> None:
     # Their modules import nothing heavy: Keras is imported only when a command runs.
     from .artifacts.command import export
     from .explain.command import explain
+    from .scaffold.command import init
     from .scoring.command import evaluate, predict
     from .training.command import fit
 
@@ -570,9 +571,20 @@ def _add_training_commands() -> None:
     main.add_command(predict)
     main.add_command(evaluate)
     main.add_command(export)
+    main.add_command(init)
 
 
 _add_training_commands()
+
+
+def _add_editor_commands() -> None:
+    # pygls is imported only when `mspec lsp` runs: the core install keeps every other command.
+    from .lsp.command import lsp
+
+    main.add_command(lsp)
+
+
+_add_editor_commands()
 
 
 def run() -> None:
