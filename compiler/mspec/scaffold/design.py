@@ -30,9 +30,14 @@ from .kinds import (
     count,
     dense_width,
     embedding_width,
+    number,
 )
 
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# Numeric columns named alike, at least this many, make an input of their own, picked by their prefix.
+MIN_FAMILY = 3
+# A numeric input's comment lists its columns one by one up to this many; more are summed up.
+MAX_LISTED = 8
 # The trunk's first layer: a power of two at least as wide as the features, within these bounds.
 MIN_TRUNK, MAX_TRUNK = 16, 128
 # [train]: a validation split (and early stopping watching it) needs this many rows at least.
@@ -120,13 +125,13 @@ def design(
     # Every input's name first, then the names made from them: a column keeps its own name if it can.
     own = {f.column: names.claim(f.column) for f in others}
     named = {t.column for t in targets} | set(own)
-    prefix = shared_prefix([f.column for f in numeric], source_columns, named)
-    stem = prefix.rstrip("_-. ") if prefix else ""
-    numeric_name = names.claim(stem if len(stem) > 1 else "numeric") if numeric else ""
+    groups = numeric_groups(numeric, source_columns, named)
     order = {column: i for i, column in enumerate(source_columns)}
     inputs: list[tuple[int, list[Table]]] = []
-    if numeric:
-        inputs.append((order[numeric[0].column], _numeric_input(numeric, numeric_name, prefix, names)))
+    for prefix, group in groups:
+        stem = prefix.rstrip("_-. ") if prefix else ""
+        input_name = names.claim(stem if len(stem) > 1 else "numeric")
+        inputs.append((order[group[0].column], _numeric_input(group, input_name, prefix, names)))
     for feature in others:
         inputs.append((order[feature.column], _one_column_input(feature, own[feature.column], names)))
     inputs.sort(key=lambda item: item[0])
@@ -200,7 +205,10 @@ def _numeric_input(features: list[Feature], input_name: str, prefix: str | None,
         binding = columns
         how = "listed"
     comments = [f"{count(len(columns), 'numeric column')}, {how}:"]
-    comments += [f"  {f.column}: {f.reason}" for f in features]
+    if len(features) <= MAX_LISTED:
+        comments += [f"  {f.column}: {f.reason}" for f in features]
+    else:
+        comments.append(f"  {columns[0]} .. {columns[-1]}: {_summary(features)}")
     comments.append("Normalization: adapted to the training data by `mspec fit`")
     width, why = dense_width(len(columns))
     branch = names.claim(f"{input_name}_features")
@@ -223,6 +231,54 @@ def _numeric_input(features: list[Feature], input_name: str, prefix: str | None,
             step_comments=["", why],
         ),
     ]
+
+
+def numeric_groups(
+    numeric: list[Feature], source_columns: list[str], named: set[str]
+) -> list[tuple[str | None, list[Feature]]]:
+    """The numeric inputs: each family of columns named alike (`usage_0` .. `usage_39`) picked by its prefix,
+    and the rest in one input (picked by a prefix they all share, or listed).
+
+    A family is MIN_FAMILY columns or more whose names are equal up to their last separator (`_`, `-`,
+    `.`) or their trailing digits, and whose prefix picks exactly them among the columns that no other
+    entry names; a family whose prefix would pick more joins the rest.
+    """
+    families: dict[str, list[Feature]] = {}
+    for feature in numeric:
+        families.setdefault(_stem(feature.column), []).append(feature)
+    candidates = {stem: group for stem, group in families.items() if stem and len(group) >= MIN_FAMILY}
+    rest = [f for f in numeric if _stem(f.column) not in candidates]
+    chosen: list[tuple[str | None, list[Feature]]] = []
+    for stem, group in candidates.items():
+        others = named | {f.column for f in rest}
+        picked = [c for c in source_columns if c not in others and c.startswith(stem)]
+        if picked == [f.column for f in group]:
+            chosen.append((stem, group))
+        else:
+            rest = sorted([*rest, *group], key=numeric.index)
+    if rest:
+        picked_by = {c for _, group in chosen for c in (f.column for f in group)}
+        prefix = shared_prefix([f.column for f in rest], source_columns, named | picked_by)
+        chosen.append((prefix, rest))
+    return sorted(chosen, key=lambda item: numeric.index(item[1][0]))
+
+
+def _stem(name: str) -> str:
+    """A name up to its last separator (`usage_12`: `usage_`), else without trailing digits (`px12`: `px`)."""
+    cut = max(name.rfind(sep) for sep in "_-.")
+    if 0 < cut < len(name) - 1:
+        return name[: cut + 1]
+    bare = name.rstrip("0123456789")
+    return bare if bare != name else ""
+
+
+def _summary(features: list[Feature]) -> str:
+    """What a family of numeric columns holds, said once."""
+    profiles = [f.profile for f in features]
+    low = min(p.low for p in profiles if p.low is not None)
+    high = max(p.high for p in profiles if p.high is not None)
+    kind = "whole numbers" if all(p.whole for p in profiles) else "numbers"
+    return f"{kind} from {number(low)} to {number(high)}"
 
 
 def shared_prefix(columns: list[str], source_columns: list[str], named: set[str]) -> str | None:

@@ -235,7 +235,7 @@ def _text_column(p: ColumnProfile) -> Feature | LeftOut:
     return Feature(
         p.name,
         STRINGS,
-        f"text, {count(p.distinct, 'distinct value')} of {chars:.0f} characters on average",
+        f"text, {count(p.distinct, 'distinct value')}, {count(round(chars), 'character')} long on average",
         p,
     )
 
