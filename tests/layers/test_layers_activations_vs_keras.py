@@ -89,6 +89,9 @@ ACTIVATION_CASES = [
 ]  # fmt: skip
 
 NORMALIZATION_CASES = [
+    ok(L("GroupNormalization", groups=2, center=False, scale=False, beta_initializer="orthogonal",
+         gamma_initializer="identity"), (N, 4), run=True),
+    no(L("GroupNormalization", groups=2, scale=False, beta_initializer="orthogonal"), (N, 4)),
     ok(L("GroupNormalization", groups=2), (N, 4)),
     ok(L("GroupNormalization"), (N, "H", "W", 64)),
     ok(L("GroupNormalization", groups=-1, center=False), (N, 5, 4), run=True),

@@ -61,6 +61,10 @@ def G(head_dim: int, query_heads: int, kv_heads: int, **params) -> dict:
 
 
 EINSUM_CASES = [
+    # Without bias_axes there is no bias, whose initializer's rank then does not matter.
+    ok(E("ab,bc->ac", 4, bias_initializer="orthogonal"), (N, 3), run=True),
+    no(E("ab,bc->ac", 4, bias_axes="c", bias_initializer="orthogonal"), (N, 3)),
+    no(E("abc,cd->abd", [5, 4], activity_regularizer="orthogonal_regularizer"), (N, 5, 3), run=True),
     ok(E("ab,bc->ac", 4, bias_axes="c"), (N, 3)),
     ok(E("ab,bc->ac", 4, activation="relu"), (N, 3), run=True),
     ok(E("abc,cd->abd", [5, 4]), (N, 5, 3), run=True),

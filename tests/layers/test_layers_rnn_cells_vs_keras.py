@@ -26,10 +26,13 @@ pytest.importorskip("keras")
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mspec.graph.passes.portability import limitations
 from mspec.layers import KIND_MODULES
+from mspec.layers.call import make_call
 
 from support.keras_build import as_keras
-from support.keras_oracle import keras_apply
+from support.keras_oracle import EVIDENCE, Verdict, jax_installed, keras_apply
+from support.layer_agreement import mspec_apply
 from support.layer_cases import (
     Case,
     L,
@@ -109,8 +112,26 @@ RNN_CASES = [
     no(L("RNN", cell=L("Dense", units=4)), (N, 5, 3)),
     no(L("RNN", cell=[]), (N, 5, 3)),
     no(L("RNN", cell=stack()), (N, 5, 3)),
-    # A stack of one LSTMCell, unrolled, fails on every backend (and mspec refuses any stack of one).
+    # A stack of one cell runs on TensorFlow (JAX's scan refuses it: MS305, see
+    # test_a_stack_of_one_cell_runs_on_tensorflow_only), unrolled too, but for a lone LSTMCell, which
+    # then reads its two states from one on every backend, however deep the stack of one.
+    ok(L("RNN", cell=stack(L("GRUCell", units=3))), (N, 5, 3)),
+    ok(L("RNN", cell=[L("SimpleRNNCell", units=3)], return_sequences=True), (N, 5, 3)),
+    ok(L("RNN", cell=[L("GRUCell", units=3)], unroll=True), (N, 5, 3), run=True),
+    ok(L("RNN", cell=stack(L("SimpleRNNCell", units=3)), unroll=True, go_backwards=True), (N, 5, 3),
+       run=True),
     no(L("RNN", cell=[L("LSTMCell", units=2)], unroll=True), (N, 5, 3), run=True),
+    no(L("RNN", cell=stack(L("LSTMCell", units=2)), unroll=True, return_sequences=True), (N, 5, 3), run=True),
+    no(L("RNN", cell=stack(stack(L("LSTMCell", units=2)), L("GRUCell", units=2)), unroll=True), (N, 5, 3),
+       run=True),
+    # A cell's bias left out by use_bias takes any initializer.
+    ok(L("RNN", cell=L("LSTMCell", units=2, use_bias=False, bias_initializer="orthogonal")), (N, 5, 3),
+       run=True),
+    # With reset_after (the default), a GRU's bias is a matrix.
+    ok(L("RNN", cell=L("GRUCell", units=2, bias_initializer="orthogonal")), (N, 5, 3)),
+    no(L("RNN", cell=L("GRUCell", units=2, reset_after=False, bias_initializer="orthogonal")), (N, 5, 3)),
+    no(L("RNN", cell=L("GRUCell", units=2), return_sequences=True,
+         activity_regularizer="orthogonal_regularizer"), (N, 5, 3), run=True),
 ]  # fmt: skip
 
 # What mspec refuses on purpose although Keras builds it.
@@ -121,12 +142,35 @@ DELIBERATE = [
      ok(L("RNN", cell=L("GRUCell", units=4), stateful=True), (2, 5, 3))),
     ("Keras clamps a dropout rate into [0, 1]: a spec writes the rate it means",
      ok(L("RNN", cell=L("SimpleRNNCell", units=4, dropout=1.5)), (N, 5, 3))),
-    ("a stack of one cell runs on TensorFlow, but JAX's scan refuses the state StackedRNNCells hands back "
-     "unwrapped; the cell alone computes the same",
-     ok(L("RNN", cell=stack(L("GRUCell", units=3))), (N, 5, 3), run=True)),
-    ("a list of one cell is a stack of one (see above)",
-     ok(L("RNN", cell=[L("SimpleRNNCell", units=3)]), (N, 5, 3), run=True)),
 ]  # fmt: skip
+
+
+# Stacks of one cell, anywhere in the cell: each runs on TensorFlow and not on JAX (whose scan refuses the
+# lone cell's state, handed back unwrapped), unless unrolled; stacks of two run on both.
+ONE_CELL_STACKS = [
+    (L("RNN", cell=stack(L("GRUCell", units=3))), False),
+    (L("RNN", cell=[L("LSTMCell", units=3)], return_sequences=True), False),
+    (L("RNN", cell=stack(L("SimpleRNNCell", units=3)), go_backwards=True), False),
+    (L("RNN", cell=stack(stack(L("GRUCell", units=3)), L("GRUCell", units=2))), False),
+    (L("Bidirectional", layer=L("RNN", cell=[L("GRUCell", units=3)])), False),
+    (L("RNN", cell=stack(L("GRUCell", units=3)), unroll=True), True),
+    (L("RNN", cell=stack(L("GRUCell", units=3), L("LSTMCell", units=2))), True),
+]  # fmt: skip
+
+
+@pytest.mark.kernels
+@pytest.mark.skipif(not jax_installed(), reason="the evidence from JAX is what this checks")
+@pytest.mark.parametrize(("step", "on_jax"), ONE_CELL_STACKS)
+def test_a_stack_of_one_cell_runs_on_tensorflow_only(step: dict, on_jax: bool) -> None:
+    shapes = [(None, 5, 3)]
+    here = keras_apply(step, shapes, run=True)
+    assert here.ok and here.verdict is Verdict.ACCEPTED, here.error  # runs here, on TensorFlow
+    elsewhere = EVIDENCE.runs_elsewhere({"kind": "apply", "step": step, "shapes": shapes})
+    assert ("JAX" in elsewhere) == on_jax, elsewhere
+    mine = mspec_apply(step, shapes)
+    assert mine.ok and as_keras(mine.shape) == here.output_shape, mine
+    warned = [message for message, _ in limitations(make_call(step), shapes)]
+    assert bool(warned) == (not on_jax), warned
 
 
 def kinds_in(step: dict) -> set[str]:
@@ -178,7 +222,7 @@ def test_shared_layer_case(case: Case) -> None:
 # --- Generated cases --------------------------------------------------------
 #
 # A cell is mostly one of the three, sometimes a StackedRNNCells of two or three (which may hold a
-# stack itself), or Keras' list of cells. Stacks of one cell stay out: see DELIBERATE.
+# stack itself), or Keras' list of cells. Stacks of one cell stay out: they do not run on JAX (MS305).
 
 
 def single_cell(name: str):
@@ -376,7 +420,7 @@ def test_a_cell_alone_is_refused_with_a_suggestion() -> None:
         ('{ type = "GRUCell", units = 4, reset_afte = true }', "MS101", "did you mean 'reset_after'?"),
         ('{ type = "LSTMCell", units = 4, return_sequences = true }', "MS101", "'return_sequences'"),
         ('{ type = "LSTMCell", units = 4, name = "inner" }', "MS101", "a cell is part of its RNN"),
-        ('[{ type = "LSTMCell", units = 4 }]', "MS105", "two or more cells"),
+        ("[]", "MS105", "one or more cells"),
         ('{ type = "StackedRNNCells", cells = [{ type = "GRUCell", units = 2 }, 4] }', "MS103", "cell table"),
         ('{ type = "LSTMCel", units = 4 }', "MS106", "did you mean 'LSTMCell'?"),
     ],

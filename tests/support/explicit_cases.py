@@ -102,6 +102,25 @@ CORE_CASES = [
     ok(L("Normalization", axis=[1, -1], mean=0.5, variance=2.0), (N, 2), run=True),
     ok(L("Normalization", axis=None, mean=0.5, variance=2.0), (N, N)),
     no(L("Normalization", axis=0), (N, 4)),
+    # A weight the settings leave out takes any initializer or regularizer, as Keras never calls it:
+    # an orthogonal bias needs a matrix, and there is no bias.
+    ok(L("Dense", units=3, use_bias=False, bias_initializer="orthogonal"), (N, 4), run=True),
+    ok(L("Dense", units=3, use_bias=False, bias_initializer="identity",
+         bias_regularizer="orthogonal_regularizer"), (N, 4), run=True),
+    no(L("Dense", units=3, bias_initializer="orthogonal"), (N, 4)),
+    ok(L("BatchNormalization", center=False, scale=False, beta_initializer="orthogonal",
+         gamma_initializer="identity"), (N, 4), run=True),
+    no(L("BatchNormalization", scale=False, beta_initializer="orthogonal"), (N, 4)),
+    no(L("BatchNormalization", center=False, scale=False, moving_mean_initializer="orthogonal"), (N, 4)),
+    ok(L("LayerNormalization", center=False, beta_initializer="orthogonal"), (N, 3, 4), run=True),
+    ok(L("LayerNormalization", scale=False, gamma_initializer="orthogonal"), (N, 3, 4), run=True),
+    no(L("LayerNormalization", center=False, gamma_initializer="orthogonal"), (N, 3, 4)),
+    # An activity regularizer penalises the layer's output each time it runs: OrthogonalRegularizer
+    # takes a rank-2 output only (in rows mode, fit fails on TensorFlow: MS305, so no run here).
+    no(L("Dense", units=3, activity_regularizer="orthogonal_regularizer"), (N, 5, 4), run=True),
+    no(L("Dense", units=3, activity_regularizer="orthogonal_regularizer"), (N, 2, 5, 4), run=True),
+    ok(L("Dense", units=3, activity_regularizer="orthogonal_regularizer"), (N, 4)),
+    ok(L("Dense", units=3, activity_regularizer="l1l2"), (N, 5, 4), run=True),
 ]  # fmt: skip
 
 MERGE_CASES = [
@@ -168,6 +187,9 @@ MERGE_CASES = [
     no(L("Attention"), (N, 1, 3, 4), (N, 2, 5, 4), run=True),
     no(L("Attention"), (N, 4), (N, 5, 4), run=True),
     ok(L("MultiHeadAttention", num_heads=2, key_dim=3), (N, 5, 4), (N, 6, 7), run=True),
+    ok(L("MultiHeadAttention", num_heads=1, key_dim=2, use_bias=False, bias_initializer="orthogonal"),
+       (N, 5, 4), (N, 6, 4), run=True),
+    no(L("MultiHeadAttention", num_heads=1, key_dim=2, bias_initializer="orthogonal"), (N, 5, 4), (N, 6, 4)),
     ok(L("MultiHeadAttention", num_heads=2, key_dim=3, value_dim=5, output_shape=[2, 3]),
        (N, 5, 4), (N, 6, 7), (N, 6, 8), run=True),
     ok(L("MultiHeadAttention", num_heads=1, key_dim=2, output_shape=5, use_bias=False),
@@ -230,6 +252,18 @@ CONV_CASES = [
     ok(L("Conv1D", filters=8, kernel_size=3, padding="causal", dilation_rate=3), (N, 11, 4)),
     ok(L("Conv1D", filters=8, kernel_size=[3], groups=2), (N, 10, 4)),
     ok(L("Conv1D", filters=4, kernel_size=3, data_format="channels_first"), (N, 2, 10)),
+    ok(L("Conv1D", filters=2, kernel_size=3, use_bias=False, bias_initializer="orthogonal"), (N, 6, 2),
+       run=True),
+    no(L("Conv1D", filters=2, kernel_size=3, bias_initializer="orthogonal"), (N, 6, 2)),
+    ok(L("Conv2DTranspose", filters=2, kernel_size=2, use_bias=False, bias_initializer="identity"),
+       (N, 4, 4, 2), run=True),
+    ok(L("SeparableConv1D", filters=2, kernel_size=3, use_bias=False, bias_initializer="orthogonal"),
+       (N, 6, 2), run=True),
+    ok(L("DepthwiseConv1D", kernel_size=3, use_bias=False, bias_initializer="orthogonal"), (N, 6, 2),
+       run=True),
+    no(L("DepthwiseConv1D", kernel_size=3, bias_initializer="orthogonal"), (N, 6, 2)),
+    no(L("Conv1D", filters=2, kernel_size=3, activity_regularizer="orthogonal_regularizer"), (N, 6, 2),
+       run=True),
     ok(L("Conv1D", filters=4, kernel_size=3, strides=2), (N, N, 3)),
     ok(L("Conv1D", filters=4, kernel_size=1), (N, "T", 3)),
     no(L("Conv1D", filters=8, kernel_size=3), (N, 2, 4)),
@@ -442,6 +476,19 @@ RNN_CASES = [
     no(L("TimeDistributed", layer=L("Conv2D", filters=4, kernel_size=3)), (N, 5, 2, 8, 3)),
     no(L("TimeDistributed", layer=L("Dense", units=4)), (N, 5, N)),
     no(L("TimeDistributed", layer=L("ZeroPadding1D")), (N, 5, 4, 3, 2), run=True),
+    ok(L("LSTM", units=2, use_bias=False, bias_initializer="orthogonal"), (N, 5, 3), run=True),
+    ok(L("GRU", units=2, use_bias=False, bias_initializer="identity"), (N, 5, 3), run=True),
+    no(L("SimpleRNN", units=2, bias_initializer="orthogonal"), (N, 5, 3)),
+    # The activity regularizer sees the layer's output: every step's with return_sequences.
+    no(L("LSTM", units=2, return_sequences=True, activity_regularizer="orthogonal_regularizer"), (N, 5, 3),
+       run=True),
+    ok(L("GRU", units=2, activity_regularizer="orthogonal_regularizer"), (N, 5, 3)),
+    # Bidirectional's forward and backward layers regularize their own outputs; TimeDistributed calls
+    # its layer without the activity regularizer.
+    no(L("Bidirectional", layer=L("GRU", units=2, return_sequences=True,
+                                  activity_regularizer="orthogonal_regularizer")), (N, 5, 3), run=True),
+    ok(L("TimeDistributed", layer=L("Dense", units=2, activity_regularizer="orthogonal_regularizer")),
+       (N, 5, 3), run=True),
 ]  # fmt: skip
 
 

@@ -67,14 +67,24 @@ def _shape_error(error: ShapeError, n_inputs: int) -> str:
     return f"ShapeError: {text}"
 
 
+def _calls_in(call):
+    """A call and the calls nested in it (a wrapper's layer, an RNN's cells), as validation meets them."""
+    yield call
+    for value in call.params.__dict__.values():
+        for item in value if isinstance(value, tuple) else (value,):
+            if hasattr(item, "kind") and hasattr(item, "params"):
+                yield from _calls_in(item)
+
+
 def mspec_apply(step: dict, shapes: list[Shape]) -> Outcome:
     """Validate the step and infer its output shape and weight count, as the compiler does."""
     try:
         call = make_call(step)
     except ValidationError as error:
         return Outcome(None, None, f"ValidationError: {error}")
-    for name, problem in weight_problems(call):  # validation's MS105
-        return Outcome(None, None, f"{name}: {problem}")
+    for inner in _calls_in(call):
+        for name, problem in weight_problems(inner):  # validation's MS105, for each step it validates
+            return Outcome(None, None, f"{inner.kind.name} {name}: {problem}")
     kind = call.kind
     if len(shapes) < kind.min_inputs or (kind.max_inputs is not None and len(shapes) > kind.max_inputs):
         return Outcome(None, None, f"{kind.name} cannot take {len(shapes)} inputs")
