@@ -31,9 +31,10 @@ INIT_EXTRA = "install the extra with: pip install 'mspec[data]'"
 @click.command(
     epilog=f"""\b
 How each column is read (measured over every row of the file):
-  numeric        numbers, one per row (booleans too): all in one input, bound by
-                 the prefix their names share when one picks exactly them, else
-                 listed; an adapted Normalization, then a Dense layer
+  numeric        numbers, one per row (booleans too): each family of 3 or more
+                 columns named alike (usage_0 .. usage_39) in an input of its
+                 own, picked by their prefix; the rest in one input, listed; an
+                 adapted Normalization, then a Dense layer
   ids            whole numbers from 0 whose column name ends in the word id,
                  code, key or idx (region_id, storeId), or small codes (3 or
                  more values, all below {SMALL_CODES}): an Embedding of

@@ -191,6 +191,8 @@ def _measure(profile: ColumnProfile, counter: _Counter, values: Any) -> None:
     missing_rows = np.zeros(rows, dtype=bool)
     if info.array is not None:  # NPZ: numpy already, one example per row
         flat = info.array.reshape(rows, -1)
+        if info.array.ndim == 2:  # one list per row, all of one length
+            profile.min_length = profile.max_length = info.array.shape[1]
         if profile.values == TEXT:
             _measure_text(profile, counter, _arrow_text(flat.reshape(-1)))
             return

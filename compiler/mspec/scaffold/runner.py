@@ -180,7 +180,8 @@ def _header(data: str, rows: int, columns: int, targets: list[str], left_out: li
         "Each choice below says why it was made: change any of them. Then: `mspec lint SPEC --data DATA`, "
         "`mspec fit SPEC --data DATA`, `mspec explain SPEC --model MODEL --data DATA`.",
         "",
-        "How each column was read (`mspec init --help` has the rules): numbers go into one numeric input; "
+        "How each column was read (`mspec init --help` has the rules): numbers go into a numeric input "
+        "(one per family of columns named alike, picked by their prefix, and one for the rest); "
         "whole numbers from 0 named as ids (ending in id, code, key, idx) or small codes (all below 32) "
         "through an Embedding; short text repeated across rows through a StringLookup and an Embedding; "
         "lists of one length as sequences.",
