@@ -33,11 +33,11 @@ $(STAMP_KERAS): pyproject.toml | $(BIN)/python
 	@touch $@ $(STAMP_CORE)
 
 $(STAMP_TEST): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,fit,jax,export,tune]'
+	$(BIN)/python -m pip install --quiet -e '.[test,fit,jax,export,tune,lsp]'
 	@touch $@ $(STAMP_CORE) $(STAMP_KERAS) $(STAMP_FIT)
 
 $(STAMP_BENCH): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,fit,jax,export,tune,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[test,fit,jax,export,tune,lsp,bench]'
 	@touch $@ $(STAMP_CORE) $(STAMP_KERAS) $(STAMP_FIT) $(STAMP_TEST)
 
 graphviz:

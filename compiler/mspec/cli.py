@@ -577,6 +577,16 @@ def _add_training_commands() -> None:
 _add_training_commands()
 
 
+def _add_editor_commands() -> None:
+    # pygls is imported only when `mspec lsp` runs: the core install keeps every other command.
+    from .lsp.command import lsp
+
+    main.add_command(lsp)
+
+
+_add_editor_commands()
+
+
 def run() -> None:
     """Entry point for `python -m mspec`."""
     main(prog_name=os.environ.get("MSPEC_PROG", "mspec"))

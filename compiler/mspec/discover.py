@@ -69,13 +69,21 @@ def looks_like_spec(path: Path) -> bool:
             raw = handle.read(READ_BYTES)
     except OSError:
         return False
+    return looks_like_spec_bytes(raw, path.suffix)
+
+
+def looks_like_spec_bytes(raw: bytes, suffix: str) -> bool:
+    """Whether the contents of a TOML (suffix ".toml") or JSON (".json") file are a spec's.
+
+    For text that is not on disk, such as an editor's unsaved buffer.
+    """
     if b"model" not in raw and b"inputs" not in raw:
         return False  # the common case, decided without parsing
     if _SCHEMA.search(raw[:4096]):
         return True
     try:
         text = raw.decode("utf-8")
-        if path.suffix == ".json":
+        if suffix == ".json":
             data = json.loads(text)
         else:
             import tomllib
@@ -83,7 +91,7 @@ def looks_like_spec(path: Path) -> bool:
             data = tomllib.loads(text)
     except (UnicodeDecodeError, ValueError):
         # Not parseable (a syntax error, or cut at READ_BYTES): judge by the text.
-        if path.suffix == ".json":
+        if suffix == ".json":
             return bool(_JSON_MODEL.search(raw)) and bool(_JSON_SECTION.search(raw))
         return bool(_TOML_HEADER.search(raw))
     return is_spec_data(data)

@@ -255,6 +255,14 @@ def project_selection(spec_path: str | os.PathLike) -> Selection:
     return selection
 
 
+def forget_project_selections() -> None:
+    """Drop what was read from pyproject.toml files, so the next lookup reads them again.
+
+    For a long-running process (the language server) whose user edits [tool.mspec].
+    """
+    _project_cache.clear()
+
+
 def _tool_table(config: Path) -> dict | None:
     import tomllib
 
