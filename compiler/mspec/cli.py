@@ -564,6 +564,7 @@ def _add_training_commands() -> None:
     from .explain.command import explain
     from .scaffold.command import init
     from .scoring.command import evaluate, predict
+    from .search.command import compare, tune
     from .training.command import fit
 
     main.add_command(fit)
@@ -571,6 +572,8 @@ def _add_training_commands() -> None:
     main.add_command(predict)
     main.add_command(evaluate)
     main.add_command(export)
+    main.add_command(compare)
+    main.add_command(tune)
     main.add_command(init)
 
 

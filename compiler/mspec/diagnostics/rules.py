@@ -788,6 +788,18 @@ _RULES = [
         '[search]\n"branches.x2.layers.0.units" = [32, 64]\n"dense_x2.units" = [16]',
         "Keep one of the two keys.",
     ),
+    _rule(
+        "MS807", "compare-mismatch", ERROR,
+        "specs compared on one data file that read it differently: another input or output, or "
+        "another shape, dtype or column",
+        "`mspec compare` fits every spec on the same data: specs that bind other columns, or the same "
+        "columns another way, are not alternatives of one model and their scores cannot be compared.",
+        "# a.toml: [inputs.input_2] shape = [5]\n# b.toml:\n[inputs.input_2]\nshape = [4]",
+        "Compare specs that differ in what lies between the inputs and the outputs; give each the same "
+        "[inputs] and the same outputs' label columns.",
+        ignorable=False,
+        reported_by="mspec compare",
+    ),
 ]  # fmt: skip
 
 RULES: dict[str, Rule] = {rule.code: rule for rule in _RULES}

@@ -48,6 +48,8 @@ class Parameter:
     path: DataPath
     choices: tuple[Any, ...] | None = None
     range: SearchRange | None = None
+    # The value the spec writes at `path` (the baseline); None when it writes none (Keras' default).
+    written: Any = None
 
     @property
     def ends(self) -> tuple[Any, ...]:
@@ -190,9 +192,21 @@ def _read_parameter(
         return None
     if values is None:
         return None
+    written = _written(data, resolved)
     if isinstance(values, SearchRange):
-        return Parameter(key, resolved, range=values)
-    return Parameter(key, resolved, choices=tuple(values))
+        return Parameter(key, resolved, range=values, written=written)
+    return Parameter(key, resolved, choices=tuple(values), written=written)
+
+
+def _written(data: Any, path: DataPath) -> Any:
+    for part in path:
+        found = (isinstance(data, dict) and part in data) or (
+            isinstance(data, list) and isinstance(part, int) and part < len(data)
+        )
+        if not found:
+            return None
+        data = data[part]
+    return data
 
 
 def _read_values(out: Collector, key: str, value: Any) -> SearchRange | list | None:
