@@ -1,7 +1,7 @@
 """mspec: declarative multi-input Keras model specs, checked statically.
 
 The Python API (`check`, `check_text`, `generate_source`, `build_model`,
-`fit`, `predict`, `evaluate`, `export`, `init`, `SpecError`, `FitError`,
+`fit`, `predict`, `evaluate`, `export`, `init`, `compare`, `tune`, `SpecError`, `FitError`,
 `ExportRefused`, `InitError`) lives in `mspec.api` and is re-exported here on first use,
 so that `import mspec` stays cheap.
 """
@@ -18,6 +18,8 @@ _API = (
     "evaluate",
     "export",
     "init",
+    "compare",
+    "tune",
     "SpecError",
     "FitError",
     "ExportRefused",

@@ -10,6 +10,8 @@
     mspec.predict("specs/churn.toml", "build/churn.keras", "new.parquet", "scores.parquet")
     mspec.evaluate("specs/churn.toml", "build/churn.keras", "held_out.parquet").scores
     mspec.export("specs/churn.toml", "build/churn.keras", "onnx", "build/churn.onnx", verify=True)
+    mspec.compare(["a.toml", "b.toml"], "train.npz", validation="val.npz", repeats=3, output_dir="build")
+    mspec.tune("spec.toml", "train.npz", validation="val.npz", trials=20, output_dir="build")  # tune extra
     mspec.init("churn.parquet", ["churned"], output="churn.toml").text  # a first spec (the data extra)
 
 Only `build_model` and `fit` import Keras (`fit` after checking the spec and the data).
@@ -136,6 +138,32 @@ def init(data: str | os.PathLike, targets: str | list[str] | tuple[str, ...], **
     from .scaffold.runner import init_spec
 
     return init_spec(data, targets, **options)
+
+
+def compare(specs: list[str | os.PathLike | CheckResult], data: str | os.PathLike, **options):
+    """Fit every spec on the same data with the same seeds; return a Comparison (`.entries`, `.written`).
+
+    Raises FitError, before Keras is imported, when a spec or the data is
+    wrong or the specs read the data differently (MS807). See
+    mspec.search.compare.compare for the options (validation, repeats, seed,
+    output_dir, epochs, batch_size, importance).
+    """
+    from .search.compare import compare as run_compare
+
+    return run_compare(specs, data, **options)
+
+
+def tune(spec: str | os.PathLike | CheckResult, data: str | os.PathLike, *, trials: int, **options):
+    """Tune the spec over its [search] space with Optuna; return a TuneResult (`.best`, `.trials`).
+
+    Every sampled point is checked statically first: invalid points never
+    reach Keras. Raises FitError (the spec, its space or the data is wrong)
+    before Keras or Optuna start. See mspec.search.tune.tune for the options
+    (validation, timeout, storage, study_name, seed, epochs, batch_size, output_dir).
+    """
+    from .search.tune import tune as run_tune
+
+    return run_tune(spec, data, trials=trials, **options)
 
 
 def __getattr__(name: str):
