@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -303,3 +305,20 @@ def test_a_list_target_and_a_target_with_missing_labels_are_refused(tmp_path: Pa
         mspec.init(tmp_path / "t.parquet", ["seq"])
     with pytest.raises(mspec.InitError, match="1 row of 10 without a usable label"):
         mspec.init(tmp_path / "t.parquet", ["y"])
+
+
+def test_without_the_data_extra_init_says_what_to_install(tmp_path: Path, parquet: Path) -> None:
+    # The core install (pre-commit's) has neither numpy nor pyarrow: the command line still loads.
+    code = (
+        "import sys\n"
+        "sys.modules['numpy'] = sys.modules['pyarrow'] = None\n"
+        "from mspec.cli import main\n"
+        "main(sys.argv[1:], prog_name='mspec')\n"
+    )
+    arguments = ["init", "--data", str(parquet), "--target", "churned", "-o", str(tmp_path / "x.toml")]
+    ended = subprocess.run([sys.executable, "-c", code, *arguments], capture_output=True, text=True)
+    assert ended.returncode == 2
+    assert ended.stderr == (
+        "mspec: not written: reading the data needs numpy, which is not installed; "
+        "install the extra with: pip install 'mspec[data]'\n"
+    )

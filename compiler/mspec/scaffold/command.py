@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from ..diagnostics.report import EXIT_ERRORS, EXIT_OK
+from ..diagnostics.report import EXIT_CANNOT_RUN, EXIT_ERRORS, EXIT_OK
 from ..training.guard import run_guarded, stop
 from .kinds import (
     CLASS_LIMIT,
@@ -26,6 +26,22 @@ from .kinds import (
 )
 
 INIT_EXTRA = "install the extra with: pip install 'mspec[data]'"
+
+
+def _require_data_extra() -> None:
+    """Stop in one line when numpy or pyarrow is missing (the core install has neither)."""
+    import importlib.util
+
+    for module in ("numpy", "pyarrow"):
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ValueError:  # a module set to None in sys.modules
+            found = False
+        if not found:
+            stop(
+                f"not written: reading the data needs {module}, which is not installed; {INIT_EXTRA}",
+                EXIT_CANNOT_RUN,
+            )
 
 
 @click.command(
@@ -124,6 +140,7 @@ def init(
     from .kinds import count
     from .runner import init_spec
 
+    _require_data_extra()
     exclude = tuple(c.strip() for item in excluded for c in item.split(",") if c.strip())
     printing = output == "-"
     if output is None:
