@@ -19,7 +19,7 @@ from lsprotocol import types
 
 from ..diagnostics import Diagnostic, Severity
 from ..diagnostics.selection import Selection, SelectionError, project_selection
-from ..discover import looks_like_spec_bytes
+from ..discover import is_spec_data, looks_like_spec_bytes
 from ..frontend import CheckResult, check_document
 from ..syntax.document import Document, LoadError, Location
 from ..syntax.load import load_bytes
@@ -40,6 +40,9 @@ class Analysis:
     # Why the project's [tool.mspec] could not be used, if it could not.
     selection_problem: str | None = None
     _by_place: dict[tuple[int, int], tuple] | None = field(default=None, repr=False)
+    # The findings as LSP diagnostics, by (finding, text it covers), and the docs address they link to.
+    converted: dict[tuple, object] = field(default_factory=dict, repr=False)
+    converted_docs: str | None = None
 
     @property
     def is_spec(self) -> bool:
@@ -119,16 +122,20 @@ def analyse(
         return previous
     analysis = Analysis(uri, text, fmt, LineIndex(text, encoding))
     raw = text.encode("utf-8", "surrogatepass")
-    if not looks_like_spec_bytes(raw, f".{fmt}"):
-        return analysis
     path = fs_path(uri) or uri
-    selection, analysis.selection_problem = selection_for(fs_path(uri))
     try:
         document = load_bytes(raw, path, fmt)
     except LoadError as error:
+        # Judged by its text, as `mspec lint` judges a file in a directory that does not parse.
+        if not looks_like_spec_bytes(raw, f".{fmt}"):
+            return analysis
+        selection, analysis.selection_problem = selection_for(fs_path(uri))
         found = Diagnostic(path, error.line, error.col, error.code, Severity.ERROR, error.message, error.hint)
         analysis.result = CheckResult(path, [found], selection=selection)
         return analysis
+    if not is_spec_data(document.data):
+        return analysis
+    selection, analysis.selection_problem = selection_for(fs_path(uri))
     reused = _same_data(previous, document, selection)
     analysis.result = reused if reused is not None else check_document(document, selection)
     return analysis

@@ -52,6 +52,26 @@ def to_lsp(analysis: Analysis, diagnostic: Diagnostic, docs: str | None) -> type
     )
 
 
-def lsp_diagnostics(analysis: Analysis, docs: str | None = None) -> list[types.Diagnostic]:
-    """Every finding of an analysis, in the checker's order; none for a file that is not a spec."""
-    return [to_lsp(analysis, diagnostic, docs) for diagnostic in analysis.diagnostics]
+def lsp_diagnostics(
+    analysis: Analysis, docs: str | None = None, previous: Analysis | None = None
+) -> list[types.Diagnostic]:
+    """Every finding of an analysis, in the checker's order; none for a file that is not a spec.
+
+    A finding already converted for `previous` (the same finding on the same
+    written key or value) is reused: after an edit most findings are where
+    they were, and building protocol objects costs more than finding them.
+    """
+    cache = previous.converted if previous is not None and previous.converted_docs == docs else {}
+    converted: dict[tuple, types.Diagnostic] = {}
+    found = []
+    for diagnostic in analysis.diagnostics:
+        start, end = analysis.span(Location(diagnostic.line, diagnostic.col))
+        # The finding and the text it covers fix its range.
+        key = (diagnostic, analysis.text[start:end])
+        item = cache.get(key)
+        if item is None:
+            item = to_lsp(analysis, diagnostic, docs)
+        converted[key] = item
+        found.append(item)
+    analysis.converted, analysis.converted_docs = converted, docs
+    return found

@@ -91,14 +91,10 @@ class SpecServer(LanguageServer):
                 )
             )
         if publish and (analysis is not previous):
-            self.publish(uri, analysis, document.version)
-
-    def publish(self, uri: str, analysis: Analysis, version: int | None) -> None:
-        self.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(
-                uri=uri, diagnostics=lsp_diagnostics(analysis, self.docs), version=version
+            diagnostics = lsp_diagnostics(analysis, self.docs, previous)
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=document.version)
             )
-        )
 
     def schedule(self, uri: str) -> None:
         """Check the document once typing pauses for `debounce` seconds."""
