@@ -104,7 +104,65 @@ def infer_shapes(graph: ModelGraph) -> list[Diagnostic]:
                     )
                 )
                 node.shape = None
+    found += _self_produced_tensors(graph)
     return found
+
+
+# Layers whose symbolic call hands back the very tensor it was given (Keras' Equalization returns its
+# input from compute_output_spec): Keras then records that tensor as the layer's own output, so the
+# tensor's history points at a layer whose input is the tensor itself.
+RETURNS_ITS_INPUT = frozenset({"Equalization"})
+
+
+def _self_produced_tensors(graph: ModelGraph) -> list[Diagnostic]:
+    """Layers that make Keras' model graph a cycle by handing back their input tensor (MS202).
+
+    Building a model, Keras walks back from the outputs through each tensor's
+    history, and stops at the model's inputs. The tensor such a layer is called
+    on now comes from the layer itself: a walk that reaches it goes round in a
+    cycle, unless it is a model input, where the walk stops (the layer then
+    drops out of the model) -- but for the input handed back as an output
+    itself. So Keras refuses the model when an output depends on the tensor
+    another layer made, or when the layer on a model input is an output.
+    """
+    found = []
+    used = graph.feeding_outputs()
+    outputs = set(graph.outputs.values())
+    for node in graph.topological_order():
+        if not _returns_its_input(node):
+            continue
+        tensor = _tensor_of(graph, node.inputs[0])  # the one tensor a chain of them hands on
+        source = graph.nodes[tensor]
+        on_input = source.role == "input"
+        if (on_input and node.id not in outputs) or (not on_input and source.id not in used):
+            continue
+        name = node.call.kind.name
+        found.append(
+            diagnostic(
+                graph,
+                "MS202",
+                node.path,
+                f"{name} hands back the tensor it is given, {graph.label(source.id)}, which Keras then "
+                f"records as {name}'s own output: building the model, Keras finds that tensor part of a "
+                "cycle",
+                f"{name} runs only on a model input whose result feeds another layer (and Keras drops it "
+                "there): leave it out of the model, or preprocess the images before they reach it",
+                at="key" if node.role == "merge" else "value",
+                node=node.id,
+            )
+        )
+    return found
+
+
+def _returns_its_input(node: Node) -> bool:
+    return node.call is not None and node.call.kind.name in RETURNS_ITS_INPUT and len(node.inputs) == 1
+
+
+def _tensor_of(graph: ModelGraph, node_id: str) -> str:
+    """The node that made the tensor a node stands for: the first before a chain of layers handing it on."""
+    while _returns_its_input(graph.nodes[node_id]):
+        node_id = graph.nodes[node_id].inputs[0]
+    return node_id
 
 
 def later_use(
