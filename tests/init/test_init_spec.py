@@ -41,6 +41,7 @@ from support.init_data import (
     write_npz,
     write_parquet,
 )
+from support.paths import ROOT
 
 GOLDEN = Path(__file__).parent / "golden_churn.toml"
 
@@ -322,3 +323,19 @@ def test_without_the_data_extra_init_says_what_to_install(tmp_path: Path, parque
         "mspec: not written: reading the data needs numpy, which is not installed; "
         "install the extra with: pip install 'mspec[data]'\n"
     )
+
+
+def test_the_readme_tour_shows_what_init_writes(tmp_path: Path) -> None:
+    from make_data import churn
+    from make_data import write_parquet as write_arrays
+
+    data = Path("build/data/churn.parquet")
+    with contextlib.chdir(tmp_path):
+        write_arrays(data, churn(4000))  # what `python specs/data/make_data.py` writes
+        ended = CliRunner().invoke(main, ["init", "--data", str(data), "--target", "churned"])
+        text = Path("churn.toml").read_text()
+    readme = (ROOT / "README.md").read_text()
+    tour = readme.split("## A short tour")[1].split("## Training")[0]
+    assert ended.exit_code == 0 and ended.output.strip() in tour
+    shown = tour.split("```toml\n")[1].split("```")[0]
+    assert set(shown.splitlines()) - {""} <= set(text.splitlines())
