@@ -22,6 +22,7 @@ class Node:
 
     `shape` and `param_count` are filled in by the shape pass; `param_count` is
     the number of weights this call creates (0 for a repeated use of a shared layer).
+    `dtype` (the element type of the tensor at run time) is filled in by the dtype pass.
     """
 
     id: str
@@ -35,6 +36,7 @@ class Node:
     inputs: list[str] = field(default_factory=list)
     shape: Shape | None = None
     param_count: int | None = None
+    dtype: str | None = None
 
     @property
     def layer_name(self) -> str | None:

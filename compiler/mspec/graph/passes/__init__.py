@@ -2,11 +2,13 @@
 
 Adding a check means adding one module here and one case file under
 tests/cases/. Later passes may rely on what earlier ones established (the
-shape pass fills `Node.shape` and `Node.param_count`; the budget pass reads them).
+shape pass fills `Node.shape` and `Node.param_count`; the budget pass reads them; the
+dtype pass fills `Node.dtype` where shapes are known).
 """
 
 from .budget import check_budget
 from .cycles import check_cycles
+from .dtypes import infer_dtypes
 from .hazards import build_warnings, check_hazards
 from .masks import check_masks
 from .portability import check_portability
@@ -20,6 +22,7 @@ PASSES = (
     check_references,
     check_cycles,
     infer_shapes,
+    infer_dtypes,
     check_usage,
     check_budget,
     check_portability,
@@ -39,5 +42,6 @@ __all__ = [
     "check_references",
     "check_training_settings",
     "check_usage",
+    "infer_dtypes",
     "infer_shapes",
 ]

@@ -15,6 +15,7 @@ from ...diagnostics import Diagnostic, Severity
 from ...diagnostics.rules import IMBALANCE_FACTOR
 from ..model import ModelGraph, Node
 from .common import diagnostic
+from .dtypes import refuses_dtype
 
 # Layers that move, copy or drop values without computing on them.
 SHAPE_ONLY = frozenset(
@@ -394,6 +395,8 @@ def _input_values(graph: ModelGraph, order: list[Node]) -> list[Diagnostic]:
                 and layer not in TRANSPARENT
                 and layer not in CATEGORY_LAYERS
                 and not (kind == "integer" and layer in SCALERS)
+                # Where the layer cannot compute with the ids at all, MS306 says so: advice would be noise.
+                and not refuses_dtype(graph, node)
             ):
                 described = f"kind {entry_of[source].kind!r}" if kind == "categorical" else dtype
                 hint = "put an Embedding (then Flatten), a CategoryEncoding or an IntegerLookup before it"

@@ -1,0 +1,126 @@
+"""Element types (dtypes) through the graph: what each layer gets, whether it computes with it, what it gives.
+
+Every node whose shape is known gets `dtype`: a spec input its declared dtype,
+a layer the dtype its kind declares for its inputs' (`mspec.layers.dtypes`).
+A layer that cannot compute with its input's dtype on any backend is an error
+(MS306), located at the step like a shape error; one that fails on TensorFlow
+but runs on JAX gets the portability warning (MS305). Strings coming straight
+from a spec input are left to MS709 (the hazards pass), which names the input.
+A node after an error, or whose shape is unknown, is skipped silently, so one
+mistake is reported once.
+"""
+
+from __future__ import annotations
+
+from ...diagnostics import Diagnostic, Severity
+from ...layers.dtypes import STRING, Judgement, Runs, dtype_class, judge
+from ..model import ModelGraph, Node
+from .common import diagnostic
+
+
+def infer_dtypes(graph: ModelGraph) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    # Where each node's dtype was made: the input that declared it, or the layer that computed it.
+    origin: dict[str, str] = {}
+    for node in graph.topological_order():
+        if node.role == "input":
+            node.dtype = graph.spec.inputs[node.owner].dtype
+            origin[node.id] = node.id
+            continue
+        judgement = _judgement(graph, node)
+        if judgement is None:
+            continue
+        if judgement.runs is not Runs.EVERYWHERE:
+            culprit = node.inputs[judgement.position]
+            source = origin[culprit]
+            if judgement.runs is Runs.NOWHERE:
+                if not _left_to_string_hazard(graph, judgement, source):
+                    found.append(_refusal(graph, node, judgement, source))
+                continue
+            found.append(_portability(graph, node, judgement, source))
+        node.dtype = judgement.output
+        # A layer handing its input's dtype on keeps that input's origin (a Flatten makes no new ids).
+        kept = next((i for i in node.inputs if graph.nodes[i].dtype == node.dtype), None)
+        origin[node.id] = origin[kept] if kept is not None and judgement.keeps else node.id
+    return found
+
+
+def _judgement(graph: ModelGraph, node: Node) -> Judgement | None:
+    """What the node's layer does with its inputs' dtypes; None when they are unknown."""
+    if node.call is None or node.shape is None or not node.inputs:
+        return None
+    dtypes = [graph.nodes[i].dtype for i in node.inputs]
+    if any(dtype is None for dtype in dtypes):
+        return None
+    return judge(node.call, dtypes)
+
+
+def refuses_dtype(graph: ModelGraph, node: Node) -> bool:
+    """Whether the dtype pass reports MS306 at this node (the hazards pass then says nothing more there)."""
+    judgement = _judgement(graph, node)
+    if judgement is None or judgement.runs is not Runs.NOWHERE:
+        return False
+    source = _first_origin(graph, node.inputs[judgement.position])
+    return not _left_to_string_hazard(graph, judgement, source)
+
+
+def _first_origin(graph: ModelGraph, node_id: str) -> str:
+    """The node a dtype was made at, found again after the pass: back through layers that keep it."""
+    node = graph.nodes[node_id]
+    while node.role != "input":
+        judgement = _judgement(graph, node)
+        if judgement is None or not judgement.keeps:
+            break
+        kept = next((i for i in node.inputs if graph.nodes[i].dtype == node.dtype), None)
+        if kept is None:
+            break
+        node = graph.nodes[kept]
+    return node.id
+
+
+def _left_to_string_hazard(graph: ModelGraph, judgement: Judgement, source: str) -> bool:
+    """Strings from a spec input are MS709's: it names the input and says how to turn strings into ids."""
+    return dtype_class(judgement.dtype) == STRING and graph.nodes[source].role == "input"
+
+
+def _from(graph: ModelGraph, source: str) -> str:
+    node = graph.nodes[source]
+    if node.role == "input":
+        return f"input {node.owner!r}"
+    return f"{node.layer_name} in {graph.label(source)}"
+
+
+def _at(node: Node) -> str:
+    return "key" if node.role == "merge" else "value"
+
+
+def _refusal(graph: ModelGraph, node: Node, judgement: Judgement, source: str) -> Diagnostic:
+    when = " when training (training=True)" if judgement.when_training else ""
+    return diagnostic(
+        graph,
+        "MS306",
+        node.path,
+        f"{judgement.layer} in {graph.label(node.id)} {judgement.computes}, but gets {judgement.dtype} from "
+        f"{_from(graph, source)}: every backend fails{when} (TensorFlow and JAX alike)",
+        judgement.hint(from_input=graph.nodes[source].role == "input"),
+        at=_at(node),
+        node=node.id,
+    )
+
+
+def _portability(graph: ModelGraph, node: Node, judgement: Judgement, source: str) -> Diagnostic:
+    when = " when training (training=True)" if judgement.when_training else ""
+    return diagnostic(
+        graph,
+        "MS305",
+        node.path,
+        f"{judgement.layer} in {graph.label(node.id)} {judgement.computes}, and gets {judgement.dtype} from "
+        f"{_from(graph, source)}: TensorFlow fails{when}, with or without oneDNN; it runs on JAX",
+        judgement.hint(from_input=graph.nodes[source].role == "input", portable=True),
+        severity=Severity.WARNING,
+        at=_at(node),
+        node=node.id,
+    )
+
+
+__all__ = ["infer_dtypes", "refuses_dtype"]

@@ -1,0 +1,618 @@
+"""The element types (dtypes) each layer kind computes with, and the dtype it gives: one table, by family.
+
+Keras casts a layer's *floating-point* inputs to the layer's compute dtype
+(float32) before `call` (`DTypePolicy.convert_input`); integer, boolean and
+string tensors reach the layer's operations as they are. Some operations
+promote them (`ops.matmul` of int32 and float32 is float32: Dense runs),
+some keep them (Flatten, MaxPooling, Add), and some exist for floating point
+only: the model builds, then every call fails, on TensorFlow and on JAX alike
+(an Activation('sigmoid') on int32) or on TensorFlow only (Conv1D on int32
+runs on JAX). The declarations below say, for every kind a spec can use as a
+step or merge, which dtypes fail where, and what dtype comes out.
+
+They were written from what Keras does, measured for every kind and every
+dtype a spec may declare (`tests/support/dtype_survey.py`), and are checked
+against Keras by `tests/layers/test_layer_dtypes_vs_keras.py`. Where a run in
+training gives another dtype than at inference (random augmentations return
+their input unchanged at inference, a float32 image when training), the
+declared output is the inference one: the dtype `predict` and a served model
+hand on.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .call import LayerCall
+
+FLOAT, INT, BOOL, STRING = "float", "int", "bool", "string"
+FLOATS = ("float16", "bfloat16", "float32", "float64")
+SIGNED = ("int8", "int16", "int32", "int64")
+UNSIGNED = ("uint8", "uint16", "uint32", "uint64")
+# The dtype Keras computes floating-point inputs in (the default policy's compute dtype).
+COMPUTE = "float32"
+
+
+def dtype_class(dtype: str) -> str:
+    """The class of a dtype: "float", "int" (signed or unsigned), "bool" or "string"."""
+    if dtype in FLOATS:
+        return FLOAT
+    if dtype in SIGNED or dtype in UNSIGNED:
+        return INT
+    return BOOL if dtype == "bool" else STRING
+
+
+class Runs(enum.Enum):
+    EVERYWHERE = "runs on every backend"
+    NOWHERE = "fails on every backend"  # MS306
+    NOT_ON_TENSORFLOW = "fails on TensorFlow, runs on JAX"  # MS305
+
+
+# (the layer's parameters, its inputs' dtypes) -> the dtype it gives.
+Output = Callable[[Any, Sequence[str]], str]
+
+
+def keep(params: Any, dtypes: Sequence[str]) -> str:
+    """The input's dtype, floating point cast to the compute dtype first (as Layer.__call__ does)."""
+    return COMPUTE if dtypes[0] in FLOATS else dtypes[0]
+
+
+def unchanged(params: Any, dtypes: Sequence[str]) -> str:
+    """The input's dtype exactly: the layer takes its input as it is, floating point included."""
+    return dtypes[0]
+
+
+def computed(params: Any, dtypes: Sequence[str]) -> str:
+    """The compute dtype, whatever comes in: the layer's weights or operations promote to float32."""
+    return COMPUTE
+
+
+def constant(dtype: str) -> Output:
+    def output(params: Any, dtypes: Sequence[str]) -> str:
+        return dtype
+
+    output.__doc__ = f"Always {dtype}."
+    return output
+
+
+_SIGNED_BITS = {"int8": 8, "int16": 16, "int32": 32, "int64": 64}
+_UNSIGNED_BITS = {"uint8": 8, "uint16": 16, "uint32": 32, "uint64": 64}
+
+
+def promote(params: Any, dtypes: Sequence[str]) -> str:
+    """Keras' result_type of the inputs after the float cast: a float wins, then the widest integer."""
+    cast = [COMPUTE if d in FLOATS else d for d in dtypes]
+    if COMPUTE in cast:
+        return COMPUTE
+    if all(d == cast[0] for d in cast):
+        return cast[0]
+    numbers = [d for d in cast if d != "bool"]
+    if not numbers:
+        return "bool"
+    signed = [_SIGNED_BITS[d] for d in numbers if d in _SIGNED_BITS]
+    unsigned = [_UNSIGNED_BITS[d] for d in numbers if d in _UNSIGNED_BITS]
+    if not signed:
+        return f"uint{max(unsigned)}"
+    if not unsigned:
+        return f"int{max(signed)}"
+    # A signed and an unsigned integer: the smallest signed type holding both.
+    bits = max(max(signed), 2 * max(unsigned))
+    return f"int{bits}" if bits <= 64 else COMPUTE
+
+
+def true_divide(params: Any, dtypes: Sequence[str]) -> str:
+    """The promoted dtype divided by a count: integers become floating point, 32 and 64 bits float64."""
+    promoted = promote(params, dtypes)
+    if promoted in FLOATS:
+        return promoted
+    return "float64" if promoted in ("int32", "int64", "uint32", "uint64") else COMPUTE
+
+
+@dataclass(frozen=True)
+class Family:
+    """A way of computing that several kinds share: which dtypes fail where, and what comes out.
+
+    `fails` and `tensorflow_fails` hold dtype classes ("int") or single
+    dtypes ("uint8"); a dtype named on its own overrides its class (`runs`).
+    """
+
+    name: str
+    # Completes "Activation('sigmoid') in gate step 1 ___, but gets int32": what it needs.
+    computes: str
+    output: Output = keep
+    fails: frozenset[str] = frozenset()  # on every backend: MS306
+    tensorflow_fails: frozenset[str] = frozenset()  # on TensorFlow, with or without oneDNN: MS305
+    runs: frozenset[str] = frozenset()  # dtypes that run although their class fails
+    # The failures happen only when training (training=True): Dropout's mask is floating point.
+    when_training: bool = False
+    # The output dtype is the input's (the tensor's values are only moved or selected).
+    keeps: bool = False
+    # A merge whose inputs are promoted to one dtype first computes with that one (Add of float32 and bool
+    # is an Add of float32s); else each input's dtype counts (HashedCrossing hashes each input).
+    promoted: bool = False
+    # What a merge does with inputs of different dtypes (after the float cast), whatever they are.
+    mixed: Runs = Runs.EVERYWHERE
+    # How to give the layer what it takes, where the usual advice (vectors for ids, floats) does not fit.
+    hint: str | None = None
+
+    def verdict(self, dtype: str) -> Runs:
+        if dtype in self.runs:
+            return Runs.EVERYWHERE
+        for key in (dtype, dtype_class(dtype)):
+            if key in self.fails:
+                return Runs.NOWHERE
+            if key in self.tensorflow_fails:
+                return Runs.NOT_ON_TENSORFLOW
+        return Runs.EVERYWHERE
+
+
+def family(
+    name: str,
+    computes: str,
+    output: Output = keep,
+    *,
+    fails: Sequence[str] = (),
+    tensorflow: Sequence[str] = (),
+    runs: Sequence[str] = (),
+    when_training: bool = False,
+    promoted: bool = False,
+    mixed: Runs = Runs.EVERYWHERE,
+    hint: str | None = None,
+) -> Family:
+    return Family(
+        name,
+        computes,
+        output,
+        frozenset(fails),
+        frozenset(tensorflow),
+        frozenset(runs),
+        when_training,
+        keeps=output in (keep, promote, unchanged),
+        promoted=promoted,
+        mixed=mixed,
+        hint=hint,
+    )
+
+
+# --- The families ----------------------------------------------------------------------------------
+# Strings fail in every numeric operation, on every backend; shape-only layers move them on TensorFlow
+# (JAX holds no strings at all, so no string model runs there: that is not counted against a layer).
+
+SHAPE_ONLY = family("passes the dtype through", "only moves values", keep)
+PROMOTES = family(
+    "promotes integers to float",
+    "computes in floating point (it promotes numbers)",
+    computed,
+    fails=[STRING],
+)
+FLOAT_ONLY = family(
+    "floating point only", "computes in floating point only", computed, fails=[INT, BOOL, STRING]
+)
+FLOAT_ON_TENSORFLOW = family(
+    "floating point only on TensorFlow",
+    "computes in floating point only on TensorFlow (JAX promotes numbers)",
+    computed,
+    fails=[STRING],
+    tensorflow=[INT, BOOL],
+)
+AVERAGES = family(
+    "averages numbers",
+    "averages numbers (in floating point only on TensorFlow)",
+    computed,
+    fails=[BOOL, STRING],
+    tensorflow=[INT],
+)
+SELECTS = family("selects numbers", "selects among numbers", keep, fails=[STRING], tensorflow=[BOOL])
+SELECTS_IN_3D = family(
+    "selects numbers (3D: floating point only on TensorFlow)",
+    "selects among numbers (TensorFlow's 3D pooling in floating point only)",
+    keep,
+    fails=[STRING],
+    tensorflow=[INT, BOOL],
+)
+KEEPS_NUMBERS = family("keeps numbers", "computes with numbers", keep, fails=[STRING])
+RECTIFIES_TO_FLOAT = family(
+    "computes in float32, booleans aside",
+    "computes with numbers (not booleans on TensorFlow)",
+    computed,
+    fails=[STRING],
+    tensorflow=[BOOL],
+)
+DROPS_WHEN_TRAINING = family(
+    "drops values with a floating-point mask when training",
+    "multiplies by a floating-point mask when training",
+    keep,
+    fails=[INT, BOOL, STRING],
+    when_training=True,
+)
+NOISE_WHEN_TRAINING = family(
+    "adds floating-point noise when training",
+    "computes with floating-point noise when training",
+    keep,
+    fails=[STRING],
+    tensorflow=[INT, BOOL],
+    when_training=True,
+)
+AUGMENTS_WHEN_TRAINING = family(
+    "augments in float32 when training, hands values on at inference",
+    "computes with numbers",
+    keep,
+    fails=[STRING],
+    when_training=True,
+)
+
+# --- Activations ---------------------------------------------------------------------------------
+# Activation applies one function: whether it exists for integers depends on the function.
+
+_IDENTITY = family("linear", "hands values on", unchanged)
+_RECTIFIES = family(
+    "keeps integers",
+    "computes with numbers (not booleans on TensorFlow)",
+    keep,
+    fails=[STRING],
+    tensorflow=[BOOL],
+)
+_PROMOTES_ALL = family("promotes numbers to float32", "computes in floating point", computed, fails=[STRING])
+_SOFTMAX_LIKE = family(
+    "floating point only on TensorFlow, never booleans",
+    "computes in floating point only (JAX promotes integers)",
+    computed,
+    fails=[BOOL, STRING],
+    tensorflow=[INT],
+)
+ACTIVATION_FAMILIES: dict[str, Family] = {
+    **dict.fromkeys(["sigmoid", "silu", "swish"], FLOAT_ONLY),
+    **dict.fromkeys(["log_sigmoid", "log_softmax", "softmax"], _SOFTMAX_LIKE),
+    "linear": _IDENTITY,
+    **dict.fromkeys(["relu", "relu6"], _RECTIFIES),
+    "leaky_relu": RECTIFIES_TO_FLOAT,
+    **dict.fromkeys(["exponential", "tanh"], _PROMOTES_ALL),
+    "hard_tanh": family(
+        "floating point only on TensorFlow",
+        "computes in floating point only on TensorFlow",
+        keep,
+        fails=[STRING],
+        tensorflow=[INT, BOOL],
+    ),
+}
+
+
+def _activation(params: Any) -> Family:
+    # Every other activation is floating point on TensorFlow only: JAX promotes the integers.
+    return ACTIVATION_FAMILIES.get(params.activation or "linear", FLOAT_ON_TENSORFLOW)
+
+
+# --- Merges ------------------------------------------------------------------------------------------
+
+CONCATENATES = family("concatenates", "only joins values", promote, promoted=True)
+ADDS = family("adds", "adds numbers", promote, tensorflow=[BOOL], promoted=True)
+COMBINES = family(
+    "combines numbers", "computes with numbers", promote, fails=[STRING], tensorflow=[BOOL], promoted=True
+)
+SUBTRACTS = family("subtracts", "subtracts numbers", promote, fails=[BOOL, STRING], promoted=True)
+AVERAGES_INPUTS = family(
+    "averages inputs", "averages numbers", true_divide, fails=[STRING], tensorflow=[BOOL], promoted=True
+)
+DOT = family("dot product", "multiplies numbers", promote, fails=[STRING], promoted=True)
+ATTENDS = family(
+    "attends in floating point only on TensorFlow",
+    "computes scores in floating point only on TensorFlow",
+    computed,
+    fails=[BOOL, STRING],
+    tensorflow=[INT],
+    promoted=True,
+)
+ATTENDS_ADDITIVELY = family(
+    "adds query and key, promoting equal dtypes",
+    "adds query and key (TensorFlow: of one dtype, not booleans)",
+    computed,
+    fails=[STRING],
+    tensorflow=[BOOL],
+    promoted=True,
+    mixed=Runs.NOT_ON_TENSORFLOW,
+)
+PROJECTS = family(
+    "projects every input in float32",
+    "computes in floating point (it promotes numbers)",
+    computed,
+    fails=[STRING],
+    promoted=True,
+)
+_GIVE_CATEGORIES = (
+    'give it integer or string categories (dtype = "int32" or "string"); bucket real values first with '
+    "Discretization"
+)
+CROSSES = family(
+    "crosses integer or string categories",
+    "hashes integer or string categories",
+    constant("int64"),
+    fails=[FLOAT, BOOL],
+    hint=_GIVE_CATEGORIES,
+)
+
+# --- Categories and strings ----------------------------------------------------------------------
+
+_ENCODINGS = ("one_hot", "multi_hot", "count", "tf_idf")
+IDS_TO_VECTORS = family(
+    "ids in, floats out", "looks ids up (it casts values to ids)", computed, fails=[STRING]
+)
+_GIVE_STRINGS = 'give it strings (dtype = "string"); integer ids go to IntegerLookup or Embedding'
+STRINGS_TO_IDS = family(
+    "strings in, int64 out",
+    "takes strings only",
+    constant("int64"),
+    fails=[FLOAT, INT, BOOL],
+    hint=_GIVE_STRINGS,
+)
+STRINGS_TO_ENCODINGS = family(
+    "strings in, float32 out", "takes strings only", computed, fails=[FLOAT, INT, BOOL], hint=_GIVE_STRINGS
+)
+IDS_TO_STRINGS = family(
+    "ids in, strings out",
+    "takes integer ids only",
+    constant("string"),
+    fails=[FLOAT, BOOL, STRING],
+    hint="give it the integer ids a StringLookup made",
+)
+HASHES = family("hashes anything to int64", "hashes values", constant("int64"))
+HASHES_TO_ENCODINGS = family("hashes anything to float32 encodings", "hashes values", computed)
+INTEGERS_TO_IDS = family("integers in, int64 out", "looks integers up", constant("int64"), fails=[STRING])
+INTEGERS_TO_ENCODINGS = family("integers in, float32 out", "looks integers up", computed, fails=[STRING])
+ENCODES = family("encodes ids as float32", "counts ids", computed, fails=[STRING], tensorflow=["uint8"])
+BUCKETS = family(
+    "buckets numbers into int32 ids", "compares numbers with boundaries", constant("int32"), fails=[STRING]
+)
+BUCKETS_TO_ENCODINGS = family(
+    "buckets numbers into float32 encodings", "compares numbers with boundaries", computed, fails=[STRING]
+)
+
+
+def _encodes(ids: Family, encodings: Family) -> Callable[[Any], Family]:
+    """A lookup's family: ids by default, float32 encodings for the other output modes."""
+
+    def choose(params: Any) -> Family:
+        return encodings if getattr(params, "output_mode", "int") in _ENCODINGS else ids
+
+    return choose
+
+
+def _string_lookup(params: Any) -> Family:
+    if getattr(params, "invert", False):
+        return IDS_TO_STRINGS
+    return _encodes(STRINGS_TO_IDS, STRINGS_TO_ENCODINGS)(params)
+
+
+def _posterization(params: Any) -> Family:
+    # A factor written as a float: TensorFlow cannot shift the pixels' bits by it (it converts the
+    # factor to an integer tensor and refuses), JAX can; at inference the layer does nothing.
+    factors = params.factor if isinstance(params.factor, (list, tuple)) else [params.factor]
+    if not any(isinstance(factor, float) for factor in factors):
+        return AUGMENTS_WHEN_TRAINING
+    return family(
+        "a floating-point posterization factor",
+        f"shifts bits by factor {params.factor!r} when training, which TensorFlow needs as an integer",
+        keep,
+        fails=[STRING],
+        tensorflow=[FLOAT, INT, BOOL],
+        when_training=True,
+        hint="write the factor as an integer (factor = 4, or [2, 6])",
+    )
+
+
+# kind -> its family, or a function of its parameters giving the family.
+Declaration = Family | Callable[[Any], Family]
+
+DECLARATIONS: dict[str, Declaration] = {
+    **dict.fromkeys(
+        [
+            "Cropping1D", "Cropping2D", "Cropping3D", "Flatten", "Identity", "Permute", "RepeatVector",
+            "Reshape", "UpSampling1D", "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D",
+            "ZeroPadding3D",
+        ],
+        SHAPE_ONLY,
+    ),
+    **dict.fromkeys(
+        [
+            "AugMix", "AutoContrast", "BatchNormalization", "CenterCrop", "CutMix", "Dense", "EinsumDense",
+            "GRU", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
+            "GroupNormalization", "LSTM", "LayerNormalization", "MelSpectrogram", "Normalization", "RNN",
+            "RandAugment", "RandomElasticTransform", "RandomErasing", "RandomFlip", "RandomGaussianBlur",
+            "RandomPerspective", "RandomRotation", "RandomSharpness", "RandomShear", "RandomTranslation",
+            "RandomZoom", "Rescaling", "SimpleRNN", "Solarization",
+        ],
+        PROMOTES,
+    ),
+    **dict.fromkeys(["MultiHeadAttention", "GroupQueryAttention"], PROJECTS),
+    **dict.fromkeys(["Embedding", "ReversibleEmbedding"], IDS_TO_VECTORS),
+    "Activation": _activation,
+    **dict.fromkeys(
+        [
+            "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose", "DepthwiseConv1D", "DepthwiseConv2D",
+            "STFTSpectrogram", "SeparableConv1D", "SeparableConv2D", "UnitNormalization",
+        ],
+        FLOAT_ONLY,
+    ),
+    **dict.fromkeys(
+        [
+            "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
+            "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "PReLU", "Softmax",
+        ],
+        AVERAGES,
+    ),
+    **dict.fromkeys(
+        ["Conv1D", "Conv2D", "Conv3D", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "ELU"], FLOAT_ON_TENSORFLOW
+    ),
+    **dict.fromkeys(
+        [
+            "ContrastLimitedAdaptiveHistogramEqualization", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
+            "GlobalMaxPooling3D", "RMSNormalization", "Equalization", "RandomGrayscale", "Masking",
+        ],
+        KEEPS_NUMBERS,
+    ),
+    **dict.fromkeys(
+        ["AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "MaxPooling1D", "MaxPooling2D", "Resizing", "ReLU"],
+        SELECTS,
+    ),
+    **dict.fromkeys(["AdaptiveMaxPooling3D", "MaxPooling3D"], SELECTS_IN_3D),
+    "LeakyReLU": RECTIFIES_TO_FLOAT,
+    **dict.fromkeys(
+        ["Dropout", "RandomSaturation", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"],
+        DROPS_WHEN_TRAINING,
+    ),
+    **dict.fromkeys(
+        ["AlphaDropout", "GaussianNoise", "GaussianDropout", "RandomContrast", "RandomBrightness"],
+        NOISE_WHEN_TRAINING,
+    ),
+    "ActivityRegularization": family(
+        "keeps numbers, adds a loss of their size",
+        "computes the size of numbers (TensorFlow: not unsigned integers or booleans)",
+        keep,
+        fails=[STRING],
+        tensorflow=[BOOL, *UNSIGNED],
+    ),
+    **dict.fromkeys(
+        [
+            "MixUp", "RandomColorDegeneration", "RandomColorJitter", "RandomCrop", "RandomHue",
+            "RandomInvert",
+        ],
+        AUGMENTS_WHEN_TRAINING,
+    ),
+    "RandomPosterization": _posterization,
+    "Concatenate": CONCATENATES,
+    "Add": ADDS,
+    **dict.fromkeys(["Maximum", "Minimum", "Multiply"], COMBINES),
+    "Subtract": SUBTRACTS,
+    "Average": AVERAGES_INPUTS,
+    "Dot": DOT,
+    "Attention": ATTENDS,
+    "AdditiveAttention": ATTENDS_ADDITIVELY,
+    "HashedCrossing": _encodes(CROSSES, family("crosses categories into float32 encodings",
+                                               "hashes integer or string categories", computed,
+                                               fails=[FLOAT, BOOL], hint=_GIVE_CATEGORIES)),
+    "StringLookup": _string_lookup,
+    "TextVectorization": _encodes(STRINGS_TO_IDS, STRINGS_TO_ENCODINGS),
+    "Hashing": _encodes(HASHES, HASHES_TO_ENCODINGS),
+    "IntegerLookup": _encodes(INTEGERS_TO_IDS, INTEGERS_TO_ENCODINGS),
+    "CategoryEncoding": ENCODES,
+    "Discretization": _encodes(BUCKETS, BUCKETS_TO_ENCODINGS),
+}  # fmt: skip
+
+# Wrappers compute as the layer they wrap.
+WRAPPERS = frozenset({"TimeDistributed", "Bidirectional", "SpectralNormalization"})
+
+
+def declaration(call: LayerCall) -> Family | None:
+    """The family a layer call computes in (a wrapper's: its wrapped layer's); None if undeclared."""
+    inner = getattr(call.params, "layer", None)
+    if call.kind.name in WRAPPERS and isinstance(inner, LayerCall):
+        return declaration(inner)
+    declared = DECLARATIONS.get(call.kind.name)
+    if declared is None or isinstance(declared, Family):
+        return declared
+    return declared(call.params)
+
+
+def describe(call: LayerCall) -> str:
+    """Name a layer call as a message shows it: Activation('sigmoid'), TimeDistributed(Dense)."""
+    inner = getattr(call.params, "layer", None)
+    if isinstance(inner, LayerCall):
+        return f"{call.kind.name}({describe(inner)})"
+    if call.kind.name == "Activation":
+        return f"Activation({call.params.activation or 'linear'!r})"
+    return call.kind.name
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What a layer call does with its inputs' dtypes."""
+
+    layer: str  # as a message names it
+    family: Family
+    runs: Runs
+    output: str | None  # the dtype it gives (None when it fails everywhere)
+    position: int = 0  # the input whose dtype fails (the first such)
+    dtype: str = ""  # that input's dtype
+    hints: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    @property
+    def computes(self) -> str:
+        return self.family.computes
+
+    @property
+    def when_training(self) -> bool:
+        return self.family.when_training
+
+    @property
+    def keeps(self) -> bool:
+        return self.family.keeps
+
+    def hint(self, *, from_input: bool, portable: bool = False) -> str:
+        """How to give the layer a dtype it computes with (from_input: the dtype is a spec input's)."""
+        kind = dtype_class(self.dtype)
+        if self.family.hint is not None:
+            fix = self.family.hint
+        elif kind == STRING:
+            fix = "turn the strings into ids first: StringLookup, Hashing or TextVectorization"
+        else:
+            cast = "put a Rescaling (scale = 1.0) before it, which computes in float32"
+            declare = 'declare the input dtype = "float32"'
+            if kind == BOOL:
+                fix = f"{declare} (booleans as 0.0 and 1.0), or {cast}" if from_input else cast
+            else:
+                fix = "turn ids into vectors first (Embedding or CategoryEncoding); if the values are "
+                fix += f"quantities, {declare}, or {cast}" if from_input else f"quantities, {cast}"
+        return f"for a model that runs on TensorFlow too: {fix}" if portable else fix
+
+
+def judge(call: LayerCall, dtypes: Sequence[str]) -> Judgement | None:
+    """Whether a layer call computes with its inputs' dtypes, where it fails, and the dtype it gives.
+
+    None for a kind without a declaration (a test keeps the table complete).
+    """
+    declared = declaration(call)
+    if declared is None:
+        return None
+    layer = describe(call)
+    if declared.promoted and len(dtypes) > 1:
+        return _judge_promoted(call, declared, layer, dtypes)
+    worst, position = Runs.EVERYWHERE, 0
+    for index, dtype in enumerate(dtypes):
+        runs = declared.verdict(dtype)
+        if runs is Runs.NOWHERE:
+            return Judgement(layer, declared, runs, None, index, dtype)
+        if runs is Runs.NOT_ON_TENSORFLOW and worst is Runs.EVERYWHERE:
+            worst, position = runs, index
+    return _judged(call, declared, layer, dtypes, worst, position)
+
+
+def _judge_promoted(call: LayerCall, declared: Family, layer: str, dtypes: Sequence[str]) -> Judgement:
+    """A merge that computes with its inputs' common dtype: judged on that one (and on their mixing)."""
+    cast = [COMPUTE if dtype in FLOATS else dtype for dtype in dtypes]
+    common = promote(call.params, dtypes)
+    runs = declared.verdict(common)
+    position = next((i for i, dtype in enumerate(cast) if dtype == common), 0)
+    if runs is Runs.EVERYWHERE and len(set(cast)) > 1 and declared.mixed is not Runs.EVERYWHERE:
+        runs = declared.mixed
+        position = next(i for i, dtype in enumerate(cast) if dtype != cast[0])
+    if runs is Runs.NOWHERE:
+        return Judgement(layer, declared, runs, None, position, dtypes[position])
+    return _judged(call, declared, layer, dtypes, runs, position)
+
+
+def _judged(call: LayerCall, declared: Family, layer: str, dtypes: Sequence[str], runs: Runs, position: int):
+    return Judgement(layer, declared, runs, declared.output(call.params, dtypes), position, dtypes[position])
+
+
+__all__ = [
+    "DECLARATIONS",
+    "Family",
+    "Judgement",
+    "Runs",
+    "declaration",
+    "describe",
+    "dtype_class",
+    "judge",
+]

@@ -1,0 +1,180 @@
+"""Element types (dtypes) against Keras: every kind's declaration, and whole models, built and run.
+
+For every kind a spec can use as a step or merge (`support.dtype_cases`), fed
+one dtype of each class (and a merge, mixed pairs too), mspec's declaration
+(`mspec.layers.dtypes`) must say what Keras does: runs (then with the dtype
+the run returns at inference), fails on every backend (MS306), or fails on
+TensorFlow with either oneDNN setting and runs on JAX (MS305). Keras' side
+comes from `support.dtype_oracle`: every call is built and run here, in
+inference and in training; one that fails here is asked of the other settings
+in one batch, so that a failure of this machine's kernels is never taken for a
+rule. Then a few whole models, the classes of the problem this pass solves,
+are linted, built from the generated source and run.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from mspec.layers import REGISTRY, load_all  # noqa: E402
+from mspec.layers.call import make_call  # noqa: E402
+from mspec.layers.dtypes import DECLARATIONS, Runs, judge  # noqa: E402
+from mspec.pipeline import check_bytes  # noqa: E402
+
+from support.dtype_cases import MERGE_PAIRS, STEPS, VARIANTS  # noqa: E402
+from support.dtype_oracle import HERE, Call, ModelCall, Truth, settle  # noqa: E402
+from support.keras_oracle import Verdict  # noqa: E402
+
+pytestmark = [
+    pytest.mark.keras,
+    pytest.mark.kernels,
+    pytest.mark.filterwarnings("ignore:You are using a softmax over axis"),
+    pytest.mark.filterwarnings("ignore:Layer .* does not support masking"),
+]
+
+# One dtype per class, the float class twice: float16 shows the cast to float32 before `call`.
+CLASS_DTYPES = ("float32", "float16", "int32", "uint8", "bool", "string")
+# Variants (the other activations, output modes) are fed fewer: the dtypes their parameters change.
+VARIANT_DTYPES = ("float32", "int32", "bool", "string")
+JAX = "JAX"
+
+
+def _calls() -> list[Call]:
+    calls = []
+    for kind, (step, shapes) in STEPS.items():
+        calls += [Call(step, tuple(shapes), (dtype,) * len(shapes)) for dtype in CLASS_DTYPES]
+        if REGISTRY[kind].is_merge:
+            calls += [Call(step, tuple(shapes), (a, *[b] * (len(shapes) - 1))) for a, b in MERGE_PAIRS]
+        for variant, variant_shapes in VARIANTS.get(kind, []):
+            calls += [
+                Call(variant, tuple(variant_shapes), (dtype,) * len(variant_shapes))
+                for dtype in VARIANT_DTYPES
+            ]
+    return calls
+
+
+CALLS = _calls()
+
+
+def _id(call: Call) -> str:
+    params = {k: v for k, v in call.step.items() if k != "type"}
+    detail = (
+        json.dumps(params, separators=(",", "="))
+        if call.step in [s for s, _ in VARIANTS.get(call.step["type"], [])]
+        else ""
+    )
+    return f"{call.step['type']}{detail}-{'+'.join(call.dtypes)}"
+
+
+@cache
+def _truths() -> dict[str, Truth]:
+    """Keras' verdict on every call, settled once for the module (one batch of evidence)."""
+    truths = settle(CALLS)
+    return {
+        json.dumps(call.request(), sort_keys=True): truth for call, truth in zip(CALLS, truths, strict=True)
+    }
+
+
+def truth_of(call: Call) -> Truth:
+    return _truths()[json.dumps(call.request(), sort_keys=True)]
+
+
+def test_every_kind_has_a_declaration_and_a_case() -> None:
+    kinds = {name for name, kind in load_all().items() if not kind.is_cell}
+    assert not kinds - set(DECLARATIONS) - {"TimeDistributed", "Bidirectional", "SpectralNormalization"}, (
+        sorted(kinds - set(DECLARATIONS))
+    )
+    assert set(STEPS) == kinds, sorted(kinds ^ set(STEPS))
+
+
+@pytest.mark.parametrize("call", CALLS, ids=_id)
+def test_declaration_matches_keras(call: Call) -> None:
+    truth = truth_of(call)
+    mine = judge(make_call(call.step), list(call.dtypes))
+    where = f"{call.step} on {'+'.join(call.dtypes)}"
+    if truth.verdict in (Verdict.BUILD, Verdict.RUN):
+        assert mine.runs is Runs.NOWHERE, (
+            f"{where}: Keras fails on every backend ({truth.error}), mspec: {mine.runs}"
+        )
+        return
+    if truth.verdict is Verdict.KERNEL:
+        tensorflow_only = JAX in truth.runs_on and JAX not in truth.fails_on and len(truth.fails_on) == 2
+        assert tensorflow_only, f"{where}: runs on {truth.runs_on}, fails on {truth.fails_on} ({truth.error})"
+        assert mine.runs is Runs.NOT_ON_TENSORFLOW, (
+            f"{where}: fails on TensorFlow, runs on JAX ({truth.error}), mspec: {mine.runs}"
+        )
+        return
+    assert mine.runs is Runs.EVERYWHERE, f"{where}: Keras runs it on {HERE}, mspec: {mine.runs}"
+    assert mine.output == truth.returned, (
+        f"{where}: Keras returns {truth.returned}, mspec declares {mine.output}"
+    )
+
+
+# --- Whole models ---------------------------------------------------------------------------------
+
+
+def _spec(inputs: dict, layers: list) -> dict:
+    return {
+        "model": {"name": "dtypes"},
+        "inputs": inputs,
+        "branches": {"features": {"from": next(iter(inputs)), "layers": layers}},
+        "outputs": {"out": {"from": "features", "loss": "mse"}},
+    }
+
+
+MODELS = {
+    "int32 into Activation(sigmoid)": (
+        _spec({"ids": {"shape": [4], "dtype": "int32"}}, [{"type": "Activation", "activation": "sigmoid"}]),
+        ["MS306"],
+    ),
+    "Hashing into UnitNormalization": (
+        _spec(
+            {"words": {"shape": [4], "dtype": "string"}},
+            [{"type": "Hashing", "num_bins": 8}, {"type": "UnitNormalization"}],
+        ),
+        ["MS306"],
+    ),
+    "bool into AveragePooling2D": (
+        _spec(
+            {"mask": {"shape": [8, 8, 1], "dtype": "bool"}}, [{"type": "AveragePooling2D", "pool_size": 2}]
+        ),
+        ["MS306"],
+    ),
+    "int32 into Conv1D": (
+        _spec(
+            {"ids": {"shape": [6, 1], "dtype": "int32"}}, [{"type": "Conv1D", "filters": 2, "kernel_size": 3}]
+        ),
+        ["MS305"],
+    ),
+    "RandomPosterization with a float factor": (
+        _spec({"image": {"shape": [8, 8, 3]}}, [{"type": "RandomPosterization", "factor": 4.0}]),
+        ["MS305"],
+    ),
+}
+
+
+def _keras_truth(graph) -> Truth:
+    """Build the generated model and run it, at inference and in training (where else, if not here)."""
+    from mspec.backends.codegen.python import generate_source
+
+    inputs = tuple((tuple(i.shape), i.dtype) for i in graph.spec.inputs.values())
+    return settle([ModelCall(generate_source(graph), graph.spec.name, inputs)])[0]
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_whole_model_agrees_with_keras(name: str) -> None:
+    spec, expected = MODELS[name]
+    result = check_bytes(json.dumps(spec).encode(), "dtypes.json")
+    codes = sorted({d.code for d in result.diagnostics if d.code in ("MS305", "MS306")})
+    assert codes == expected, f"{name}: mspec gives {[d.format() for d in result.diagnostics]}"
+    truth = _keras_truth(result.graph)
+    if "MS306" in codes:
+        assert truth.verdict.refused, f"{name}: mspec refuses it, but Keras: {truth.verdict.value}"
+    else:
+        assert truth.verdict is Verdict.KERNEL, f"{name}: mspec warns, but Keras: {truth.verdict.value}"
+        assert truth.runs_on == (JAX,), f"{name}: runs on {truth.runs_on} ({truth.error})"
