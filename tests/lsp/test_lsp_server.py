@@ -96,8 +96,18 @@ def test_the_projects_rule_selection_and_the_specs_lint_table_are_respected(edit
         types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
     )
 
-    (folder / "pyproject.toml").write_text('[tool.mspec]\nignore = ["MS703"]\n')
+    project = folder / "pyproject.toml"
+    project.write_text('[tool.mspec]\nignore = ["MS703"]\n')
     uri = editor.open(path)
+    assert editor.diagnostics(uri) == []
+
+    # The project's settings edited while the spec is open.
+    project.write_text('[tool.mspec]\nselect = ["MS7"]\n')
+    editor.file_changed(project)
+    assert {d.code for d in editor.diagnostics(uri)} == {"MS703"}
+
+    # The spec's own [lint] table.
+    editor.replace(uri, "[compile]", '[lint]\nignore = ["MS703"]\n\n[compile]')
     assert editor.diagnostics(uri) == []
 
 

@@ -109,13 +109,19 @@ class Editor:
             )
         )
 
+    def file_changed(self, path: Path) -> None:
+        """Tell the server a watched file changed on disk; what it publishes next is waited for anew."""
+        self.published.clear()
+        change = types.FileEvent(uri=path.resolve().as_uri(), type=types.FileChangeType.Changed)
+        self.client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[change]))
+
     def diagnostics(self, uri: str) -> list[types.Diagnostic]:
         """The diagnostics the server publishes for the document's latest version (waits for them)."""
 
         async def wait() -> list[types.Diagnostic]:
             while True:
                 found = self.published.get(uri)
-                if found is not None and (found.version is None or found.version >= self.versions[uri]):
+                if found is not None and found.version is not None and found.version >= self.versions[uri]:
                     return list(found.diagnostics)
                 self._arrived.clear()
                 await self._arrived.wait()

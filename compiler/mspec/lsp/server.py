@@ -124,6 +124,26 @@ def create_server() -> SpecServer:
         if isinstance(options.get("debounceMs"), int | float) and options["debounceMs"] >= 0:
             ls.debounce = options["debounceMs"] / 1000
 
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: SpecServer, params: types.InitializedParams) -> None:
+        # Ask the editor to say when a pyproject.toml changes, where it can watch files for a server.
+        workspace = ls.client_capabilities.workspace
+        watching = workspace.did_change_watched_files if workspace is not None else None
+        if watching is None or not watching.dynamic_registration:
+            return
+        watcher = types.FileSystemWatcher(glob_pattern=f"**/{PROJECT_FILE}")
+        ls.client_register_capability(
+            types.RegistrationParams(
+                registrations=[
+                    types.Registration(
+                        id="mspec-pyproject",
+                        method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                        register_options=types.DidChangeWatchedFilesRegistrationOptions(watchers=[watcher]),
+                    )
+                ]
+            )
+        )
+
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: SpecServer, params: types.DidOpenTextDocumentParams) -> None:
         uri = params.text_document.uri
@@ -132,6 +152,8 @@ def create_server() -> SpecServer:
             return
         ls.formats[uri] = fmt
         ls.current.pop(uri, None)
+        # [tool.mspec] may have changed while no spec was open (editors tell only if asked to watch).
+        forget_project_selections()
         ls.check(uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
