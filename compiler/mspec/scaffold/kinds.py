@@ -41,7 +41,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from .profile import DATE, LIST, NESTED, OTHER, SCALAR, TEXT, ColumnProfile
+from .profile import DATE, DISTINCT_CAP, LIST, NESTED, OTHER, SCALAR, TEXT, ColumnProfile
 
 # Whole numbers all in 0..SMALL_CODES - 1 (and at least 3 distinct) are codes, not quantities.
 SMALL_CODES = 32
@@ -226,7 +226,7 @@ def _text_column(p: ColumnProfile) -> Feature | LeftOut:
     if p.distinct is not None and p.distinct == p.rows and p.rows > 1:
         return LeftOut(p.name, "unique per row: an identifier, not a category")
     if p.distinct is None or p.distinct > NEARLY_UNIQUE * p.rows:
-        distinct = "more than 100,000" if p.distinct is None else f"{p.distinct:,}"
+        distinct = f"more than {DISTINCT_CAP:,}" if p.distinct is None else f"{p.distinct:,}"
         return LeftOut(
             p.name,
             f"{distinct} distinct values in {p.rows:,} rows (more than {NEARLY_UNIQUE:.0%}): "
@@ -246,7 +246,11 @@ def _number_column(p: ColumnProfile) -> Feature | LeftOut:
     distinct = p.distinct
     span = f"whole numbers from {number(p.low)} to {number(p.high)}"
     if whole and named_as_id(p.name):
-        if distinct is None or (distinct == p.rows and p.rows > 1):
+        if distinct is None:
+            return LeftOut(
+                p.name, f"more than {DISTINCT_CAP:,} distinct ids: too many to learn an embedding of each"
+            )
+        if distinct == p.rows and p.rows > 1:
             return LeftOut(p.name, "unique per row: an identifier, not a feature")
         largest = int(p.high or 0)
         if distinct >= DENSE_IDS * (largest + 1):
