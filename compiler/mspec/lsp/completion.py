@@ -31,8 +31,9 @@ def complete(current: Analysis, last_good: Analysis | None, offset: int) -> type
 def _items(current: Analysis, last_good: Analysis | None, offset: int) -> list[types.CompletionItem]:
     text = current.text
     line_start = text.rfind("\n", 0, offset) + 1
-    if current.fmt == "toml" and _HEADER_TYPED.match(text[line_start:offset]):
-        return _sections(current, offset, header=True)
+    typed = _HEADER_TYPED.match(text[line_start:offset])
+    if current.fmt == "toml" and typed:
+        return _sections(current, offset, header=True, typed=len(typed.group(1)))
     cursor = cursor_at(text, offset, current.fmt)
     if cursor.role == "value":
         return _values(current, last_good, cursor)
@@ -191,8 +192,10 @@ def _key_item(current: Analysis, cursor: Cursor, doc: knowledge.KeyDoc, kind) ->
 
 
 def _sections(
-    current: Analysis, offset: int, *, header: bool, cursor: Cursor | None = None
+    current: Analysis, offset: int, *, header: bool, cursor: Cursor | None = None, typed: int = 0
 ) -> list[types.CompletionItem]:
+    """Section names: in a TOML header being typed, `[bra` -> `branches.`; else a whole section."""
+    quoted = cursor is not None and cursor.token is not None and cursor.token.quoted
     items = []
     for doc in knowledge.section_keys(()):
         if doc.name.startswith("$"):
@@ -201,20 +204,18 @@ def _sections(
         if header:
             new_text = doc.name + ("." if named else "]")
         elif current.fmt == "json":
-            new_text = f'"{doc.name}": {{}}'
+            new_text = doc.name if quoted else f'"{doc.name}": {{}}'
         else:
             new_text = f"[{doc.name}{'.' if named else ']'}"
-        label = doc.name
+        edit = types.TextEdit(range=current.lines.range(offset - typed, offset), new_text=new_text)
         items.append(
             types.CompletionItem(
-                label=label,
+                label=doc.name,
                 kind=types.CompletionItemKind.Module,
                 detail=doc.description,
-                insert_text=new_text,
+                text_edit=edit if header else None,
+                insert_text=None if header else new_text,
                 filter_text=doc.name,
             )
         )
-    if cursor is not None and cursor.token is not None and cursor.token.quoted and current.fmt == "json":
-        for item in items:
-            item.insert_text = item.label
     return items
