@@ -79,7 +79,8 @@ for _name, _params, _doc in (
     (
         "RandomCrop",
         RandomCropParams,
-        "Crops a random `height` x `width` window in training, the centre otherwise.",
+        "Crops a random `height` x `width` window in training (resizing smaller images up to it); at "
+        "inference it hands images on uncropped, so the layers after it must take their size too.",
     ),
 ):
     register(

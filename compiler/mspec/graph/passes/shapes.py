@@ -105,6 +105,89 @@ def infer_shapes(graph: ModelGraph) -> list[Diagnostic]:
                 )
                 node.shape = None
     found += _self_produced_tensors(graph)
+    found += _inference_mismatches(graph)
+    return found
+
+
+# Layers whose output at inference is their input, whatever shape Keras declares for them: RandomCrop
+# crops (and resizes a smaller image up) in training only. Each name -> the axes it declares otherwise.
+def _crop_axes(params) -> tuple[tuple[int, int], ...]:
+    axes = (2, 3) if params.data_format == "channels_first" else (-3, -2)
+    return tuple(zip(axes, (params.height, params.width), strict=True))
+
+
+UNCHANGED_AT_INFERENCE = {"RandomCrop": _crop_axes}
+
+
+def _inference_mismatches(graph: ModelGraph) -> list[Diagnostic]:
+    """Layers whose inference output contradicts their declared shape, where that fails (MS303).
+
+    Keras builds the layers after such a layer on its declared shape; at
+    inference (predict, evaluate) they get its input's shape instead. The model
+    fails to run on every backend when a layer after it cannot take that shape,
+    or its weights were built for another size, or an output comes out with
+    another shape than the model declares. The shapes at inference are followed
+    from each such layer through everything that depends on it.
+    """
+    running: dict[str, tuple[Shape, Node]] = {}  # node -> (its shape at inference, the layer that changed it)
+    reported: set[str] = set()
+    found = []
+
+    def report(origin: Node, what: str) -> None:
+        if origin.id in reported:
+            return
+        reported.add(origin.id)
+        source = origin.inputs[0]
+        name = origin.call.kind.name
+        found.append(
+            diagnostic(
+                graph,
+                "MS303",
+                origin.path,
+                f"{name} declares {format_shape(origin.shape)}, but only crops in training: at inference it "
+                f"hands on {graph.label(source)} {format_shape(graph.nodes[source].shape)} as it is, and "
+                f"{what}",
+                f"give {name} images of its height and width, or follow it only with layers that take any "
+                "image size (such as GlobalAveragePooling2D)",
+                at="value",
+                node=origin.id,
+            )
+        )
+
+    for node in graph.topological_order():
+        if node.shape is None or node.call is None:
+            continue
+        changed = [i for i in node.inputs if i in running]
+        kind, params = node.call.kind, node.call.params
+        if changed:
+            origin = running[changed[0]][1]
+            declared = [graph.nodes[i].shape for i in node.inputs]
+            actual = [running[i][0] if i in running else graph.nodes[i].shape for i in node.inputs]
+            try:
+                shape = kind.output_shape(params, actual)
+                clash = _first_clash(kind.build_axes(params, declared), kind.build_axes(params, actual))
+            except ShapeError:
+                shape, clash = None, True
+            if shape is None or clash is not None:
+                report(
+                    origin,
+                    f"{graph.label(node.id)} ({kind.name}) cannot take {format_shape(actual[0])} there",
+                )
+            elif shape != node.shape:
+                running[node.id] = (shape, origin)
+        elif kind.name in UNCHANGED_AT_INFERENCE and len(node.inputs) == 1:
+            given = graph.nodes[node.inputs[0]].shape
+            axes = UNCHANGED_AT_INFERENCE[kind.name](params)
+            if any(known(given[axis]) and given[axis] != size for axis, size in axes):
+                running[node.id] = (given, node)
+    for name, output in graph.outputs.items():
+        if output in running:
+            shape, origin = running[output]
+            report(
+                origin,
+                f"output {name!r} comes out {format_shape(shape)}, "
+                f"not {format_shape(graph.nodes[output].shape)}",
+            )
     return found
 
 
