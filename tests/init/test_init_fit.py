@@ -62,11 +62,6 @@ def test_explain_reads_the_trained_model(data: Path, tmp_path: Path) -> None:
         assert set(report.inputs) == set(written.inputs)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="explain hands model.predict numpy arrays of str for a string input, which Keras refuses "
-    "(Invalid dtype: object); predict converts them to tf.string first",
-)
 def test_explain_reads_a_model_with_a_text_input(data: Path, full) -> None:
     spec, written, _ = full
     explanation = explain(spec, spec.parent / "churn.keras", data, repeats=1)

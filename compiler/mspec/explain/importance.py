@@ -419,7 +419,7 @@ class _Totals:
 def _evaluate(model, chunks, variants, scoring, typical, seed, batch_size, result) -> _Totals:
     import keras
 
-    from ..training.feeding import row_bytes
+    from ..training.feeding import predict_inputs, row_bytes
 
     output_names = [s.name for s in scoring]
     loss_sum = np.zeros((len(variants), len(scoring)), dtype="float64")
@@ -437,7 +437,7 @@ def _evaluate(model, chunks, variants, scoring, typical, seed, batch_size, resul
                 name: np.concatenate([_variant_input(x, name, v, typical, seed, chunk_index) for v in block])
                 for name in x
             }
-            predicted = model.predict(inputs, batch_size=batch_size, verbose=0)
+            predicted = model.predict(predict_inputs(inputs), batch_size=batch_size, verbose=0)
             predicted = _by_output(predicted, output_names)
             for o, score in enumerate(scoring):
                 truth = np.concatenate([y[score.name]] * len(block))

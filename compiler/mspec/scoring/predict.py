@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..frontend import CheckResult
+from ..training.feeding import predict_inputs
 from .columns import DEFAULT_THRESHOLD, output_kinds
 from .writers import chunk_writer, output_format
 
@@ -95,7 +96,8 @@ def predict(
     written: list[str] = []
     with chunk_writer(output) as writer:
         for x, kept in _chunks(source, binding, keep, chunk_rows):
-            predicted = by_output(keras_model.predict(_tensors(x), batch_size=batch_size, verbose=0), names)
+            predicted = keras_model.predict(predict_inputs(x), batch_size=batch_size, verbose=0)
+            predicted = by_output(predicted, names)
             columns: dict[str, Any] = dict(kept)
             for name in result.spec.outputs:  # in the spec's order, whatever the model's
                 columns.update(kinds[name].columns(np.asarray(predicted[name]), threshold))
@@ -111,15 +113,6 @@ def default_chunk_rows(result: CheckResult, batch_size: int) -> int:
     from ..training.feeding import row_bytes
 
     return max(batch_size, CHUNK_BYTES // max(1, row_bytes(result.spec)))
-
-
-def _tensors(x: dict[str, np.ndarray]) -> dict[str, Any]:
-    """The inputs as model.predict takes them: text as tf.string tensors (Keras refuses arrays of str)."""
-    if not any(array.dtype.kind in "OUS" for array in x.values()):
-        return x
-    import tensorflow as tf
-
-    return {name: tf.constant(array) for name, array in x.items()}  # one kind of value: all tensors
 
 
 def _check_kept(keep: tuple[str, ...], source: Any, binding: Any, result: CheckResult) -> None:

@@ -47,6 +47,19 @@ def row_bytes(spec: Any) -> int:
     return total + 8 * len(spec.outputs)
 
 
+def predict_inputs(x: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The inputs as `model.predict` takes them: text as tf.string tensors.
+
+    Keras' predict refuses NumPy arrays of str or object ("Invalid dtype:
+    object"); fit is given the same text through its own data adapter.
+    """
+    if not any(array.dtype.kind in "OUS" for array in x.values()):
+        return x
+    import tensorflow as tf
+
+    return {name: tf.constant(array) for name, array in x.items()}  # one kind of value: all tensors
+
+
 def should_stream(spec: Any, rows: int, forced: bool | None) -> bool:
     # Keras' NumPy path refuses arrays of Python strings; tf.data carries them as tf.string.
     if any(spec_input.dtype == "string" for spec_input in spec.inputs.values()):
