@@ -322,6 +322,18 @@ def test_labels_present_are_ignored_even_when_wrong(trained: dict, tmp_path: Pat
     assert result.warnings == []  # nor are the label columns reported as bound to nothing (MS502)
 
 
+def test_the_spec_lint_table_applies_to_data_findings_as_in_lint(trained: dict, tmp_path: Path) -> None:
+    spec, model = trained["two"]
+    data = trained["data"]
+    source = tmp_path / "new.npz"
+    np.savez(source, a=data["a"], b=data["b"], notes=np.zeros(ROWS))
+    warned = mspec.predict(spec, model, source, tmp_path / "p.parquet")
+    assert [w.code for w in warned.warnings] == ["MS502"]  # an array bound to nothing
+    quiet = tmp_path / "quiet.toml"
+    quiet.write_text(spec.read_text() + '\n[lint]\nignore = ["MS502"]\n')
+    assert mspec.predict(quiet, model, source, tmp_path / "q.parquet").warnings == []
+
+
 CITIES = """
 [model]
 name = "cities"

@@ -102,7 +102,9 @@ def data_diagnostics(
 ) -> list[Diagnostic]:
     """The data checks of `mspec lint --data`, on the training data and the validation data.
 
-    With `shard` (this process' index, the number of processes of a
+    Reported as lint reports them: the spec's [lint] table and the project's
+    [tool.mspec] selection apply (an ignored warning is not printed by fit
+    either). With `shard` (this process' index, the number of processes of a
     multi-worker run), only the rows this process trains and validates on are
     read: every process checks its own share, and none reads the whole data.
     """
@@ -117,7 +119,7 @@ def data_diagnostics(
         found.extend(check_data(result, path, rows, labels=labels, kept=kept))
         if shard is not None:
             found.extend(_empty_shards(result, path, shard))
-    return found
+    return result.reported(found)
 
 
 def _empty_shards(result: CheckResult, path: str | Path, shard: tuple[int, int]) -> list[Diagnostic]:
