@@ -30,7 +30,7 @@ from .context import cursor_at
 from .diagnostics import docs_base, lsp_diagnostics
 
 # Seconds without a change before a document is checked again.
-DEBOUNCE_SECONDS = 0.03
+DEBOUNCE_SECONDS = 0.02
 PROJECT_FILE = "pyproject.toml"
 # The protocol's error code for a request that was valid but could not be carried out.
 REQUEST_FAILED = -32803
