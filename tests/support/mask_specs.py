@@ -62,6 +62,14 @@ CARRIERS = [
 ]
 
 
+# Layers after which the mask no longer follows the tensor: TimeDistributed keeps its input's
+# (batch, steps, positions) mask while its layer reduces the positions.
+REDUCERS = [
+    {"type": "TimeDistributed", "layer": {"type": "LSTM", "units": 3}},
+    {"type": "TimeDistributed", "layer": {"type": "GlobalAveragePooling1D"}},
+]
+
+
 @st.composite
 def mask_models(draw) -> dict:
     """A small random model: a masked input (Embedding mask_zero on ids of rank 2-3, or Masking),
@@ -72,26 +80,26 @@ def mask_models(draw) -> dict:
     masked_by = draw(st.sampled_from(["embedding", "masking", "none"]))
     if masked_by == "masking":
         inputs = {"x": floats(*steps_shape, 8)}
-        first = [{"type": "Masking"}]
+        first, unmasked = {"type": "Masking"}, {"type": "Identity"}
     else:
         inputs = {"x": ids(*steps_shape)}
-        first = [embedding(mask_zero=masked_by == "embedding")]
-    carriers = draw(st.lists(st.sampled_from(CARRIERS), max_size=2))
-    branches = {"a": branch("x", *first, *carriers)}
+        first, unmasked = embedding(mask_zero=masked_by == "embedding"), embedding(mask_zero=False)
+    rest = draw(st.lists(st.sampled_from(CARRIERS), max_size=2))
     rank = len(steps_shape) + 2  # batch, steps..., features
-    consumer = draw(st.sampled_from(_consumers(rank)))
-    kind, spec = consumer
+    if rank == 4 and draw(st.booleans()):
+        rest.append(draw(st.sampled_from(REDUCERS)))
+        rank = 3
+    branches = {"a": branch("x", first, *rest)}
+    kind, spec = draw(st.sampled_from(_consumers(rank)))
     if kind == "step":
         branches["a"]["layers"].append(spec)
         return document(inputs, branches)
-    other = draw(st.sampled_from(["a", "plain"]))
-    if other == "plain":
-        # The same steps, unmasked (ids through an Embedding without mask_zero).
-        if masked_by == "masking":
-            branches["plain"] = branch("x", {"type": "Dense", "units": 8})
-        else:
-            branches["plain"] = branch("x", embedding(mask_zero=False))
-    sources = ["a", other] if draw(st.booleans()) else [other, "a"]
+    # The other inputs: the masked branch again, or the same steps without a mask.
+    branches["plain"] = branch("x", unmasked, *rest)
+    arity = 3 if spec["type"] in ("Attention", "MultiHeadAttention") and draw(st.booleans()) else 2
+    sources = draw(st.lists(st.sampled_from(["a", "plain"]), min_size=arity, max_size=arity))
+    if spec["type"] == "Concatenate":
+        spec["axis"] = draw(st.sampled_from([-1, 1]))
     return document(inputs, branches, {"m": {"type": spec.pop("type"), "from": sources, **spec}})
 
 
