@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..diagnostics.report import EXIT_CANNOT_RUN, EXIT_ERRORS, EXIT_OK
-from ..training.guard import run_guarded, stop
+from ..training.guard import extra_needed, run_guarded, stop
 from .formats import DEFAULT_ROWS, EXTRAS, FORMATS, ExportRefused
 
 
@@ -92,7 +92,8 @@ def export(
     or the verification found a difference; 2 could not run (missing extra,
     unreadable file); 130 interrupted.
     """
-    from .exporter import export as run_export
+    with extra_needed("not exported" if not verify_only else "not verified", EXTRAS[fmt]):
+        from .exporter import export as run_export
 
     for path in (spec, model_path):
         if not Path(path).is_file():

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..diagnostics.report import EXIT_CANNOT_RUN, EXIT_OK
-from ..training.guard import run_guarded, stop
+from ..training.guard import extra_needed, run_guarded, stop
 
 EXPLAIN_EXTRA = "install the extra with: pip install 'mspec[fit]'"
 
@@ -92,8 +92,9 @@ def explain(
     Exit status: 0 explained; 1 the spec or the data has errors; 2 could not
     run (missing extra, unreadable file); 130 interrupted.
     """
-    from .importance import explain as run_explain
-    from .output import to_json, to_png, to_text
+    with extra_needed("not explained", EXPLAIN_EXTRA):
+        from .importance import explain as run_explain
+        from .output import to_json, to_png, to_text
 
     for path in (spec, model_path):
         if not Path(path).is_file():

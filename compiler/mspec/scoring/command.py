@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..diagnostics.report import EXIT_CANNOT_RUN, EXIT_OK
-from ..training.guard import run_guarded, stop
+from ..training.guard import extra_needed, run_guarded, stop
 
 SCORING_EXTRA = "install the extra with: pip install 'mspec[fit]'"
 DATA_HELP = (
@@ -120,7 +120,8 @@ def predict(
     argument (nothing written); 2 could not run (missing extra, unreadable
     file); 130 interrupted (nothing written).
     """
-    from .predict import predict as run_predict
+    with extra_needed("not predicted", SCORING_EXTRA):
+        from .predict import predict as run_predict
 
     _require_files(spec, model_path, data)
     columns = tuple(c.strip() for item in keep for c in item.split(",") if c.strip())
@@ -182,7 +183,8 @@ def evaluate(spec: str, model_path: str, data: str, batch_size: int, output_form
     labels among them); 2 could not run (missing extra, unreadable file);
     130 interrupted.
     """
-    from .evaluate import evaluate as run_evaluate
+    with extra_needed("not evaluated", SCORING_EXTRA):
+        from .evaluate import evaluate as run_evaluate
 
     _require_files(spec, model_path, data)
     evaluation = run_guarded(

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..diagnostics.report import EXIT_CANNOT_RUN, EXIT_OK
-from .guard import progress_verbosity, run_guarded, stop
+from .guard import extra_needed, progress_verbosity, run_guarded, stop
 from .settings import DISTRIBUTE_CHOICES
 
 FIT_EXTRA = "install the extra with: pip install 'mspec[fit]'"
@@ -123,9 +123,10 @@ def fit(
     multi_worker process was lost (rerun every process with --resume); 130
     interrupted (previous outputs kept, and the backup).
     """
-    from .checkpoint import ResumeError
-    from .distribute import Cluster
-    from .runner import fit as run_fit
+    with extra_needed("not trained", FIT_EXTRA):
+        from .checkpoint import ResumeError
+        from .distribute import Cluster
+        from .runner import fit as run_fit
 
     if validation is not None and validation_split is not None:
         raise click.UsageError("give --validation or --validation-split, not both")

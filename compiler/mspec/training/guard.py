@@ -21,7 +21,7 @@ import contextlib
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import click
@@ -51,7 +51,9 @@ def run_guarded(
     from ..files import terminate_as_exit
     from .distribute import DistributeError
     from .quiet import native_lines_held_back
-    from .runner import FitError
+
+    with extra_needed(outcome, extra_hint):
+        from .runner import FitError
 
     data_error = data_error_class()
     native = None
@@ -90,6 +92,20 @@ def run_guarded(
             EXIT_CANNOT_RUN,
         )
     raise AssertionError("unreachable: every handler above exits")
+
+
+@contextlib.contextmanager
+def extra_needed(outcome: str, extra_hint: str) -> Iterator[None]:
+    """Turn a missing optional dependency, met while importing what a command runs, into one line (exit 2).
+
+    The commands that train or score import numpy, pyarrow and the framework
+    only when they run: on a core install (the pre-commit hook's) that import
+    is where they end, and it must say which extra to install, not show a traceback.
+    """
+    try:
+        yield
+    except ModuleNotFoundError as error:
+        stop(f"{outcome}: {error.name} is not installed; {extra_hint}", EXIT_CANNOT_RUN)
 
 
 def progress_verbosity(quiet: bool) -> int:
