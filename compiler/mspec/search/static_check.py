@@ -211,7 +211,7 @@ def _combinations(result: CheckResult, space: SearchSpace, report: SpaceCheck) -
                 (SEARCH,),
                 "MS805",
                 f"no point of the search space is valid: all {report.checked} {what} have errors",
-                "the causes are reported at the values involved (MS804)",
+                "each cause is reported at the values involved, as MS804",
                 prefer="key",
             )
         )

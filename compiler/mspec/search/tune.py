@@ -6,7 +6,8 @@ One Optuna study; each trial:
 2. writes them into the parsed spec and runs the front end on it
    (static_check.point_errors): a point with an error never reaches Keras.
    The trial is told as pruned, with the finding as its reason, and is not
-   counted: `trials` counts trials that train;
+   counted: `trials` counts trials that train. A point that an earlier trial
+   trained is pruned likewise: with the same seed it would score the same;
 3. trains the point with `mspec.fit` (the same checks, training and seeding
    as `mspec fit`), every trial with the same seed, so that trials differ
    only in their values. After each epoch, the metric is reported to Optuna
@@ -31,7 +32,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import socket
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,12 +51,17 @@ REJECTED = "mspec_rejected"
 PRUNED = "mspec_pruned"
 FAILED = "mspec_failed"
 SURPLUS = "mspec_surplus"
+# Which process trained a trial (host:pid), when several work on one study.
+WORKER = "mspec_worker"
 # Study attribute: the space and objective a study was started with (a resumed tune must match it).
 SPACE_ATTRIBUTE = "mspec_space"
-# Invalid points in a row after which the sampler is taken to find nothing else.
-MAX_REJECTIONS_IN_A_ROW = 1000
+# Points in a row that were invalid or already trained, after which the sampler is taken to find
+# nothing else (a small space, tried through).
+MAX_REJECTIONS_IN_A_ROW = 100
 # TPE's random start-up trials (Optuna's default), at most half of the trials of a small tune.
 TPE_STARTUP_TRIALS = 10
+# Attempts at opening a storage that several processes are creating at once.
+OPEN_ATTEMPTS = 5
 # A trial of a process that stopped sending heartbeats this long ago is marked failed (database storage).
 HEARTBEAT_SECONDS = 30
 GRACE_SECONDS = 90
@@ -98,7 +106,7 @@ class TuneResult:
     best: TrialOutcome
     trials: list[TrialOutcome]
     trained: int  # trials of the study that trained (complete, pruned while training, failed)
-    rejected: int  # points rejected by the static check, in the whole study
+    rejected: int  # points rejected without training (the static check, the data), in the whole study
     best_spec: str = ""
     written: list[Path] = field(default_factory=list)
 
@@ -187,22 +195,27 @@ def _open_study(optuna: Any, url: str | None, name: str, space: SearchSpace, see
         else optuna.pruners.NopPruner()
     )
     fingerprint = space_fingerprint(space)
-    try:
-        study = optuna.create_study(
-            storage=_storage(optuna, url),
-            sampler=sampler,
-            pruner=pruner,
-            study_name=name,
-            direction=direction,
-            load_if_exists=True,
-        )
-        started_with = study.user_attrs.get(SPACE_ATTRIBUTE)
-        if started_with is None:
-            study.set_user_attr(SPACE_ATTRIBUTE, fingerprint)
-    except TuneError:
-        raise
-    except Exception as error:  # the database's own errors, whatever the driver
-        raise StorageError(f"--storage {url}: cannot open study {name!r}: {error}") from error
+    for attempt in range(1, OPEN_ATTEMPTS + 1):
+        try:
+            study = optuna.create_study(
+                storage=_storage(optuna, url),
+                sampler=sampler,
+                pruner=pruner,
+                study_name=name,
+                direction=direction,
+                load_if_exists=True,
+            )
+            started_with = study.user_attrs.get(SPACE_ATTRIBUTE)
+            if started_with is None:
+                study.set_user_attr(SPACE_ATTRIBUTE, fingerprint)
+            break
+        except StorageError:
+            raise
+        except Exception as error:  # the database's own errors, whatever the driver
+            # Processes starting together race to create the database's tables: the losers retry.
+            if attempt == OPEN_ATTEMPTS:
+                raise StorageError(f"--storage {url}: cannot open study {name!r}: {error}") from error
+            time.sleep(0.5 * attempt)
     if started_with is not None and started_with != fingerprint:
         raise TuneError(
             f"study {name!r} in {url} was started with another search space or objective: give another "
@@ -232,9 +245,12 @@ def _storage(optuna: Any, url: str | None) -> Any:
         )
     # SQLite serializes writers: a process waits for the other's transaction rather than failing at once.
     engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None
-    return optuna.storages.RDBStorage(
-        url, engine_kwargs=engine, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS
-    )
+    with warnings.catch_warnings():
+        # Heartbeats are marked experimental; they are what lets a resumed study retry a killed trial.
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RDBStorage(
+            url, engine_kwargs=engine, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS
+        )
 
 
 def space_fingerprint(space: SearchSpace) -> str:
@@ -318,8 +334,13 @@ class _Trials:
         errors = point_errors(self.result, self.space, values)
         if errors:
             return self._reject(trial, f"rejected by the static check: {_reason(errors)}", shown)
+        twin = self._trained_twin(trial.number, values)
+        if twin is not None:
+            reason = f"the same point as trial {twin}, which trains with the same seed"
+            return self._reject(trial, reason, shown)
         self.rejected_in_a_row = 0
         trial.set_user_attr(CHECKED, True)
+        trial.set_user_attr(WORKER, f"{socket.gethostname()}:{os.getpid()}")
         point = point_result(self.result, self.space, values)
         metric = self.space.tune.metric
         callbacks = [_pruning_callback(optuna, trial, metric)] if self.space.tune.pruning else []
@@ -361,11 +382,24 @@ class _Trials:
         )
         return score
 
+    def _trained_twin(self, number: int, values: dict[str, Any]) -> int | None:
+        """An earlier trial of the same point that trained or is training: this one would score the same."""
+        failed = self.optuna.trial.TrialState.FAIL
+        for trial in self.study.get_trials(deepcopy=False):
+            same = trial.params == values and trial.user_attrs.get(CHECKED)
+            if same and trial.number != number and trial.state != failed:
+                return trial.number
+        return None
+
     def _reject(self, trial: Any, reason: str, shown: str) -> float:
         trial.set_user_attr(REJECTED, reason)
         self.log(f"trial {trial.number}: {reason} ({shown})")
         self.rejected_in_a_row += 1
         if self.rejected_in_a_row >= MAX_REJECTIONS_IN_A_ROW:
+            self.log(
+                f"stopping: the last {MAX_REJECTIONS_IN_A_ROW} points sampled were invalid or already "
+                "trained, so the space may hold no other valid point"
+            )
             self.study.stop()
         raise self.optuna.TrialPruned(reason)
 
@@ -415,7 +449,7 @@ def _outcome(optuna: Any, study: Any, space: SearchSpace, name: str, seed: int, 
         attrs = trial.user_attrs
         if attrs.get(SURPLUS) or trial.state == State.WAITING:
             continue
-        rejected += bool(attrs.get(REJECTED))
+        rejected += str(attrs.get(REJECTED, "")).startswith("rejected")
         trained += bool(attrs.get(CHECKED)) and trial.state != State.RUNNING
         score = trial.value
         if score is None and trial.intermediate_values:
@@ -460,7 +494,8 @@ def best_spec_text(
     data["train"] = train
     fmt = "json" if str(result.path).endswith(".json") else "toml"
     header = (
-        f"{result.spec.name}: the best point of `mspec tune` over {Path(result.path).name}'s [search]\n"
+        f"{result.spec.name}: the best point of `mspec tune` "
+        f"over the search space of {Path(result.path).name}\n"
         f"(trial {outcome.best.number}, {outcome.metric} = {outcome.best.score:.6g}, "
         f"trained with seed {outcome.seed}).\n"
         + "".join(f"{key} = {show_value(value)}\n" for key, value in values.items())

@@ -5,7 +5,7 @@
 epochs, seconds, and the reason of a pruned or failed trial (points the
 static check rejected are pruned trials whose reason says so).
 <name>.tune.png shows the score of every completed trial with the best so
-far, and each parameter's importance (Optuna's fANOVA) once enough trials
+far, and each parameter's importance (Optuna's PED-ANOVA) once enough trials
 completed. All three files are written atomically.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +106,7 @@ def tune_png(outcome: TuneResult, study: Any) -> bytes:
     if scores:
         names = list(scores)[::-1]
         importance.barh(names, [scores[n] for n in names])
-        importance.set_xlabel("importance (fANOVA, share of the variance)")
+        importance.set_xlabel("importance (Optuna's PED-ANOVA)")
     else:
         importance.text(0.5, 0.5, "needs more completed trials", ha="center", va="center", fontsize=9)
         importance.set_xticks([])
@@ -123,7 +124,10 @@ def _importances(study: Any) -> dict[str, float]:
     complete = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
     if len(complete) < 2:
         return {}
+    evaluator = optuna.importance.PedAnovaImportanceEvaluator()
     try:
-        return dict(optuna.importance.get_param_importances(study))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "importances will be equal" on a few trials: the plot shows it
+            return dict(optuna.importance.get_param_importances(study, evaluator=evaluator))
     except Exception:  # Optuna refuses a study whose trials do not vary, or share no parameter
         return {}
