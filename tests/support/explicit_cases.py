@@ -479,6 +479,8 @@ RNN_CASES = [
     ok(L("LSTM", units=2, use_bias=False, bias_initializer="orthogonal"), (N, 5, 3), run=True),
     ok(L("GRU", units=2, use_bias=False, bias_initializer="identity"), (N, 5, 3), run=True),
     no(L("SimpleRNN", units=2, bias_initializer="orthogonal"), (N, 5, 3)),
+    ok(L("GRU", units=2, bias_initializer="orthogonal"), (N, 5, 3), run=True),  # reset_after: a matrix
+    no(L("GRU", units=2, reset_after=False, bias_initializer="orthogonal"), (N, 5, 3)),
     # The activity regularizer sees the layer's output: every step's with return_sequences.
     no(L("LSTM", units=2, return_sequences=True, activity_regularizer="orthogonal_regularizer"), (N, 5, 3),
        run=True),

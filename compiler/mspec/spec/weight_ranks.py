@@ -35,6 +35,8 @@ def weight_ranks(kind: str, parameter: str, params: Any) -> frozenset[int] | Non
         return frozenset({rank + 2}) if isinstance(rank, int) else frozenset({2})
     if weight in ("recurrent", "embeddings"):
         return frozenset({2})
+    if weight == "bias" and callable(getattr(params, "bias_rows", None)) and params.bias_rows() > 1:
+        return frozenset({2})  # a GRU with reset_after: an input and a recurrent bias, one row each
     return frozenset({1})  # biases, beta, gamma, moving statistics
 
 
