@@ -101,6 +101,7 @@ bench: $(STAMP_BENCH) graphviz
 	$(BIN)/python benchmarks/explain_vs_loop.py
 	$(BIN)/python benchmarks/predict_vs_keras.py
 	$(BIN)/python benchmarks/export_applications.py
+	$(BIN)/python benchmarks/tune_vs_optuna.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache .hypothesis

@@ -190,7 +190,7 @@ def _open_study(optuna: Any, url: str | None, name: str, space: SearchSpace, see
         startup = max(1, min(TPE_STARTUP_TRIALS, trials // 2))
         sampler = optuna.samplers.TPESampler(seed=sampler_seed, n_startup_trials=startup)
     pruner = (
-        optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
+        optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=2)
         if space.tune.pruning
         else optuna.pruners.NopPruner()
     )
