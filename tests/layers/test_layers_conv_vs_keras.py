@@ -64,6 +64,16 @@ SHARED_CASES = [
     ok(L("DepthwiseConv1D", kernel_size=3), (N, 8, 3), (N, 4, 3)),
     no(L("SeparableConv1D", filters=2, kernel_size=3), (N, 8, 3), (N, 8, 2)),
     no(L("Conv1DTranspose", filters=2, kernel_size=3), (N, 8, 3), (N, 8, 2)),
+    # A later use on unknown channels: the kernel exists, and the output has the filters (found by the
+    # shared-layer generator: 3 filters in 3 groups on 3 channels only look like handing them on) ...
+    ok(L("Conv2D", filters=2, kernel_size=3), (N, 8, 8, 3), (N, N, 8, N)),
+    ok(L("Conv1D", filters=3, kernel_size=1, groups=3), (N, 5, 3), (N, 5, N)),
+    ok(L("SeparableConv1D", filters=2, kernel_size=3), (N, 8, 3), (N, 8, N)),
+    ok(L("Conv2DTranspose", filters=2, kernel_size=1, data_format="channels_first"), (N, 3, 5, 5),
+       (N, N, 5, 5)),
+    # ... but a depthwise convolution multiplies the channels it gets, and an unknown number fails.
+    no(L("DepthwiseConv2D", kernel_size=1, data_format="channels_first"), (N, 3, 5, 5), (N, N, 5, 5)),
+    no(L("DepthwiseConv1D", kernel_size=3), (N, 8, 3), (N, 8, N)),
 ]  # fmt: skip
 
 

@@ -68,6 +68,14 @@ SHARED_CASES = [
     ok(L("LayerNormalization", center=False, scale=False), (N, 1), (N, 2), run=True),
     ok(L("BatchNormalization", axis=1), (N, 4, 3), (N, 4, 5), run=True),
     no(L("BatchNormalization", axis=1), (N, 4, 3), (N, 4), run=True),
+    # A later use on an unknown size: Keras computes the output from it, and a size the layer hands on
+    # stays unknown.
+    ok(L("Normalization", mean=[0.0, 1.0, 2.0], variance=[1.0, 1.0, 1.0]), (N, 3), (N, N)),
+    ok(L("Normalization"), (N, 5, 3), (N, N, N)),
+    ok(L("BatchNormalization"), (N, 6, 3), (N, 6, N)),
+    ok(L("LayerNormalization"), (N, 5, 3), (N, N, N)),
+    ok(L("Dense", units=3), (N, 3), (N, N)),
+    ok(L("Dense", units=3), (N, 4), (N, 2, N)),
 ]  # fmt: skip
 
 # Shared layers mspec refuses on purpose although Keras runs them.

@@ -248,6 +248,12 @@ def _tensor_of(graph: ModelGraph, node_id: str) -> str:
     return node_id
 
 
+# Layers whose output shape Keras computes from the input's sizes even once built: a depthwise
+# convolution multiplies the input's channels by depth_multiplier, and an unknown number fails
+# (TypeError). Their later uses are judged on the input they get, as a first use is.
+COMPUTES_WITH_ITS_SIZES = frozenset({"DepthwiseConv1D", "DepthwiseConv2D"})
+
+
 def later_use(
     kind: LayerKind, params, shapes: list[Shape], sizes: dict[tuple[int, int], Dim]
 ) -> tuple[Shape, list[Shape]]:
@@ -261,6 +267,8 @@ def later_use(
     gives (None, None) on (None, None)), and the layer after it is judged on that.
     Raises ShapeError when the layer cannot take the input.
     """
+    if kind.name in COMPUTES_WITH_ITS_SIZES:
+        return kind.output_shape(params, shapes), shapes
     filled = _with_built_sizes(shapes, sizes)
     output = kind.output_shape(params, filled)
     if filled == shapes:
@@ -277,18 +285,26 @@ def later_use(
 def _hands_on_its_input(kind: LayerKind, params, filled: Shape, actual: Shape) -> bool:
     """Whether a layer whose output has its (filled) input's shape gives its input's shape whatever it is.
 
-    A probe with other sizes where the input's are unknown tells a layer that hands its input's shape on
-    (a normalization) from one whose output only happens to match it (Dense(3) built on 3 features). A
-    layer that refuses the probe ties those sizes to its settings (Normalization's mean and variance):
+    Probes with other sizes where the input's are unknown tell a layer that hands its input's shape on
+    (a normalization) from one whose output only happens to match it (Dense(3) built on 3 features, a
+    Conv1D of 3 filters in 3 groups on 3 channels: twice the size keeps the groups whole). A layer
+    that refuses every probe ties those sizes to its settings (Normalization's mean and variance):
     Keras' output shape for it is its input's.
     """
-    probe = tuple(
-        size + 1 if known(size) and not known(was) else size for size, was in zip(filled, actual, strict=True)
-    )
-    try:
-        return kind.output_shape(params, [probe]) == probe
-    except ShapeError:
-        return True
+    probes = [
+        tuple(
+            grow(size) if known(size) and not known(was) else size
+            for size, was in zip(filled, actual, strict=True)
+        )
+        for grow in (lambda size: size + 1, lambda size: 2 * size)  # 2 * size keeps divisibility (groups)
+    ]
+    accepted = []
+    for probe in probes:
+        try:
+            accepted.append(kind.output_shape(params, [probe]) == probe)
+        except ShapeError:
+            continue
+    return all(accepted)
 
 
 def _with_built_sizes(shapes: list[Shape], sizes: dict[tuple[int, int], Dim]) -> list[Shape]:
