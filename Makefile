@@ -95,6 +95,7 @@ test-fast: $(STAMP_TEST)
 
 bench: $(STAMP_BENCH) graphviz
 	$(BIN)/python benchmarks/lint_vs_keras.py
+	$(BIN)/python benchmarks/diff_vs_lint.py
 	$(BIN)/python benchmarks/build_vs_keras.py
 	$(BIN)/python benchmarks/draw_vs_keras.py
 	$(BIN)/python benchmarks/fit_vs_keras.py

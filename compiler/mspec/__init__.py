@@ -1,9 +1,9 @@
 """mspec: declarative multi-input Keras model specs, checked statically.
 
 The Python API (`check`, `check_text`, `generate_source`, `build_model`,
-`fit`, `predict`, `evaluate`, `export`, `init`, `compare`, `tune`, `SpecError`, `FitError`,
-`ExportRefused`, `InitError`) lives in `mspec.api` and is re-exported here on first use,
-so that `import mspec` stays cheap.
+`fit`, `predict`, `evaluate`, `export`, `init`, `compare`, `tune`, `diff`, `SpecError`,
+`FitError`, `ExportRefused`, `InitError`, `SideUnreadable`) lives in `mspec.api` and is
+re-exported here on first use, so that `import mspec` stays cheap.
 """
 
 __version__ = "0.1.0"
@@ -20,10 +20,12 @@ _API = (
     "init",
     "compare",
     "tune",
+    "diff",
     "SpecError",
     "FitError",
     "ExportRefused",
     "InitError",
+    "SideUnreadable",
 )
 
 

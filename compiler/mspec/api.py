@@ -10,6 +10,8 @@
     mspec.predict("specs/churn.toml", "build/churn.keras", "new.parquet", "scores.parquet")
     mspec.evaluate("specs/churn.toml", "build/churn.keras", "held_out.parquet").scores
     mspec.export("specs/churn.toml", "build/churn.keras", "onnx", "build/churn.onnx", verify=True)
+    change = mspec.diff("HEAD~1:specs/churn.toml", "specs/churn.toml")  # a ModelDiff
+    change.same, change.changes, change.consequences, change.weights, change.markdown()
     mspec.compare(["a.toml", "b.toml"], "train.npz", validation="val.npz", repeats=3, output_dir="build")
     mspec.tune("spec.toml", "train.npz", validation="val.npz", trials=20, output_dir="build")  # tune extra
     mspec.init("churn.parquet", ["churned"], output="churn.toml").text  # a first spec (the data extra)
@@ -166,7 +168,30 @@ def tune(spec: str | os.PathLike | CheckResult, data: str | os.PathLike, *, tria
     return run_tune(spec, data, trials=trials, **options)
 
 
+def diff(old: str | os.PathLike | CheckResult, new: str | os.PathLike | CheckResult):
+    """What changing the model OLD into NEW does: a ModelDiff, for code review.
+
+    OLD and NEW are spec files, REV:PATH (read with `git show`), saved Keras models
+    (.keras, imported as data) or CheckResults. Nodes are matched by name, then by
+    structure; `.changes` lists the edits (kind: added, removed, renamed, type,
+    params, shared, rewired, loss, metrics; model, compile, train, search, tune, lint), each with
+    its node's shape and weight count before and after; `.consequences` the nodes
+    whose shape or weights changed because of an edit upstream; `.weights` the
+    totals; `.same` whether nothing changed; `.new_findings` the lint findings NEW
+    adds. `.text()`, `.markdown()`, `.to_json()` and `.diagram(fmt)` render it.
+    Raises mspec.SideUnreadable when a side cannot be read at all; a spec with
+    errors is compared as far as its checks get. Never imports a framework.
+    """
+    from .review import diff_models
+
+    return diff_models(old, new)
+
+
 def __getattr__(name: str):
+    if name == "SideUnreadable":
+        from .review import SideUnreadable
+
+        return SideUnreadable
     if name == "InitError":
         from .scaffold.kinds import InitError
 

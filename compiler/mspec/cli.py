@@ -580,6 +580,15 @@ def _add_training_commands() -> None:
 _add_training_commands()
 
 
+def _add_review_commands() -> None:
+    from .review.command import diff
+
+    main.add_command(diff)
+
+
+_add_review_commands()
+
+
 def _add_editor_commands() -> None:
     # pygls is imported only when `mspec lsp` runs: the core install keeps every other command.
     from .lsp.command import lsp

@@ -22,6 +22,8 @@ and then, per command:
     import      a saved Keras model's configuration, read as data,    (importer)
                 rewritten, converted and written as a spec, which
                 then goes through the front end once
+    diff        the front end on both sides (a saved model imported    (review)
+                first), then both graphs matched and compared
     compare     fit for each spec, on the same data and seeds           (search.compare)
     tune        the static check of the space, then fit per trial      (search.tune)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..graph.model import ModelGraph, Node
 from ..graph.passes.shapes import total_param_count
 from ..layers.base import format_shape
+from ..layers.call import LayerCall
 
 BYTES_PER_PARAM = 4  # float32 weights, as Keras' own summary assumes
 
@@ -15,17 +16,22 @@ def layer_description(node: Node) -> str:
         return "Input"
     if node.call is None:
         return "?"
+    return call_description(node.call)
+
+
+def call_description(call: LayerCall) -> str:
+    """Describe a layer call briefly: class and the key parameters the spec sets, e.g. `Dense(64, relu)`."""
     values = []
-    explicit = node.call.params.model_fields_set
-    for name in node.call.kind.key_params:
-        value = getattr(node.call.params, name, None)
+    explicit = call.params.model_fields_set
+    for name in call.kind.key_params:
+        value = getattr(call.params, name, None)
         # Defaults are noise here: show what the spec chose.
         if name not in explicit or value is None:
             continue
         values.append(f"{name}={value}" if isinstance(value, bool) else str(value))
-    text = node.call.kind.name + (f"({', '.join(values)})" if values else "")
-    if node.call.name:
-        text += f' name="{node.call.name}"'  # the Keras layer name the step gives
+    text = call.kind.name + (f"({', '.join(values)})" if values else "")
+    if call.name:
+        text += f' name="{call.name}"'  # the Keras layer name the step gives
     return text
 
 

@@ -6,6 +6,7 @@ never handed to Keras, so reading a model runs none of its code.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import zipfile
@@ -40,7 +41,16 @@ def read_model_config(path: str | os.PathLike) -> dict[str, Any]:
     return model_config_from_bytes(raw)
 
 
-def _read_archive(path: str | os.PathLike) -> bytes:
+def model_config_from_file_bytes(raw: bytes) -> dict[str, Any]:
+    """The same as `read_model_config`, from the bytes of such a file (a .keras archive or JSON)."""
+    if raw.startswith(b"PK"):
+        return model_config_from_bytes(_read_archive(io.BytesIO(raw)))
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ModelFileError(f"file is larger than {MAX_CONFIG_BYTES:,} bytes")
+    return model_config_from_bytes(raw)
+
+
+def _read_archive(path: str | os.PathLike | io.BytesIO) -> bytes:
     try:
         with zipfile.ZipFile(path) as archive:
             try:

@@ -16,6 +16,7 @@ from .render import (
     same_diagram,
     svg_content,
 )
+from .view import Marks, RemovedBox
 
 FORMATS = ("svg", "png", "pdf", "dot", "mermaid")
 EXTENSIONS = {"svg": "svg", "png": "png", "pdf": "pdf", "dot": "dot", "mermaid": "mmd"}
@@ -28,11 +29,15 @@ def draw(
     *,
     rankdir: str = "TB",
     collapse: bool = False,
+    marks: Marks | None = None,
 ) -> bytes:
-    """Return the diagram of a checked graph in one of FORMATS, as the bytes of its file."""
+    """Return the diagram of a checked graph in one of FORMATS, as the bytes of its file.
+
+    `marks` draws a diff on it (what `mspec diff` added, changed and removed).
+    """
     if fmt == "mermaid":
-        return to_mermaid(graph, diagnostics, rankdir=rankdir, collapse=collapse).encode("utf-8")
-    text = to_dot(graph, diagnostics, rankdir=rankdir, collapse=collapse)
+        return to_mermaid(graph, diagnostics, rankdir=rankdir, collapse=collapse, marks=marks).encode("utf-8")
+    text = to_dot(graph, diagnostics, rankdir=rankdir, collapse=collapse, marks=marks)
     if fmt == "dot":
         return text.encode("utf-8")
     return render(text, fmt)
@@ -45,6 +50,8 @@ __all__ = [
     "MISSING_DOT",
     "GraphvizFailed",
     "GraphvizMissing",
+    "Marks",
+    "RemovedBox",
     "draw",
     "find_dot",
     "render",

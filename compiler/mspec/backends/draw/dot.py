@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from ...diagnostics import Diagnostic
 from ...graph.model import ModelGraph
 from .escape import dot_quote
-from .view import Box, Diagram, build_diagram
+from .view import Box, Diagram, Marks, build_diagram
 
 FONT = "Helvetica"
 INK = "#475569"
@@ -46,15 +46,40 @@ SHARED_COLOURS = (
     ("#ecfccb", "#65a30d"),
 )
 ERROR_FILL = "#fee2e2"
+# A diff's marks (`mspec diff`): added in green, changed in blue, removed dashed and rose,
+# an arrow whose shape changed in orange with both shapes.
+ADDED = "#16a34a"
+CHANGED = "#1d4ed8"
+REMOVED = "#fb7185"
+REMOVED_TEXT = "#9f1239"
+RESHAPED = "#ea580c"
+MARK_STYLE: dict[str, dict[str, str]] = {
+    "added": {"color": ADDED, "penwidth": "3"},
+    "changed": {"color": CHANGED, "penwidth": "3"},
+    "removed": {"color": REMOVED, "fontcolor": REMOVED_TEXT, "fillcolor": "#ffffff", "penwidth": "1.5"},
+}
+ARROW_MARK_STYLE: dict[str, dict[str, str]] = {
+    "added": {"color": ADDED, "fontcolor": ADDED, "penwidth": "2.2"},
+    "reshaped": {"color": RESHAPED, "fontcolor": RESHAPED, "penwidth": "2.2"},
+    "removed": {"color": REMOVED, "fontcolor": REMOVED_TEXT, "style": "dashed", "penwidth": "1.5"},
+}
 
 
 def to_dot(
-    graph: ModelGraph, diagnostics: list[Diagnostic], *, rankdir: str = "TB", collapse: bool = False
+    graph: ModelGraph,
+    diagnostics: list[Diagnostic],
+    *,
+    rankdir: str = "TB",
+    collapse: bool = False,
+    marks: Marks | None = None,
 ) -> str:
-    """Return the DOT text of a checked graph, its diagnostics drawn on the nodes and edges at fault."""
+    """Return the DOT text of a checked graph, its diagnostics drawn on the nodes and edges at fault.
+
+    `marks` (from `mspec diff`) colours what changed against an older model and adds what it removed.
+    """
     if rankdir not in ("TB", "LR"):
         raise ValueError(f"rankdir must be TB or LR, not {rankdir!r}")
-    diagram = build_diagram(graph, diagnostics, collapse=collapse)
+    diagram = build_diagram(graph, diagnostics, collapse=collapse, marks=marks)
     palette = {name: SHARED_COLOURS[i % len(SHARED_COLOURS)] for i, name in enumerate(diagram.shared)}
     out = [f"digraph {dot_quote(diagram.name)} {{"]
     # A trailing line break keeps the title clear of the first row of nodes.
@@ -86,6 +111,8 @@ def to_dot(
             attributes["lhead"] = head
         if tail is not None and tail != head:
             attributes["ltail"] = tail
+        if arrow.mark is not None:
+            attributes |= ARROW_MARK_STYLE[arrow.mark]
         if arrow.fault:
             attributes |= {"color": RED, "fontcolor": RED, "penwidth": "2.2"}
         out.append(_edge(arrow.source, arrow.target, **attributes))
@@ -115,6 +142,10 @@ def _node(box: Box, palette: dict[str, tuple[str, str]], *, indent: int = 2) -> 
     if box.shared is not None:
         fill, border = palette[box.shared]
         attributes |= {"fillcolor": fill, "color": border, "penwidth": "2"}
+    if box.mark is not None:
+        attributes |= MARK_STYLE[box.mark]
+        if box.mark == "removed":
+            attributes["style"] = attributes["style"].replace("filled", "dashed,filled")
     if box.severity == "error":
         attributes |= {"color": RED, "fontcolor": RED_TEXT, "penwidth": "2.5"}
         # A shared layer keeps its colour, so its uses still match.
@@ -138,6 +169,16 @@ def _legend(diagram: Diagram, palette: dict[str, tuple[str, str]], rankdir: str)
     if diagram.has_errors:
         error = {"color": RED, "fontcolor": RED_TEXT, "fillcolor": ERROR_FILL, "penwidth": "2.5"}
         entries.append(("error", "error, with\nits message", "step", error))
+    marks = {box.mark for box in diagram.boxes.values()} | {arrow.mark for arrow in diagram.arrows}
+    for mark, text in (("added", "added"), ("changed", "changed"), ("removed", "removed")):
+        if mark in marks:
+            style = dict(MARK_STYLE[mark])
+            if mark == "removed":
+                style["style"] = "rounded,dashed,filled"
+            entries.append((mark, text, "step", style))
+    if "reshaped" in marks:
+        reshaped = {"shape": "plaintext", "style": "", "fontcolor": RESHAPED}
+        entries.append(("reshaped", "orange arrow:\nshape changed", "step", reshaped))
     if rankdir == "LR":
         entries.reverse()  # a rank runs bottom to top there: this reads top to bottom
     yield f"  subgraph {dot_quote('cluster_legend')} {{"

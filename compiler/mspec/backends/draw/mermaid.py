@@ -10,9 +10,23 @@ from __future__ import annotations
 
 from ...diagnostics import Diagnostic
 from ...graph.model import ModelGraph
-from .dot import AMBER, AMBER_TEXT, ERROR_FILL, INK, KIND_STYLE, RED, RED_TEXT, SHARED_COLOURS
+from .dot import (
+    ADDED,
+    AMBER,
+    AMBER_TEXT,
+    CHANGED,
+    ERROR_FILL,
+    INK,
+    KIND_STYLE,
+    RED,
+    RED_TEXT,
+    REMOVED,
+    REMOVED_TEXT,
+    RESHAPED,
+    SHARED_COLOURS,
+)
 from .escape import mermaid_quote
-from .view import Box, build_diagram
+from .view import Box, Marks, build_diagram
 
 WIDE_LABELS = '%%{init: {"flowchart": {"wrappingWidth": 400}}}%%'
 # Per kind of box: Mermaid's opening and closing brackets for its shape.
@@ -27,12 +41,20 @@ SHAPES = {
 
 
 def to_mermaid(
-    graph: ModelGraph, diagnostics: list[Diagnostic], *, rankdir: str = "TB", collapse: bool = False
+    graph: ModelGraph,
+    diagnostics: list[Diagnostic],
+    *,
+    rankdir: str = "TB",
+    collapse: bool = False,
+    marks: Marks | None = None,
 ) -> str:
-    """Return a Mermaid `flowchart` of a checked graph, its diagnostics on the boxes and arrows at fault."""
+    """Return a Mermaid `flowchart` of a checked graph, its diagnostics on the boxes and arrows at fault.
+
+    `marks` (from `mspec diff`) colours what changed against an older model and adds what it removed.
+    """
     if rankdir not in ("TB", "LR"):
         raise ValueError(f"rankdir must be TB or LR, not {rankdir!r}")
-    diagram = build_diagram(graph, diagnostics, collapse=collapse)
+    diagram = build_diagram(graph, diagnostics, collapse=collapse, marks=marks)
     ids = {box_id: f"n{i}" for i, box_id in enumerate(diagram.boxes)}
     palette = {name: i % len(SHARED_COLOURS) for i, name in enumerate(diagram.shared)}
     # Labels are wrapped here already: Mermaid's own wrapping at 200 px would break them again.
@@ -49,11 +71,15 @@ def to_mermaid(
         out.append("  end")
 
     faulted, shared_links = [], {}
+    marked: dict[str, list[int]] = {}
     links = 0
     for arrow in diagram.arrows:
-        out.append(f"  {ids[arrow.source]} -->|{mermaid_quote(arrow.label)}| {ids[arrow.target]}")
+        line = "-.->" if arrow.mark == "removed" else "-->"
+        out.append(f"  {ids[arrow.source]} {line}|{mermaid_quote(arrow.label)}| {ids[arrow.target]}")
         if arrow.fault:
             faulted.append(links)
+        elif arrow.mark is not None:
+            marked.setdefault(arrow.mark, []).append(links)
         links += 1
     for first, second, name in diagram.shared_links:
         out.append(f"  {ids[first]} -.- {ids[second]}")
@@ -69,15 +95,26 @@ def to_mermaid(
     out.append(_class_def("warning", fill="#fffbeb", stroke=AMBER, color=AMBER_TEXT, stroke_width="2px"))
     out.append(_class_def("error", fill=ERROR_FILL, stroke=RED, color=RED_TEXT, stroke_width="2.5px"))
     out.append(_class_def("cluster", fill="#ffffff", stroke="#94a3b8", stroke_dasharray="5 5", color=INK))
+    marks_used = {box.mark for box in diagram.boxes.values() if box.mark is not None}
+    if "added" in marks_used:
+        out.append(_class_def("added", fill="#f0fdf4", stroke=ADDED, stroke_width="3px"))
+    if "changed" in marks_used:
+        out.append(_class_def("changed", fill="#eff6ff", stroke=CHANGED, stroke_width="3px"))
+    if "removed" in marks_used:
+        out.append(
+            _class_def("removed", fill="#ffffff", stroke=REMOVED, color=REMOVED_TEXT, stroke_dasharray="5 5")
+        )
     out.append("  class title title")
     if diagram.clusters:
         out.append(f"  class {','.join(f's{i}' for i in range(len(diagram.clusters)))} cluster")
 
-    # One class per box: a fault outranks a shared colour, which outranks the kind.
+    # One class per box: a fault outranks a diff's mark, then a shared colour, then the kind.
     classes: dict[str, list[str]] = {}
     for box_id, box in diagram.boxes.items():
         if box.severity is not None:
             name = box.severity
+        elif box.mark is not None:
+            name = box.mark
         elif box.shared is not None:
             name = f"shared{palette[box.shared]}"
         else:
@@ -90,6 +127,13 @@ def to_mermaid(
     for index, positions in shared_links.items():
         colour = SHARED_COLOURS[index][1]
         out.append(f"  linkStyle {','.join(map(str, positions))} stroke:{colour},stroke-dasharray:4 4")
+    arrow_styles = {
+        "added": f"stroke:{ADDED},stroke-width:2.5px,color:{ADDED}",
+        "reshaped": f"stroke:{RESHAPED},stroke-width:2.5px,color:{RESHAPED}",
+        "removed": f"stroke:{REMOVED},stroke-dasharray:5 5,color:{REMOVED_TEXT}",
+    }
+    for mark, positions in marked.items():
+        out.append(f"  linkStyle {','.join(map(str, positions))} {arrow_styles[mark]}")
     return "\n".join(out) + "\n"
 
 

@@ -33,6 +33,7 @@ class Box:
     shared: str | None = None  # the shared layer this box is a use of
     severity: str | None = None  # "error" or "warning" when a diagnostic is about this box
     messages: list[str] = field(default_factory=list)
+    mark: str | None = None  # "added", "changed" or "removed" in a diagram of a diff (`Marks`)
 
     @property
     def label(self) -> str:
@@ -47,6 +48,7 @@ class Arrow:
     target: str
     label: str
     fault: bool = False
+    mark: str | None = None  # "added", "removed" or "reshaped" (its shape changed) in a diagram of a diff
 
 
 @dataclass
@@ -84,6 +86,40 @@ class Diagram:
         return box
 
 
+@dataclass
+class RemovedBox:
+    """A node of the old model that the new one no longer has, drawn dashed where it was."""
+
+    id: str  # unique among the diagram's boxes: "removed:<old node id>"
+    kind: str  # how it is drawn: "input", "step", "merge" or "output"
+    lines: list[str]
+    chain: str | None = None  # the new model's branch or output head it stood in, if that still exists
+
+
+@dataclass
+class Marks:
+    """What a diff draws on the diagram of the new model (see `mspec diff`).
+
+    Keys are node ids of the new graph, or output boxes (`output_box(name)`);
+    arrows are keyed by (source, target) the same way. Removed boxes and
+    arrows name their ends by those ids or by a removed box's id.
+    """
+
+    boxes: dict[str, str] = field(default_factory=dict)  # id -> "added" or "changed"
+    notes: dict[str, list[str]] = field(default_factory=dict)  # id -> lines added to its box
+    arrows: dict[tuple[str, str], str] = field(default_factory=dict)  # (source, target) -> "added"
+    reshaped: dict[tuple[str, str], str] = field(default_factory=dict)  # (source, target) -> old shape
+    removed: list[RemovedBox] = field(default_factory=list)
+    removed_arrows: list[tuple[str, str, str]] = field(default_factory=list)  # (source, target, label)
+    # Branches a step was taken out of: marked changed where a branch is one box (--collapse).
+    chains: dict[str, str] = field(default_factory=dict)
+    title: list[str] = field(default_factory=list)  # lines under the diagram's title
+
+
+# A box changed outranks one added: a collapsed chain with both is drawn changed.
+MARK_RANK = {"added": 1, "changed": 2}
+
+
 def output_box(name: str) -> str:
     """Return the box id of an output (a colon cannot occur in a spec name)."""
     return f"output:{name}"
@@ -97,8 +133,10 @@ def shape_text(node: Node | None) -> str:
     return "?" if node is None or node.shape is None else format_shape(node.shape)
 
 
-def build_diagram(graph: ModelGraph, diagnostics: list[Diagnostic], *, collapse: bool = False) -> Diagram:
-    """Lay out what to draw for a checked graph and its diagnostics."""
+def build_diagram(
+    graph: ModelGraph, diagnostics: list[Diagnostic], *, collapse: bool = False, marks: Marks | None = None
+) -> Diagram:
+    """Lay out what to draw for a checked graph and its diagnostics (and, for a diff, its marks)."""
     spec = graph.spec
     diagram = Diagram(spec.name, _title(graph))
     uses = _shared_uses(graph)
@@ -169,7 +207,49 @@ def build_diagram(graph: ModelGraph, diagnostics: list[Diagnostic], *, collapse:
         for name, node_ids in uses.items():
             for first, second in itertools.pairwise(node_ids):
                 diagram.shared_links.append((first, second, name))
+    if marks is not None:
+        _apply_marks(diagram, marks, box_of)
     return diagram
+
+
+def _apply_marks(diagram: Diagram, marks: Marks, box_of: dict[str, str]) -> None:
+    """Colour what a diff added and changed, add what it removed (dashed), and mark changed shapes."""
+    diagram.title += marks.title
+
+    def box_id(ref: str) -> str:
+        return box_of.get(ref, ref)
+
+    for ref, mark in [*marks.boxes.items(), *marks.chains.items()]:
+        box = diagram.boxes.get(box_id(ref))
+        if box is not None and MARK_RANK[mark] > MARK_RANK.get(box.mark or "", 0):
+            box.mark = mark
+    for ref, lines in marks.notes.items():
+        box = diagram.boxes.get(box_id(ref))
+        if box is not None:
+            box.lines += [line for text in lines for line in textwrap.wrap(text, WRAP) or [""]]
+    clusters = {cluster.id: cluster for cluster in diagram.clusters}
+    for removed in marks.removed:
+        lines = [line for text in removed.lines for line in textwrap.wrap(text, WRAP) or [""]]
+        box = Box(removed.id, removed.kind, lines, mark="removed")
+        for cluster_id in (f"cluster_branch_{removed.chain}", f"cluster_output_{removed.chain}"):
+            if removed.chain is not None and cluster_id in clusters:
+                box.cluster = cluster_id
+                clusters[cluster_id].boxes.append(removed.id)
+                break
+        diagram.add(box)
+    reshaped = {(box_id(s), box_id(t)): old for (s, t), old in marks.reshaped.items()}
+    added = {(box_id(s), box_id(t)) for s, t in marks.arrows}
+    for arrow in diagram.arrows:
+        key = (arrow.source, arrow.target)
+        if key in added:
+            arrow.mark = "added"
+        elif key in reshaped:
+            arrow.mark = "reshaped"
+            arrow.label = f"{reshaped[key]} → {arrow.label}"
+    for source, target, label in marks.removed_arrows:
+        source, target = box_id(source), box_id(target)
+        if source != target and source in diagram.boxes and target in diagram.boxes:
+            diagram.arrows.append(Arrow(source, target, label, mark="removed"))
 
 
 def _title(graph: ModelGraph) -> list[str]:
