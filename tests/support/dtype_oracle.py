@@ -153,7 +153,7 @@ def observe_model(call: ModelCall) -> Observed:
     runs, returned, first_error = [], [], None
     for mode in MODES:
         try:
-            result = model(arrays, training=mode == "training")
+            result = model(arrays if len(arrays) > 1 else arrays[0], training=mode == "training")
             runs.append(True)
             returned.append(keras.backend.standardize_dtype(keras.tree.flatten(result)[0].dtype))
         except Exception as error:  # TensorFlow raises NotFoundError, InvalidArgumentError; JAX TypeError

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .call import LayerCall
@@ -103,6 +103,25 @@ def promote(params: Any, dtypes: Sequence[str]) -> str:
     return f"int{bits}" if bits <= 64 else COMPUTE
 
 
+def arithmetic(params: Any, dtypes: Sequence[str]) -> str:
+    """The promoted dtype, but uint64, which Keras' TensorFlow arithmetic returns as uint32."""
+    promoted = promote(params, dtypes)
+    return "uint32" if promoted == "uint64" else promoted
+
+
+def matmul(params: Any, dtypes: Sequence[str]) -> str:
+    """Arithmetic's dtype, but int8, which Keras' matmul accumulates in int32 (as quantized layers need)."""
+    promoted = arithmetic(params, dtypes)
+    return "int32" if promoted == "int8" else promoted
+
+
+def masked(params: Any, dtypes: Sequence[str]) -> str:
+    """Masking multiplies by its mask: booleans become int32, uint64 uint32 (as arithmetic gives)."""
+    if dtypes[0] == "bool":
+        return "int32"
+    return arithmetic(params, dtypes)
+
+
 def true_divide(params: Any, dtypes: Sequence[str]) -> str:
     """The promoted dtype divided by a count: integers become floating point, 32 and 64 bits float64."""
     promoted = promote(params, dtypes)
@@ -170,7 +189,7 @@ def family(
         frozenset(tensorflow),
         frozenset(runs),
         when_training,
-        keeps=output in (keep, promote, unchanged),
+        keeps=output in (keep, promote, unchanged, arithmetic, matmul),
         promoted=promoted,
         mixed=mixed,
         hint=hint,
@@ -206,6 +225,13 @@ AVERAGES = family(
     tensorflow=[INT],
 )
 SELECTS = family("selects numbers", "selects among numbers", keep, fails=[STRING], tensorflow=[BOOL])
+POOLS_MAXIMA = family(
+    "selects numbers in windows",
+    "selects among numbers (TensorFlow: not booleans, not 32- or 64-bit unsigned integers)",
+    keep,
+    fails=[STRING],
+    tensorflow=[BOOL, "uint32", "uint64"],
+)
 SELECTS_IN_3D = family(
     "selects numbers (3D: floating point only on TensorFlow)",
     "selects among numbers (TensorFlow's 3D pooling in floating point only)",
@@ -247,7 +273,7 @@ AUGMENTS_WHEN_TRAINING = family(
 # --- Activations ---------------------------------------------------------------------------------
 # Activation applies one function: whether it exists for integers depends on the function.
 
-_IDENTITY = family("linear", "hands values on", unchanged)
+_IDENTITY = family("linear", "hands values on", keep)
 _RECTIFIES = family(
     "keeps integers",
     "computes with numbers (not booleans on TensorFlow)",
@@ -288,15 +314,15 @@ def _activation(params: Any) -> Family:
 # --- Merges ------------------------------------------------------------------------------------------
 
 CONCATENATES = family("concatenates", "only joins values", promote, promoted=True)
-ADDS = family("adds", "adds numbers", promote, tensorflow=[BOOL], promoted=True)
+ADDS = family("adds", "adds numbers", arithmetic, tensorflow=[BOOL], promoted=True)
 COMBINES = family(
-    "combines numbers", "computes with numbers", promote, fails=[STRING], tensorflow=[BOOL], promoted=True
+    "combines numbers", "computes with numbers", arithmetic, fails=[STRING], tensorflow=[BOOL], promoted=True
 )
-SUBTRACTS = family("subtracts", "subtracts numbers", promote, fails=[BOOL, STRING], promoted=True)
+SUBTRACTS = family("subtracts", "subtracts numbers", arithmetic, fails=[BOOL, STRING], promoted=True)
 AVERAGES_INPUTS = family(
     "averages inputs", "averages numbers", true_divide, fails=[STRING], tensorflow=[BOOL], promoted=True
 )
-DOT = family("dot product", "multiplies numbers", promote, fails=[STRING], promoted=True)
+DOT = family("dot product", "multiplies numbers", matmul, fails=[STRING], promoted=True)
 ATTENDS = family(
     "attends in floating point only on TensorFlow",
     "computes scores in floating point only on TensorFlow",
@@ -335,7 +361,8 @@ CROSSES = family(
 
 # --- Categories and strings ----------------------------------------------------------------------
 
-_ENCODINGS = ("one_hot", "multi_hot", "count", "tf_idf")
+# A lookup's encodings (one_hot, multi_hot, count) are int64 as its ids are; tf_idf weighs them in float32.
+_WEIGHTED = ("tf_idf",)
 IDS_TO_VECTORS = family(
     "ids in, floats out", "looks ids up (it casts values to ids)", computed, fails=[STRING]
 )
@@ -350,44 +377,64 @@ STRINGS_TO_IDS = family(
 STRINGS_TO_ENCODINGS = family(
     "strings in, float32 out", "takes strings only", computed, fails=[FLOAT, INT, BOOL], hint=_GIVE_STRINGS
 )
+# TensorFlow's lookup table casts numbers to its int64 keys: floats and booleans find their ids too.
 IDS_TO_STRINGS = family(
     "ids in, strings out",
-    "takes integer ids only",
+    "takes ids (numbers)",
     constant("string"),
-    fails=[FLOAT, BOOL, STRING],
+    fails=[STRING],
     hint="give it the integer ids a StringLookup made",
 )
 HASHES = family("hashes anything to int64", "hashes values", constant("int64"))
 HASHES_TO_ENCODINGS = family("hashes anything to float32 encodings", "hashes values", computed)
 INTEGERS_TO_IDS = family("integers in, int64 out", "looks integers up", constant("int64"), fails=[STRING])
 INTEGERS_TO_ENCODINGS = family("integers in, float32 out", "looks integers up", computed, fails=[STRING])
-ENCODES = family("encodes ids as float32", "counts ids", computed, fails=[STRING], tensorflow=["uint8"])
+ENCODES = family("encodes ids as float32", "encodes ids", computed, fails=[STRING])
+COUNTS = family(
+    "counts ids into float32",
+    "counts ids (TensorFlow: int32 and int64 ones only)",
+    computed,
+    fails=[STRING],
+    tensorflow=["int8", "int16", *UNSIGNED],
+)
+
+
+def _category_encoding(params: Any) -> Family:
+    # TensorFlow's bincount, behind multi_hot and count, takes int32 and int64 only; one_hot does not use it.
+    return ENCODES if params.output_mode == "one_hot" else COUNTS
+
+
+_BUCKETING = "compares numbers with boundaries (TensorFlow: not uint64)"
 BUCKETS = family(
-    "buckets numbers into int32 ids", "compares numbers with boundaries", constant("int32"), fails=[STRING]
+    "buckets numbers into int32 ids", _BUCKETING, constant("int32"), fails=[STRING], tensorflow=["uint64"]
 )
 BUCKETS_TO_ENCODINGS = family(
-    "buckets numbers into float32 encodings", "compares numbers with boundaries", computed, fails=[STRING]
+    "buckets numbers into float32 encodings", _BUCKETING, computed, fails=[STRING], tensorflow=["uint64"]
 )
 
 
-def _encodes(ids: Family, encodings: Family) -> Callable[[Any], Family]:
-    """A lookup's family: ids by default, float32 encodings for the other output modes."""
+def _encodes(ids: Family, encodings: Family, modes: Sequence[str]) -> Callable[[Any], Family]:
+    """A preprocessing layer's family: ids by default, float32 encodings for the given output modes."""
 
     def choose(params: Any) -> Family:
-        return encodings if getattr(params, "output_mode", "int") in _ENCODINGS else ids
+        return encodings if getattr(params, "output_mode", "int") in modes else ids
 
     return choose
+
+
+_ENCODINGS = ("one_hot", "multi_hot", "count", "tf_idf")
 
 
 def _string_lookup(params: Any) -> Family:
     if getattr(params, "invert", False):
         return IDS_TO_STRINGS
-    return _encodes(STRINGS_TO_IDS, STRINGS_TO_ENCODINGS)(params)
+    return _encodes(STRINGS_TO_IDS, STRINGS_TO_ENCODINGS, _WEIGHTED)(params)
 
 
 def _posterization(params: Any) -> Family:
-    # A factor written as a float: TensorFlow cannot shift the pixels' bits by it (it converts the
-    # factor to an integer tensor and refuses), JAX can; at inference the layer does nothing.
+    # A factor held as a float (mspec's parameters hold every factor as one): TensorFlow cannot shift
+    # the pixels' bits by it (it converts the factor to an integer tensor and refuses), JAX can; at
+    # inference the layer does nothing.
     factors = params.factor if isinstance(params.factor, (list, tuple)) else [params.factor]
     if not any(isinstance(factor, float) for factor in factors):
         return AUGMENTS_WHEN_TRAINING
@@ -398,7 +445,8 @@ def _posterization(params: Any) -> Family:
         fails=[STRING],
         tensorflow=[FLOAT, INT, BOOL],
         when_training=True,
-        hint="write the factor as an integer (factor = 4, or [2, 6])",
+        hint="TensorFlow needs the factor as an integer, but it reaches Keras as a float: train on JAX "
+        "(KERAS_BACKEND=jax), or posterize the images before the model",
     )
 
 
@@ -448,39 +496,65 @@ DECLARATIONS: dict[str, Declaration] = {
     **dict.fromkeys(
         [
             "ContrastLimitedAdaptiveHistogramEqualization", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
-            "GlobalMaxPooling3D", "RMSNormalization", "Equalization", "RandomGrayscale", "Masking",
+            "GlobalMaxPooling3D", "RMSNormalization", "Equalization", "RandomGrayscale",
         ],
         KEEPS_NUMBERS,
     ),
     **dict.fromkeys(
-        ["AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "MaxPooling1D", "MaxPooling2D", "Resizing", "ReLU"],
-        SELECTS,
+        ["AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "MaxPooling1D", "MaxPooling2D", "Resizing"],
+        POOLS_MAXIMA,
     ),
     **dict.fromkeys(["AdaptiveMaxPooling3D", "MaxPooling3D"], SELECTS_IN_3D),
+    "ReLU": SELECTS,
+    "Masking": family("masks numbers", "computes with numbers", masked, fails=[STRING]),
     "LeakyReLU": RECTIFIES_TO_FLOAT,
     **dict.fromkeys(
         ["Dropout", "RandomSaturation", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"],
         DROPS_WHEN_TRAINING,
     ),
     **dict.fromkeys(
-        ["AlphaDropout", "GaussianNoise", "GaussianDropout", "RandomContrast", "RandomBrightness"],
+        ["AlphaDropout", "GaussianNoise", "RandomContrast"],
         NOISE_WHEN_TRAINING,
+    ),
+    "GaussianDropout": family(
+        "multiplies by floating-point noise when training",
+        "multiplies by floating-point noise when training (TensorFlow: not integers)",
+        keep,
+        fails=[STRING],
+        tensorflow=[INT],
+        when_training=True,
+    ),
+    "RandomBrightness": family(
+        "adds a random brightness when training",
+        "adds a random brightness when training (TensorFlow: not booleans)",
+        keep,
+        fails=[STRING],
+        tensorflow=[BOOL],
+        when_training=True,
     ),
     "ActivityRegularization": family(
         "keeps numbers, adds a loss of their size",
-        "computes the size of numbers (TensorFlow: not unsigned integers or booleans)",
+        "computes the size of numbers (TensorFlow: not booleans, not 8- or 16-bit integers)",
         keep,
         fails=[STRING],
-        tensorflow=[BOOL, *UNSIGNED],
+        tensorflow=[BOOL, "int8", "int16", "uint8", "uint16"],
     ),
     **dict.fromkeys(
         [
-            "MixUp", "RandomColorDegeneration", "RandomColorJitter", "RandomCrop", "RandomHue",
+            "MixUp", "RandomColorDegeneration", "RandomColorJitter", "RandomHue",
             "RandomInvert",
         ],
         AUGMENTS_WHEN_TRAINING,
     ),
     "RandomPosterization": _posterization,
+    # RandomCrop takes its input as it is (no cast to float32): float16 stays float16 at inference.
+    "RandomCrop": family(
+        "crops in float32 when training, hands values on at inference",
+        "computes with numbers",
+        unchanged,
+        fails=[STRING],
+        when_training=True,
+    ),
     "Concatenate": CONCATENATES,
     "Add": ADDS,
     **dict.fromkeys(["Maximum", "Minimum", "Multiply"], COMBINES),
@@ -491,16 +565,17 @@ DECLARATIONS: dict[str, Declaration] = {
     "AdditiveAttention": ATTENDS_ADDITIVELY,
     "HashedCrossing": _encodes(CROSSES, family("crosses categories into float32 encodings",
                                                "hashes integer or string categories", computed,
-                                               fails=[FLOAT, BOOL], hint=_GIVE_CATEGORIES)),
+                                               fails=[FLOAT, BOOL], hint=_GIVE_CATEGORIES), _ENCODINGS),
     "StringLookup": _string_lookup,
-    "TextVectorization": _encodes(STRINGS_TO_IDS, STRINGS_TO_ENCODINGS),
-    "Hashing": _encodes(HASHES, HASHES_TO_ENCODINGS),
-    "IntegerLookup": _encodes(INTEGERS_TO_IDS, INTEGERS_TO_ENCODINGS),
-    "CategoryEncoding": ENCODES,
-    "Discretization": _encodes(BUCKETS, BUCKETS_TO_ENCODINGS),
+    "TextVectorization": _encodes(STRINGS_TO_IDS, STRINGS_TO_ENCODINGS, _WEIGHTED),
+    "Hashing": _encodes(HASHES, HASHES_TO_ENCODINGS, _ENCODINGS),
+    "IntegerLookup": _encodes(INTEGERS_TO_IDS, INTEGERS_TO_ENCODINGS, _WEIGHTED),
+    "CategoryEncoding": _category_encoding,
+    "Discretization": _encodes(BUCKETS, BUCKETS_TO_ENCODINGS, _ENCODINGS),
 }  # fmt: skip
 
-# Wrappers compute as the layer they wrap.
+# Wrappers compute as the layer they wrap; SpectralNormalization then casts the result back to its
+# input's dtype (ints in, ints out).
 WRAPPERS = frozenset({"TimeDistributed", "Bidirectional", "SpectralNormalization"})
 
 
@@ -508,7 +583,10 @@ def declaration(call: LayerCall) -> Family | None:
     """The family a layer call computes in (a wrapper's: its wrapped layer's); None if undeclared."""
     inner = getattr(call.params, "layer", None)
     if call.kind.name in WRAPPERS and isinstance(inner, LayerCall):
-        return declaration(inner)
+        wrapped = declaration(inner)
+        if wrapped is not None and call.kind.name == "SpectralNormalization":
+            return replace(wrapped, output=keep, keeps=True)
+        return wrapped
     declared = DECLARATIONS.get(call.kind.name)
     if declared is None or isinstance(declared, Family):
         return declared
@@ -591,6 +669,9 @@ def judge(call: LayerCall, dtypes: Sequence[str]) -> Judgement | None:
 def _judge_promoted(call: LayerCall, declared: Family, layer: str, dtypes: Sequence[str]) -> Judgement:
     """A merge that computes with its inputs' common dtype: judged on that one (and on their mixing)."""
     cast = [COMPUTE if dtype in FLOATS else dtype for dtype in dtypes]
+    if STRING in cast and any(dtype != STRING for dtype in cast):
+        # Strings and numbers have no common dtype: every backend refuses to mix them.
+        return Judgement(layer, declared, Runs.NOWHERE, None, cast.index(STRING), STRING)
     common = promote(call.params, dtypes)
     runs = declared.verdict(common)
     position = next((i for i, dtype in enumerate(cast) if dtype == common), 0)
