@@ -15,6 +15,7 @@ are linted, built from the generated source and run.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from functools import cache
 
 import pytest
@@ -82,6 +83,18 @@ def _truths() -> dict[str, Truth]:
 
 def truth_of(call: Call) -> Truth:
     return _truths()[json.dumps(call.request(), sort_keys=True)]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_tally(request: pytest.FixtureRequest):
+    """Print, at the end of the module, how many calls fell in each of Keras' classes."""
+    yield
+    plugins = request.config.pluginmanager
+    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
+    if reporter is not None and capture is not None and _truths.cache_info().currsize:
+        tally = Counter(truth.verdict.value for truth in _truths().values())
+        with capture.global_and_fixture_disabled():
+            reporter.write_line("\nlayer dtypes: " + ", ".join(f"{k} {n}" for k, n in sorted(tally.items())))
 
 
 def test_every_kind_has_a_declaration_and_a_case() -> None:

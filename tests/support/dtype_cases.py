@@ -228,6 +228,16 @@ VARIANTS: dict[str, list[tuple[dict, list[tuple]]]] = {
         for mode in ("multi_hot", "count")
     ]
     + [(L("Discretization", bin_boundaries=[0.0, 1.0], output_mode="one_hot"), [(None, 1)])],
+    # Wrappers compute as the layer they wrap (SpectralNormalization then casts back to its input's dtype).
+    "TimeDistributed": [
+        (L("TimeDistributed", layer=L("Activation", activation="sigmoid")), [SEQUENCE]),
+        (L("TimeDistributed", layer=L("Conv1D", filters=2, kernel_size=2)), [(None, 3, 5, 2)]),
+    ],
+    "Bidirectional": [(L("Bidirectional", layer=L("GRU", units=2)), [SEQUENCE])],
+    "SpectralNormalization": [
+        (L("SpectralNormalization", layer=L("Conv1D", filters=2, kernel_size=3)), [SEQUENCE]),
+        (L("SpectralNormalization", layer=L("Embedding", input_dim=10, output_dim=3)), [VECTOR]),
+    ],
     "TextVectorization": [
         (L("TextVectorization", vocabulary=AB, output_mode=mode), [(None,)])
         for mode in ("multi_hot", "count")

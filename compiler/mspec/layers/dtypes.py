@@ -631,8 +631,8 @@ class Judgement:
         """How to give the layer a dtype it computes with (from_input: the dtype is a spec input's)."""
         kind = dtype_class(self.dtype)
         if self.family.hint is not None:
-            fix = self.family.hint
-        elif kind == STRING:
+            return self.family.hint
+        if kind == STRING:
             fix = "turn the strings into ids first: StringLookup, Hashing or TextVectorization"
         else:
             cast = "put a Rescaling (scale = 1.0) before it, which computes in float32"

@@ -20,28 +20,21 @@ from .common import diagnostic
 
 def infer_dtypes(graph: ModelGraph) -> list[Diagnostic]:
     found: list[Diagnostic] = []
-    # Where each node's dtype was made: the input that declared it, or the layer that computed it.
-    origin: dict[str, str] = {}
     for node in graph.topological_order():
         if node.role == "input":
             node.dtype = graph.spec.inputs[node.owner].dtype
-            origin[node.id] = node.id
             continue
         judgement = _judgement(graph, node)
         if judgement is None:
             continue
         if judgement.runs is not Runs.EVERYWHERE:
-            culprit = node.inputs[judgement.position]
-            source = origin[culprit]
+            source = _origin(graph, node.inputs[judgement.position])
             if judgement.runs is Runs.NOWHERE:
                 if not _left_to_string_hazard(graph, judgement, source):
                     found.append(_refusal(graph, node, judgement, source))
-                continue
+                continue  # dtype unknown: what follows is not judged again
             found.append(_portability(graph, node, judgement, source))
         node.dtype = judgement.output
-        # A layer handing its input's dtype on keeps that input's origin (a Flatten makes no new ids).
-        kept = next((i for i in node.inputs if graph.nodes[i].dtype == node.dtype), None)
-        origin[node.id] = origin[kept] if kept is not None and judgement.keeps else node.id
     return found
 
 
@@ -60,12 +53,14 @@ def refuses_dtype(graph: ModelGraph, node: Node) -> bool:
     judgement = _judgement(graph, node)
     if judgement is None or judgement.runs is not Runs.NOWHERE:
         return False
-    source = _first_origin(graph, node.inputs[judgement.position])
-    return not _left_to_string_hazard(graph, judgement, source)
+    return not _left_to_string_hazard(graph, judgement, _origin(graph, node.inputs[judgement.position]))
 
 
-def _first_origin(graph: ModelGraph, node_id: str) -> str:
-    """The node a dtype was made at, found again after the pass: back through layers that keep it."""
+def _origin(graph: ModelGraph, node_id: str) -> str:
+    """Where a node's dtype was made: back through layers that hand their input's dtype on.
+
+    A Flatten makes no new ids: an error names the input, or the Hashing, they came from.
+    """
     node = graph.nodes[node_id]
     while node.role != "input":
         judgement = _judgement(graph, node)
