@@ -689,6 +689,7 @@ def _judged(call: LayerCall, declared: Family, layer: str, dtypes: Sequence[str]
 
 __all__ = [
     "DECLARATIONS",
+    "WRAPPERS",
     "Family",
     "Judgement",
     "Runs",
