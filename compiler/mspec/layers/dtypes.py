@@ -135,7 +135,7 @@ class Family:
     """A way of computing that several kinds share: which dtypes fail where, and what comes out.
 
     `fails` and `tensorflow_fails` hold dtype classes ("int") or single
-    dtypes ("uint8"); a dtype named on its own overrides its class (`runs`).
+    dtypes ("uint8"): a dtype fails where it or its class is named.
     """
 
     name: str
@@ -144,7 +144,6 @@ class Family:
     output: Output = keep
     fails: frozenset[str] = frozenset()  # on every backend: MS306
     tensorflow_fails: frozenset[str] = frozenset()  # on TensorFlow, with or without oneDNN: MS305
-    runs: frozenset[str] = frozenset()  # dtypes that run although their class fails
     # The failures happen only when training (training=True): Dropout's mask is floating point.
     when_training: bool = False
     # The output dtype is the input's (the tensor's values are only moved or selected).
@@ -158,8 +157,6 @@ class Family:
     hint: str | None = None
 
     def verdict(self, dtype: str) -> Runs:
-        if dtype in self.runs:
-            return Runs.EVERYWHERE
         for key in (dtype, dtype_class(dtype)):
             if key in self.fails:
                 return Runs.NOWHERE
@@ -175,7 +172,6 @@ def family(
     *,
     fails: Sequence[str] = (),
     tensorflow: Sequence[str] = (),
-    runs: Sequence[str] = (),
     when_training: bool = False,
     promoted: bool = False,
     mixed: Runs = Runs.EVERYWHERE,
@@ -187,7 +183,6 @@ def family(
         output,
         frozenset(fails),
         frozenset(tensorflow),
-        frozenset(runs),
         when_training,
         keeps=output in (keep, promote, unchanged, arithmetic, matmul),
         promoted=promoted,
