@@ -161,6 +161,11 @@ def tune(
         name = study_name or result.spec.name
         study = _open_study(optuna, storage, name, space, fit_seed, trials)
         trial_run = _Trials(optuna, study, result, space, data, validation, overrides, fit_seed, trials)
+        warm_up = None
+        if output_dir is not None:
+            from ..training.record import PlottingWarmUp
+
+            warm_up = PlottingWarmUp()  # matplotlib loads on a thread of its own while the trials train
         trial_run.verbose, trial_run.log = verbose, log
         if trial_run.taken() < trials:
             study.optimize(
@@ -175,6 +180,8 @@ def tune(
     if output_dir is not None:
         from .tune_report import write_tune
 
+        if warm_up is not None:
+            warm_up.wait()  # matplotlib is not used from two threads at once
         outcome.written = write_tune(outcome, study, Path(output_dir), result.spec.name, result.path)
     return outcome
 
