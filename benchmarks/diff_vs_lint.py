@@ -8,10 +8,10 @@ branches, concatenated in groups, then added) differ by a few edits of the
 kinds a pull request makes: units changed, a step put in, a step taken out,
 a branch renamed, a merge rewired. Both commands run as fresh processes, in
 turns, several times; medians of wall time, CPU time and peak memory, and
-the ratios. `mspec diff` reads two large specs in two processes at once, so
-on two idle cores its wall time is about one check more than lint's startup
-and check, and its CPU time about two checks: on a machine whose cores are
-busy with other work, the wall ratio tends to the CPU ratio.
+the ratios. With a core free, `mspec diff` reads two large specs in two
+processes at once, so its wall time is lint's and a little more; on cores
+busy with other work it reads both in one process, which costs less CPU
+time (no view handed over), and the wall ratio tends to the CPU ratio.
 
     .venv/bin/python benchmarks/diff_vs_lint.py [--runs N] [--nodes N]
 """

@@ -176,10 +176,10 @@ def read_sides(
 ) -> tuple[Side, Side]:
     """Read both sides of a diff (see `read_side` for the labels and names).
 
-    With `parallel`, two large files are read at once: OLD in a forked process,
-    which hands its view back (the diff needs no more of OLD), NEW here. Only
-    the command line asks for it: a process with threads of its own (a test
-    runner with TensorFlow loaded) is not to be forked.
+    With `parallel`, two large files are read at once when a core is free: OLD
+    in a forked process, which hands its view back (the diff needs no more of
+    OLD), NEW here. Only the command line asks for it: a process with threads
+    of its own (a test runner with TensorFlow loaded) is not to be forked.
     """
     if parallel and _worth_forking(old, new):
         forked = _read_in_child(old, label=old_label, name=old_name)
@@ -194,16 +194,27 @@ def read_sides(
 
 
 def _worth_forking(old: str, new: str) -> bool:
-    if not hasattr(os, "fork"):
+    """Two large files, a core free, and a process that may fork (no thread of its own)."""
+    if not hasattr(os, "fork") or not hasattr(os, "getloadavg"):
         return False
     import threading
 
     if threading.active_count() > 1:
         return False
     try:
-        return min(os.path.getsize(old), os.path.getsize(new)) >= PARALLEL_BYTES
+        large = min(os.path.getsize(old), os.path.getsize(new)) >= PARALLEL_BYTES
     except OSError:
         return False  # REV:PATH, /dev/null, a missing file: read here, and said so here
+    return large and _core_free()
+
+
+def _core_free() -> bool:
+    """Whether a second process would get a core of its own.
+
+    It costs CPU (handing the view over, about 5% of a read): on cores busy with
+    other work, one process reads both sides in less time.
+    """
+    return os.getloadavg()[0] <= (os.cpu_count() or 1) - 1
 
 
 class _Child:
