@@ -8,10 +8,7 @@ branches, concatenated in groups, then added) differ by a few edits of the
 kinds a pull request makes: units changed, a step put in, a step taken out,
 a branch renamed, a merge rewired. Both commands run as fresh processes, in
 turns, several times; medians of wall time, CPU time and peak memory, and
-the ratios. With a core free, `mspec diff` reads two large specs in two
-processes at once, so its wall time is lint's and a little more; on cores
-busy with other work it reads both in one process, which costs less CPU
-time (no view handed over), and the wall ratio tends to the CPU ratio.
+the ratios.
 
     .venv/bin/python benchmarks/diff_vs_lint.py [--runs N] [--nodes N]
 """
@@ -71,12 +68,12 @@ def specs(nodes: int) -> tuple[str, str]:
 
 
 def run_once(argv: list[str]) -> tuple[float, float, float]:
-    """(wall seconds, CPU seconds, peak MB) of one fresh `mspec` process, with any process it forks."""
+    """(wall seconds, CPU seconds, peak MB) of one fresh `mspec` process."""
     start = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "-m", "mspec", *argv], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT
     )
-    # wait4's usage covers the process and the children it waited for (diff's second reader).
+    # wait4's usage covers the process and the children it waited for.
     _, _, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
     process.returncode = 0  # reaped here, not by Popen

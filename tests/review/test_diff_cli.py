@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,6 @@ from mspec.cli import main
 
 from support.commands import NO_FRAMEWORK, run_mspec
 from support.review_specs import BASE, MUTATIONS
-from support.wide_specs import generated_spec
 
 UNITS = next(m for m in MUTATIONS if m.name == "units")
 ADD_BRANCH = next(m for m in MUTATIONS if m.name == "add_branch")
@@ -177,38 +174,6 @@ def test_no_framework_is_imported(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_two_large_specs_read_in_two_processes_diff_the_same(tmp_path: Path) -> None:
-    text = generated_spec(60, 6)
-    old, new = tmp_path / "old.toml", tmp_path / "new.toml"
-    old.write_text(text)
-    new.write_text(
-        text.replace(
-            'from = "in_3"\nlayers = [{ type = "Dense", units = 16',
-            'from = "in_3"\nlayers = [{ type = "Dense", units = 24',
-            1,
-        )
-    )
-    script = (
-        "import json, sys\n"
-        "from mspec.review import sides, diff_sides\n"
-        "from mspec.review.report import to_json\n"
-        "sides.PARALLEL_BYTES = int(sys.argv[3])\n"
-        "sides._core_free = lambda: True  # whatever else the machine runs\n"
-        "old, new = sides.read_sides(sys.argv[1], sys.argv[2], parallel=True)\n"
-        "print(json.dumps({'forked': old.result is None, 'diff': to_json(diff_sides(old, new))}))\n"
-    )
-    outputs = []
-    for threshold in ("0", str(10**9)):
-        done = subprocess.run(
-            [sys.executable, "-c", script, str(old), str(new), threshold], capture_output=True, text=True
-        )
-        assert done.returncode == 0, done.stderr
-        outputs.append(json.loads(done.stdout))
-    assert [o["forked"] for o in outputs] == [True, False]
-    assert outputs[0]["diff"] == outputs[1]["diff"]
-    assert [c["node"] for c in outputs[0]["diff"]["changes"]] == ["b_3 step 1"]
-
-
 def test_the_readme_example_is_what_mspec_prints(tmp_path: Path) -> None:
     from mspec.review import diff_sides, read_side
     from mspec.review.report import to_text

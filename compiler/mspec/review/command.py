@@ -119,7 +119,7 @@ def _read(arguments: tuple[str, ...], git: bool):
     from .sides import read_sides
 
     if not git:
-        return read_sides(arguments[0], arguments[1], parallel=True)
+        return read_sides(arguments[0], arguments[1])
     path, old_file, new_file = arguments[0], arguments[1], arguments[4]
     new_path = arguments[7] if len(arguments) == 9 else path
     return read_sides(
@@ -129,7 +129,6 @@ def _read(arguments: tuple[str, ...], git: bool):
         new_label=f"b/{new_path}",
         old_name=path,
         new_name=new_path,
-        parallel=True,
     )
 
 

@@ -4,8 +4,7 @@ A `ModelView` holds, for every node of the graph, what the diff compares
 (the layer, its effective parameters, its inputs, the shape and weights the
 shape pass inferred) and, for every named entry of the spec (input, shared
 layer, branch, merge, output), what it reads and how it is trained. It holds
-no layer registry objects, only values, so it can be made in another process
-and handed over (`review.sides`), and is never changed once made.
+no layer registry objects, only values, and is never changed once made.
 """
 
 from __future__ import annotations
@@ -100,7 +99,7 @@ def make_view(result: CheckResult, label: str) -> ModelView:
     view.order = [node.id for node in topological] + [n for n in graph.nodes if n not in on_order]
     chains = (*spec.branches.values(), *spec.outputs.values())
     chain_lengths = {chain.name: len(chain.steps) for chain in chains}
-    # Layers configured alike share one dict of values (and are handed to another process once).
+    # Layers configured alike share one dict of values.
     layers: dict[Any, tuple[dict[str, Any], Any]] = {}
     for node in graph.nodes.values():
         view.nodes[node.id] = _node_view(node, chain_lengths, node.id in used, layers)
@@ -273,67 +272,3 @@ def _optimizer(optimizer: Any) -> Any:
     kind = optimizer.get("type", "")
     kind = OPTIMIZER_NAMES.get(str(kind).lower(), kind)
     return (kind, tuple(sorted((k, canonical(v)) for k, v in optimizer.items() if k != "type")))
-
-
-# --- Handing a view to another process --------------------------------------------------------
-#
-# marshal reads and writes plain values several times faster than pickle reads and writes
-# objects, and a view of 10,000 nodes is mostly plain values: nodes and entries go as tuples.
-# A view holding other values (a wrapper's layer, a Keras object with arguments) goes by pickle.
-
-_NODE_FIELDS = tuple(NodeView.__dataclass_fields__)
-_ENTITY_FIELDS = tuple(EntityView.__dataclass_fields__)
-
-
-def view_to_bytes(view: ModelView) -> bytes:
-    """The view as bytes for `view_from_bytes` in another process (same Python, same mspec)."""
-    import marshal
-    import pickle
-
-    data = (
-        view.label,
-        view.name,
-        [tuple(getattr(entity, name) for name in _ENTITY_FIELDS) for entity in view.entities.values()],
-        [tuple(getattr(entity, name) for name in _ENTITY_FIELDS) for entity in view.shared.values()],
-        [tuple(getattr(node, name) for name in _NODE_FIELDS) for node in view.nodes.values()],
-        view.order,
-        view.outputs,
-        view.settings,
-        view.weights,
-        [
-            (d.file, d.line, d.col, d.code, d.severity.value, d.message, d.hint, d.node)
-            for d in view.diagnostics
-        ],
-    )
-    try:
-        return b"M" + marshal.dumps(data, 4)
-    except ValueError:  # a value marshal does not know
-        return b"P" + pickle.dumps(view, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def view_from_bytes(raw: bytes) -> ModelView:
-    import marshal
-    import pickle
-
-    if raw[:1] == b"P":
-        return pickle.loads(raw[1:])
-    label, name, entities, shared, nodes, order, outputs, settings, weights, diagnostics = marshal.loads(
-        raw[1:]
-    )
-    from ..diagnostics import Severity
-
-    view = ModelView(label, name, order=order, outputs=outputs, settings=settings, weights=weights)
-    for row in entities:
-        entity = EntityView(*row)
-        view.entities[entity.name] = entity
-    for row in shared:
-        entity = EntityView(*row)
-        view.shared[entity.name] = entity
-    for row in nodes:
-        node = NodeView(*row)
-        view.nodes[node.id] = node
-    view.diagnostics = [
-        Diagnostic(file, line, col, code, Severity(severity), message, hint, node)
-        for file, line, col, code, severity, message, hint, node in diagnostics
-    ]
-    return view

@@ -24,7 +24,7 @@ from pathlib import Path
 from ..diagnostics import Diagnostic
 from ..frontend import CheckResult
 from ..pipeline import check_bytes
-from .model import ModelView, empty_view, make_view, view_from_bytes, view_to_bytes
+from .model import ModelView, empty_view, make_view
 
 NO_FILE = ("/dev/null", os.devnull)
 # REV:PATH; an index stage (:1:PATH) or the index itself (:PATH) too.
@@ -160,10 +160,6 @@ def _imported(raw: bytes, label: str) -> CheckResult:
     return check_bytes(imported.text.encode(), f"{label} (imported)", "toml")
 
 
-# Below this many bytes on each side, reading both in this process is quicker than a second one.
-PARALLEL_BYTES = 256 * 1024
-
-
 def read_sides(
     old: str,
     new: str,
@@ -172,109 +168,6 @@ def read_sides(
     new_label: str | None = None,
     old_name: str | None = None,
     new_name: str | None = None,
-    parallel: bool = False,
 ) -> tuple[Side, Side]:
-    """Read both sides of a diff (see `read_side` for the labels and names).
-
-    With `parallel`, two large files are read at once when a core is free: OLD
-    in a forked process, which hands its view back (the diff needs no more of
-    OLD), NEW here. Only the command line asks for it: a process with threads
-    of its own (a test runner with TensorFlow loaded) is not to be forked.
-    """
-    if parallel and _worth_forking(old, new):
-        forked = _read_in_child(old, label=old_label, name=old_name)
-        if forked is not None:
-            try:
-                new_side = read_side(new, label=new_label, name=new_name)
-            except BaseException:
-                forked.abandon()
-                raise
-            return forked.collect(), new_side
+    """Read both sides of a diff (see `read_side` for the labels and names)."""
     return read_side(old, label=old_label, name=old_name), read_side(new, label=new_label, name=new_name)
-
-
-def _worth_forking(old: str, new: str) -> bool:
-    """Two large files, a core free, and a process that may fork (no thread of its own)."""
-    if not hasattr(os, "fork") or not hasattr(os, "getloadavg"):
-        return False
-    import threading
-
-    if threading.active_count() > 1:
-        return False
-    try:
-        large = min(os.path.getsize(old), os.path.getsize(new)) >= PARALLEL_BYTES
-    except OSError:
-        return False  # REV:PATH, /dev/null, a missing file: read here, and said so here
-    return large and _core_free()
-
-
-def _core_free() -> bool:
-    """Whether a second process would get a core of its own.
-
-    It costs CPU (handing the view over, about 5% of a read): on cores busy with
-    other work, one process reads both sides in less time.
-    """
-    return os.getloadavg()[0] <= (os.cpu_count() or 1) - 1
-
-
-class _Child:
-    """A forked process reading one side; its view (or why it could not) comes back pickled on a pipe."""
-
-    def __init__(self, pid: int, reader: int, label: str):
-        self.pid, self.reader, self.label = pid, reader, label
-
-    def collect(self) -> Side:
-        import pickle
-
-        with os.fdopen(self.reader, "rb") as pipe:
-            data = pipe.read()
-        os.waitpid(self.pid, 0)
-        try:
-            status, payload = pickle.loads(data)
-        except Exception:
-            raise SideUnreadable(self.label, "the process reading it stopped unexpectedly") from None
-        if status == "unreadable":
-            raise SideUnreadable(*payload)
-        if status == "failed":
-            raise RuntimeError(f"reading {self.label} failed:\n{payload}")
-        label, origin, view = payload
-        return Side(label, origin, None, view_from_bytes(view))
-
-    def abandon(self) -> None:
-        os.close(self.reader)
-        try:
-            os.kill(self.pid, 9)
-            os.waitpid(self.pid, 0)
-        except OSError:
-            pass
-
-
-def _read_in_child(source: str, *, label: str | None, name: str | None) -> _Child | None:
-    import pickle
-
-    reader, writer = os.pipe()
-    try:
-        pid = os.fork()
-    except OSError:
-        os.close(reader)
-        os.close(writer)
-        return None
-    if pid != 0:
-        os.close(writer)
-        return _Child(pid, reader, label or source)
-    # The child: read the side, hand back its view, and leave without running any exit handler.
-    os.close(reader)
-    try:
-        try:
-            side = read_side(source, label=label, name=name)
-            message = ("ok", (side.label, side.origin, view_to_bytes(side.view)))
-        except SideUnreadable as error:
-            message = ("unreadable", (error.label, error.message, error.diagnostics))
-        except BaseException:
-            import traceback
-
-            message = ("failed", traceback.format_exc())
-        with os.fdopen(writer, "wb") as pipe:
-            pipe.write(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
-    finally:
-        os._exit(0)
