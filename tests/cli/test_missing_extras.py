@@ -52,5 +52,6 @@ def test_a_command_needing_an_extra_names_it_in_one_line(command: list, extra: s
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "numpy" in lines[0] and "not installed" in lines[0] and extra in lines[0], done.stderr
+    assert len(lines) == 1, done.stderr
+    assert "numpy" in lines[0] and "not installed" in lines[0] and extra in lines[0], done.stderr
     assert not (tmp_path / "out").exists()

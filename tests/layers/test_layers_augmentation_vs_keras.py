@@ -161,6 +161,9 @@ DELIBERATE = [
      ok(L("RandomInvert"), (N, 8, 3))),
     ("Keras takes a rank-1 tensor as one unbatched waveform: the batch axis would be its samples",
      ok(L("MelSpectrogram", fft_length=8, sequence_stride=4), (N,))),
+    ("a number of bits written as a float: Keras builds it, and fit fails on TensorFlow (it shifts the "
+     "pixels' bits by an int64 tensor made of the factor); the docs ask for an integer",
+     ok(L("RandomPosterization", factor=4.0), IMG)),
     ("fill_mode 'mirror' runs on JAX only: TensorFlow's kernels refuse it",
      ok(L("RandomElasticTransform", fill_mode="mirror"), IMG)),
     ("SpectralNormalization is limited to kinds whose kernel's last axis is the output size",

@@ -157,7 +157,7 @@ STEPS: dict[str, tuple[dict, list[tuple]]] = {
     "RandomInvert": (L("RandomInvert"), [IMAGE]),
     "RandomPerspective": (L("RandomPerspective"), [IMAGE]),
     # A float factor: mspec's parameters hold the factor as a float, and the generated code passes it on.
-    "RandomPosterization": (L("RandomPosterization", factor=4.0), [IMAGE]),
+    "RandomPosterization": (L("RandomPosterization", factor=4), [IMAGE]),
     "RandomSaturation": (L("RandomSaturation", factor=0.3), [IMAGE]),
     "RandomSharpness": (L("RandomSharpness", factor=0.3), [IMAGE]),
     "RandomShear": (L("RandomShear", x_factor=0.2), [IMAGE]),

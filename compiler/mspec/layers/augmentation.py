@@ -74,7 +74,7 @@ class RandomInvertParams(_FactorRangeParams):
 
 
 class RandomPosterizationParams(_FactorRangeParams):
-    factor: _factor(1, 8)
+    factor: _factor(1, 8, integer=True)  # the number of bits kept per channel
 
 
 class RandomColorDegenerationParams(_FactorRangeParams):

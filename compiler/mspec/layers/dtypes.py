@@ -426,25 +426,6 @@ def _string_lookup(params: Any) -> Family:
     return _encodes(STRINGS_TO_IDS, STRINGS_TO_ENCODINGS, _WEIGHTED)(params)
 
 
-def _posterization(params: Any) -> Family:
-    # A factor held as a float (mspec's parameters hold every factor as one): TensorFlow cannot shift
-    # the pixels' bits by it (it converts the factor to an integer tensor and refuses), JAX can; at
-    # inference the layer does nothing.
-    factors = params.factor if isinstance(params.factor, (list, tuple)) else [params.factor]
-    if not any(isinstance(factor, float) for factor in factors):
-        return AUGMENTS_WHEN_TRAINING
-    return family(
-        "a floating-point posterization factor",
-        f"shifts bits by factor {params.factor!r} when training, which TensorFlow needs as an integer",
-        keep,
-        fails=[STRING],
-        tensorflow=[FLOAT, INT, BOOL],
-        when_training=True,
-        hint="TensorFlow needs the factor as an integer, but it reaches Keras as a float: train on JAX "
-        "(KERAS_BACKEND=jax), or posterize the images before the model",
-    )
-
-
 # kind -> its family, or a function of its parameters giving the family.
 Declaration = Family | Callable[[Any], Family]
 
@@ -537,11 +518,10 @@ DECLARATIONS: dict[str, Declaration] = {
     **dict.fromkeys(
         [
             "MixUp", "RandomColorDegeneration", "RandomColorJitter", "RandomHue",
-            "RandomInvert",
+            "RandomInvert", "RandomPosterization",
         ],
         AUGMENTS_WHEN_TRAINING,
     ),
-    "RandomPosterization": _posterization,
     # RandomCrop takes its input as it is (no cast to float32): float16 stays float16 at inference.
     "RandomCrop": family(
         "crops in float32 when training, hands values on at inference",

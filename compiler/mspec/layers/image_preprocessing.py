@@ -100,8 +100,12 @@ for _name, _params, _doc in (
 # --- Random augmentations (the shape stays) ---------------------------------------
 
 
-def _factor(low: float, high: float, *, open_low: bool = False):
-    """A factor as Keras checks it: a number in [low, high], or two numbers spanning into that range."""
+def _factor(low: float, high: float, *, open_low: bool = False, integer: bool = False):
+    """A factor as Keras checks it: a number in [low, high], or two numbers spanning into that range.
+
+    `integer` for a count (RandomPosterization's bits): kept an int, as Keras needs it on
+    TensorFlow, where a float count fails when training.
+    """
 
     def inside(value: float) -> bool:
         return (low < value if open_low else low <= value) and value <= high
@@ -119,6 +123,8 @@ def _factor(low: float, high: float, *, open_low: bool = False):
             raise ValueError(f"the factor must lie in {bracket}{low}, {high}]")
         return value
 
+    if integer:
+        return Annotated[int | list[int], AfterValidator(check)]
     return Annotated[float | list[float], AfterValidator(check)]
 
 
