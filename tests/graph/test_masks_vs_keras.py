@@ -321,3 +321,60 @@ def test_mask_case_agrees_with_keras(doc: dict, intended: str) -> None:
 @given(doc=mask_models())
 def test_random_masked_models_agree_with_keras(doc: dict) -> None:
     TALLY[f"generated {assert_agrees(doc)}"] += 1
+
+
+# --- Where a mask is destroyed (MS710), against Keras' own warning ---------------------------------
+
+DENSE, FLATTEN = {"type": "Dense", "units": 4}, {"type": "Flatten"}
+DESTROYED = {
+    "Flatten after masked ids": steps((6,), FLATTEN),
+    "Flatten after MultiHeadAttention, which hands the query's mask on": document(
+        {"ids": ids(6)},
+        {"tokens": branch("ids", E()), "flat": branch("attended", FLATTEN)},
+        {"attended": merge("MultiHeadAttention", "tokens", "tokens", num_heads=1, key_dim=4)},
+        output="flat",
+    ),
+    "ConvLSTM1D after masked rows, a recurrent layer that takes the mask": masking(
+        (5, 4, 3), {"type": "ConvLSTM1D", "filters": 2, "kernel_size": 2, "padding": "same"}
+    ),
+    "Add of masked and unmasked, then Flatten: the mask is dropped by Add": document(
+        {"ids": ids(6), "x": floats(6, 8)},
+        {"tokens": branch("ids", E()), "flat": branch("added", FLATTEN)},
+        {"added": merge("Add", "tokens", "x")},
+        output="flat",
+    ),
+    "Embedding without mask_zero after a Masking layer": document(
+        {"x": floats(6, 1)},
+        {"masked": branch("x", {"type": "Masking"}, {"type": "Reshape", "target_shape": [6]})},
+    ),
+    "Dense then GlobalMaxPooling1D after masked ids": steps((6,), DENSE, {"type": "GlobalMaxPooling1D"}),
+    "LSTM after masked ids": steps((6,), lstm()),
+}
+
+
+def keras_mask_warnings(doc: dict) -> tuple[list[str], CheckResult]:
+    """The layer types Keras warns about ("does not support masking") when it builds the model."""
+    import re
+    import warnings
+
+    from mspec.backends.codegen.python import generate_source
+    from mspec.backends.keras_model.build import build_from_source
+
+    keras.backend.clear_session()
+    result = check_bytes(json.dumps(doc, indent=1).encode(), "masks.json")  # MS7xx included
+    assert result.ok, describe(doc, result)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        build_from_source(generate_source(result.graph), result.graph.spec.name)
+    said = [str(w.message) for w in caught if "does not support masking" in str(w.message)]
+    return sorted(re.search(r"of type (\w+)", text).group(1) for text in said), result
+
+
+@pytest.mark.parametrize("doc", list(DESTROYED.values()), ids=list(DESTROYED))
+@pytest.mark.filterwarnings("ignore:Layer .* does not support masking")
+def test_mask_dropped_exactly_where_keras_warns(doc: dict) -> None:
+    warned, result = keras_mask_warnings(doc)
+    reported = sorted(
+        d.message.split(" in ")[0] for d in result.diagnostics if d.code == "MS710"
+    )  # "Flatten in flat step 1 does not support masking ..."
+    assert reported == warned, f"Keras warns about {warned}, mspec about {reported}\n{describe(doc, result)}"

@@ -16,6 +16,7 @@ from ...diagnostics.rules import IMBALANCE_FACTOR
 from ..model import ModelGraph, Node
 from .common import diagnostic
 from .dtypes import refuses_dtype
+from .masks import USES_MASK, destroys_mask, mask_flow
 
 # Layers that move, copy or drop values without computing on them.
 SHAPE_ONLY = frozenset(
@@ -66,22 +67,6 @@ STRING_LAYERS = frozenset({"StringLookup", "Hashing", "HashedCrossing", "TextVec
 CATEGORY_LAYERS = ID_LAYERS | STRING_LAYERS | {"IntegerLookup"}
 SCALERS = frozenset({"Normalization", "Rescaling", "Discretization"})
 STRING_TRANSPARENT = frozenset({"Flatten", "Reshape", "Permute", "RepeatVector", "Identity", "Concatenate"})
-
-# Masks (Keras 3): layers that carry a mask on, layers that use it, and (all others) that destroy it.
-MASK_CARRIERS = frozenset(
-    {
-        "Activation", "BatchNormalization", "Dense", "Dropout", "GaussianDropout", "GaussianNoise",
-        "Identity", "LayerNormalization", "Normalization", "Rescaling", "SpatialDropout1D",
-        "TimeDistributed", "Attention", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax",
-        "GroupNormalization", "UnitNormalization", "SpatialDropout2D", "SpatialDropout3D", "AlphaDropout",
-        "ActivityRegularization",
-    }
-) | ELEMENTWISE_MERGES  # fmt: skip
-RECURRENT = frozenset({"LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional"})
-MASK_USERS = RECURRENT | {
-    "GlobalAveragePooling1D", "MultiHeadAttention", "Attention", "AdditiveAttention",
-    "GroupQueryAttention", "Dot",
-}  # fmt: skip
 
 BOUNDED_01 = frozenset({"sigmoid", "hard_sigmoid", "softmax", "sparse_sigmoid", "sparsemax"})
 INTEGER_DTYPES = frozenset({"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"})
@@ -416,65 +401,43 @@ def _input_values(graph: ModelGraph, order: list[Node]) -> list[Diagnostic]:
 
 
 def _masks(graph: ModelGraph, order: list[Node]) -> list[Diagnostic]:
-    """MS710: a mask from Embedding(mask_zero=true) or Masking reaching a layer that destroys it."""
-    mask: dict[str, str | None] = {}
+    """MS710: a mask from Embedding(mask_zero=true) or Masking reaching a layer that destroys it.
+
+    Where masks flow is the masks pass' (`masks.mask_flow`), as Keras hands them on.
+    """
+    flow, _ = mask_flow(graph)
     found = []
     for node in order:
-        if node.role == "input" or node.call is None:
-            mask[node.id] = None
+        if node.call is None or node.role == "input":
+            continue
+        incoming = next((flow[i] for i in node.inputs if flow.get(i) is not None), None)
+        if incoming is None or not destroys_mask(node):
             continue
         layer = node.call.kind.name
-        incoming = next((mask[i] for i in node.inputs if mask.get(i)), None)
-        if layer in ("Embedding", "ReversibleEmbedding"):
-            mask[node.id] = node.id if getattr(node.call.params, "mask_zero", False) else None
-            continue
-        if layer == "Masking":
-            mask[node.id] = node.id  # a mask of its own, whatever mask came in
-            continue
-        if incoming is None:
-            mask[node.id] = None
-            continue
-        if layer in MASK_CARRIERS:
-            mask[node.id] = incoming
-        elif layer in RECURRENT:
-            mask[node.id] = incoming if _returns_sequences(node) else None
-        elif layer in MASK_USERS:
-            mask[node.id] = None
-        else:
-            mask[node.id] = None
-            user = _first_user(graph, node)
-            after = (
-                f"; {graph.label(user.id)} ({user.call.kind.name}) downstream would have used it"
-                if user
-                else ""
+        user = _first_user(graph, node)
+        after = (
+            f"; {graph.label(user.id)} ({user.call.kind.name}) downstream would have used it" if user else ""
+        )
+        path, at = _where(node)
+        masked_by = graph.nodes[incoming.producer].call.kind.name
+        setting = "mask_zero = true" if masked_by != "Masking" else masked_by
+        undo = "set mask_zero = false" if masked_by != "Masking" else "remove the Masking layer"
+        found.append(
+            diagnostic(
+                graph,
+                "MS710",
+                path,
+                f"{layer} in {graph.label(node.id)} does not support masking: the mask of "
+                f"{graph.label(incoming.producer)} ({setting}) is destroyed here and padding counts "
+                f"as data{after}",
+                "use layers that keep the mask (GlobalAveragePooling1D, LSTM, GRU) after the "
+                f"{masked_by}, or {undo}",
+                severity=Severity.WARNING,
+                at=at,
+                node=node.id,
             )
-            path, at = _where(node)
-            masked_by = graph.nodes[incoming].call.kind.name
-            setting = "mask_zero = true" if masked_by != "Masking" else masked_by
-            undo = "set mask_zero = false" if masked_by != "Masking" else "remove the Masking layer"
-            found.append(
-                diagnostic(
-                    graph,
-                    "MS710",
-                    path,
-                    f"{layer} in {graph.label(node.id)} does not support masking: the mask of "
-                    f"{graph.label(incoming)} ({setting}) is destroyed here and padding counts "
-                    f"as data{after}",
-                    "use layers that keep the mask (GlobalAveragePooling1D, LSTM, GRU) after the "
-                    f"{masked_by}, or {undo}",
-                    severity=Severity.WARNING,
-                    at=at,
-                    node=node.id,
-                )
-            )
+        )
     return found
-
-
-def _returns_sequences(node: Node) -> bool:
-    params = node.call.params
-    if node.call.kind.name == "Bidirectional":
-        params = getattr(getattr(params, "layer", None), "params", None)
-    return bool(getattr(params, "return_sequences", False))
 
 
 def _first_user(graph: ModelGraph, start: Node) -> Node | None:
@@ -486,7 +449,7 @@ def _first_user(graph: ModelGraph, start: Node) -> Node | None:
             continue
         seen.add(node_id)
         node = graph.nodes[node_id]
-        if node.call is not None and node.call.kind.name in MASK_USERS:
+        if node.call is not None and node.call.kind.name in USES_MASK:
             return node
         frontier.extend(graph.successors[node_id])
     return None

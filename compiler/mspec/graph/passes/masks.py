@@ -393,6 +393,29 @@ def _time_distributed(layer, mask: Mask, shape: Dims, out: Dims) -> list[MaskPro
     ]
 
 
+# --- Where a mask is destroyed (MS710) ---------------------------------------------
+
+# Layers that support masking although they hand no mask on (they consume it, or, for Dot, drop it
+# on purpose): Keras does not warn there.
+_MASK_AWARE = (
+    KEEPS_MASK | RECURRENT | ATTENTION | MULTI_HEAD | OR_MERGES | FILLING_MERGES | TAKES_MASK
+    | {"Bidirectional", "Concatenate", "Dot", "Masking"}
+)  # fmt: skip
+# Layers whose `call` reads a mask: where a destroyed mask would have been used.
+USES_MASK = RECURRENT | ATTENTION | MULTI_HEAD | FILLING_MERGES | TAKES_MASK | {"Bidirectional"}
+
+
+def destroys_mask(node: Node) -> bool:
+    """Whether Keras drops a mask given to this layer with its warning ("does not support masking").
+
+    An Embedding supports masking only when it makes a mask of its own (mask_zero).
+    """
+    name = node.call.kind.name
+    if name in ("Embedding", "ReversibleEmbedding"):
+        return not getattr(node.call.params, "mask_zero", False)
+    return name not in _MASK_AWARE
+
+
 # --- The check -------------------------------------------------------------------
 
 
