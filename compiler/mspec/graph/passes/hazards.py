@@ -66,7 +66,14 @@ ID_LAYERS = frozenset({"Embedding", "ReversibleEmbedding", "CategoryEncoding"})
 STRING_LAYERS = frozenset({"StringLookup", "Hashing", "HashedCrossing", "TextVectorization"})
 CATEGORY_LAYERS = ID_LAYERS | STRING_LAYERS | {"IntegerLookup"}
 SCALERS = frozenset({"Normalization", "Rescaling", "Discretization"})
-STRING_TRANSPARENT = frozenset({"Flatten", "Reshape", "Permute", "RepeatVector", "Identity", "Concatenate"})
+# Layers that move strings about (TensorFlow runs them on strings): the strings still reach a later layer.
+STRING_TRANSPARENT = frozenset(
+    {
+        "Flatten", "Reshape", "Permute", "RepeatVector", "Identity", "Concatenate", "Add",
+        "Cropping1D", "Cropping2D", "Cropping3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
+        "UpSampling3D",
+    }
+)  # fmt: skip
 
 BOUNDED_01 = frozenset({"sigmoid", "hard_sigmoid", "softmax", "sparse_sigmoid", "sparsemax"})
 INTEGER_DTYPES = frozenset({"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"})
