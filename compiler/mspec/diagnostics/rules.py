@@ -318,9 +318,11 @@ _RULES = [
         "configuration that some backends cannot run: TensorFlow's CPU kernels without oneDNN, or "
         "TensorFlow at all (portability)",
         "The model builds, but fails at run time on CPUs where TensorFlow leaves oneDNN off "
-        "(UnimplementedError; it runs on GPU, JAX, and with oneDNN), or, for a few configurations "
-        "(adaptive pooling with a size of 1, an even transposed-convolution window with padding "
-        "'same'), on TensorFlow altogether while JAX runs it.",
+        "(UnimplementedError; it runs on GPU, JAX, and with oneDNN), or, for some configurations, "
+        "on TensorFlow altogether while JAX runs it: adaptive pooling with a size of 1, an even "
+        "transposed-convolution window with padding 'same', an element type TensorFlow's kernel lacks "
+        "(int32 into Conv1D: JAX promotes it), a mask of more than (batch, steps) into a recurrent "
+        "layer, an RNN over a stack of one cell (the reverse: TensorFlow runs it, JAX does not).",
         '{ type = "Conv2D", filters = 8, kernel_size = 3, data_format = "channels_first" }',
         "Use the setting given in the hint (e.g. channels_last) for a model that runs everywhere.",
     ),
