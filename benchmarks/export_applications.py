@@ -11,7 +11,7 @@ logits are of the order of 1 (random weights leave them near 1e-10). A
 format that refuses the model is named with the converter's reason; a
 verification that fails prints the worst difference.
 
-    .venv/bin/python benchmarks/export_applications.py [NAME ...]
+    .venv/bin/python benchmarks/export_applications.py [NAME ...] [--formats onnx,litert]
 
 Times are wall seconds for writing the artifact (the serving function traced,
 converted and written) and for verifying it (loading it in its runtime,
@@ -20,6 +20,7 @@ running it and the Keras model on the rows); one run each.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -38,7 +39,7 @@ SUFFIX = {"saved_model": "", "onnx": ".onnx", "litert": ".tflite"}
 ROWS = 4
 
 
-def export_one(name: str, folder: Path) -> list[tuple[str, str, float, float, str]]:
+def export_one(name: str, folder: Path, formats=FORMATS) -> list[tuple[str, str, float, float, str]]:
     """(format, outcome, export s, verify s, detail) for each format."""
     import mspec
     from mspec.artifacts.manifest import contract
@@ -47,11 +48,11 @@ def export_one(name: str, folder: Path) -> list[tuple[str, str, float, float, st
     try:
         result, model = exportable(name, ROWS)
     except AssertionError:
-        return [(fmt, "not imported", 0.0, 0.0, "") for fmt in FORMATS]
+        return [(fmt, "not imported", 0.0, 0.0, "") for fmt in formats]
     feed = generated_rows(contract(result), result, ROWS, 0)
     scale = max(float(abs(v).max()) for v in keras_outputs(model, contract(result), feed).values())
     rows = []
-    for fmt in FORMATS:
+    for fmt in formats:
         target = folder / f"{name}{SUFFIX[fmt]}"
         started = time.perf_counter()
         try:
@@ -69,11 +70,20 @@ def export_one(name: str, folder: Path) -> list[tuple[str, str, float, float, st
     return rows
 
 
-def main(names: list[str]) -> int:
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help=f"architectures (default: {', '.join(DEFAULT)})")
+    parser.add_argument(
+        "--formats",
+        default=",".join(FORMATS),
+        help="comma-separated formats (default: all); the largest models need one process per format",
+    )
+    args = parser.parse_args(argv)
+    formats = tuple(f for f in args.formats.split(",") if f)
     print(f"{'model':18} {'format':12} {'outcome':10} {'export s':>9} {'verify s':>9}  detail")
     with tempfile.TemporaryDirectory() as folder:
-        for name in names or DEFAULT:
-            for fmt, outcome, export_s, verify_s, detail in export_one(name, Path(folder)):
+        for name in args.names or DEFAULT:
+            for fmt, outcome, export_s, verify_s, detail in export_one(name, Path(folder), formats):
                 line = f"{name:18} {fmt:12} {outcome:10} {export_s:9.1f} {verify_s:9.1f}  {detail}"
                 print(line, flush=True)
     return 0
