@@ -156,6 +156,19 @@ MODELS = {
         ),
         ["MS305"],
     ),
+    # Found by the random dtype models: at a rate of 0, Keras skips dropout, training or not.
+    "int32 into Dropout(rate = 0)": (
+        _spec({"ids": {"shape": [1], "dtype": "int32"}}, [{"type": "Dropout", "rate": 0.0}]),
+        [],
+    ),
+    "int32 into Dropout(rate = 0.5)": (
+        _spec({"ids": {"shape": [1], "dtype": "int32"}}, [{"type": "Dropout", "rate": 0.5}]),
+        ["MS306"],
+    ),
+    "bool into GaussianNoise(stddev = 0)": (
+        _spec({"flags": {"shape": [3], "dtype": "bool"}}, [{"type": "GaussianNoise", "stddev": 0.0}]),
+        [],
+    ),
     "RandomPosterization on float images": (
         _spec({"image": {"shape": [8, 8, 3]}}, [{"type": "RandomPosterization", "factor": 4}]),
         [],

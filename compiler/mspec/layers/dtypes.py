@@ -426,6 +426,15 @@ def _string_lookup(params: Any) -> Family:
     return _encodes(STRINGS_TO_IDS, STRINGS_TO_ENCODINGS, _WEIGHTED)(params)
 
 
+def _when_above_zero(parameter: str, noisy: Family) -> Callable[[Any], Family]:
+    """A dropout or noise layer: at a rate (stddev) of 0 Keras skips its computation, training or not."""
+
+    def declared(params: Any) -> Family:
+        return noisy if getattr(params, parameter) > 0 else SHAPE_ONLY
+
+    return declared
+
+
 # kind -> its family, or a function of its parameters giving the family.
 Declaration = Family | Callable[[Any], Family]
 
@@ -485,20 +494,23 @@ DECLARATIONS: dict[str, Declaration] = {
     "Masking": family("masks numbers", "computes with numbers", masked, fails=[STRING]),
     "LeakyReLU": RECTIFIES_TO_FLOAT,
     **dict.fromkeys(
-        ["Dropout", "RandomSaturation", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"],
-        DROPS_WHEN_TRAINING,
+        ["Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"],
+        _when_above_zero("rate", DROPS_WHEN_TRAINING),
     ),
-    **dict.fromkeys(
-        ["AlphaDropout", "GaussianNoise", "RandomContrast"],
-        NOISE_WHEN_TRAINING,
-    ),
-    "GaussianDropout": family(
-        "multiplies by floating-point noise when training",
-        "multiplies by floating-point noise when training (TensorFlow: not integers)",
-        keep,
-        fails=[STRING],
-        tensorflow=[INT],
-        when_training=True,
+    "RandomSaturation": DROPS_WHEN_TRAINING,
+    "AlphaDropout": _when_above_zero("rate", NOISE_WHEN_TRAINING),
+    "GaussianNoise": _when_above_zero("stddev", NOISE_WHEN_TRAINING),
+    "RandomContrast": NOISE_WHEN_TRAINING,
+    "GaussianDropout": _when_above_zero(
+        "rate",
+        family(
+            "multiplies by floating-point noise when training",
+            "multiplies by floating-point noise when training (TensorFlow: not integers)",
+            keep,
+            fails=[STRING],
+            tensorflow=[INT],
+            when_training=True,
+        ),
     ),
     "RandomBrightness": family(
         "adds a random brightness when training",
