@@ -161,6 +161,10 @@ MODELS = {
         _spec({"ids": {"shape": [1], "dtype": "int32"}}, [{"type": "Dropout", "rate": 0.0}]),
         [],
     ),
+    "int32 into Dropout(rate = 1), which gives zeros of any dtype": (
+        _spec({"ids": {"shape": [1], "dtype": "int32"}}, [{"type": "Dropout", "rate": 1.0}]),
+        [],
+    ),
     "int32 into Dropout(rate = 0.5)": (
         _spec({"ids": {"shape": [1], "dtype": "int32"}}, [{"type": "Dropout", "rate": 0.5}]),
         ["MS306"],

@@ -426,11 +426,16 @@ def _string_lookup(params: Any) -> Family:
     return _encodes(STRINGS_TO_IDS, STRINGS_TO_ENCODINGS, _WEIGHTED)(params)
 
 
-def _when_above_zero(parameter: str, noisy: Family) -> Callable[[Any], Family]:
-    """A dropout or noise layer: at a rate (stddev) of 0 Keras skips its computation, training or not."""
+def _when_above_zero(parameter: str, noisy: Family, *, all_at_one: bool = False) -> Callable[[Any], Family]:
+    """A dropout or noise layer: at a rate (stddev) of 0 Keras skips its computation, training or not.
+
+    With `all_at_one`, a rate of 1 drops everything: Keras' dropout then gives zeros of the
+    input's dtype, which any dtype holds, and computes no mask either.
+    """
 
     def declared(params: Any) -> Family:
-        return noisy if getattr(params, parameter) > 0 else SHAPE_ONLY
+        value = getattr(params, parameter)
+        return noisy if value > 0 and not (all_at_one and value >= 1) else SHAPE_ONLY
 
     return declared
 
@@ -495,7 +500,7 @@ DECLARATIONS: dict[str, Declaration] = {
     "LeakyReLU": RECTIFIES_TO_FLOAT,
     **dict.fromkeys(
         ["Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"],
-        _when_above_zero("rate", DROPS_WHEN_TRAINING),
+        _when_above_zero("rate", DROPS_WHEN_TRAINING, all_at_one=True),
     ),
     "RandomSaturation": DROPS_WHEN_TRAINING,
     "AlphaDropout": _when_above_zero("rate", NOISE_WHEN_TRAINING),
