@@ -129,7 +129,8 @@ class GaussianNoiseParams(LayerParams):
 
 
 class GaussianDropoutParams(LayerParams):
-    rate: float = Field(ge=0, le=1)
+    # Keras takes a rate of 1, then divides by 1 - rate when training (ZeroDivisionError, every backend).
+    rate: float = Field(ge=0, lt=1)
     seed: int | None = None
 
 
