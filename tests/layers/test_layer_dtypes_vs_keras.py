@@ -173,6 +173,33 @@ MODELS = {
         _spec({"flags": {"shape": [3], "dtype": "bool"}}, [{"type": "GaussianNoise", "stddev": 0.0}]),
         [],
     ),
+    # Found by the random dtype models: input dropout multiplies the integers by a float mask when training.
+    "int32 into SimpleRNN": (
+        _spec({"ids": {"shape": [2, 1], "dtype": "int32"}}, [{"type": "SimpleRNN", "units": 1}]),
+        [],
+    ),
+    "int32 into Bidirectional(SimpleRNN(dropout = 0.25))": (
+        _spec(
+            {"ids": {"shape": [2, 1], "dtype": "int32"}},
+            [{"type": "Bidirectional", "layer": {"type": "SimpleRNN", "units": 1, "dropout": 0.25}}],
+        ),
+        ["MS306"],
+    ),
+    "int32 into an RNN whose first cell drops its inputs": (
+        _spec(
+            {"ids": {"shape": [2, 1], "dtype": "int32"}},
+            [
+                {
+                    "type": "RNN",
+                    "cell": [
+                        {"type": "GRUCell", "units": 2, "dropout": 0.5},
+                        {"type": "GRUCell", "units": 2},
+                    ],
+                }
+            ],
+        ),
+        ["MS306"],
+    ),
     "RandomPosterization on float images": (
         _spec({"image": {"shape": [8, 8, 3]}}, [{"type": "RandomPosterization", "factor": 4}]),
         [],

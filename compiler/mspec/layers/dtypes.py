@@ -440,6 +440,35 @@ def _when_above_zero(parameter: str, noisy: Family, *, all_at_one: bool = False)
     return declared
 
 
+DROPS_INPUTS_WHEN_TRAINING = family(
+    "computes in floating point, and drops its inputs with a floating-point mask when training",
+    "drops its inputs with a floating-point mask when training (dropout > 0)",
+    computed,
+    fails=[INT, BOOL, STRING],
+    when_training=True,
+)
+
+
+def _input_dropout(params: Any) -> float:
+    """The dropout a recurrent layer applies to its inputs: its own, or its (first) cell's for an RNN."""
+    cell = getattr(params, "cell", None)
+    if isinstance(cell, (list, tuple)):
+        cell = cell[0]
+    if isinstance(cell, LayerCall):
+        cells = getattr(cell.params, "cells", None)  # a StackedRNNCells: the first cell reads the inputs
+        return _input_dropout(cells[0].params if cells else cell.params)
+    return getattr(params, "dropout", 0.0)
+
+
+def _recurrent(without_dropout: Family) -> Callable[[Any], Family]:
+    """A recurrent layer: with dropout on its inputs, training multiplies them by a float mask."""
+
+    def declared(params: Any) -> Family:
+        return DROPS_INPUTS_WHEN_TRAINING if _input_dropout(params) > 0 else without_dropout
+
+    return declared
+
+
 # kind -> its family, or a function of its parameters giving the family.
 Declaration = Family | Callable[[Any], Family]
 
@@ -455,11 +484,11 @@ DECLARATIONS: dict[str, Declaration] = {
     **dict.fromkeys(
         [
             "AugMix", "AutoContrast", "BatchNormalization", "CenterCrop", "CutMix", "Dense", "EinsumDense",
-            "GRU", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
-            "GroupNormalization", "LSTM", "LayerNormalization", "MelSpectrogram", "Normalization", "RNN",
+            "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
+            "GroupNormalization", "LayerNormalization", "MelSpectrogram", "Normalization",
             "RandAugment", "RandomElasticTransform", "RandomErasing", "RandomFlip", "RandomGaussianBlur",
             "RandomPerspective", "RandomRotation", "RandomSharpness", "RandomShear", "RandomTranslation",
-            "RandomZoom", "Rescaling", "SimpleRNN", "Solarization",
+            "RandomZoom", "Rescaling", "Solarization",
         ],
         PROMOTES,
     ),
@@ -480,9 +509,9 @@ DECLARATIONS: dict[str, Declaration] = {
         ],
         AVERAGES,
     ),
-    **dict.fromkeys(
-        ["Conv1D", "Conv2D", "Conv3D", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "ELU"], FLOAT_ON_TENSORFLOW
-    ),
+    **dict.fromkeys(["Conv1D", "Conv2D", "Conv3D", "ELU"], FLOAT_ON_TENSORFLOW),
+    **dict.fromkeys(["GRU", "LSTM", "RNN", "SimpleRNN"], _recurrent(PROMOTES)),
+    **dict.fromkeys(["ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"], _recurrent(FLOAT_ON_TENSORFLOW)),
     **dict.fromkeys(
         [
             "ContrastLimitedAdaptiveHistogramEqualization", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
