@@ -200,6 +200,16 @@ MODELS = {
         ),
         ["MS306"],
     ),
+    # Found by the random dtype models: Dot(normalize = true) L2-normalizes each input first.
+    "int32 into Dot(normalize = true)": (
+        {
+            "model": {"name": "dtypes"},
+            "inputs": {"ids": {"shape": [3], "dtype": "int32"}},
+            "merges": {"dot": {"type": "Dot", "from": ["ids", "ids"], "axes": 1, "normalize": True}},
+            "outputs": {"out": {"from": "dot", "loss": "mse"}},
+        },
+        ["MS306"],
+    ),
     "RandomPosterization on float images": (
         _spec({"image": {"shape": [8, 8, 3]}}, [{"type": "RandomPosterization", "factor": 4}]),
         [],

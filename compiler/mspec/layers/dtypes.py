@@ -318,6 +318,11 @@ AVERAGES_INPUTS = family(
     "averages inputs", "averages numbers", true_divide, fails=[STRING], tensorflow=[BOOL], promoted=True
 )
 DOT = family("dot product", "multiplies numbers", matmul, fails=[STRING], promoted=True)
+# normalize = true: each input is L2-normalized first (a reciprocal square root, floating point only).
+DOT_NORMALIZED = family(
+    "dot product of L2-normalized inputs", "normalizes each input in floating point only", computed,
+    fails=[INT, BOOL, STRING],
+)  # fmt: skip
 ATTENDS = family(
     "attends in floating point only on TensorFlow",
     "computes scores in floating point only on TensorFlow",
@@ -469,6 +474,10 @@ def _recurrent(without_dropout: Family) -> Callable[[Any], Family]:
     return declared
 
 
+def _dot(params: Any) -> Family:
+    return DOT_NORMALIZED if params.normalize else DOT
+
+
 # kind -> its family, or a function of its parameters giving the family.
 Declaration = Family | Callable[[Any], Family]
 
@@ -581,7 +590,7 @@ DECLARATIONS: dict[str, Declaration] = {
     **dict.fromkeys(["Maximum", "Minimum", "Multiply"], COMBINES),
     "Subtract": SUBTRACTS,
     "Average": AVERAGES_INPUTS,
-    "Dot": DOT,
+    "Dot": _dot,
     "Attention": ATTENDS,
     "AdditiveAttention": ATTENDS_ADDITIVELY,
     "HashedCrossing": _encodes(CROSSES, family("crosses categories into float32 encodings",
