@@ -24,7 +24,7 @@ from support.keras_build import as_keras  # noqa: E402
 from support.keras_oracle import Verdict, concrete_shape  # noqa: E402
 from support.spec_graphs import STRUCTURE_ONLY  # noqa: E402
 
-pytestmark = [pytest.mark.keras]
+pytestmark = [pytest.mark.keras, pytest.mark.kernels]  # the models are run on arrays
 
 IMAGE = [4, 16, 3]
 
