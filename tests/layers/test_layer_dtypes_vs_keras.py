@@ -210,6 +210,23 @@ MODELS = {
         },
         ["MS306"],
     ),
+    # Found by the random dtype models: TensorFlow fails at the noise; JAX adds float noise when training,
+    # so the Dropout after it gets float32 there and the model runs on JAX.
+    "int32 into GaussianNoise, then Dropout": (
+        _spec(
+            {"ids": {"shape": [3], "dtype": "int32"}},
+            [{"type": "GaussianNoise", "stddev": 0.1}, {"type": "Dropout", "rate": 0.5}],
+        ),
+        ["MS305"],
+    ),
+    # ... but at inference the noise layer hands the integers on, and a sigmoid fails on them everywhere.
+    "int32 into GaussianNoise, then a sigmoid": (
+        _spec(
+            {"ids": {"shape": [3], "dtype": "int32"}},
+            [{"type": "GaussianNoise", "stddev": 0.1}, {"type": "Activation", "activation": "sigmoid"}],
+        ),
+        ["MS305", "MS306"],
+    ),
     "RandomPosterization on float images": (
         _spec({"image": {"shape": [8, 8, 3]}}, [{"type": "RandomPosterization", "factor": 4}]),
         [],

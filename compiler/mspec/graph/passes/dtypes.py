@@ -8,21 +8,32 @@ but runs on JAX gets the portability warning (MS305). Strings coming straight
 from a spec input are left to MS709 (the hazards pass), which names the input.
 A node after an error, or whose shape is unknown, is skipped silently, so one
 mistake is reported once.
+
+After a layer that fails on TensorFlow only, the model can run on JAX alone,
+where the dtypes may differ: JAX promotes what TensorFlow refuses (Conv1D on
+int32 gives float32), and a noise layer gives float32 when training. What
+follows is judged with JAX's dtypes, at inference and in training, and is an
+error only where JAX fails too.
 """
 
 from __future__ import annotations
 
 from ...diagnostics import Diagnostic, Severity
-from ...layers.dtypes import STRING, Judgement, Runs, dtype_class, judge
+from ...layers.dtypes import COMPUTE, STRING, Judgement, Runs, dtype_class, judge
 from ..model import ModelGraph, Node
 from .common import diagnostic
 
 
 def infer_dtypes(graph: ModelGraph) -> list[Diagnostic]:
     found: list[Diagnostic] = []
+    # Nodes after a TensorFlow-only failure: their dtypes on JAX (at inference, in training).
+    on_jax: dict[str, tuple[str, str]] = {}
     for node in graph.topological_order():
         if node.role == "input":
             node.dtype = graph.spec.inputs[node.owner].dtype
+            continue
+        if any(i in on_jax for i in node.inputs):
+            _judge_on_jax(graph, node, on_jax, found)
             continue
         judgement = _judgement(graph, node)
         if judgement is None:
@@ -34,8 +45,38 @@ def infer_dtypes(graph: ModelGraph) -> list[Diagnostic]:
                     found.append(_refusal(graph, node, judgement, source))
                 continue  # dtype unknown: what follows is not judged again
             found.append(_portability(graph, node, judgement, source))
+            training = COMPUTE if judgement.when_training else judgement.output
+            on_jax[node.id] = (judgement.output, training)
         node.dtype = judgement.output
     return found
+
+
+def _judge_on_jax(graph: ModelGraph, node: Node, on_jax: dict[str, tuple[str, str]], found: list) -> None:
+    """A node after a TensorFlow-only failure (MS305 there): an error only if JAX fails here too."""
+    if node.call is None or node.shape is None:
+        return
+    judged = []
+    for mode in (0, 1):  # at inference, in training
+        dtypes = [on_jax[i][mode] if i in on_jax else graph.nodes[i].dtype for i in node.inputs]
+        if any(dtype is None for dtype in dtypes):
+            return
+        judged.append((dtypes, judge(node.call, dtypes)))
+    (inference_dtypes, at_inference), (_, in_training) = judged
+    if at_inference is None or in_training is None:
+        return
+    if at_inference.runs is Runs.NOWHERE and not at_inference.when_training:
+        failing = at_inference
+    else:
+        failing = in_training if in_training.runs is Runs.NOWHERE else None
+    if failing is not None:
+        source = _origin(graph, node.inputs[failing.position])
+        if not _left_to_string_hazard(graph, failing, source):
+            found.append(_refusal(graph, node, failing, source))
+        return
+    # A layer that fails only when training, given the inference dtypes, still hands a dtype on there.
+    inference = at_inference.output or at_inference.family.output(node.call.params, inference_dtypes)
+    on_jax[node.id] = (inference, in_training.output)
+    node.dtype = inference
 
 
 def _judgement(graph: ModelGraph, node: Node) -> Judgement | None:
