@@ -233,38 +233,29 @@ def test_random_probes_agree_with_keras(generated: Generated) -> None:
 # Each is pinned here with its smallest spec once fixed: Keras must still
 # refuse it (a change in Keras fails the test) and mspec must refuse it too.
 
-UNATTENDED_AXES = {
-    "model": {"name": "unattended_axes"},
-    "inputs": {"query": {"shape": [3, 3, 5]}, "value": {"shape": [1, 2, 5]}},
-    "merges": {
-        "attended": {
-            "type": "MultiHeadAttention",
-            "from": ["query", "value"],
-            "num_heads": 1,
-            "key_dim": 2,
-            "attention_axes": [1],
-        }
-    },
-    "outputs": {"out": {"from": "attended", "loss": "mse"}},
-}
+
+def attention_over_axis_1(name: str, query: list[int], value: list[int]) -> dict:
+    """A MultiHeadAttention of `query` and `value` (shapes without batch) over axis 1 only."""
+    return {
+        "model": {"name": name},
+        "inputs": {"query": {"shape": query}, "value": {"shape": value}},
+        "merges": {
+            "attended": {
+                "type": "MultiHeadAttention",
+                "from": ["query", "value"],
+                "num_heads": 1,
+                "key_dim": 2,
+                "attention_axes": [1],
+            }
+        },
+        "outputs": {"out": {"from": "attended", "loss": "mse"}},
+    }
 
 
+UNATTENDED_AXES = attention_over_axis_1("unattended_axes", [3, 3, 5], [1, 2, 5])
 # The other way round: the query's size 1 on the unattended axis. TensorFlow's einsum refuses it, with
 # or without oneDNN; JAX broadcasts it and returns another shape than Keras declares, (2, 1, 2, 1).
-QUERY_OF_ONE = {
-    "model": {"name": "query_of_one"},
-    "inputs": {"query": {"shape": [1, 1, 1]}, "value": {"shape": [2, 2, 1]}},
-    "merges": {
-        "attended": {
-            "type": "MultiHeadAttention",
-            "from": ["query", "value"],
-            "num_heads": 1,
-            "key_dim": 2,
-            "attention_axes": [1],
-        }
-    },
-    "outputs": {"out": {"from": "attended", "loss": "mse"}},
-}
+QUERY_OF_ONE = attention_over_axis_1("query_of_one", [1, 1, 1], [2, 2, 1])
 
 
 @pytest.mark.parametrize("doc", [UNATTENDED_AXES, QUERY_OF_ONE], ids=["value", "query of size 1"])
