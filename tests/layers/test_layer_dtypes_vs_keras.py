@@ -227,6 +227,23 @@ MODELS = {
         ),
         ["MS305", "MS306"],
     ),
+    # RandomBrightness is the noise that keeps integers on JAX when training (booleans become int32), so
+    # the Dropout after it fails there too; on TensorFlow the brightness itself fails on booleans.
+    "bool into RandomBrightness, then Dropout": (
+        _spec(
+            {"flags": {"shape": [4, 4, 3], "dtype": "bool"}},
+            [{"type": "RandomBrightness", "factor": 0.2}, {"type": "Dropout", "rate": 0.5}],
+        ),
+        ["MS305", "MS306"],
+    ),
+    # ... while a GaussianNoise after it computes with those integers on JAX: the model runs there.
+    "bool into RandomBrightness, then GaussianNoise": (
+        _spec(
+            {"flags": {"shape": [4, 4, 3], "dtype": "bool"}},
+            [{"type": "RandomBrightness", "factor": 0.2}, {"type": "GaussianNoise", "stddev": 0.1}],
+        ),
+        ["MS305"],
+    ),
     "RandomPosterization on float images": (
         _spec({"image": {"shape": [8, 8, 3]}}, [{"type": "RandomPosterization", "factor": 4}]),
         [],

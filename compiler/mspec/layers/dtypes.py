@@ -146,6 +146,8 @@ class Family:
     tensorflow_fails: frozenset[str] = frozenset()  # on TensorFlow, with or without oneDNN: MS305
     # The failures happen only when training (training=True): Dropout's mask is floating point.
     when_training: bool = False
+    # What comes out on JAX when training, for a family that fails on TensorFlow only when training.
+    jax_training: Output = computed
     # The output dtype is the input's (the tensor's values are only moved or selected).
     keeps: bool = False
     # A merge whose inputs are promoted to one dtype first computes with that one (Add of float32 and bool
@@ -155,6 +157,12 @@ class Family:
     mixed: Runs = Runs.EVERYWHERE
     # How to give the layer what it takes, where the usual advice (vectors for ids, floats) does not fit.
     hint: str | None = None
+
+    def on_jax(self, params: Any, dtypes: Sequence[str], *, training: bool) -> str:
+        """The dtype it gives on JAX (which promotes what TensorFlow refuses), at inference or in training."""
+        if training and self.when_training:
+            return self.jax_training(params, dtypes)
+        return self.output(params, dtypes)
 
     def verdict(self, dtype: str) -> Runs:
         for key in (dtype, dtype_class(dtype)):
@@ -173,6 +181,7 @@ def family(
     fails: Sequence[str] = (),
     tensorflow: Sequence[str] = (),
     when_training: bool = False,
+    jax_training: Output = computed,
     promoted: bool = False,
     mixed: Runs = Runs.EVERYWHERE,
     hint: str | None = None,
@@ -184,6 +193,7 @@ def family(
         frozenset(fails),
         frozenset(tensorflow),
         when_training,
+        jax_training,
         keeps=output in (keep, promote, unchanged, arithmetic, matmul),
         promoted=promoted,
         mixed=mixed,
@@ -445,6 +455,17 @@ def _when_above_zero(parameter: str, noisy: Family, *, all_at_one: bool = False)
     return declared
 
 
+def _brightness_on_jax(params: Any, dtypes: Sequence[str]) -> str:
+    """RandomBrightness on JAX when training: integers stay integers (at most 32 bits, as JAX computes
+    without x64), booleans become int32, floating point float32 (measured; the other noise gives float32)."""
+    dtype = dtypes[0]
+    if dtype in FLOATS:
+        return COMPUTE
+    if dtype == "bool":
+        return "int32"
+    return {"int64": "int32", "uint64": "uint32"}.get(dtype, dtype)
+
+
 DROPS_INPUTS_WHEN_TRAINING = family(
     "computes in floating point, and drops its inputs with a floating-point mask when training",
     "drops its inputs with a floating-point mask when training (dropout > 0)",
@@ -562,6 +583,7 @@ DECLARATIONS: dict[str, Declaration] = {
         fails=[STRING],
         tensorflow=[BOOL],
         when_training=True,
+        jax_training=_brightness_on_jax,
     ),
     "ActivityRegularization": family(
         "keeps numbers, adds a loss of their size",

@@ -11,15 +11,15 @@ mistake is reported once.
 
 After a layer that fails on TensorFlow only, the model can run on JAX alone,
 where the dtypes may differ: JAX promotes what TensorFlow refuses (Conv1D on
-int32 gives float32), and a noise layer gives float32 when training. What
-follows is judged with JAX's dtypes, at inference and in training, and is an
-error only where JAX fails too.
+int32 gives float32), and a noise layer gives float32 when training (but
+RandomBrightness keeps integers). What follows is judged with JAX's dtypes, at
+inference and in training, and is an error only where JAX fails too.
 """
 
 from __future__ import annotations
 
 from ...diagnostics import Diagnostic, Severity
-from ...layers.dtypes import COMPUTE, STRING, Judgement, Runs, dtype_class, judge
+from ...layers.dtypes import STRING, Judgement, Runs, dtype_class, judge
 from ..model import ModelGraph, Node
 from .common import diagnostic
 
@@ -45,7 +45,7 @@ def infer_dtypes(graph: ModelGraph) -> list[Diagnostic]:
                     found.append(_refusal(graph, node, judgement, source))
                 continue  # dtype unknown: what follows is not judged again
             found.append(_portability(graph, node, judgement, source))
-            training = COMPUTE if judgement.when_training else judgement.output
+            training = judgement.family.on_jax(node.call.params, _dtypes_in(graph, node), training=True)
             on_jax[node.id] = (judgement.output, training)
         node.dtype = judgement.output
     return found
@@ -61,7 +61,7 @@ def _judge_on_jax(graph: ModelGraph, node: Node, on_jax: dict[str, tuple[str, st
         if any(dtype is None for dtype in dtypes):
             return
         judged.append((dtypes, judge(node.call, dtypes)))
-    (inference_dtypes, at_inference), (_, in_training) = judged
+    (inference_dtypes, at_inference), (training_dtypes, in_training) = judged
     if at_inference is None or in_training is None:
         return
     if at_inference.runs is Runs.NOWHERE and not at_inference.when_training:
@@ -75,7 +75,8 @@ def _judge_on_jax(graph: ModelGraph, node: Node, on_jax: dict[str, tuple[str, st
         return
     # A layer that fails only when training, given the inference dtypes, still hands a dtype on there.
     inference = at_inference.output or at_inference.family.output(node.call.params, inference_dtypes)
-    on_jax[node.id] = (inference, in_training.output)
+    training = in_training.family.on_jax(node.call.params, training_dtypes, training=True)
+    on_jax[node.id] = (inference, training)
     node.dtype = inference
 
 
@@ -83,10 +84,14 @@ def _judgement(graph: ModelGraph, node: Node) -> Judgement | None:
     """What the node's layer does with its inputs' dtypes; None when they are unknown."""
     if node.call is None or node.shape is None or not node.inputs:
         return None
-    dtypes = [graph.nodes[i].dtype for i in node.inputs]
+    dtypes = _dtypes_in(graph, node)
     if any(dtype is None for dtype in dtypes):
         return None
     return judge(node.call, dtypes)
+
+
+def _dtypes_in(graph: ModelGraph, node: Node) -> list[str | None]:
+    return [graph.nodes[i].dtype for i in node.inputs]
 
 
 def refuses_dtype(graph: ModelGraph, node: Node) -> bool:
