@@ -13,12 +13,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from .diagnostics import Diagnostic, Severity
-from .diagnostics.selection import Selection, SpecLint, read_spec_lint, reported
+from .diagnostics import Diagnostic
+from .diagnostics.rules import RULES
+from .diagnostics.selection import Selection, reported
 from .graph.build import build_graph
 from .graph.model import ModelGraph
 from .graph.passes import PASSES
 from .spec.ir import Spec
+from .spec.lint import SpecLint, read_spec_lint
 from .spec.validate import validate
 from .syntax.document import Document, LoadError
 from .syntax.load import load_bytes, load_file
@@ -43,13 +45,16 @@ class CheckResult:
 
     def reported(self, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
         """Keep the findings (of this spec, or of its data) that no selection turns off."""
-        return reported(diagnostics, self.selection, self.lint, self.graph, self.path)
+        lint = self.lint or SpecLint()
+        names = self.graph.names_of if self.graph is not None else None
+        return reported(
+            diagnostics, self.selection, self.path, ignore=lint.ignore, per_node=lint.per_node, names=names
+        )
 
 
 def _load_failure(path: str, error: LoadError) -> CheckResult:
-    diagnostic = Diagnostic(
-        path, error.line, error.col, error.code, Severity.ERROR, error.message, error.hint
-    )
+    # The load stage sits below the rule catalogue, so its errors carry their code (syntax.limits).
+    diagnostic = RULES[error.code].at_position(path, error.line, error.col, error.message, error.hint)
     return CheckResult(path, [diagnostic])
 
 

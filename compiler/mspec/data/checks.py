@@ -19,6 +19,15 @@ from typing import Any
 import numpy as np
 
 from ..diagnostics import Diagnostic
+from ..diagnostics.rules import (
+    DATA_EMPTY,
+    DATA_ID_RANGE,
+    DATA_KIND,
+    DATA_LABELS,
+    DATA_MISSING_VALUES,
+    DATA_SHAPE,
+    Rule,
+)
 from ..frontend import CheckResult
 from ..syntax.document import DataPath
 from .arrays import Structure, flat_numpy, is_arrow, row_of, structure
@@ -185,7 +194,7 @@ class DataChecker:
         if info.text and role.numeric:
             self.report(
                 role,
-                "MS506",
+                DATA_KIND,
                 f"{role.who}: {name} holds text ({info.type}), but {role.who} takes numbers",
                 'convert the values to numbers, or declare the input with dtype = "string"',
             )
@@ -193,7 +202,7 @@ class DataChecker:
         elif not info.text and not role.numeric and self.source.format != "csv":
             self.report(
                 role,
-                "MS506",
+                DATA_KIND,
                 f'{role.who}: {name} holds numbers ({info.type}), but the input\'s dtype is "string"',
                 "store the values as text, or give the input a numeric dtype",
             )
@@ -271,7 +280,7 @@ class DataChecker:
                 finding(
                     self.result,
                     first.path if first else (),
-                    "MS503",
+                    DATA_EMPTY,
                     f"{self.source.path} holds no rows",
                     "training needs at least one example per row of the file",
                 )
@@ -438,14 +447,14 @@ class DataChecker:
         if "missing" in t:
             self.report(
                 role,
-                "MS507",
+                DATA_MISSING_VALUES,
                 f"{role.who}: {name} has missing values (null): {self.where(t['missing'])}",
                 "fill them in (or drop those rows): training cannot use missing values",
             )
         if "nonfinite" in t:
             self.report(
                 role,
-                "MS507",
+                DATA_MISSING_VALUES,
                 f"{role.who}: {name} has NaN or infinite values: {self.where(t['nonfinite'])} "
                 f"({_number(t['nonfinite'].sample)})",
                 "replace them with finite numbers (or drop those rows): one NaN makes the loss NaN",
@@ -453,7 +462,7 @@ class DataChecker:
         if "text" in t:
             self.report(
                 role,
-                "MS506",
+                DATA_KIND,
                 f"{role.who}: {name} has text where numbers are expected: {self.where(t['text'])} "
                 f"({t['text'].sample!r})",
                 'correct those cells, or declare the input with dtype = "string"',
@@ -489,7 +498,7 @@ class DataChecker:
                 needs = f"{role.int_range[0]} values"
             self.report(
                 role,
-                "MS506",
+                DATA_KIND,
                 f"{role.who}: {name} has fractional values where it needs {needs}: "
                 f"{self.where(tally)} ({_number(tally.sample)})",
                 "store whole numbers (integer ids or class indexes)",
@@ -499,7 +508,7 @@ class DataChecker:
             dtype, lo, hi = role.int_range
             self.report(
                 role,
-                "MS506",
+                DATA_KIND,
                 f"{role.who}: {name} has values outside the range of {dtype} [{lo:.0f}, {hi:.0f}]: "
                 f"{self.where(tally)} (values from {_number(tally.low)} to {_number(tally.high)})",
                 "give the input a wider dtype, or correct the values",
@@ -524,7 +533,7 @@ class DataChecker:
             hint = "map the ids to non-negative numbers"
         self.report(
             role,
-            "MS508",
+            DATA_ID_RANGE,
             f"{role.who}: {name} has {' and '.join(parts)}: {self.where(tally)}, but the {limit.layer} "
             f"it feeds ({limit.node}) takes ids in [0, {limit.limit}) ({limit.param} = {limit.limit})"
             + padding,
@@ -547,7 +556,7 @@ class DataChecker:
                 hint = "one-hot encode the labels"
             self.report(
                 role,
-                "MS509",
+                DATA_LABELS,
                 f"{role.who}: {name} has labels outside the range: {self.where(tally)} ({seen}), "
                 f"but the output takes {message}",
                 hint,
@@ -556,7 +565,7 @@ class DataChecker:
             tally = t["sums"]
             self.report(
                 role,
-                "MS509",
+                DATA_LABELS,
                 f"{role.who}: {name} has rows that do not sum to 1: {self.where(tally)} "
                 f"(sum {_number(tally.sample)}), but categorical_crossentropy takes one-hot "
                 "(or probability) rows",
@@ -576,14 +585,14 @@ class DataChecker:
         file, within = locate(row)
         return f"row {within} of {file} (row {row} of the data set)"
 
-    def report(self, role: Role, code: str, message: str, hint: str | None = None, *, warning=False) -> None:
+    def report(self, role: Role, rule: Rule, message: str, hint: str | None = None) -> None:
         self.diagnostics.append(
-            finding(self.result, role.path, code, message, hint, at=role.at, warning=warning, node=role.node)
+            finding(self.result, role.path, rule, message, hint, at=role.at, node=role.node)
         )
 
     def report_shape(self, role: Role, message: str, hint: str) -> None:
-        code = "MS509" if role.who.startswith("output") else "MS505"
-        self.report(role, code, message, hint)
+        rule = DATA_LABELS if role.who.startswith("output") else DATA_SHAPE
+        self.report(role, rule, message, hint)
 
 
 # --- helpers -------------------------------------------------------------------

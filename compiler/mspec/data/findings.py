@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..diagnostics import Diagnostic, Severity
+from ..diagnostics import Diagnostic
+from ..diagnostics.rules import Rule, rule_of
 from ..frontend import CheckResult
 from ..syntax.document import DataPath
 
@@ -10,21 +11,26 @@ from ..syntax.document import DataPath
 def finding(
     result: CheckResult,
     path: DataPath,
-    code: str,
+    rule: Rule | str,
     message: str,
     hint: str | None = None,
     *,
-    warning: bool = False,
+    warning: bool | None = None,
     at: str = "key",
     node: str | None = None,
 ) -> Diagnostic:
-    """A diagnostic at `path` in the spec (its key, or its value with at="value")."""
-    line, col = 1, 1
-    if result.document is not None:
-        loc = result.document.locate(path, prefer=at)
-        line, col = loc.line, loc.col
-    severity = Severity.WARNING if warning else Severity.ERROR
-    return Diagnostic(result.path, line, col, code, severity, message, hint, node)
+    """Report `rule` at `path` in the spec (its key, or its value with at="value").
+
+    Without a loaded spec the finding is placed at the start of the file. A
+    code in place of the rule, and `warning`, are still taken from the callers
+    that do not name their rule yet; `warning` must agree with the rule.
+    """
+    found = rule_of(rule)
+    if warning is not None and warning != (not found.is_error):
+        raise ValueError(f"{found.code} is declared as {found.severity}")
+    if result.document is None:
+        return found.at_file(result.path, message, hint, node=node)
+    return found.at(result.document, path, message, hint, at=at, node=node)
 
 
 def quoted(names, limit: int = 8) -> str:

@@ -1,61 +1,16 @@
-"""The one Diagnostic type every stage reports through, and the code catalogue (from the rules)."""
+"""The one Diagnostic type every stage reports through, and the code catalogue (from the rules).
+
+A finding is built by its rule, by name: `rules.UNKNOWN_KEY.at(document,
+path, message, hint)`; the rule gives it its code and severity.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from enum import StrEnum
-
+from .diagnostic import Diagnostic, Severity
 from .rules import RULES
 
-
-class Severity(StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
-
-
-@dataclass(frozen=True, order=True)
-class Diagnostic:
-    """One finding about a spec, located in its source file.
-
-    Ordering is by file, then position, then code, so any list of diagnostics
-    sorts into the order a reader expects.
-    """
-
-    file: str
-    line: int
-    col: int
-    code: str
-    severity: Severity
-    message: str
-    hint: str | None = None
-    # The graph node at fault, when there is one (diagrams mark it); not part
-    # of the printed form, nor of the ordering.
-    node: str | None = field(default=None, compare=False)
-
-    @property
-    def is_error(self) -> bool:
-        return self.severity is Severity.ERROR
-
-    def format(self) -> str:
-        """Render as `PATH:LINE:COL: CODE severity: message (hint)`."""
-        text = f"{self.file}:{self.line}:{self.col}: {self.code} {self.severity.value}: {self.message}"
-        if self.hint:
-            text += f" ({self.hint})"
-        return text
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "file": self.file,
-            "line": self.line,
-            "col": self.col,
-            "code": self.code,
-            "severity": self.severity.value,
-            "message": self.message,
-            "hint": self.hint,
-            "node": self.node,
-        }
-
-
-# The code catalogue, derived from the rule registry (compiler/mspec/rules.py):
+# The code catalogue, derived from the rule registry (compiler/mspec/diagnostics/rules.py):
 # stable codes, never reused for another meaning.
 CODES: dict[str, str] = {code: rule.summary for code, rule in RULES.items()}
+
+__all__ = ["CODES", "Diagnostic", "Severity"]

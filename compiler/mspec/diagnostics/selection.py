@@ -15,23 +15,21 @@ Where the settings come from, all combined:
   adds to its `ignore`);
 - the spec's own `[lint]` section: `ignore = [...]` for the whole spec, and
   `per_node_ignores = { NODE = [...] }` for findings about one input,
-  branch, merge, output or shared layer.
+  branch, merge, output or shared layer (read and checked by
+  `mspec.spec.lint`, which hands its codes to `reported`).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import os
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from . import Diagnostic, Severity
+from .diagnostic import Diagnostic
 from .rules import RULES, matching
-
-if TYPE_CHECKING:
-    from ..graph.model import ModelGraph
-    from ..syntax.document import Document
 
 
 class SelectionError(ValueError):
@@ -84,27 +82,26 @@ class Selection:
         return self.ignore | extra
 
 
-@dataclass
-class SpecLint:
-    """A spec's own [lint] section, checked."""
-
-    ignore: frozenset[str] = frozenset()
-    per_node: dict[str, frozenset[str]] = field(default_factory=dict)
-
-
 def reported(
     diagnostics: list[Diagnostic],
     selection: Selection | None,
-    spec_lint: SpecLint | None,
-    graph: ModelGraph | None,
     path: str,
+    *,
+    ignore: frozenset[str] = frozenset(),
+    per_node: Mapping[str, frozenset[str]] | None = None,
+    names: Callable[[str], Iterable[str]] | None = None,
 ) -> list[Diagnostic]:
-    """Keep the diagnostics that the selection and the spec's [lint] section do not turn off."""
+    """Keep the diagnostics that the selection and the spec's [lint] section do not turn off.
+
+    `ignore` and `per_node` are the spec's own (node name -> codes); `names`
+    gives the spec names a finding's node goes by (itself, its branch or
+    output, its shared layer), so that a per-node ignore covers every node
+    of the entry it names.
+    """
     ignored = selection.ignored_for(path) if selection is not None else frozenset()
     selected = selection.select if selection is not None else None
-    if spec_lint is not None:
-        ignored = ignored | spec_lint.ignore
-    per_node = spec_lint.per_node if spec_lint is not None else {}
+    ignored = ignored | ignore
+    per_node = per_node or {}
     if not ignored and selected is None and not per_node:
         return diagnostics
     kept = []
@@ -116,112 +113,11 @@ def reported(
         if diagnostic.code in ignored or (selected is not None and diagnostic.code not in selected):
             continue
         if per_node and diagnostic.node is not None:
-            names = _names(graph, diagnostic.node)
-            if any(diagnostic.code in per_node.get(name, ()) for name in names):
+            goes_by = names(diagnostic.node) if names is not None else (diagnostic.node,)
+            if any(diagnostic.code in per_node.get(name, ()) for name in goes_by):
                 continue
         kept.append(diagnostic)
     return kept
-
-
-def _names(graph: ModelGraph | None, node: str) -> set[str]:
-    """The spec names a finding's node goes by: itself, its branch or output, its shared layer."""
-    names = {node}
-    if graph is not None and node in graph.nodes:
-        found = graph.nodes[node]
-        names.add(found.owner)
-        if found.shared:
-            names.add(found.shared)
-    return names
-
-
-# --- the spec's [lint] section ----------------------------------------------------------
-
-LINT_KEYS = ("ignore", "per_node_ignores")
-_SECTIONS = ("inputs", "shared", "branches", "merges", "outputs")
-
-
-def read_spec_lint(document: Document) -> tuple[SpecLint | None, list[Diagnostic]]:
-    """Check the spec's [lint] section; return it (None when absent or unusable) and its findings."""
-    data = document.data
-    if "lint" not in data:
-        return None, []
-    found: list[Diagnostic] = []
-
-    def report(code: str, where: tuple, message: str, hint: str | None = None, *, warning=False) -> None:
-        loc = document.locate(where, prefer="value" if code != "MS101" else "key")
-        severity = Severity.WARNING if warning else Severity.ERROR
-        found.append(Diagnostic(document.path, loc.line, loc.col, code, severity, message, hint))
-
-    section = data["lint"]
-    if not isinstance(section, dict):
-        report("MS103", ("lint",), "[lint] should be a table with `ignore` and `per_node_ignores`")
-        return None, found
-    lint = SpecLint()
-    for key in section:
-        if key not in LINT_KEYS:
-            from .suggest import did_you_mean
-
-            report("MS101", ("lint", key), f"unknown key {key!r} in [lint]", did_you_mean(key, LINT_KEYS))
-    if "ignore" in section:
-        lint.ignore = _codes_of(section["ignore"], ("lint", "ignore"), report)
-    nodes = section.get("per_node_ignores")
-    if nodes is not None:
-        if not isinstance(nodes, dict):
-            report(
-                "MS103",
-                ("lint", "per_node_ignores"),
-                "[lint] per_node_ignores should be a table: node name -> list of rule codes",
-            )
-        else:
-            names = {name for s in _SECTIONS if isinstance(data.get(s), dict) for name in data[s]}
-            for name, selectors in nodes.items():
-                where = ("lint", "per_node_ignores", name)
-                if name not in names:
-                    from .suggest import did_you_mean
-
-                    report(
-                        "MS112",
-                        where,
-                        f"[lint] per_node_ignores names {name!r}, which is no input, shared layer, branch, "
-                        "merge or output",
-                        did_you_mean(name, sorted(names)),
-                        warning=True,
-                    )
-                    continue
-                lint.per_node[name] = _codes_of(selectors, where, report)
-    return lint, found
-
-
-def _codes_of(value: Any, where: tuple, report) -> frozenset[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        report("MS103", where, 'a list of rule codes is expected, such as ["MS712", "MS7"]')
-        return frozenset()
-    found: set[str] = set()
-    for index, selector in enumerate(value):
-        rules = matching(selector)
-        if not rules:
-            report(
-                "MS112",
-                (*where, index),
-                f"{selector!r} names no rule, so it ignores nothing",
-                "`mspec rules` lists the codes",
-                warning=True,
-            )
-            continue
-        fixed = [rule.code for rule in rules if not rule.ignorable]
-        if fixed and len(fixed) == len(rules):
-            report(
-                "MS112",
-                (*where, index),
-                f"{selector!r} cannot be ignored: "
-                + ("it is an error" if len(fixed) == 1 else "they are errors")
-                + " that keeps the model from being built or trained",
-                "fix the spec instead",
-                warning=True,
-            )
-            continue
-        found |= {rule.code for rule in rules if rule.ignorable}
-    return frozenset(found)
 
 
 # --- [tool.mspec] in pyproject.toml ---------------------------------------------------

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from ..layers.base import Shape
 from ..layers.call import LayerCall
 from ..spec.ir import Spec
-from ..syntax.document import DataPath
+from ..syntax.document import DataPath, Document
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -112,6 +112,21 @@ class ModelGraph:
         for node_id in list(used):
             used |= self.ancestors(node_id)
         return used
+
+    @property
+    def document(self) -> Document:
+        """The loaded spec file the graph was built from: where its findings are located."""
+        return self.spec.document
+
+    def names_of(self, node_id: str) -> set[str]:
+        """The spec names a node goes by: itself, its input, branch, merge or output, its shared layer."""
+        names = {node_id}
+        node = self.nodes.get(node_id)
+        if node is not None:
+            names.add(node.owner)
+            if node.shared:
+                names.add(node.shared)
+        return names
 
     def label(self, node_id: str) -> str:
         """Name a node the way a spec author knows it: a spec name, or "branch step N"."""

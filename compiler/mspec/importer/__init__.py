@@ -16,7 +16,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..diagnostics import Diagnostic, Severity
+from ..diagnostics import Diagnostic
+from ..diagnostics.rules import IMPORT_NO_MODEL, IMPORT_SELF_CHECK, IMPORT_UNEXPRESSIBLE_SETTING
 from ..frontend import CheckResult, check_bytes
 from .convert import Importer
 from .read import ModelFileError, model_config_from_bytes, read_model_config
@@ -59,12 +60,8 @@ def import_config(
         text, checked = _write_and_check(result.document, fmt, spec_path)
     except Unrepresentable as error:
         result.diagnostics.append(
-            Diagnostic(
+            IMPORT_UNEXPRESSIBLE_SETTING.at_file(
                 path,
-                1,
-                1,
-                "MS406",
-                Severity.ERROR,
                 f"{error} (in the imported spec)",
                 "import with --format json, which has null",
             )
@@ -76,12 +73,8 @@ def import_config(
             continue
         if diagnostic.is_error:
             result.diagnostics.append(
-                Diagnostic(
+                IMPORT_SELF_CHECK.at_file(
                     path,
-                    1,
-                    1,
-                    "MS410",
-                    Severity.ERROR,
                     f"the imported spec fails its check: {diagnostic.format()}",
                     "please report this: the importer wrote a spec the checker refuses",
                     node=diagnostic.node,
@@ -141,7 +134,7 @@ def import_model(path: str | os.PathLike, fmt: str = "toml", spec_path: str | No
 
 def not_a_model(path: str, error: ModelFileError) -> Diagnostic:
     """Return the MS401 diagnostic for a file that holds no readable Keras model."""
-    return Diagnostic(path, 1, 1, "MS401", Severity.ERROR, str(error))
+    return IMPORT_NO_MODEL.at_file(path, str(error))
 
 
 __all__ = [

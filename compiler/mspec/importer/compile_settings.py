@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..diagnostics.rules import IMPORT_COMPILE_LEFT_OUT
 from ..vocabulary import OPTIMIZER_NAMES
 from .keras_format import describe, short
 from .reporter import Reporter
@@ -37,7 +38,7 @@ class CompileSettings:
         self.keras_names = keras_names
 
     def warn(self, message: str, hint: str | None = None) -> None:
-        self.reporter.report("MS408", message, hint)
+        self.reporter.report(IMPORT_COMPILE_LEFT_OUT, message, hint)
 
     def apply(self, document: dict[str, Any], config: Any) -> None:
         """Add the compile settings of `config` (the saved compile_config) to the document."""

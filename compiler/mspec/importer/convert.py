@@ -14,6 +14,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..diagnostics import Diagnostic
+from ..diagnostics.rules import (
+    IMPORT_CODE_LAYER,
+    IMPORT_NESTED_MODEL,
+    IMPORT_REWRITTEN_LAYER,
+    IMPORT_UNEXPRESSIBLE_CALL,
+    IMPORT_UNEXPRESSIBLE_SETTING,
+    IMPORT_UNSUPPORTED_LAYER,
+)
 from ..layers import REGISTRY
 from .compile_settings import CompileSettings
 from .keras_format import (
@@ -90,7 +98,7 @@ class Importer:
             if layer.role == "op" and layer.name not in mask_ops:
                 self.reporter.layer_error(
                     layer,
-                    "MS404",
+                    IMPORT_UNSUPPORTED_LAYER,
                     "a Keras operation applied to tensors (such as `x + y` or a `keras.ops` call) "
                     "cannot be written in a spec",
                     "use the equivalent layer (Add, Multiply, Reshape ...) in the model",
@@ -118,7 +126,7 @@ class Importer:
             shape, list
         ):
             self.reporter.report(
-                "MS406",
+                IMPORT_UNEXPRESSIBLE_SETTING,
                 "the Sequential model was never built, so its input shape is unknown",
                 "build it (give it a keras.Input or call it once) before saving",
             )
@@ -133,14 +141,14 @@ class Importer:
         if rewrites.inlined:
             names = rewrites.inlined
             self.reporter.report(
-                "MS411",
+                IMPORT_REWRITTEN_LAYER,
                 f"nested model inlined, its layers now layers of the model ({len(names)}: {_listed(names)})"
                 + _renames(rewrites.renamed),
                 "the rebuilt model has the same layers and weights, without the nesting",
             )
         for (original, replacement), names in rewrites.written_as.items():
             self.reporter.report(
-                "MS411",
+                IMPORT_REWRITTEN_LAYER,
                 f"{original} written as {replacement}, which computes the same "
                 f"({len(names)}: {_listed(names)})",
                 "the rebuilt model keeps the layer names and the weights",
@@ -199,7 +207,7 @@ class Importer:
             why = self.rewrites.not_inlined.get(layer.name, "it is not a model configuration")
             self.reporter.layer_error(
                 layer,
-                "MS402",
+                IMPORT_NESTED_MODEL,
                 f"a model nested inside the model cannot be inlined: {why}",
                 "rebuild the model with the nested model's layers inline",
             )
@@ -207,7 +215,7 @@ class Importer:
         if cls in CODE_LAYERS:
             self.reporter.layer_error(
                 layer,
-                "MS403",
+                IMPORT_CODE_LAYER,
                 f"{cls} layers run or load code of their own and cannot be written in a spec",
                 "replace it by built-in layers",
             )
@@ -217,7 +225,7 @@ class Importer:
             where = f" from {module!r}" if custom and isinstance(module, str) else ""
             self.reporter.layer_error(
                 layer,
-                "MS404",
+                IMPORT_UNSUPPORTED_LAYER,
                 f"{'custom' if custom else 'unsupported'} layer class {cls}{where}: a spec cannot write it",
                 "docs/layers.md lists the layers a spec supports",
             )
@@ -254,7 +262,7 @@ class Importer:
             if inputs is None or not inputs or not all(isinstance(i, Ref) for i in inputs):
                 self.reporter.layer_error(
                     layer,
-                    "MS407",
+                    IMPORT_UNEXPRESSIBLE_CALL,
                     f"called on {short(describe(call.args))}, which a spec cannot write",
                     "a merge takes a list of tensors, any other layer one tensor",
                 )
@@ -268,7 +276,7 @@ class Importer:
                 else:
                     self.reporter.layer_error(
                         layer,
-                        "MS407",
+                        IMPORT_UNEXPRESSIBLE_CALL,
                         f"called with {key}={short(describe(value))}, which a spec cannot write",
                         "a spec step calls its layer on its input alone",
                     )
@@ -341,7 +349,7 @@ class Importer:
                 if any(ref.layer not in mask_ops for ref in call.masks):
                     self.reporter.layer_error(
                         layer,
-                        "MS407",
+                        IMPORT_UNEXPRESSIBLE_CALL,
                         "called with a mask of its own, which a spec cannot write",
                         "only the masks Embedding(mask_zero=True) computes are imported",
                     )

@@ -12,6 +12,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..diagnostics.rules import (
+    IMPORT_CODE_LAYER,
+    IMPORT_NESTED_MODEL,
+    IMPORT_UNEXPRESSIBLE_SETTING,
+    IMPORT_UNSUPPORTED_LAYER,
+)
 from ..layers import REGISTRY
 from ..layers.base import ACTIVATIONS, LayerKind
 from ..layers.call import make_call
@@ -62,7 +68,7 @@ class StepWriter:
                 if not _float32_policy(value):
                     self.reporter.layer_error(
                         layer,
-                        "MS406",
+                        IMPORT_UNEXPRESSIBLE_SETTING,
                         f"dtype {short(describe(value))} cannot be written in a spec",
                         "a spec's layers compute in float32",
                     )
@@ -86,7 +92,7 @@ class StepWriter:
             else:
                 self.reporter.layer_error(
                     layer,
-                    "MS406",
+                    IMPORT_UNEXPRESSIBLE_SETTING,
                     f"argument {key}={short(describe(value))} cannot be written in a spec",
                     f"{kind.name} in a spec takes the arguments listed in docs/layers.md",
                 )
@@ -105,7 +111,7 @@ class StepWriter:
             where = ".".join(str(part) for part in problem["loc"])
             self.reporter.layer_error(
                 layer,
-                "MS406",
+                IMPORT_UNEXPRESSIBLE_SETTING,
                 f"{where}: {problem['msg']}" if where else problem["msg"],
                 "the spec refuses this value",
             )
@@ -123,14 +129,18 @@ class StepWriter:
             return self._cells(layer, value)
         if value is None and info.is_required():
             self.reporter.layer_error(
-                layer, "MS406", f"{key}=None cannot be written in a spec: {key} is required"
+                layer,
+                IMPORT_UNEXPRESSIBLE_SETTING,
+                f"{key}=None cannot be written in a spec: {key} is required",
             )
             return None
         if key in kind.import_values:
             value = kind.import_values[key](value)
         if value is None and default is not None and key not in ACTIVATION_FIELDS:
             self.reporter.layer_error(
-                layer, "MS406", f"{key}=None cannot be written in a spec: a spec has no null here"
+                layer,
+                IMPORT_UNEXPRESSIBLE_SETTING,
+                f"{key}=None cannot be written in a spec: a spec has no null here",
             )
             return None
         table = next((t for suffix, t in OBJECT_TABLES.items() if key.endswith(suffix)), None)
@@ -142,7 +152,7 @@ class StepWriter:
                 if written is None:
                     self.reporter.layer_error(
                         layer,
-                        "MS406",
+                        IMPORT_UNEXPRESSIBLE_SETTING,
                         f"{key} {short(describe(value))} cannot be written in a spec",
                         "a spec writes Keras' own initializers, regularizers and constraints, "
                         "with plain values as arguments",
@@ -154,9 +164,11 @@ class StepWriter:
             name = _activation_name(value)
             if name is None or name not in ACTIVATIONS:
                 self.reporter.layer_error(
-                    layer, "MS406", f"{key} {short(describe(value))} cannot be written in a spec",
+                    layer,
+                    IMPORT_UNEXPRESSIBLE_SETTING,
+                    f"{key} {short(describe(value))} cannot be written in a spec",
                     "a spec names activations from keras.activations",
-                )  # fmt: skip
+                )
                 return None
             if not info.is_required() and name == (default or "linear"):
                 return _DEFAULT
@@ -177,22 +189,30 @@ class StepWriter:
     def _inner(self, layer: Layer, value: Any) -> dict[str, Any] | None:
         """Return the step table of the layer a wrapper wraps."""
         if not isinstance(value, dict) or not isinstance(value.get("config"), dict):
-            self.reporter.layer_error(layer, "MS406", "its wrapped layer is not a layer configuration")
+            self.reporter.layer_error(
+                layer, IMPORT_UNEXPRESSIBLE_SETTING, "its wrapped layer is not a layer configuration"
+            )
             return None
         cls = value.get("class_name")
         if not isinstance(cls, str):
-            self.reporter.layer_error(layer, "MS406", "its wrapped layer has no class_name")
+            self.reporter.layer_error(
+                layer, IMPORT_UNEXPRESSIBLE_SETTING, "its wrapped layer has no class_name"
+            )
             return None
         custom = not is_keras_module(value.get("module")) or value.get("registered_name") not in (None, cls)
         if cls in MODEL_CLASSES:
-            self.reporter.layer_error(layer, "MS402", f"it wraps a model ({cls}), which a spec cannot write")
+            self.reporter.layer_error(
+                layer, IMPORT_NESTED_MODEL, f"it wraps a model ({cls}), which a spec cannot write"
+            )
             return None
         if cls in CODE_LAYERS:
-            self.reporter.layer_error(layer, "MS403", f"it wraps a {cls} layer, which runs code of its own")
+            self.reporter.layer_error(
+                layer, IMPORT_CODE_LAYER, f"it wraps a {cls} layer, which runs code of its own"
+            )
             return None
         if custom or cls not in REGISTRY or REGISTRY[cls].is_merge:
             self.reporter.layer_error(
-                layer, "MS404", f"it wraps layer class {cls}, which a spec cannot write"
+                layer, IMPORT_UNSUPPORTED_LAYER, f"it wraps layer class {cls}, which a spec cannot write"
             )
             return None
         return self.step(layer, {**value["config"], "__class__": cls}, inner=True)

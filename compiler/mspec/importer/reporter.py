@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from ..diagnostics import Diagnostic, Severity
+from ..diagnostics import Diagnostic
+from ..diagnostics.rules import Rule, rule_of
 from .keras_format import Layer
-
-# What the import leaves out or writes differently, and still imports: warnings, not errors.
-WARNING_CODES = ("MS408", "MS409", "MS411")
 
 
 class Reporter:
@@ -16,13 +14,15 @@ class Reporter:
         self.path = path
         self.diagnostics: list[Diagnostic] = []
 
-    def report(self, code: str, message: str, hint: str | None = None, *, node: str | None = None) -> None:
-        severity = Severity.WARNING if code in WARNING_CODES else Severity.ERROR
-        self.diagnostics.append(Diagnostic(self.path, 1, 1, code, severity, message, hint, node=node))
+    def report(
+        self, rule: Rule | str, message: str, hint: str | None = None, *, node: str | None = None
+    ) -> None:
+        """Report `rule`; a code is still taken, from the layer kinds' refusals (`layers`)."""
+        self.diagnostics.append(rule_of(rule).at_file(self.path, message, hint, node=node))
 
-    def layer_error(self, layer: Layer, code: str, message: str, hint: str | None = None) -> None:
+    def layer_error(self, layer: Layer, rule: Rule | str, message: str, hint: str | None = None) -> None:
         """Report what keeps `layer` out of a spec; the layer is not reported again for what follows."""
-        self.report(code, f"{layer.label}: {message}", hint, node=layer.name)
+        self.report(rule, f"{layer.label}: {message}", hint, node=layer.name)
         layer.role = "bad"
 
     @property

@@ -15,6 +15,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..diagnostics.rules import (
+    IMPORT_IDENTITY_HEAD,
+    IMPORT_MULTIPLE_OUTPUTS,
+    IMPORT_UNEXPRESSIBLE_CALL,
+    IMPORT_UNEXPRESSIBLE_SETTING,
+)
 from ..spec.validate import LAYER_NAME_RE
 from ..vocabulary import DTYPES
 from .keras_format import Call, Layer, Ref, as_dict, short
@@ -142,7 +148,9 @@ class Structure:
             if ref.tensor != 0:
                 layer = self.all_layers[ref.layer]
                 reporter.layer_error(
-                    layer, "MS405", f"its output {ref.tensor} is used, but a spec step has exactly one output"
+                    layer,
+                    IMPORT_MULTIPLE_OUTPUTS,
+                    f"its output {ref.tensor} is used, but a spec step has exactly one output",
                 )
         shared = [
             layer
@@ -153,7 +161,7 @@ class Structure:
             if layer.role == "merge":
                 reporter.layer_error(
                     layer,
-                    "MS407",
+                    IMPORT_UNEXPRESSIBLE_CALL,
                     f"the merge layer is called {len(layer.calls)} times; a spec merge is called once",
                 )
         if reporter.failed:
@@ -228,7 +236,7 @@ class Structure:
                 preferred = self._output_name(index, ref) if self.output_keys else f"{ref.layer}_output"
                 name, entry = self._claim(preferred, "output"), {"from": owner[ref]}
                 reporter.report(
-                    "MS409",
+                    IMPORT_IDENTITY_HEAD,
                     f"output {index} of the model is {owner[ref]!r} itself; imported as output {name!r} "
                     "without a head, which a built model passes through an Identity layer",
                     node=ref.layer,
@@ -253,12 +261,14 @@ class Structure:
         reporter, config = self.reporter, layer.config
         shape = config.get("batch_shape", config.get("batch_input_shape"))
         if not isinstance(shape, list) or not shape:
-            reporter.layer_error(layer, "MS406", "the input has no shape", "give keras.Input a shape")
+            reporter.layer_error(
+                layer, IMPORT_UNEXPRESSIBLE_SETTING, "the input has no shape", "give keras.Input a shape"
+            )
             return None
         if shape[0] is not None:
             reporter.layer_error(
                 layer,
-                "MS406",
+                IMPORT_UNEXPRESSIBLE_SETTING,
                 f"a fixed batch size ({shape[0]}) cannot be written in a spec",
                 "a spec's inputs take any batch size",
             )
@@ -271,20 +281,26 @@ class Structure:
             elif isinstance(dim, int) and not isinstance(dim, bool) and dim > 0:
                 dims.append(dim)
             else:
-                reporter.layer_error(layer, "MS406", f"dimension {short(dim)} cannot be written in a spec")
+                reporter.layer_error(
+                    layer, IMPORT_UNEXPRESSIBLE_SETTING, f"dimension {short(dim)} cannot be written in a spec"
+                )
                 return None
         entry: dict[str, Any] = {"shape": dims}
         dtype = config.get("dtype", "float32")
         if isinstance(dtype, dict):
             dtype = as_dict(dtype.get("config")).get("name")
         if dtype not in DTYPES:
-            reporter.layer_error(layer, "MS406", f"dtype {short(dtype)} cannot be written in a spec")
+            reporter.layer_error(
+                layer, IMPORT_UNEXPRESSIBLE_SETTING, f"dtype {short(dtype)} cannot be written in a spec"
+            )
             return None
         if dtype != "float32":
             entry["dtype"] = dtype
         for flag in ("sparse", "ragged", "optional"):
             if config.get(flag):
-                reporter.layer_error(layer, "MS406", f"a {flag} input cannot be written in a spec")
+                reporter.layer_error(
+                    layer, IMPORT_UNEXPRESSIBLE_SETTING, f"a {flag} input cannot be written in a spec"
+                )
                 return None
         return entry
 

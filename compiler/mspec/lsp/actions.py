@@ -17,7 +17,7 @@ import re
 
 from lsprotocol import types
 
-from ..diagnostics.rules import RULES
+from ..diagnostics.rules import BINARY_LOSS_UNBOUNDED_OUTPUT, CATEGORICAL_LOSS_WITHOUT_SOFTMAX, RULES
 from ..syntax.document import Location
 from .analysis import Analysis
 from .knowledge import layer_kind
@@ -25,7 +25,10 @@ from .positions import inner_span
 
 _DID_YOU_MEAN = re.compile(r"did you mean '([^']+)'\?")
 # Findings about an output's last activation, and the activation that fixes each.
-ACTIVATION_FIXES = {"MS703": "sigmoid", "MS702": "softmax"}
+ACTIVATION_FIXES = {
+    BINARY_LOSS_UNBOUNDED_OUTPUT.code: "sigmoid",
+    CATEGORICAL_LOSS_WITHOUT_SOFTMAX.code: "softmax",
+}
 
 
 def code_actions(analysis: Analysis, diagnostics: list[types.Diagnostic]) -> list[types.CodeAction]:

@@ -12,12 +12,13 @@ the passes again.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 
-from ..diagnostics import Diagnostic, Severity
+from ..diagnostics import Diagnostic
+from ..diagnostics.rules import RULES
 from ..diagnostics.selection import Selection, SelectionError, project_selection
 from ..discover import is_spec_data, looks_like_spec_bytes
 from ..frontend import CheckResult, check_document
@@ -130,7 +131,7 @@ def analyse(
         if not looks_like_spec_bytes(raw, f".{fmt}"):
             return analysis
         selection, analysis.selection_problem = selection_for(fs_path(uri))
-        found = Diagnostic(path, error.line, error.col, error.code, Severity.ERROR, error.message, error.hint)
+        found = RULES[error.code].at_position(path, error.line, error.col, error.message, error.hint)
         analysis.result = CheckResult(path, [found], selection=selection)
         return analysis
     if not is_spec_data(document.data):
@@ -159,12 +160,7 @@ def _same_data(
         where: Location | None = (document.keys if at_key else document.values).get(path)
         if where is None:
             return None
-        moved.append(
-            Diagnostic(
-                document.path, where.line, where.col, diagnostic.code, diagnostic.severity,
-                diagnostic.message, diagnostic.hint, node=diagnostic.node,
-            )
-        )  # fmt: skip
+        moved.append(replace(diagnostic, file=document.path, line=where.line, col=where.col))
     old = previous.result
     result = CheckResult(document.path, sorted(moved), document, old.spec, old.graph, old.lint, old.selection)
     return result

@@ -13,7 +13,16 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ..diagnostics import Diagnostic, Severity
+from ..diagnostics import Diagnostic
+from ..diagnostics.rules import (
+    INVALID_VALUE,
+    MISSING_KEY,
+    OUT_OF_RANGE,
+    UNKNOWN_KEY,
+    WRONG_TYPE,
+    Rule,
+    rule_of,
+)
 from ..diagnostics.suggest import did_you_mean
 from ..syntax.document import DataPath, Document
 
@@ -35,12 +44,13 @@ class Collector:
         self.diagnostics: list[Diagnostic] = []
 
     def error(
-        self, code: str, path: DataPath, message: str, hint: str | None = None, *, at: str = "key"
+        self, rule: Rule | str, path: DataPath, message: str, hint: str | None = None, *, at: str = "key"
     ) -> None:
-        loc = self.document.locate(path, prefer=at)
-        self.diagnostics.append(
-            Diagnostic(self.document.path, loc.line, loc.col, code, Severity.ERROR, message, hint)
-        )
+        """Report `rule` at `path`: its key, or its value with at="value".
+
+        A code in place of the rule is still taken, for the callers that do not name their rule yet.
+        """
+        self.diagnostics.append(rule_of(rule).at(self.document, path, message, hint, at=at))
 
     def check(self, model: type[BaseModel], value: Any, path: DataPath, what: str) -> Any | None:
         """Validate `value` with `model`; report every error and return None on failure."""
@@ -66,29 +76,31 @@ class Collector:
         subject = f"{what} key {key!r}" if key else what
         if kind == "extra_forbidden":
             hint = did_you_mean(str(key), allowed) or misplaced_key_hint(full, str(key))
-            self.error("MS101", full, f"unknown key {key!r} in {what}", hint)
+            self.error(UNKNOWN_KEY, full, f"unknown key {key!r} in {what}", hint)
         elif kind == "missing":
             missing = err["loc"][-1]
-            self.error("MS102", full, f"{what} is missing required key {missing!r}")
+            self.error(MISSING_KEY, full, f"{what} is missing required key {missing!r}")
         elif kind == "literal_error":
             choices = re.findall(r"'([^']*)'", err["ctx"]["expected"]) if err.get("ctx") else []
             got = _lookup(value, rel)
             hint = did_you_mean(got, choices) if isinstance(got, str) else None
             if hint is None and len(choices) <= 6:
                 hint = "expected one of " + ", ".join(repr(c) for c in choices)
-            self.error("MS105", full, f"{subject} has unknown value {render(got)}", hint, at="value")
+            self.error(INVALID_VALUE, full, f"{subject} has unknown value {render(got)}", hint, at="value")
         elif kind in _RANGE_ERRORS:
             self.error(
-                "MS104",
+                OUT_OF_RANGE,
                 full,
                 f"{subject} {_should(err['msg'])}, got {render(_lookup(value, rel))}",
                 at="value",
             )
         elif kind in {"value_error", "assertion_error"}:
-            self.error("MS105", full, f"{subject}: {err['msg'].removeprefix('Value error, ')}", at="value")
+            self.error(
+                INVALID_VALUE, full, f"{subject}: {err['msg'].removeprefix('Value error, ')}", at="value"
+            )
         else:
             wanted = " or ".join(dict.fromkeys(_should(e["msg"]) for e in errors))
-            self.error("MS103", full, f"{subject} {wanted}, got {render(_lookup(value, rel))}", at="value")
+            self.error(WRONG_TYPE, full, f"{subject} {wanted}, got {render(_lookup(value, rel))}", at="value")
 
 
 def misplaced_key_hint(path: DataPath, key: str) -> str | None:

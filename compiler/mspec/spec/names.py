@@ -13,6 +13,7 @@ import keyword
 import re
 from typing import Any
 
+from ..diagnostics.rules import DUPLICATE_NAME, INVALID_NAME, WRONG_TYPE
 from ..syntax.document import DataPath
 from .collector import Collector
 from .models import NAME_PATTERN
@@ -47,7 +48,7 @@ def check_names(out: Collector, data: dict) -> None:
             if name in seen:
                 first = out.document.locate((seen[name], name))
                 out.error(
-                    "MS203",
+                    DUPLICATE_NAME,
                     (section, name),
                     f"name {name!r} is already used in [{seen[name]}] (line {first.line})",
                     "every input, shared layer, branch, merge and output needs its own name",
@@ -59,11 +60,11 @@ def check_names(out: Collector, data: dict) -> None:
 def check_layer_name(out: Collector, name: Any, path: DataPath, what: str) -> bool:
     """A step's Keras layer name (`name = "..."`): a plain identifier-like string Keras accepts."""
     if not isinstance(name, str):
-        out.error("MS103", path, f"{what}: 'name' should be a Keras layer name (a string)", at="value")
+        out.error(WRONG_TYPE, path, f"{what}: 'name' should be a Keras layer name (a string)", at="value")
         return False
     if not LAYER_NAME_RE.match(name):
         out.error(
-            "MS107",
+            INVALID_NAME,
             path,
             f"{what}: layer name {name!r} is not a plain name",
             "use letters, digits, underscores, dots and hyphens, starting with a letter or underscore",
@@ -89,7 +90,7 @@ def check_layer_names_unique(out: Collector, data: dict) -> None:
         if name in seen:
             first = out.document.locate(seen[name])
             out.error(
-                "MS203",
+                DUPLICATE_NAME,
                 path,
                 f"layer name {name!r} is already given to another step (line {first.line})",
                 "every Keras layer in a model needs its own name",
@@ -97,7 +98,7 @@ def check_layer_names_unique(out: Collector, data: dict) -> None:
             )
         elif name in entries and name != owner:
             out.error(
-                "MS203",
+                DUPLICATE_NAME,
                 path,
                 f"layer name {name!r} is the name of {SECTION_ENTRY[entries[name]]} {name!r}, "
                 "whose layer has that name",
@@ -135,7 +136,7 @@ def _given_layer_names(data: dict) -> list[tuple[str, DataPath, str]]:
 def _check_identifier(out: Collector, name: str, path: DataPath, what: str, *, at: str = "key") -> bool:
     if not NAME_RE.match(name):
         out.error(
-            "MS107",
+            INVALID_NAME,
             path,
             f"{what} {name!r} is not an identifier",
             "use letters, digits and underscores, starting with a letter",
@@ -144,6 +145,6 @@ def _check_identifier(out: Collector, name: str, path: DataPath, what: str, *, a
         return False
     # Soft keywords (match, case, type, _) are valid variable names: allowed.
     if keyword.iskeyword(name):
-        out.error("MS107", path, f"{what} {name!r} is a Python keyword", "pick another name", at=at)
+        out.error(INVALID_NAME, path, f"{what} {name!r} is a Python keyword", "pick another name", at=at)
         return False
     return True

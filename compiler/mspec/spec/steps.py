@@ -14,6 +14,17 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..diagnostics.rules import (
+    CODE_CARRYING,
+    INVALID_VALUE,
+    MALFORMED_STEP,
+    MERGE_ARITY,
+    MISSING_KEY,
+    UNKNOWN_KEY,
+    UNKNOWN_LAYER,
+    WRONG_PLACE,
+    WRONG_TYPE,
+)
 from ..diagnostics.suggest import did_you_mean
 from ..layers import REGISTRY
 from ..layers.call import LayerCall
@@ -50,23 +61,25 @@ def validate_step(
 ) -> Step | None:
     """Validate one layer step table; return None if it is unusable."""
     if not isinstance(raw, dict):
-        out.error("MS103", path, f'{what} should be a table like {{ type = "Dense", units = 8 }}', at="value")
+        out.error(
+            WRONG_TYPE, path, f'{what} should be a table like {{ type = "Dense", units = 8 }}', at="value"
+        )
         return None
     if "shared" in raw:
         if not allow_shared:
-            out.error("MS108", (*path, "shared"), f"{what} cannot itself refer to a shared layer")
+            out.error(MALFORMED_STEP, (*path, "shared"), f"{what} cannot itself refer to a shared layer")
             return None
         for key in raw:
             if key != "shared":
                 out.error(
-                    "MS101",
+                    UNKNOWN_KEY,
                     (*path, key),
                     f"a shared-layer step takes only 'shared', not {key!r}",
                     "parameters belong to the layer's entry under [shared]",
                 )
         if not isinstance(raw["shared"], str):
             out.error(
-                "MS103", (*path, "shared"), f"{what}: 'shared' should be a shared layer's name", at="value"
+                WRONG_TYPE, (*path, "shared"), f"{what}: 'shared' should be a shared layer's name", at="value"
             )
             return None
         return Step(path, shared=raw["shared"])
@@ -83,16 +96,21 @@ def validate_call(
     """
     if "type" not in raw:
         out.error(
-            "MS108", path, f"{what} has no 'type'", 'write { type = "Dense", ... } or { shared = "NAME" }'
+            MALFORMED_STEP,
+            path,
+            f"{what} has no 'type'",
+            'write { type = "Dense", ... } or { shared = "NAME" }',
         )
         return None
     type_name = raw["type"]
     if not isinstance(type_name, str):
-        out.error("MS103", (*path, "type"), f"{what}: 'type' should be a Keras layer class name", at="value")
+        out.error(
+            WRONG_TYPE, (*path, "type"), f"{what}: 'type' should be a Keras layer class name", at="value"
+        )
         return None
     if type_name in CODE_CARRYING_LAYERS:
         out.error(
-            "MS109",
+            CODE_CARRYING,
             (*path, "type"),
             f"{type_name} is not allowed: {CODE_CARRYING_LAYERS[type_name]}",
             "mspec only builds layers whose configuration is plain data",
@@ -103,7 +121,7 @@ def validate_call(
     kind = REGISTRY.get(LAYER_ALIASES.get(type_name, type_name))
     if kind is None:
         out.error(
-            "MS106",
+            UNKNOWN_LAYER,
             (*path, "type"),
             f"unknown layer type {type_name!r}",
             did_you_mean(type_name, REGISTRY) or "see docs/spec-language.md for the supported layers",
@@ -121,12 +139,12 @@ def validate_call(
             "declare it under [merges] with a `from` list" if kind.is_merge else "use it in a branch's layers"
         )
         takes = "several inputs" if kind.is_merge else "one input"
-        out.error("MS110", (*path, "type"), f"{type_name} takes {takes}", hint, at="value")
+        out.error(WRONG_PLACE, (*path, "type"), f"{type_name} takes {takes}", hint, at="value")
         return None
     params = {k: v for k, v in raw.items() if k not in ("type", "from")}
     if cell and "name" in params:
         out.error(
-            "MS101",
+            UNKNOWN_KEY,
             (*path, "name"),
             f"{what} takes no 'name'",
             "a cell is part of its RNN, which the step names",
@@ -138,7 +156,7 @@ def validate_call(
     for key in CODE_CARRYING_KEYS:
         if key in params and key not in kind.params.model_fields:
             out.error(
-                "MS109",
+                CODE_CARRYING,
                 (*path, key),
                 f"{key!r} is not allowed: it would name code to load",
                 "mspec only builds layers whose configuration is plain data",
@@ -146,7 +164,7 @@ def validate_call(
             return None
     if kind.wraps:
         if "layer" not in params:
-            out.error("MS102", path, f"{what} ({type_name}) is missing required key 'layer'")
+            out.error(MISSING_KEY, path, f"{what} ({type_name}) is missing required key 'layer'")
             return None
         inner = validate_step(
             out, params["layer"], (*path, "layer"), f"{type_name}'s layer", allow_shared=False
@@ -178,14 +196,14 @@ def _cell_outside_rnn(out: Collector, name: str, path: DataPath) -> None:
     if name.endswith("Cell"):  # LSTMCell is the cell LSTM builds itself
         hint += f", or use {name.removesuffix('Cell')}, which holds its cell itself"
     message = f"{name} computes one time step of a recurrent layer: it only goes in an RNN's `cell`"
-    out.error("MS110", (*path, "type"), message, hint, at="value")
+    out.error(WRONG_PLACE, (*path, "type"), message, hint, at="value")
 
 
 def _not_a_cell(out: Collector, name: str, path: DataPath, what: str) -> None:
     """Report a layer written where a recurrent cell belongs (MS110)."""
     from ..layers.rnn_cells import not_a_cell  # loaded already: an RNN holds this table
 
-    out.error("MS110", (*path, "type"), f"{what} {not_a_cell(name)}", at="value")
+    out.error(WRONG_PLACE, (*path, "type"), f"{what} {not_a_cell(name)}", at="value")
 
 
 def _validate_cells(out: Collector, raw: Any, path: DataPath, what: str) -> Any:
@@ -203,7 +221,7 @@ def _validate_cells(out: Collector, raw: Any, path: DataPath, what: str) -> Any:
 def _validate_cell(out: Collector, raw: Any, path: DataPath, what: str) -> LayerCall | None:
     if not isinstance(raw, dict):
         out.error(
-            "MS103",
+            WRONG_TYPE,
             path,
             f'{what} should be a cell table like {{ type = "LSTMCell", units = 32 }}',
             at="value",
@@ -216,7 +234,7 @@ def _weights_fit(out: Collector, call: LayerCall, path: DataPath, type_name: str
     """Initializers and regularizers that cannot serve the rank of the weight they are given (MS105)."""
     ok = True
     for name, problem in weight_problems(call):
-        out.error("MS105", (*path, name), f"{type_name} layer key {name!r}: {problem}", at="value")
+        out.error(INVALID_VALUE, (*path, name), f"{type_name} layer key {name!r}: {problem}", at="value")
         ok = False
     return ok
 
@@ -225,13 +243,13 @@ def validate_merge(out: Collector, name: str, raw: Any, path: DataPath) -> Merge
     """Validate a merge: its `from` list, its layer and how many inputs that layer takes."""
     what = f"merge {name!r}"
     if not isinstance(raw, dict):
-        out.error("MS103", path, f"{what} should be a table with `type` and `from`", at="value")
+        out.error(WRONG_TYPE, path, f"{what} should be a table with `type` and `from`", at="value")
         return None
     sources = raw.get("from")
     if sources is None:
-        out.error("MS102", path, f"{what} is missing required key 'from'")
+        out.error(MISSING_KEY, path, f"{what} is missing required key 'from'")
     elif not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
-        out.error("MS103", (*path, "from"), f"{what}: 'from' should be a list of node names", at="value")
+        out.error(WRONG_TYPE, (*path, "from"), f"{what}: 'from' should be a list of node names", at="value")
         sources = None
     call = validate_call(out, raw, path, what, merge=True)
     if call is not None and sources is not None:
@@ -245,7 +263,7 @@ def validate_merge(out: Collector, name: str, raw: Any, path: DataPath) -> Merge
                 else f"at least {kind.min_inputs}"
             )
             out.error(
-                "MS111",
+                MERGE_ARITY,
                 (*path, "from"),
                 f"{kind.name} takes {expected} inputs, got {len(sources)}",
                 at="value",

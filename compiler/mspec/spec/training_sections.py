@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..diagnostics.rules import INVALID_VALUE, OUT_OF_RANGE, UNKNOWN_KEY, UNKNOWN_NODE, WRONG_TYPE
 from ..diagnostics.suggest import did_you_mean
 from ..syntax.document import DataPath
 from ..vocabulary import OPTIMIZER_FLAGS, OPTIMIZER_NAMES, OPTIMIZER_SIGNED, OPTIMIZERS
@@ -28,7 +29,7 @@ def validate_compile(out: Collector, raw: Any) -> CompileSpec | None:
     if isinstance(optimizer, str):
         if optimizer.lower() not in OPTIMIZER_NAMES:
             out.error(
-                "MS105",
+                INVALID_VALUE,
                 path,
                 f"unknown optimizer {optimizer!r}",
                 did_you_mean(optimizer, OPTIMIZER_NAMES),
@@ -39,7 +40,7 @@ def validate_compile(out: Collector, raw: Any) -> CompileSpec | None:
     if not isinstance(type_name, str) or type_name not in OPTIMIZERS:
         hint = did_you_mean(type_name, OPTIMIZERS) if isinstance(type_name, str) else None
         out.error(
-            "MS105",
+            INVALID_VALUE,
             (*path, "type"),
             f"unknown optimizer type {type_name!r}",
             hint or "one of " + ", ".join(OPTIMIZERS),
@@ -52,20 +53,22 @@ def validate_compile(out: Collector, raw: Any) -> CompileSpec | None:
             continue
         if key not in allowed:
             out.error(
-                "MS101",
+                UNKNOWN_KEY,
                 (*path, key),
                 f"unknown key {key!r} for optimizer {type_name}",
                 did_you_mean(key, allowed),
             )
         elif isinstance(value, bool) != (key in OPTIMIZER_FLAGS) or not isinstance(value, int | float):
             out.error(
-                "MS103",
+                WRONG_TYPE,
                 (*path, key),
                 f"optimizer {key!r} has the wrong type, got {render(value)}",
                 at="value",
             )
         elif not isinstance(value, bool) and value < 0 and key not in OPTIMIZER_SIGNED:
-            out.error("MS104", (*path, key), f"optimizer {key!r} should be >= 0, got {value}", at="value")
+            out.error(
+                OUT_OF_RANGE, (*path, key), f"optimizer {key!r} should be >= 0, got {value}", at="value"
+            )
     return entry
 
 
@@ -101,7 +104,7 @@ def _check_class_weight(out: Collector, raw: Any, outputs: list[str]) -> dict[st
     path: DataPath = ("train", "class_weight")
     if not isinstance(raw, dict):
         out.error(
-            "MS103",
+            WRONG_TYPE,
             path,
             "[train] class_weight should be a table of outputs, got " + render(raw),
             at="value",
@@ -112,7 +115,7 @@ def _check_class_weight(out: Collector, raw: Any, outputs: list[str]) -> dict[st
         where = (*path, output)
         if output not in outputs:
             out.error(
-                "MS201",
+                UNKNOWN_NODE,
                 where,
                 f"[train] class_weight names unknown output {output!r}",
                 did_you_mean(output, outputs) or "outputs are " + ", ".join(repr(n) for n in outputs),
@@ -120,7 +123,7 @@ def _check_class_weight(out: Collector, raw: Any, outputs: list[str]) -> dict[st
             ok = False
         if not isinstance(weights, dict):
             out.error(
-                "MS103",
+                WRONG_TYPE,
                 where,
                 f"[train] class_weight for output {output!r} should be a table of class label -> weight, "
                 f"got {render(weights)}",
@@ -133,7 +136,7 @@ def _check_class_weight(out: Collector, raw: Any, outputs: list[str]) -> dict[st
             what = f"[train] class_weight for output {output!r}"
             if not (label.isascii() and label.isdigit()) or (len(label) > 1 and label[0] == "0"):
                 out.error(
-                    "MS105",
+                    INVALID_VALUE,
                     (*where, label),
                     f"{what}: class label {label!r} is not a non-negative integer",
                     'write class labels as quoted integers: { "0" = 1.0, "1" = 2.5 }',
@@ -141,7 +144,7 @@ def _check_class_weight(out: Collector, raw: Any, outputs: list[str]) -> dict[st
                 ok = False
             if isinstance(weight, bool) or not isinstance(weight, int | float):
                 out.error(
-                    "MS103",
+                    WRONG_TYPE,
                     (*where, label),
                     f"{what}: the weight of class {label!r} should be a number, got {render(weight)}",
                     at="value",
@@ -149,7 +152,7 @@ def _check_class_weight(out: Collector, raw: Any, outputs: list[str]) -> dict[st
                 ok = False
             elif weight < 0:
                 out.error(
-                    "MS104",
+                    OUT_OF_RANGE,
                     (*where, label),
                     f"{what}: the weight of class {label!r} should be >= 0, got {weight}",
                     at="value",

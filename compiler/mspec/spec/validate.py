@@ -15,6 +15,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..diagnostics import Diagnostic
+from ..diagnostics.rules import (
+    INVALID_NAME,
+    INVALID_VALUE,
+    MISSING_KEY,
+    OUT_OF_RANGE,
+    UNKNOWN_KEY,
+    WRONG_TYPE,
+)
 from ..diagnostics.suggest import did_you_mean
 from ..syntax.document import DataPath, Document
 from .collector import Collector, render
@@ -36,11 +44,11 @@ def validate(document: Document) -> tuple[Spec | None, list[Diagnostic]]:
     data = document.data
     for key in data:
         if key not in TOP_LEVEL_KEYS:
-            out.error("MS101", (key,), f"unknown section {key!r}", did_you_mean(key, TOP_LEVEL_KEYS))
+            out.error(UNKNOWN_KEY, (key,), f"unknown section {key!r}", did_you_mean(key, TOP_LEVEL_KEYS))
     for key in ("model", "inputs", "outputs"):
         if key not in data:
             out.error(
-                "MS102",
+                MISSING_KEY,
                 (),
                 f"the spec has no [{key}] section",
                 "a spec needs [model] with a name, at least one input and one output",
@@ -55,7 +63,7 @@ def validate(document: Document) -> tuple[Spec | None, list[Diagnostic]]:
     for section in NAMED_SECTIONS:
         table = data.get(section, {})
         if not isinstance(table, dict):
-            out.error("MS103", (section,), f"[{section}] should be a table of named entries", at="value")
+            out.error(WRONG_TYPE, (section,), f"[{section}] should be a table of named entries", at="value")
             continue
         for name, raw in table.items():
             before = len(out.diagnostics)
@@ -120,7 +128,7 @@ def _check_columns(out: Collector, entry: InputSpec, path: DataPath) -> bool:
     if isinstance(entry.columns, ColumnSelector):
         if not entry.shape:
             out.error(
-                "MS105",
+                INVALID_VALUE,
                 where,
                 f"input {path[1]!r} stacks the columns {entry.columns.describe()} picks along its last "
                 "axis, but its shape is []",
@@ -134,14 +142,14 @@ def _check_columns(out: Collector, entry: InputSpec, path: DataPath) -> bool:
     for index, column in enumerate(entry.columns or ()):
         if column in seen:
             out.error(
-                "MS105", (*where, index), f"input {path[1]!r} lists column {column!r} twice", at="value"
+                INVALID_VALUE, (*where, index), f"input {path[1]!r} lists column {column!r} twice", at="value"
             )
             ok = False
         seen.add(column)
     count = len(entry.columns or ())
     if not entry.shape:
         out.error(
-            "MS105",
+            INVALID_VALUE,
             where,
             f"input {path[1]!r} stacks {count} column(s) along its last axis but its shape is []",
             f"give it shape [{count}]",
@@ -150,7 +158,7 @@ def _check_columns(out: Collector, entry: InputSpec, path: DataPath) -> bool:
         return False
     problem = stacking_problem(path[1], count, entry.shape)
     if problem is not None:
-        out.error("MS105", where, *problem, at="value")
+        out.error(INVALID_VALUE, where, *problem, at="value")
         ok = False
     return ok
 
@@ -185,7 +193,7 @@ def _check_dimensions(out: Collector, shape: list, path: DataPath) -> bool:
         ok = False
         if isinstance(dim, int) and not isinstance(dim, bool):
             out.error(
-                "MS104",
+                OUT_OF_RANGE,
                 where,
                 f"{what} should be a positive integer, got {dim}",
                 "use null (JSON) or a name to leave a size unknown",
@@ -195,10 +203,10 @@ def _check_dimensions(out: Collector, shape: list, path: DataPath) -> bool:
             if NAME_RE.match(dim):
                 ok = True
             else:
-                out.error("MS107", where, f"{what}: name {dim!r} is not an identifier", at="value")
+                out.error(INVALID_NAME, where, f"{what}: name {dim!r} is not an identifier", at="value")
         else:
             out.error(
-                "MS103",
+                WRONG_TYPE,
                 where,
                 f"{what} should be a positive integer, a name or null, got {render(dim)}",
                 at="value",

@@ -12,6 +12,7 @@ import textwrap
 from dataclasses import dataclass, field
 
 from ...diagnostics import Diagnostic
+from ...diagnostics.rules import CYCLE
 from ...graph.model import ModelGraph, Node
 from ...layers.base import format_shape
 from ..summary import layer_description
@@ -391,7 +392,7 @@ def _arrows(
         if any(d.is_error and d.code.startswith("MS3") for d in found)
     }
     on_cycle: set[str] = set()
-    if any(d.code == "MS202" for found in faults.values() for d in found) and graph.has_cycle():
+    if any(d.code == CYCLE.code for found in faults.values() for d in found) and graph.has_cycle():
         on_cycle = {n for n in graph.nodes if n in graph.ancestors(n)}
     missing: dict[str, list[str]] = {}  # unknown name -> the nodes that read it
     for ref in graph.unresolved:

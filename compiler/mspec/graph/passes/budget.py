@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ...diagnostics import Diagnostic
+from ...diagnostics.rules import OVER_BUDGET
 from ..model import ModelGraph
-from .common import diagnostic
 
 # Keras starts building a model of any size and the process dies when
 # memory runs out; these limits turn that into a diagnostic.
@@ -20,11 +20,13 @@ def check_budget(graph: ModelGraph) -> list[Diagnostic]:
     found = []
     if len(graph.nodes) > MAX_NODES:
         message = f"the model has {len(graph.nodes):,} nodes, more than the limit of {MAX_NODES:,}"
-        found.append(diagnostic(graph, "MS304", ("model",), message))
+        found.append(OVER_BUDGET.at(graph.document, ("model",), message))
     depth, deepest = _longest_path(graph)
     if depth > MAX_GRAPH_DEPTH:
         message = f"the graph is {depth:,} layers deep, more than the limit of {MAX_GRAPH_DEPTH:,}"
-        found.append(diagnostic(graph, "MS304", graph.nodes[deepest].path, message, at="value", node=deepest))
+        found.append(
+            OVER_BUDGET.at(graph.document, graph.nodes[deepest].path, message, at="value", node=deepest)
+        )
     total = sum(node.param_count or 0 for node in graph.nodes.values())
     if total > MAX_PARAMS:
         largest = max(graph.nodes.values(), key=lambda node: node.param_count or 0)
@@ -33,7 +35,7 @@ def check_budget(graph: ModelGraph) -> list[Diagnostic]:
             f"of {MAX_PARAMS:,}; the largest layer is {graph.label(largest.id)} with {largest.param_count:,}"
         )
         hint = "shrink that layer"
-        found.append(diagnostic(graph, "MS304", largest.path, message, hint, at="value", node=largest.id))
+        found.append(OVER_BUDGET.at(graph.document, largest.path, message, hint, at="value", node=largest.id))
     return found
 
 

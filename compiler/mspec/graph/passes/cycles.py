@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ...diagnostics import Diagnostic
+from ...diagnostics.rules import CYCLE
 from ..model import ModelGraph
-from .common import diagnostic
 
 
 def check_cycles(graph: ModelGraph) -> list[Diagnostic]:
@@ -26,7 +26,7 @@ def check_cycles(graph: ModelGraph) -> list[Diagnostic]:
         node = graph.nodes[start]
         path = (*node.path, "from") if node.role == "merge" else node.path
         hint = "a model is a DAG: break the loop by changing one `from`"
-        found.append(diagnostic(graph, "MS202", path, f"cycle: {shown}", hint, node=start))
+        found.append(CYCLE.at(graph.document, path, f"cycle: {shown}", hint, node=start))
     return found
 
 

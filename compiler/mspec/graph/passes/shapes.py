@@ -8,10 +8,10 @@ mistake is reported once and not again at every layer downstream of it.
 from __future__ import annotations
 
 from ...diagnostics import Diagnostic
+from ...diagnostics.rules import CYCLE, LAYER_SHAPE, MERGE_SHAPES, SHARED_LAYER_SHAPE
 from ...layers.base import Dim, LayerKind, Shape, ShapeError, format_shape, known
 from ...spec.weight_ranks import activity_rank_problem
 from ..model import ModelGraph, Node
-from .common import diagnostic
 
 
 def infer_shapes(graph: ModelGraph) -> list[Diagnostic]:
@@ -43,11 +43,10 @@ def infer_shapes(graph: ModelGraph) -> list[Diagnostic]:
             if problem is not None:
                 raise ShapeError(problem, hint="use a regularizer that takes any rank (l1, l2, l1l2) here")
         except ShapeError as error:
-            code = "MS301" if node.role == "merge" else "MS303"
+            rule = MERGE_SHAPES if node.role == "merge" else LAYER_SHAPE
             found.append(
-                diagnostic(
-                    graph,
-                    code,
+                rule.at(
+                    graph.document,
                     node.path,
                     _describe(graph, node, error.message),
                     error.hint,
@@ -70,9 +69,8 @@ def infer_shapes(graph: ModelGraph) -> list[Diagnostic]:
                 position, expected = rank_clash
                 source = node.inputs[position]
                 found.append(
-                    diagnostic(
-                        graph,
-                        "MS302",
+                    SHARED_LAYER_SHAPE.at(
+                        graph.document,
                         node.path,
                         f"shared layer {node.shared!r} ({kind.name}) is built for rank-{expected} inputs "
                         f"(batch included) by its first use in {graph.label(first.id)}, but here it gets "
@@ -90,9 +88,8 @@ def infer_shapes(graph: ModelGraph) -> list[Diagnostic]:
                 (position, axis), expected = clash
                 source = node.inputs[position]
                 found.append(
-                    diagnostic(
-                        graph,
-                        "MS302",
+                    SHARED_LAYER_SHAPE.at(
+                        graph.document,
                         node.path,
                         f"shared layer {node.shared!r} ({kind.name}) is built for size {expected} "
                         f"on axis {axis} by its first use in {graph.label(first.id)}, but here it gets "
@@ -140,9 +137,8 @@ def _inference_mismatches(graph: ModelGraph) -> list[Diagnostic]:
         source = origin.inputs[0]
         name = origin.call.kind.name
         found.append(
-            diagnostic(
-                graph,
-                "MS303",
+            LAYER_SHAPE.at(
+                graph.document,
                 origin.path,
                 f"{name} declares {format_shape(origin.shape)}, but only crops in training: at inference it "
                 f"hands on {graph.label(source)} {format_shape(graph.nodes[source].shape)} as it is, and "
@@ -221,9 +217,8 @@ def _self_produced_tensors(graph: ModelGraph) -> list[Diagnostic]:
             continue
         name = node.call.kind.name
         found.append(
-            diagnostic(
-                graph,
-                "MS202",
+            CYCLE.at(
+                graph.document,
                 node.path,
                 f"{name} hands back the tensor it is given, {graph.label(source.id)}, which Keras then "
                 f"records as {name}'s own output: building the model, Keras finds that tensor part of a "

@@ -10,8 +10,8 @@ decided by the output's loss and width, which the shape pass has inferred.
 from __future__ import annotations
 
 from ...diagnostics import Diagnostic
+from ...diagnostics.rules import FIT_CLASS_WEIGHT
 from ..model import ModelGraph
-from .common import diagnostic
 from .hazards import loss_family
 
 # The losses whose labels are classes: a class index, a one-hot row or a 0/1 label.
@@ -35,9 +35,8 @@ def check_training_settings(graph: ModelGraph) -> list[Diagnostic]:
         if family not in CLASS_LABEL_LOSSES:
             name = loss if isinstance(loss, str) else getattr(loss, "type", "its loss")
             found.append(
-                diagnostic(
-                    graph,
-                    "MS605",
+                FIT_CLASS_WEIGHT.at(
+                    graph.document,
                     path,
                     f"[train] class_weight for output {output!r}, whose loss {name!r} does not take class "
                     "labels: its labels would be read as class indices",
@@ -53,9 +52,8 @@ def check_training_settings(graph: ModelGraph) -> list[Diagnostic]:
         for label in weights:
             if int(label) >= classes:
                 found.append(
-                    diagnostic(
-                        graph,
-                        "MS605",
+                    FIT_CLASS_WEIGHT.at(
+                        graph.document,
                         (*path, label),
                         f"[train] class_weight for output {output!r} weighs class {label}, but the output "
                         f"has {classes} classes (0 .. {classes - 1}): this weight would never be used",

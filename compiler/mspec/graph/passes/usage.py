@@ -8,10 +8,10 @@ misspelt metric does not make the whole model "unused").
 
 from __future__ import annotations
 
-from ...diagnostics import Diagnostic, Severity
+from ...diagnostics import Diagnostic
+from ...diagnostics.rules import OUTPUT_WITHOUT_INPUT, UNUSED_INPUT, UNUSED_NODE, UNUSED_SHARED_LAYER
 from ...diagnostics.suggest import closest
 from ..model import ModelGraph
-from .common import diagnostic
 from .cycles import cycle_components
 
 
@@ -41,9 +41,8 @@ def check_usage(graph: ModelGraph) -> list[Diagnostic]:
         # An unknown reference explains a missing input already; a cycle does not.
         if not any(graph.nodes[n].role == "input" for n in upstream) and not upstream & unresolved_nodes:
             found.append(
-                diagnostic(
-                    graph,
-                    "MS204",
+                OUTPUT_WITHOUT_INPUT.at(
+                    graph.document,
                     output.path,
                     f"output {name!r} does not depend on any input",
                     "every path back from an output must start at an input",
@@ -53,13 +52,11 @@ def check_usage(graph: ModelGraph) -> list[Diagnostic]:
     for name in spec.inputs:
         if name not in feeding_outputs and name not in explained and name not in broken:
             found.append(
-                diagnostic(
-                    graph,
-                    "MS205",
+                UNUSED_INPUT.at(
+                    graph.document,
                     ("inputs", name),
                     f"input {name!r} is not used by any output",
                     "remove it, or connect it to the model",
-                    severity=Severity.WARNING,
                 )
             )
     for section, entries in (("branches", spec.branches), ("merges", spec.merges)):
@@ -72,12 +69,10 @@ def check_usage(graph: ModelGraph) -> list[Diagnostic]:
                 and name not in broken
             ):
                 found.append(
-                    diagnostic(
-                        graph,
-                        "MS206",
+                    UNUSED_NODE.at(
+                        graph.document,
                         (section, name),
                         f"{name!r} is not used by any output",
-                        severity=Severity.WARNING,
                     )
                 )
     used_shared = {node.shared for node in graph.nodes.values() if node.shared}
@@ -89,12 +84,10 @@ def check_usage(graph: ModelGraph) -> list[Diagnostic]:
     for name in spec.shared:
         if name not in used_shared and name not in broken:
             found.append(
-                diagnostic(
-                    graph,
-                    "MS207",
+                UNUSED_SHARED_LAYER.at(
+                    graph.document,
                     ("shared", name),
                     f"shared layer {name!r} is never used",
-                    severity=Severity.WARNING,
                 )
             )
     return found
