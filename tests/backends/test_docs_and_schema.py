@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mspec.backends.docgen import PAGES
+from mspec.backends.docgen import PAGES, with_rule_tables
 from mspec.backends.schema import spec_schema as build_schema
 from mspec.layers import REGISTRY
 
@@ -28,6 +28,13 @@ def spec_schema() -> dict:
 def test_reference_page_is_current(page: str, update_golden: bool) -> None:
     # Regenerate with `python -m mspec.backends.docgen` (or pytest --update-golden).
     check_golden(ROOT / "docs" / page, PAGES[page](), update_golden)
+
+
+def test_readme_rule_tables_are_current(update_golden: bool) -> None:
+    # The tables between `<!-- rules:PREFIX -->` and `<!-- /rules -->` come from the rule registry.
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "<!-- rules:MS7 -->" in readme
+    check_golden(ROOT / "README.md", with_rule_tables(readme), update_golden)
 
 
 def test_every_layer_is_documented() -> None:

@@ -1,11 +1,14 @@
 """Generate the reference pages (layers, diagnostic codes) from the layer and rule registries.
 
-`python -m mspec.backends.docgen` rewrites docs/layers.md and docs/diagnostics.md; a
-test fails when the committed pages differ from what this produces.
+`python -m mspec.backends.docgen` rewrites docs/layers.md and docs/diagnostics.md, and
+the rule tables of README.md (between `<!-- rules:PREFIX -->` and `<!-- /rules -->`);
+`python -m mspec.backends.docgen FOLDER` writes all three into FOLDER instead. A test
+fails when the committed pages or tables differ from what this produces.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 import types
 import typing
@@ -187,14 +190,38 @@ def diagnostics_page() -> str:
     return "\n".join(lines) + "\n"
 
 
+# A rule table in README.md: the rules whose code starts with PREFIX (MS7: the training hazards).
+_RULE_TABLE = re.compile(r"(<!-- rules:(MS\d*) -->\n)(.*?)(<!-- /rules -->)", re.DOTALL)
+
+
+def rule_table(prefix: str) -> str:
+    """The README's table of the rules a code prefix selects: code, brief summary, severity."""
+    from ..diagnostics.rules import matching
+
+    lines = ["| code | rule | severity |", "|---|---|---|"]
+    lines += [f"| {r.code} | {r.brief or r.summary} | {r.severity} |" for r in matching(prefix)]
+    return "\n".join(lines) + "\n"
+
+
+def with_rule_tables(readme: str) -> str:
+    """README.md's text with each rule table between its markers generated again."""
+    return _RULE_TABLE.sub(lambda m: m[1] + rule_table(m[2]) + m[4], readme)
+
+
 PAGES = {"layers.md": layers_page, "diagnostics.md": diagnostics_page}
 
 
-def main(docs: Path = Path("docs")) -> int:
+def main(docs: Path = Path("docs"), readme: Path = Path("README.md")) -> int:
+    """Write the pages into `docs`, and README.md with its rule tables generated to `readme`."""
     for name, render in PAGES.items():
         (docs / name).write_text(render(), encoding="utf-8")
+    source = Path("README.md")
+    if source.is_file():
+        readme.write_text(with_rule_tables(source.read_text(encoding="utf-8")), encoding="utf-8")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs")))
+    if len(sys.argv) > 1:
+        sys.exit(main(Path(sys.argv[1]), Path(sys.argv[1]) / "README.md"))
+    sys.exit(main())

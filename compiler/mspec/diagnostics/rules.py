@@ -664,6 +664,7 @@ SOFTMAX_ON_ONE_UNIT = _rule(
     'For a yes/no output use `activation = "sigmoid"` on one unit; for N classes use N units with '
     "softmax.",
     ignorable=True,
+    brief="softmax over an axis of size 1 (the output is always 1.0)",
 )
 CATEGORICAL_LOSS_WITHOUT_SOFTMAX = _rule(
     "MS702", "categorical-loss-without-softmax", WARNING,
@@ -676,6 +677,7 @@ CATEGORICAL_LOSS_WITHOUT_SOFTMAX = _rule(
     'loss = "categorical_crossentropy"',
     'End the output with `activation = "softmax"` (N units for N classes), or use '
     "binary_crossentropy for independent yes/no labels.",
+    brief="categorical cross-entropy on an output that does not end in softmax",
 )
 BINARY_LOSS_UNBOUNDED_OUTPUT = _rule(
     "MS703", "binary-loss-unbounded-output", WARNING,
@@ -686,6 +688,7 @@ BINARY_LOSS_UNBOUNDED_OUTPUT = _rule(
     '[outputs.churned]\nlayers = [{ type = "Dense", units = 1 }]   # linear\n'
     'loss = "binary_crossentropy"',
     'Add `activation = "sigmoid"` to the last layer.',
+    brief="binary cross-entropy on an output not bounded to [0, 1] (linear, relu ...)",
 )
 SPARSE_LOSS_ON_ONE_UNIT = _rule(
     "MS704", "sparse-loss-on-one-unit", ERROR,
@@ -697,6 +700,7 @@ SPARSE_LOSS_ON_ONE_UNIT = _rule(
     'loss = "sparse_categorical_crossentropy"',
     'Use `loss = "binary_crossentropy"` with one sigmoid unit, or give the output one unit per class.',
     ignorable=True,
+    brief="sparse categorical cross-entropy on one unit",
 )
 METRIC_MEANINGLESS_FOR_LOSS = _rule(
     "MS705", "metric-meaningless-for-loss", WARNING,
@@ -709,6 +713,7 @@ METRIC_MEANINGLESS_FOR_LOSS = _rule(
     'metrics = ["accuracy"]',
     'Use metrics of the task: mae or root_mean_squared_error for a regression, accuracy or auc for '
     "a classifier.",
+    brief="a metric that means nothing for the loss (accuracy with mean squared error ...)",
 )
 OUTPUT_WITHOUT_LOSS = _rule(
     "MS706", "output-without-loss", WARNING,
@@ -722,6 +727,7 @@ OUTPUT_WITHOUT_LOSS = _rule(
     'optimizer = "adam"',
     'Give the output a loss (`loss = "mean_squared_error"`) or set [compile] loss; for an '
     'inference-only output, `[lint] per_node_ignores = { score = ["MS706"] }`.',
+    brief="an output without a loss in a spec that is trained (`mspec fit` refuses it: MS601)",
 )
 IDS_INTO_DENSE = _rule(
     "MS707", "ids-into-dense", WARNING,
@@ -737,6 +743,7 @@ IDS_INTO_DENSE = _rule(
     'from = "plan"\nlayers = [{ type = "Dense", units = 4 }]',
     'Put `{ type = "Embedding", input_dim = N, output_dim = 4 }` (then Flatten) or '
     '`{ type = "CategoryEncoding", num_tokens = N }` first.',
+    brief="integer or categorical ids reaching Dense, convolution or recurrent layers without an Embedding",
 )
 FLOAT_INTO_EMBEDDING = _rule(
     "MS708", "float-into-embedding", WARNING,
@@ -747,6 +754,7 @@ FLOAT_INTO_EMBEDDING = _rule(
     '[inputs.category]\nshape = [1]   # float32 by default\n\n[branches.c]\nfrom = "category"\n'
     'layers = [{ type = "Embedding", input_dim = 50, output_dim = 8 }]',
     'Declare the ids as integers: `dtype = "int32"` (or feed real values to Dense).',
+    brief="a float input feeding an Embedding (Keras truncates it to ids)",
 )
 STRING_INTO_LAYER = _rule(
     "MS709", "string-into-layer", ERROR,
@@ -760,6 +768,7 @@ STRING_INTO_LAYER = _rule(
     'Put `{ type = "StringLookup" }` first (its vocabulary inline, from `vocabulary_file`, or adapted '
     'by `mspec fit`), or map the strings to integer ids in the data and declare `dtype = "int32"`.',
     ignorable=True,
+    brief="a string input reaching a layer",
 )
 MASK_DROPPED = _rule(
     "MS710", "mask-dropped", WARNING,
@@ -774,6 +783,7 @@ MASK_DROPPED = _rule(
     "Use layers that keep the mask (GlobalAveragePooling1D, LSTM, GRU ...) after the Embedding "
     "or Masking layer, or set mask_zero = false (remove the Masking layer) if padding is not to be "
     "masked.",
+    brief="a mask (`mask_zero`) destroyed by a layer that does not support masking",
 )
 NORMALIZATION_NOT_ADAPTED = _rule(
     "MS711", "normalization-not-adapted", WARNING,
@@ -785,6 +795,8 @@ NORMALIZATION_NOT_ADAPTED = _rule(
     "Train with `mspec fit` (which adapts the layer), adapt it yourself before training, or give "
     "mean and variance.",
     reported_by="mspec build",
+    brief="a Normalization without statistics in a model built by `mspec build` "
+    "(not lint: `mspec fit` adapts it)",
 )
 CONCATENATE_IMBALANCE = _rule(
     "MS712", "concatenate-imbalance", WARNING,
@@ -798,6 +810,7 @@ CONCATENATE_IMBALANCE = _rule(
     '[merges.fused]\ntype = "Concatenate"\nfrom = ["image_features", "tabular"]   # (None, 4096) and '
     "(None, 4)",
     "Project the wide branch down (Dense, pooling) or the narrow one up before concatenating.",
+    brief=f"Concatenate inputs from different inputs whose widths differ {IMBALANCE_FACTOR} times or more",
 )
 # --- 8xx: search spaces -----------------------------------------------------
 SEARCH_UNKNOWN_PATH = _rule(
