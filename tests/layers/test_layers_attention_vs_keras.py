@@ -1,4 +1,4 @@
-"""Differential tests of the attention and projection kinds (`mspec.layers.attention`) against Keras.
+"""Differential tests of AdditiveAttention, GroupQueryAttention and EinsumDense against Keras.
 
 The same contract as every layer differential test (`support.layer_agreement`):
 mspec refuses exactly what Keras refuses, and where both accept gives Keras'
@@ -25,7 +25,7 @@ pytest.importorskip("keras")
 
 from hypothesis import strategies as st
 
-from mspec.layers import KIND_MODULES, REGISTRY
+from mspec.layers import REGISTRY
 
 from support.layer_cases import (
     Case,
@@ -46,7 +46,8 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:You are using a softmax over axis"),
 ]
 
-KINDS = sorted(name for name, module in KIND_MODULES.items() if module == "attention")
+# Attention and MultiHeadAttention are tested with the merges (test_layers_merge_vs_keras).
+KINDS = ["AdditiveAttention", "EinsumDense", "GroupQueryAttention"]
 
 HYPOTHESIS = examples("MSPEC_ATTENTION_EXAMPLES", 8)
 

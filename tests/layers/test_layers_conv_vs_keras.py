@@ -1,4 +1,4 @@
-"""Differential tests of the convolution kinds (`mspec.layers.conv`) against Keras itself.
+"""Differential tests of the convolution kinds (`mspec.layers.convolutional`) against Keras itself.
 
 The contract is `support.layer_agreement`'s. The hand-written cases are
 `support.explicit_cases.CONV_CASES` (the coverage tests read them too); the

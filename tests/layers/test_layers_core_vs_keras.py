@@ -1,4 +1,5 @@
-"""Differential tests of the core layer kinds (`mspec.layers.core`) against Keras itself.
+"""Differential tests of the first layer kinds (dense, activation, dropout, reshapes, embeddings,
+normalizations: `CORE_CASES`) against Keras itself.
 
 The contract is `support.layer_agreement`'s. The hand-written cases are
 `support.explicit_cases.CORE_CASES` (the coverage tests read them too); the

@@ -1,4 +1,5 @@
-"""Differential tests of the merge kinds (`mspec.layers.merge`) against Keras itself.
+"""Differential tests of the merge kinds (`mspec.layers.merging`), Attention and MultiHeadAttention
+against Keras itself.
 
 The contract is `support.layer_agreement`'s. The hand-written cases are
 `support.explicit_cases.MERGE_CASES` (the coverage tests read them too); the

@@ -39,9 +39,15 @@ from support.layer_cases import (
 
 pytestmark = [pytest.mark.keras]
 
-# The lookup, hashing and text layers, and the image layers registered beside them.
+# The lookup, hashing and text layers, and the image layers; CategoryEncoding, Normalization and
+# Rescaling are tested with the core kinds (support.explicit_cases).
 PREPROCESSING_MODULES = ("preprocessing", "image_preprocessing")
-KINDS = sorted(name for name, module in KIND_MODULES.items() if module in PREPROCESSING_MODULES)
+TESTED_ELSEWHERE = ("CategoryEncoding", "Normalization", "Rescaling")
+KINDS = sorted(
+    name
+    for name, module in KIND_MODULES.items()
+    if module in PREPROCESSING_MODULES and name not in TESTED_ELSEWHERE
+)
 AB = ["a", "b"]
 
 CASES = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from mspec.layers import KIND_MODULES, REGISTRY, ShapeError
+from mspec.layers import REGISTRY, ShapeError
 from mspec.layers.call import LayerCall, make_call
 from mspec.layers.geometry import conv_length, layout, pool_length, transpose_length
 
@@ -48,10 +48,10 @@ def test_kind_is_described(name: str) -> None:
 
 
 def test_kinds_that_fix_their_rank() -> None:
-    # Of the kinds in these modules; Keras' InputSpec(ndim=...) fixes the rank of these others too.
-    modules = {"core", "merge", "conv", "pooling", "reshaping", "rnn", "activations", "regularization"}
-    fixed = {name for name, kind in REGISTRY.items() if kind.build_rank and KIND_MODULES[name] in modules}
-    others = {"GroupNormalization", "PReLU", "SpatialDropout2D", "SpatialDropout3D"}
+    # Keras' InputSpec(ndim=...) fixes the rank of these others too.
+    fixed = {name for name, kind in REGISTRY.items() if kind.build_rank}
+    others = {"EinsumDense", "GroupNormalization", "PReLU", "STFTSpectrogram"}
+    others |= {"SpatialDropout2D", "SpatialDropout3D"}
     assert fixed == {"BatchNormalization", *others}
 
 

@@ -45,8 +45,13 @@ from support.layer_strategies.drawing import BATCH, FORMAT, one_input_case, shap
 
 pytestmark = [pytest.mark.keras]
 
-MODULES = ("volumetric", "conv_rnn")
-KINDS = sorted(name for name, module in KIND_MODULES.items() if module in MODULES)
+KINDS = sorted(
+    [
+        *(name for name, module in KIND_MODULES.items() if module == "conv_lstm"),
+        *(f"Adaptive{mode}Pooling{rank}D" for mode in ("Average", "Max") for rank in (1, 2, 3)),
+        "Conv3DTranspose", "Cropping3D", "UpSampling3D", "ZeroPadding3D",
+    ]
+)  # fmt: skip
 
 HYPOTHESIS = examples("MSPEC_VOLUMETRIC_EXAMPLES", 4)
 

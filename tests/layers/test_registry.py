@@ -25,7 +25,7 @@ def test_lookup_loads_only_the_needed_module() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     loaded = done.stdout.strip()
     assert "mspec.layers.core" in loaded
-    assert "mspec.layers.conv" not in loaded and "mspec.layers.rnn" not in loaded
+    assert "mspec.layers.convolutional" not in loaded and "mspec.layers.rnn" not in loaded
 
 
 def test_unknown_names_are_missing() -> None:

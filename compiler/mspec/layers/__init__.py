@@ -1,5 +1,10 @@
 """The layer registry: one `LayerKind` per supported Keras layer class.
 
+The kinds live in one module per Keras family (`core`, `convolutional`,
+`pooling`, `normalization`, `regularization`, `reshaping`, `merging`,
+`attention`, `activations`, `rnn`, `preprocessing` ...), as Keras itself
+groups them under `keras/src/layers/<family>/`.
+
 `REGISTRY` maps a Keras class name to its kind. It loads lazily: looking up
 `Dense` imports only the module that declares it, so linting a spec pays
 only for the layer kinds it uses (each kind's pydantic model costs time to
@@ -17,65 +22,46 @@ from .base import Dim, LayerKind, LayerParams, Shape, ShapeError, format_shape
 # The module declaring each kind. A test checks this index against what the
 # modules actually register, so it cannot drift.
 KIND_MODULES: dict[str, str] = {
+    **dict.fromkeys(["Activation", "ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax"], "activations"),
     **dict.fromkeys(
-        [
-            "Activation", "BatchNormalization", "CategoryEncoding", "Dense", "Dropout", "Embedding",
-            "Flatten", "GaussianDropout", "GaussianNoise", "Identity", "LayerNormalization",
-            "Normalization", "Permute", "RepeatVector", "Rescaling", "Reshape", "SpatialDropout1D",
-        ],
-        "core",
+        ["AdditiveAttention", "Attention", "GroupQueryAttention", "MultiHeadAttention"], "attention"
     ),
     **dict.fromkeys(
         [
-            "Add", "Attention", "Average", "Concatenate", "Dot", "Maximum", "Minimum",
-            "MultiHeadAttention", "Multiply", "Subtract",
+            "Conv1D", "Conv1DTranspose", "Conv2D", "Conv2DTranspose", "Conv3D", "Conv3DTranspose",
+            "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D",
         ],
-        "merge",
+        "convolutional",
+    ),
+    **dict.fromkeys(
+        ["Dense", "EinsumDense", "Embedding", "Identity", "Masking", "ReversibleEmbedding"], "core"
+    ),
+    **dict.fromkeys(
+        ["Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply", "Subtract"], "merging"
     ),
     **dict.fromkeys(
         [
-            "Conv1D", "Conv1DTranspose", "Conv2D", "Conv2DTranspose", "Conv3D", "DepthwiseConv1D",
-            "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D",
+            "BatchNormalization", "GroupNormalization", "LayerNormalization", "RMSNormalization",
+            "SpectralNormalization", "UnitNormalization",
         ],
-        "conv",
+        "normalization",
     ),
     **dict.fromkeys(
         [
+            "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
+            "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D",
             "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "GlobalAveragePooling1D",
             "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
             "GlobalMaxPooling3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D",
         ],
         "pooling",
     ),
-    **dict.fromkeys(
-        ["Cropping1D", "Cropping2D", "UpSampling1D", "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D"],
-        "reshaping",
-    ),
-    **dict.fromkeys(["Bidirectional", "GRU", "LSTM", "SimpleRNN", "TimeDistributed"], "rnn"),
-    **dict.fromkeys(["GRUCell", "LSTMCell", "RNN", "SimpleRNNCell", "StackedRNNCells"], "rnn_cells"),
-    **dict.fromkeys(["AdditiveAttention", "EinsumDense", "GroupQueryAttention"], "attention"),
+    # Keras' preprocessing family, split as its subfolders are: features, images, augmentations, audio.
     **dict.fromkeys(
         [
-            "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
-            "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D", "Conv3DTranspose",
-            "Cropping3D", "UpSampling3D", "ZeroPadding3D",
+            "CategoryEncoding", "Discretization", "HashedCrossing", "Hashing", "IntegerLookup",
+            "Normalization", "Rescaling", "StringLookup", "TextVectorization",
         ],
-        "volumetric",
-    ),
-    **dict.fromkeys(["ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"], "conv_rnn"),
-    **dict.fromkeys(
-        [
-            "ELU", "GroupNormalization", "LeakyReLU", "PReLU", "ReLU", "RMSNormalization", "Softmax",
-            "UnitNormalization",
-        ],
-        "activations",
-    ),
-    **dict.fromkeys(
-        ["ActivityRegularization", "AlphaDropout", "Masking", "SpatialDropout2D", "SpatialDropout3D"],
-        "regularization",
-    ),
-    **dict.fromkeys(
-        ["Discretization", "HashedCrossing", "Hashing", "IntegerLookup", "StringLookup", "TextVectorization"],
         "preprocessing",
     ),
     **dict.fromkeys(
@@ -96,8 +82,24 @@ KIND_MODULES: dict[str, str] = {
         "augmentation",
     ),
     **dict.fromkeys(["MelSpectrogram", "STFTSpectrogram"], "audio"),
-    "ReversibleEmbedding": "reversible",
-    "SpectralNormalization": "spectral",
+    **dict.fromkeys(
+        [
+            "ActivityRegularization", "AlphaDropout", "Dropout", "GaussianDropout", "GaussianNoise",
+            "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+        ],
+        "regularization",
+    ),
+    **dict.fromkeys(
+        [
+            "Cropping1D", "Cropping2D", "Cropping3D", "Flatten", "Permute", "RepeatVector", "Reshape",
+            "UpSampling1D", "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
+        ],
+        "reshaping",
+    ),
+    # Keras' rnn family: the layers and wrappers, the cells (and RNN, which runs them), ConvLSTM.
+    **dict.fromkeys(["Bidirectional", "GRU", "LSTM", "SimpleRNN", "TimeDistributed"], "rnn"),
+    **dict.fromkeys(["GRUCell", "LSTMCell", "RNN", "SimpleRNNCell", "StackedRNNCells"], "rnn_cells"),
+    **dict.fromkeys(["ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"], "conv_lstm"),
 }  # fmt: skip
 
 

@@ -1,16 +1,13 @@
-"""Attention and projection layers: EinsumDense, AdditiveAttention and GroupQueryAttention."""
+"""Attention layers: Attention, AdditiveAttention, MultiHeadAttention and GroupQueryAttention."""
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from .base import (
-    Activation,
     Constraint,
-    Dim,
     Initializer,
     LayerKind,
     LayerParams,
@@ -18,40 +15,104 @@ from .base import (
     Regularizer,
     Shape,
     ShapeError,
+    all_inputs,
+    as_keras,
     known,
-    product,
     register,
     require_known,
 )
-from .core import UnknownDim, names_for_nulls
-from .merge import QUERY_VALUE_KEY, as_keras, attention_shape, projection_weight_ranks
 
-# --- EinsumDense ------------------------------------------------------------
-
-# The three forms Keras reads: "ab,bc->ac", "...b,bc->...c" and "ab...,bc->ac...".
-_EQUATIONS = {
-    "plain": re.compile(r"([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)"),
-    "left": re.compile(r"\.\.\.([a-zA-Z]+),([a-zA-Z]+)->\.\.\.([a-zA-Z]+)"),
-    "right": re.compile(r"([a-zA-Z]{2,})\.\.\.,([a-zA-Z]+)->([a-zA-Z]+)\.\.\."),
-}
+# --- Attention --------------------------------------------------------------
 
 
-def _parse(equation: str) -> tuple[str, str, str, str]:
-    """Return (form, input letters, kernel letters, output letters) of a valid equation."""
-    for form, pattern in _EQUATIONS.items():
-        match = pattern.fullmatch(equation)
-        if match:
-            return (form, *match.groups())
-    raise ValueError(
-        f"equation {equation!r} is not one of the forms ab,bc->ac  ...b,bc->...c  ab...,bc->ac..."
+class AttentionParams(LayerParams):
+    use_scale: bool = False
+    score_mode: Literal["dot", "concat"] = "dot"
+    dropout: float = Field(0.0, ge=0, le=1)
+    seed: int | None = None
+
+
+def _same_rank(shapes, layer: str) -> None:
+    """Refuse inputs below rank 3 or of different ranks (batch, steps..., features)."""
+    ranks = {len(shape) for shape in shapes}
+    if len(ranks) > 1:
+        raise ShapeError(
+            f"{layer} needs query, value (and key) of the same rank, got " + all_inputs(len(shapes)),
+            hint="every input is (batch, steps..., features)",
+        )
+    if min(ranks) < 3:
+        raise ShapeError(
+            f"{layer} needs inputs of rank 3 or more (batch, steps, features), got "
+            + all_inputs(len(shapes)),
+            hint="a (batch, features) input has no steps to attend over: add one, e.g. with Reshape",
+        )
+
+
+def _attention_shape(p: AttentionParams, shapes) -> Shape:
+    return attention_shape(shapes, "Attention", broadcast_scores=p.score_mode == "concat")
+
+
+def attention_shape(shapes, layer: str, *, broadcast_scores: bool) -> Shape:
+    """The output of Luong- or Bahdanau-style attention on [query, value(, key)], or raise.
+
+    `broadcast_scores`: the scores add query and key (rather than multiply them), so a last
+    dimension of 1 broadcasts.
+    """
+    # Keras checks nothing when building; these are what the matrix products need when run
+    # (with Keras' unchecked ranks, a lower-rank input would mix samples of the batch).
+    _same_rank(shapes, layer)
+    query, value = shapes[0], shapes[1]
+    key_index = len(shapes) - 1
+    key = shapes[key_index]
+    if known(key[-2]) and known(value[-2]) and key[-2] != value[-2]:
+        raise ShapeError(
+            f"{layer} needs key and value of the same length (axis -2), got {{{key_index}}} and {{1}}",
+        )
+    q, k = query[-1], key[-1]
+    # 'dot' scores are query @ key^T; 'concat' scores add them, so a size of 1 broadcasts.
+    if known(q) and known(k) and q != k and (not broadcast_scores or 1 not in (q, k)):
+        raise ShapeError(
+            f"{layer} needs query and key of the same last dimension, got {{0}} and {{{key_index}}}",
+        )
+    # Axes between the batch and the steps broadcast; the output keeps the query's.
+    for axis in range(1, len(query) - 2):
+        others = {s[axis] for s in (key, value) if known(s[axis]) and s[axis] != 1}
+        expected = {query[axis]} if known(query[axis]) else set()
+        if len(others | expected) > 1:
+            raise ShapeError(
+                f"{layer} needs equal sizes (or 1 in key and value) on axis {axis}, got "
+                + all_inputs(len(shapes)),
+            )
+    return (*query[:-1], value[-1])
+
+
+def _attention_count(p: AttentionParams, shapes) -> int:
+    return int(p.use_scale) + int(p.score_mode == "concat")
+
+
+register(
+    LayerKind(
+        "Attention",
+        AttentionParams,
+        _attention_shape,
+        _attention_count,
+        "attention",
+        "Dot-product (Luong-style) attention; `from` is [query, value] or [query, value, key].",
+        min_inputs=2,
+        max_inputs=3,
+        key_params=("score_mode",),
     )
+)
 
 
-class EinsumDenseParams(LayerParams):
-    equation: str
-    output_shape: PositiveInt | list[UnknownDim]
-    activation: Activation = None
-    bias_axes: str | None = None
+class MultiHeadAttentionParams(LayerParams):
+    num_heads: PositiveInt
+    key_dim: PositiveInt
+    value_dim: PositiveInt | None = None
+    dropout: float = Field(0.0, ge=0, le=1)
+    use_bias: bool = True
+    output_shape: PositiveInt | list[PositiveInt] | None = None
+    attention_axes: int | list[int] | None = None
     kernel_initializer: Initializer = "glorot_uniform"
     bias_initializer: Initializer = "zeros"
     kernel_regularizer: Regularizer = None
@@ -59,169 +120,165 @@ class EinsumDenseParams(LayerParams):
     activity_regularizer: Regularizer = None
     kernel_constraint: Constraint = None
     bias_constraint: Constraint = None
+    seed: int | None = None
 
-    @field_validator("equation")
-    @classmethod
-    def _equation_form(cls, equation: str) -> str:
-        _, *terms = _parse(equation)
-        for term in terms:
-            if len(set(term)) < len(term):
-                # Keras maps a repeated letter to one axis only: the kernel it builds does not fit.
-                raise ValueError(f"equation {equation!r} repeats a letter in {term!r}")
-        return equation
-
-    @field_validator("output_shape")
-    @classmethod
-    def _positive(cls, value: Any) -> Any:
-        if isinstance(value, list) and any(d is not None and d <= 0 for d in value):
-            raise ValueError("output_shape sizes must be positive (or null for a size taken from the input)")
-        return value
+    @property
+    def output_dims(self) -> list[int] | None:
+        if self.output_shape is None:
+            return None
+        return [self.output_shape] if isinstance(self.output_shape, int) else list(self.output_shape)
 
 
-def _einsum_analysis(p: EinsumDenseParams, shape: Shape) -> tuple[list[Dim], list[Dim], list[Dim] | None]:
-    """Keras' reading of the equation for this input: (declared output, kernel shape, bias shape).
+def _mha_shape(p: MultiHeadAttentionParams, shapes) -> Shape:
+    query, value = shapes[0], shapes[1]
+    key = shapes[2] if len(shapes) == 3 else value
+    if as_keras(value)[1:-1] != as_keras(key)[1:-1]:
+        raise ShapeError(
+            "MultiHeadAttention needs value and key equal on every axis but the last, got {1} and {2}",
+        )
+    # Keras builds the attention for the value's rank; another query rank or no step axis fails when run.
+    _same_rank(shapes, "MultiHeadAttention")
+    for shape, role in ((query, "query"), (value, "value"), (key, "key")):
+        require_known(shape[-1], f"last dimension of the {role}", shape, "MultiHeadAttention")
+    _check_unattended_axes(query, value, _attention_axes(p, len(query)))
+    if p.output_dims is not None:
+        return (*query[:-1], *p.output_dims)
+    return query
 
-    Mirrors Keras' EinsumDense build and compute_output_shape, refusing where they raise; then
-    refuses where running the equation gives another shape than the one Keras declares.
+
+def _projected_axis(axis: int, rank: int) -> int | None:
+    """Where an attention axis lands in Keras' projected tensors, None where they have no such axis.
+
+    Keras projects the inputs to (batch, steps..., heads, channels), one rank
+    more, and turns a negative axis `a` into `rank + a`: so -1 is the heads
+    axis, not the features. A result still negative indexes from the end.
     """
-    form, given, weights, result = _parse(p.equation)
-    rank, left = len(shape), form == "left"
-    elided = rank - len(given)
-    if elided < 0 or (form == "plain" and elided > 0):
+    position = axis if axis >= 0 else rank + axis
+    if position < 0:
+        position += rank + 1
+    return position if 0 <= position <= rank else None
+
+
+def _attention_axes(p: MultiHeadAttentionParams, rank: int) -> tuple[int, ...]:
+    """The axes MultiHeadAttention attends over, or raise where Keras fails.
+
+    An axis outside the projected tensors fails when the layer is built.
+    Inputs of rank 3 without dropout then take Keras' fused dot-product
+    attention, which attends over the steps and ignores attention_axes.
+    Otherwise attending over the batch or the heads axis runs, while the
+    channels, a repeated axis or no axis at all fails on the first call.
+    """
+    if p.attention_axes is None:
+        return tuple(range(1, rank - 1))
+    axes = [p.attention_axes] if isinstance(p.attention_axes, int) else list(p.attention_axes)
+    usable = f"for inputs of rank {rank} use axes 1 to {rank - 2} (or {1 - rank} to -2)"
+    positions = [_projected_axis(axis, rank) for axis in axes]
+    for axis, position in zip(axes, positions, strict=True):
+        if position is None:
+            raise ShapeError(
+                f"MultiHeadAttention attention_axes {axis} is outside its inputs' axes, got {{0}}",
+                hint=usable,
+            )
+    if rank == 3 and p.dropout == 0:
+        return (1,)
+    if not axes:
+        raise ShapeError("MultiHeadAttention attention_axes names no axis", hint=usable)
+    if rank in positions:
         raise ShapeError(
-            f"EinsumDense equation {p.equation!r} needs an input of rank {len(given)}"
-            f"{' or more' if form != 'plain' else ''} (batch included), got {{0}}",
+            f"MultiHeadAttention attention_axes {axes} attends over the channels Keras projects to, "
+            "got {0}",
+            hint=usable,
         )
-    partial = [p.output_shape] if isinstance(p.output_shape, int) else list(p.output_shape)
-    declared: list[Dim] = [shape[0], *partial]
-    if left:
-        for i in range(1, elided):
-            declared.insert(1, shape[i])  # Keras inserts them one by one at the front: reversed
-    else:
-        declared.extend(shape[rank - elided :])
-    offset = elided if left else 0
-    inputs = {d: (i + offset) for i, d in enumerate(given)}
-    outputs = {d: (i + offset) for i, d in enumerate(result)}
+    if len(set(positions)) < len(positions):
+        raise ShapeError(f"MultiHeadAttention attention_axes {axes} names an axis twice", hint=usable)
+    return tuple(positions)
 
-    def declared_at(letter: str) -> Dim:
-        index = outputs[letter]
-        if index >= len(declared):
-            raise ShapeError(
-                f"EinsumDense output_shape {p.output_shape} gives too few sizes for {result!r} in "
-                f"{p.equation!r}, got {{0}}",
-                hint="output_shape lists the output's sizes after the batch (and after '...')",
-            )
-        return declared[index]
 
-    for letter in given:
-        if letter in outputs:
-            wanted = as_keras((declared_at(letter),))[0]
-            if wanted is not None and wanted != as_keras((shape[inputs[letter]],))[0]:
-                raise ShapeError(
-                    f"EinsumDense output_shape gives {letter!r} size {wanted}, but the input has "
-                    f"{shape[inputs[letter]]} there, got {{0}}",
-                )
-    for letter in result:
-        if letter not in given and letter not in weights:
-            raise ShapeError(f"EinsumDense output letter {letter!r} of {p.equation!r} is in no input")
-    kernel: list[Dim] = []
-    for letter in weights:
-        if letter in outputs:
-            kernel.append(declared_at(letter))
-        elif letter in inputs:
-            kernel.append(shape[inputs[letter]])
-        else:
-            raise ShapeError(f"EinsumDense kernel letter {letter!r} of {p.equation!r} is in neither side")
-    for size, letter in zip(kernel, weights, strict=True):
-        if size is None or not known(size):
-            require_known(None, f"size for kernel axis {letter!r}", shape, "EinsumDense")
-    bias: list[Dim] | None = None
-    if p.bias_axes is not None:
-        sizes = {c: declared_at(c) for c in result}
-        missing = [c for c in p.bias_axes if c not in result]
-        if missing or not p.bias_axes:
+def broadcast_batch_axes(p: MultiHeadAttentionParams, shapes) -> list[int]:
+    """Unattended axes where the value has size 1 and the query does not.
+
+    Keras' einsum broadcasts them on JAX (the output keeps the query's shape);
+    TensorFlow's refuses them (InvalidArgument): a portability warning.
+    """
+    query, value = shapes[0], shapes[1]
+    attended = _attention_axes(p, len(query))
+    return [
+        axis
+        for axis in range(1, len(query) - 1)
+        if axis not in attended and value[axis] == 1 and known(query[axis]) and query[axis] != 1
+    ]
+
+
+def _check_unattended_axes(query: Shape, value: Shape, attended: tuple[int, ...]) -> None:
+    """Steps axes that are not attended over act as batch axes: query and value must agree there.
+
+    A value of size 1 there is broadcast (on JAX; see broadcast_batch_axes).
+    """
+    for axis in range(1, len(query) - 1):
+        if axis in attended or value[axis] == 1:
+            continue
+        if known(query[axis]) and known(value[axis]) and query[axis] != value[axis]:
             raise ShapeError(
-                f"EinsumDense bias_axes {p.bias_axes!r} must be letters of the output {result!r}"
+                f"MultiHeadAttention attends over axes {list(attended)} only, so axis {axis} is a batch "
+                "axis where query and value must be equal, got {0} and {1}",
+                hint=f"add axis {axis} to attention_axes, or give query and value the same size there",
             )
-        first = min(result.find(c) for c in p.bias_axes)
-        bias = [sizes[c] if c in p.bias_axes else 1 for c in result[first:]]
-        if not left:
-            bias.extend([1] * elided)
-        for size in bias:
-            if not known(size):
-                require_known(None, "size on the bias axes", shape, "EinsumDense")
-    # What running the equation gives: the letters' sizes, with the axes under '...' in place.
-    size = {d: shape[inputs[d]] for d in given}
-    size.update({d: k for d, k in zip(weights, kernel, strict=True) if d not in size})
-    core = [size[d] for d in result]
-    if form == "left":
-        computed = [*shape[:elided], *core]
-    elif form == "right":
-        computed = [*core, *shape[len(given) :]]
-    else:
-        computed = core
-    clash = len(computed) != len(declared) or any(
-        a is not None and b is not None and a != b for a, b in zip(computed, declared, strict=False)
+
+
+def _mha_count(p: MultiHeadAttentionParams, shapes) -> int:
+    query, value = shapes[0], shapes[1]
+    key = shapes[2] if len(shapes) == 3 else value
+    heads, key_dim = p.num_heads, p.key_dim
+    value_dim = p.value_dim or key_dim
+    output_size = 1
+    for d in p.output_dims or [query[-1]]:
+        output_size *= d
+    bias = int(p.use_bias)
+    projections = (
+        (query[-1] + bias) * heads * key_dim
+        + (key[-1] + bias) * heads * key_dim
+        + (value[-1] + bias) * heads * value_dim
     )
-    if clash:
-        raise ShapeError(
-            f"EinsumDense {p.equation!r} with output_shape {p.output_shape} declares "
-            f"{_format(declared)} for {{0}}, but computes {_format(computed)}",
-            hint="give output_shape the sizes of the output letters after the batch axis (and '...')",
-        )
-    return declared, kernel, bias
+    return projections + heads * value_dim * output_size + bias * output_size
 
 
-def _format(dims: list[Dim]) -> str:
-    return "(" + ", ".join("None" if d is None else str(d) for d in dims) + ")"
+def default_attention_axes(config, build_config) -> list[int] | None:
+    """The attention axes MultiHeadAttention picks by itself for the query it was built on (saved so)."""
+    shapes = build_config.get("shapes_dict") if isinstance(build_config, dict) else None
+    query = shapes.get("query_shape") if isinstance(shapes, dict) else None
+    return list(range(1, len(query) - 1)) if isinstance(query, list) else None
 
 
-def _einsum_shape(p: EinsumDenseParams, shapes) -> Shape:
-    declared, _, _ = _einsum_analysis(p, shapes[0])
-    return tuple(declared)
+def projection_weight_ranks(weight: str, params) -> frozenset[int]:
+    """Query, key and value kernels are (dim, heads, key_dim), the output kernel (heads, key_dim, dim);
+    their biases are (heads, key_dim), the output bias a vector."""
+    return frozenset({3}) if weight == "kernel" else frozenset({1, 2})
 
 
-def _einsum_count(p: EinsumDenseParams, shapes) -> int:
-    _, kernel, bias = _einsum_analysis(p, shapes[0])
-    return int(product(kernel)) + (int(product(bias)) if bias is not None else 0)  # type: ignore[arg-type]
-
-
-def _einsum_build_axes(p: EinsumDenseParams, shapes) -> dict[tuple[int, int], Dim]:
-    """The input axes whose sizes the kernel takes: fixed by the first build."""
-    form, given, weights, result = _parse(p.equation)
-    rank = len(shapes[0])
-    offset = rank - len(given) if form == "left" else 0
-    return {
-        (0, i + offset): shapes[0][i + offset]
-        for i, d in enumerate(given)
-        if d in weights and d not in result and 0 <= i + offset < rank
-    }
-
-
-def _einsum_weight_ranks(weight: str, params: EinsumDenseParams) -> frozenset[int]:
-    _, _, weights, result = _parse(params.equation)
-    if weight == "kernel":
-        return frozenset({len(weights)})
-    # The bias covers the output from its first bias letter on (and the axes under a right '...').
-    return frozenset(range(1, len(result) + 8))
-
+# Attention layers called as `layer(query, value)` or `layer(query, value, key)`.
+QUERY_VALUE_KEY = ("query", "value", "key")
 
 register(
     LayerKind(
-        "EinsumDense",
-        EinsumDenseParams,
-        _einsum_shape,
-        _einsum_count,
-        "core",
-        "A dense layer written as an einsum `equation` of the input and a kernel; `output_shape` gives "
-        "the output's sizes after the batch axis (and the axes under `...`), null where the input's size "
-        "carries over.",
-        build_rank=True,
-        build_axes=_einsum_build_axes,
-        key_params=("equation", "output_shape"),
-        positional=("equation", "output_shape"),
-        weight_ranks=_einsum_weight_ranks,
-        import_values={"output_shape": names_for_nulls(lambda n: [f"size{i}" for i in range(1, n + 1)])},
+        "MultiHeadAttention",
+        MultiHeadAttentionParams,
+        _mha_shape,
+        _mha_count,
+        "attention",
+        "Multi-head attention; `from` is [query, value] or [query, value, key], all of one rank. "
+        "The steps axes not in `attention_axes` (default: all of them) are batch axes, where query "
+        "and value must have equal sizes; Keras counts a negative axis from its projected tensors, "
+        "so -1 is the heads axis: write axes as positive numbers.",
+        min_inputs=2,
+        max_inputs=3,
+        key_params=("num_heads", "key_dim"),
+        build_axes=lambda p, shapes: {(i, -1): shape[-1] for i, shape in enumerate(shapes)},
+        call_arguments=QUERY_VALUE_KEY,
+        weight_ranks=projection_weight_ranks,
+        import_defaults={
+            "value_dim": lambda config, build_config: config.get("key_dim"),  # value_dim defaults to key_dim
+            "attention_axes": default_attention_axes,  # Keras saves the axes it chose
+        },
     )
 )
 

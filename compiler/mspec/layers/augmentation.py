@@ -19,7 +19,7 @@ from pydantic import AfterValidator, Field
 
 from .base import LayerKind, LayerParams, PositiveInt, Shape, ShapeError, register
 from .geometry import DataFormat, channels_first
-from .preprocessing import FillMode, Interpolation, Seed, ValueRange, _factor
+from .image_preprocessing import FillMode, Interpolation, Seed, ValueRange, factor_range
 
 
 def _no_weights(p, shapes) -> int:
@@ -58,34 +58,34 @@ class _FactorRangeParams(_ImageParams):
 
 
 class RandomHueParams(_FactorRangeParams):
-    factor: _factor(0, 1)
+    factor: factor_range(0, 1)
 
 
 class RandomSaturationParams(_FactorRangeParams):
-    factor: _factor(-1, 1)
+    factor: factor_range(-1, 1)
 
 
 class RandomSharpnessParams(_FactorRangeParams):
-    factor: _factor(0, 1)
+    factor: factor_range(0, 1)
 
 
 class RandomInvertParams(_FactorRangeParams):
-    factor: _factor(0, 1) = 1.0
+    factor: factor_range(0, 1) = 1.0
 
 
 class RandomPosterizationParams(_FactorRangeParams):
-    factor: _factor(1, 8, integer=True)  # the number of bits kept per channel
+    factor: factor_range(1, 8, integer=True)  # the number of bits kept per channel
 
 
 class RandomColorDegenerationParams(_FactorRangeParams):
-    factor: _factor(-1, 1)
+    factor: factor_range(-1, 1)
 
 
 class RandomColorJitterParams(_FactorRangeParams):
-    brightness_factor: _factor(-1, 1) | None = None
-    contrast_factor: _factor(0, 1) | None = None
-    saturation_factor: _factor(-1, 1) | None = None
-    hue_factor: _factor(0, 1) | None = None
+    brightness_factor: factor_range(-1, 1) | None = None
+    contrast_factor: factor_range(0, 1) | None = None
+    saturation_factor: factor_range(-1, 1) | None = None
+    hue_factor: factor_range(0, 1) | None = None
 
 
 class RandomShearParams(_ImageParams):
@@ -106,26 +106,26 @@ def _odd(value: int | list[int]) -> int | list[int]:
 
 
 class RandomGaussianBlurParams(_FactorRangeParams):
-    factor: _factor(0, 1) = 1.0
+    factor: factor_range(0, 1) = 1.0
     kernel_size: Annotated[PositiveInt | list[PositiveInt], AfterValidator(_odd)] = 3
     sigma: _number_or_pair() = 1.0
 
 
 class RandomErasingParams(_FactorRangeParams):
-    factor: _factor(0, 1) = 1.0
+    factor: factor_range(0, 1) = 1.0
     scale: _number_or_pair() = Field(default_factory=lambda: [0.02, 0.33])
     fill_value: float | None = None
 
 
 class RandomPerspectiveParams(_ImageParams):
-    factor: _factor(0, 1) = 1.0
+    factor: factor_range(0, 1) = 1.0
     scale: Annotated[float, Field(ge=0, le=1)] = 1.0
     interpolation: Interpolation = "bilinear"
     fill_value: float = 0.0
 
 
 class RandomElasticTransformParams(_FactorRangeParams):
-    factor: _factor(0, 1) = 1.0
+    factor: factor_range(0, 1) = 1.0
     scale: _number_or_pair() = 1.0
     interpolation: Interpolation = "bilinear"
     # Keras also lists "mirror", which only JAX runs: TensorFlow refuses it.
@@ -162,14 +162,14 @@ class ContrastLimitedAdaptiveHistogramEqualizationParams(LayerParams):
 class AugMixParams(_FactorRangeParams):
     num_chains: PositiveInt = 3
     chain_depth: PositiveInt = 3
-    factor: _factor(0, 1) = 0.3
+    factor: factor_range(0, 1) = 0.3
     alpha: Annotated[float, Field(gt=0)] = 1.0
     all_ops: bool = True
     interpolation: Interpolation = "bilinear"
 
 
 class CutMixParams(_ImageParams):
-    factor: _factor(0, 1) = 1.0
+    factor: factor_range(0, 1) = 1.0
 
 
 class MixUpParams(_ImageParams):
@@ -178,7 +178,7 @@ class MixUpParams(_ImageParams):
 
 class RandAugmentParams(_FactorRangeParams):
     num_ops: PositiveInt = 2
-    factor: _factor(0, 1) = 0.5
+    factor: factor_range(0, 1) = 0.5
     interpolation: Interpolation = "bilinear"
 
 

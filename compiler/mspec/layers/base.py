@@ -6,6 +6,7 @@ reads the same `LayerKind` entry, so a layer is described in exactly one place.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
@@ -314,3 +315,60 @@ def normalize_axis(axis: int, rank: int, layer: str, shape: Shape) -> int:
     if not -rank <= axis < rank:
         raise ShapeError(f"{layer} axis {axis} is out of range for input {format_shape(shape)}")
     return axis % rank
+
+
+# --- helpers shared by several families --------------------------------------
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def _name_is_null(dim: Any) -> Any:
+    # TOML has no null: as in an input's shape, a name is a dimension of unknown size.
+    return None if isinstance(dim, str) and _NAME.match(dim) else dim
+
+
+# A dimension in a layer argument: a size, null, or (TOML's spelling of null) a name.
+UnknownDim = Annotated[
+    int | None,
+    BeforeValidator(_name_is_null),
+    WithJsonSchema(
+        {"anyOf": [{"type": "integer"}, {"type": "null"}, {"type": "string", "pattern": _NAME.pattern}]}
+    ),
+]
+
+
+def names_for_nulls(names: Callable[[int], list[str]]) -> Callable[[Any], Any]:
+    """An import hook: write a saved list's nulls as names, TOML's spelling of null (see UnknownDim)."""
+
+    def convert(value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        return [name if d is None else d for name, d in zip(names(len(value)), value, strict=True)]
+
+    return convert
+
+
+def as_keras(shape: Shape) -> Shape:
+    """Forget dimension names: Keras only sees sizes and None."""
+    return tuple(d if known(d) else None for d in shape)
+
+
+def all_inputs(count: int) -> str:
+    """Placeholders naming every input: "{0} and {1} and {2}"."""
+    return " and ".join(f"{{{i}}}" for i in range(count))
+
+
+def axis_list(axis: int | list[int]) -> list[int]:
+    """One axis or several, as a list."""
+    return [axis] if isinstance(axis, int) else list(axis)
+
+
+def distinct_axes(axes: list[int], shape: Shape, layer: str) -> list[int]:
+    """Return the axes made positive, refusing one out of range or named twice (Keras fails when run)."""
+    positive = [normalize_axis(axis, len(shape), layer, shape) for axis in axes]
+    if len(set(positive)) < len(positive):
+        raise ShapeError(
+            f"{layer} axis {axes} names the same axis twice for input {{0}}",
+            hint="list each axis once, either counting from the start or from the end",
+        )
+    return positive

@@ -8,8 +8,9 @@ with "same" padding, for instance): then the name carries through unchanged.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
-from .base import Dim, Shape, ShapeError, any_case, known, require_rank
+from .base import Dim, LayerParams, Shape, ShapeError, any_case, known, require_rank
 
 # Keras lower-cases data_format ("CHANNELS_LAST" is "channels_last").
 DataFormat = any_case("channels_last", "channels_first") | None
@@ -112,3 +113,58 @@ def require_spatial_rank(shape: Shape, layer: str, rank: int, data_format: str |
         require_rank(shape, layer, exact=rank + 2)
     except ShapeError as error:
         raise ShapeError(error.message, hint=f"{layer} takes {layout(rank, data_format)}") from None
+
+
+# --- what convolutions and convolutional LSTMs share -------------------------
+
+
+class WindowParams(LayerParams):
+    """What every convolution shares; subclasses set `rank` and declare the fields in Keras' order."""
+
+    rank: ClassVar[int] = 2
+
+    @property
+    def kernel(self) -> tuple[int, ...]:
+        return as_tuple(self.kernel_size, self.rank)
+
+    @property
+    def stride(self) -> tuple[int, ...]:
+        return as_tuple(self.strides, self.rank)
+
+    @property
+    def dilation(self) -> tuple[int, ...]:
+        return as_tuple(self.dilation_rate, self.rank)
+
+    def _check_lengths(self, *names: str) -> None:
+        for name in names:
+            if not length_ok(getattr(self, name), self.rank):
+                raise ValueError(
+                    f"{name} must be one integer or a list of {self.rank}, got {getattr(self, name)}"
+                )
+
+    def _check_strides_with_dilation(self) -> None:
+        # Keras' Conv and ConvTranspose constructors refuse to skip and dilate at once (the
+        # separable and depthwise ones allow it).
+        if max(self.stride) > 1 and max(self.dilation) > 1:
+            raise ValueError(
+                f"strides > 1 cannot be combined with dilation_rate > 1 "
+                f"(got strides={self.strides}, dilation_rate={self.dilation_rate})"
+            )
+
+
+def conv_spatial(layer: str, p: WindowParams, shape: Shape) -> list:
+    """Return the output spatial sizes, refusing an empty output like Keras."""
+    kernel, stride, dilation = p.kernel, p.stride, p.dilation
+    sizes = [shape[a] for a in spatial_axes(p.rank, p.data_format)]
+    out = [
+        conv_length(n, k, s, d, p.padding) for n, k, s, d in zip(sizes, kernel, stride, dilation, strict=True)
+    ]
+    if any(known(o) and o <= 0 for o in out):
+        span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
+        raise ShapeError(
+            f"{layer} would produce an empty output: a window of {format_sizes(span)} "
+            f"(kernel_size {format_sizes(kernel)}, dilation_rate {format_sizes(dilation)}) does not fit in "
+            f"spatial size {format_sizes(tuple(sizes))} of {{0}} with padding 'valid'",
+            hint="use padding 'same', a smaller kernel_size, or a larger input",
+        )
+    return out

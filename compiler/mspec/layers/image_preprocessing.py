@@ -100,7 +100,7 @@ for _name, _params, _doc in (
 # --- Random augmentations (the shape stays) ---------------------------------------
 
 
-def _factor(low: float, high: float, *, open_low: bool = False, integer: bool = False):
+def factor_range(low: float, high: float, *, open_low: bool = False, integer: bool = False):
     """A factor as Keras checks it: a number in [low, high], or two numbers spanning into that range.
 
     `integer` for a count (RandomPosterization's bits): kept an int, as Keras needs it on
@@ -147,7 +147,7 @@ class RandomFlipParams(LayerParams):
 
 
 class RandomRotationParams(LayerParams):
-    factor: _factor(-1, 1)
+    factor: factor_range(-1, 1)
     fill_mode: FillMode = "reflect"
     interpolation: Interpolation = "bilinear"
     seed: Seed = None
@@ -156,8 +156,8 @@ class RandomRotationParams(LayerParams):
 
 
 class RandomZoomParams(LayerParams):
-    height_factor: _factor(-1, 1, open_low=True)
-    width_factor: _factor(-1, 1, open_low=True) | None = None
+    height_factor: factor_range(-1, 1, open_low=True)
+    width_factor: factor_range(-1, 1, open_low=True) | None = None
     fill_mode: FillMode = "reflect"
     interpolation: Interpolation = "bilinear"
     seed: Seed = None
@@ -166,8 +166,8 @@ class RandomZoomParams(LayerParams):
 
 
 class RandomTranslationParams(LayerParams):
-    height_factor: _factor(-1, 1)
-    width_factor: _factor(-1, 1)
+    height_factor: factor_range(-1, 1)
+    width_factor: factor_range(-1, 1)
     fill_mode: FillMode = "reflect"
     interpolation: Interpolation = "bilinear"
     seed: Seed = None
@@ -176,13 +176,13 @@ class RandomTranslationParams(LayerParams):
 
 
 class RandomContrastParams(LayerParams):
-    factor: _factor(0, 1)
+    factor: factor_range(0, 1)
     value_range: ValueRange = Field(default_factory=lambda: [0, 255])
     seed: Seed = None
 
 
 class RandomBrightnessParams(LayerParams):
-    factor: _factor(-1, 1)
+    factor: factor_range(-1, 1)
     value_range: ValueRange = Field(default_factory=lambda: [0, 255])
     seed: Seed = None
 

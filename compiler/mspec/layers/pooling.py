@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import model_validator
 
@@ -162,5 +162,63 @@ for _rank in (1, 2, 3):
                 _name, GlobalPoolingParams, _global_rule(_name, _rank), lambda p, s: 0, "pooling",
                 f"Takes the {_what} over every {_rank}D spatial position, per channel.",
                 key_params=("keepdims",),
+            )
+        )  # fmt: skip
+
+
+# --- AdaptiveAveragePooling1D/2D/3D, AdaptiveMaxPooling1D/2D/3D ---------------
+
+
+class AdaptivePoolingParams(LayerParams):
+    rank: ClassVar[int] = 2
+
+    output_size: PositiveInt | list[PositiveInt]
+    # Keras compares the value as written: "CHANNELS_LAST" is refused here, unlike other layers.
+    data_format: Literal["channels_last", "channels_first"] | None = None
+
+    @model_validator(mode="after")
+    def _check(self):
+        if not length_ok(self.output_size, self.rank):
+            raise ValueError(
+                f"output_size must be one integer or a list of {self.rank}, got {self.output_size}"
+            )
+        return self
+
+
+class AdaptivePooling1DParams(AdaptivePoolingParams):
+    rank: ClassVar[int] = 1
+
+
+class AdaptivePooling2DParams(AdaptivePoolingParams):
+    rank: ClassVar[int] = 2
+
+
+class AdaptivePooling3DParams(AdaptivePoolingParams):
+    rank: ClassVar[int] = 3
+
+
+ADAPTIVE_PARAMS = {1: AdaptivePooling1DParams, 2: AdaptivePooling2DParams, 3: AdaptivePooling3DParams}
+
+
+def _adaptive_rule(layer: str):
+    def rule(p: AdaptivePoolingParams, shapes) -> Shape:
+        (shape,) = shapes
+        # Keras declares any rank (it has no input spec) but the run needs exactly this one.
+        require_spatial_rank(shape, layer, p.rank, p.data_format)
+        return with_spatial(
+            shape, p.data_format, list(as_tuple(p.output_size, p.rank)), shape[channel_axis(p.data_format)]
+        )
+
+    return rule
+
+
+for _rank in (1, 2, 3):
+    for _mode, _what in (("Max", "maximum"), ("Average", "average")):
+        _name = f"Adaptive{_mode}Pooling{_rank}D"
+        register(
+            LayerKind(
+                _name, ADAPTIVE_PARAMS[_rank], _adaptive_rule(_name), lambda p, s: 0, "pooling",
+                f"Takes the {_what} over {_rank}D windows sized to give exactly `output_size` positions.",
+                key_params=("output_size",), positional=("output_size",),
             )
         )  # fmt: skip

@@ -34,6 +34,9 @@ from .base import (
     PositiveInt,
     Shape,
     ShapeError,
+    known,
+    normalize_axis,
+    product,
     register,
 )
 
@@ -540,6 +543,129 @@ register(
 )
 
 
-# `augmentation` takes the image option types from here. Imported last, so that
-# loading this module registers its own kinds before the image layers.
-from .image_preprocessing import FillMode, Interpolation, Seed, ValueRange, _factor  # noqa: E402, F401
+# --- CategoryEncoding, Rescaling and Normalization ---------------------------
+
+
+class CategoryEncodingParams(LayerParams):
+    num_tokens: PositiveInt
+    output_mode: Literal["multi_hot", "one_hot", "count"] = "multi_hot"
+    sparse: Literal[False] = False
+
+
+def _category_encoding_shape(p: CategoryEncodingParams, shapes) -> Shape:
+    (shape,) = shapes
+    # Keras declares (..., num_tokens) for any rank, but counts over axis 1, not the last one,
+    # above rank 2: its docs support 1D and 2D inputs only.
+    if p.output_mode != "one_hot" and len(shape) > 2:
+        raise ShapeError(
+            f"CategoryEncoding with output_mode={p.output_mode!r} takes a rank-1 or rank-2 input "
+            "(batch included), got {0}",
+            hint="flatten the input to (batch, values) first, or use output_mode='one_hot'",
+        )
+    if p.output_mode == "one_hot" and (shape[-1] != 1 or len(shape) == 1):
+        return (*shape, p.num_tokens)
+    return (*shape[:-1], p.num_tokens)
+
+
+register(
+    LayerKind(
+        "CategoryEncoding",
+        CategoryEncodingParams,
+        _category_encoding_shape,
+        _no_weights,
+        "preprocessing",
+        "Encodes integer category indexes as one-hot, multi-hot or count vectors.",
+        key_params=("num_tokens", "output_mode"),
+    )
+)
+
+
+class RescalingParams(LayerParams):
+    scale: float
+    offset: float = 0.0
+
+
+register(
+    LayerKind(
+        "Rescaling", RescalingParams, lambda p, shapes: shapes[0], _no_weights, "core",
+        "Computes `inputs * scale + offset`.", key_params=("scale", "offset"), positional=("scale",),
+    )
+)  # fmt: skip
+
+
+def _value_shape(value: float | list[float]) -> tuple[int, ...]:
+    return (len(value),) if isinstance(value, list) else ()
+
+
+class NormalizationParams(LayerParams):
+    axis: int | list[int] | None = -1
+    mean: float | list[float] | None = None
+    variance: float | list[float] | None = None
+    invert: bool = False
+
+    @model_validator(mode="after")
+    def _mean_with_variance(self):
+        if (self.mean is None) != (self.variance is None):
+            raise ValueError("give both mean and variance, or neither (then call adapt())")
+        if self.mean is None:
+            return self
+        if _value_shape(self.mean) != _value_shape(self.variance):
+            raise ValueError("mean and variance must have the same shape: two numbers or equal-length lists")
+        if isinstance(self.mean, list) and not self.kept_axes:
+            raise ValueError("a list of means needs a kept axis to lie along, but axis keeps none")
+        return self
+
+    @property
+    def kept_axes(self) -> list[int]:
+        if self.axis is None:
+            return []
+        return [self.axis] if isinstance(self.axis, int) else list(self.axis)
+
+
+def _normalization_shape(p: NormalizationParams, shapes) -> Shape:
+    (shape,) = shapes
+    kept = [normalize_axis(axis, len(shape), "Normalization", shape) for axis in p.kept_axes]
+    for axis in kept:
+        # Keras shapes the mean and variance (given or adapted) by the kept axes, batch included.
+        if not known(shape[axis]):
+            raise ShapeError(
+                f"Normalization needs a known size on every kept axis, but axis {axis} of {{0}} is unknown",
+                hint="give that dimension a fixed size in the input shape, or keep other axes with `axis`",
+            )
+    repeated = {axis for axis in kept if kept.count(axis) > 1}
+    if p.mean is None and any(shape[axis] != 1 for axis in repeated):
+        # The adapted statistics get one entry per listed axis and no longer fit the input.
+        raise ShapeError(
+            f"Normalization axis {p.axis} names the same axis twice for input {{0}}",
+            hint="list each axis once, either counting from the start or from the end",
+        )
+    if isinstance(p.mean, list):
+        # Keras lines a list up with the last kept axis and broadcasts it there.
+        last = max(kept)
+        if len(p.mean) not in (1, shape[last]):
+            raise ShapeError(
+                f"Normalization mean and variance have {len(p.mean)} values, but axis {last} of {{0}} "
+                f"has size {shape[last]}",
+                hint="give one value per position on the last kept axis, or a single value",
+            )
+    return shape
+
+
+def _normalization_count(p: NormalizationParams, shapes) -> int:
+    if p.mean is not None:
+        return 0
+    # adapt() state: a mean and a variance per kept position, plus a sample count.
+    return 2 * product([shapes[0][a] for a in p.kept_axes]) + 1  # type: ignore[operator]
+
+
+register(
+    LayerKind(
+        "Normalization",
+        NormalizationParams,
+        _normalization_shape,
+        _normalization_count,
+        "preprocessing",
+        "Feature-wise standardization with a given or adapted mean and variance.",
+        build_axes=lambda p, shapes: {(0, a): shapes[0][a] for a in p.kept_axes},
+    )
+)

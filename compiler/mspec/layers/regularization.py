@@ -1,7 +1,7 @@
-"""Regularization layers that only act in training (spatial and alpha dropout, activity
-penalties) and Masking, which marks padded timesteps for the layers after it.
+"""Regularization layers, which only act in training (dropouts and noise) or add to the
+loss (activity penalties).
 
-None of them has weights or changes the shape; SpatialDropout2D and 3D take
+None of them has weights or changes the shape; the spatial dropouts take
 inputs of one rank only, as Keras' InputSpec says.
 """
 
@@ -11,8 +11,15 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from .base import LayerKind, LayerParams, Shape, register, require_rank
-from .core import UnknownDim
+from .base import (
+    LayerKind,
+    LayerParams,
+    Shape,
+    UnknownDim,
+    names_for_nulls,
+    register,
+    require_rank,
+)
 from .geometry import DataFormat
 
 Rate = Annotated[float, Field(ge=0, le=1)]
@@ -25,6 +32,33 @@ def _same_shape(p, shapes) -> Shape:
 
 def _no_weights(p, shapes) -> int:
     return 0
+
+
+# Keras saves noise_shape with nulls; the spec names them after the axes.
+_noise_shape_names = names_for_nulls(lambda n: ["batch", *(f"axis{axis}" for axis in range(1, n))])
+
+
+class DropoutParams(LayerParams):
+    rate: float = Field(ge=0, le=1)
+    noise_shape: list[UnknownDim] | None = None
+    seed: int | None = None
+
+
+class SpatialDropoutParams(LayerParams):
+    rate: float = Field(ge=0, le=1)
+    seed: int | None = None
+
+
+class GaussianNoiseParams(LayerParams):
+    # Keras refuses a standard deviation outside [0, 1] in the constructor.
+    stddev: float = Field(ge=0, le=1)
+    seed: int | None = None
+
+
+class GaussianDropoutParams(LayerParams):
+    # Keras takes a rate of 1, then divides by 1 - rate when training (ZeroDivisionError, every backend).
+    rate: float = Field(ge=0, lt=1)
+    seed: int | None = None
 
 
 class SpatialDropout2DParams(LayerParams):
@@ -50,8 +84,9 @@ class ActivityRegularizationParams(LayerParams):
     l2: Penalty = 0.0
 
 
-class MaskingParams(LayerParams):
-    mask_value: float = 0.0
+def _spatial_dropout_1d_shape(p, shapes) -> Shape:
+    require_rank(shapes[0], "SpatialDropout1D", exact=3)
+    return shapes[0]
 
 
 def _spatial_rule(name: str, rank: int):
@@ -63,18 +98,22 @@ def _spatial_rule(name: str, rank: int):
 
 
 for _name, _params, _rule, _category, _doc, _keys in (
+    ("Dropout", DropoutParams, _same_shape, "core", "Randomly zeroes inputs during training.", ("rate",)),
+    ("SpatialDropout1D", SpatialDropoutParams, _spatial_dropout_1d_shape, "core",
+     "Drops whole 1D feature maps during training.", ("rate",)),
     ("SpatialDropout2D", SpatialDropout2DParams, _spatial_rule("SpatialDropout2D", 4), "regularization",
      "Drops whole 2D feature maps during training.", ("rate",)),
     ("SpatialDropout3D", SpatialDropout3DParams, _spatial_rule("SpatialDropout3D", 5), "regularization",
      "Drops whole 3D feature maps during training.", ("rate",)),
+    ("GaussianNoise", GaussianNoiseParams, _same_shape, "core", "Adds zero-centred noise during training.",
+     ("stddev",)),
+    ("GaussianDropout", GaussianDropoutParams, _same_shape, "core",
+     "Multiplies inputs by 1-centred noise during training.", ("rate",)),
     ("AlphaDropout", AlphaDropoutParams, _same_shape, "regularization",
      "Dropout that keeps the mean and variance of its inputs (for SELU networks), during training.",
      ("rate",)),
     ("ActivityRegularization", ActivityRegularizationParams, _same_shape, "regularization",
      "Returns its input and adds an L1/L2 penalty on it to the training loss.", ("l1", "l2")),
-    ("Masking", MaskingParams, _same_shape, "core",
-     "Masks every timestep whose features all equal `mask_value`, for the layers after it.",
-     ("mask_value",)),
 ):  # fmt: skip
     register(
         LayerKind(
@@ -84,11 +123,10 @@ for _name, _params, _rule, _category, _doc, _keys in (
             _no_weights,
             _category,
             _doc,
-            # The spatial dropouts fix the rank at construction, so every use must have it.
-            build_rank=_name.startswith("Spatial"),
+            # SpatialDropout2D and 3D fix the rank at construction, so every use must have it.
+            build_rank=_name in ("SpatialDropout2D", "SpatialDropout3D"),
             key_params=_keys,
-            positional=_keys[:1] if "Dropout" in _name else (),
-            # Masking computes a mask Keras passes on by itself: the import leaves its operations out.
-            makes_mask=(lambda config: True) if _name == "Masking" else None,
+            positional=_keys[:1] if _name != "ActivityRegularization" else (),
+            import_values={"noise_shape": _noise_shape_names} if _name == "Dropout" else {},
         )
     )

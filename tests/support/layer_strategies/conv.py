@@ -1,4 +1,5 @@
-"""Strategies of the convolution kinds (`mspec.layers.conv`): plain, separable, depthwise, transposed.
+"""Strategies of the convolution kinds (`mspec.layers.convolutional`): plain, separable, depthwise,
+transposed.
 
 One function draws the step of each kind (see `kind.Kind`): in a graph, a window that fits the
 inputs and groups that divide their channels; in a case of its own, any window and any groups.

@@ -1,5 +1,5 @@
-"""Strategies of the core layer kinds (`mspec.layers.core`): dense, activation, dropout and noise,
-reshapes, embeddings and normalizations.
+"""Strategies of the first layer kinds: dense, activation, dropout and noise, reshapes, embeddings
+and normalizations.
 
 Each function draws the step of one kind for the shapes it reads (see `kind.Kind`): with `fit`, one
 Keras accepts for every shape; without, parameters in or near their valid range.

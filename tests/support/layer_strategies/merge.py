@@ -1,4 +1,5 @@
-"""Strategies of the merge kinds (`mspec.layers.merge`): element-wise, Concatenate, Dot and attention.
+"""Strategies of the merge kinds (`mspec.layers.merging`) and attention (`mspec.layers.attention`):
+element-wise, Concatenate, Dot, Attention and MultiHeadAttention.
 
 A merge reads several tensors. Its case of its own draws them all, sizes that
 match or clash; in a graph it joins tensors of the graph being built

@@ -267,7 +267,7 @@ def _multi_head(name: str, params, incoming: list, shapes: list[Dims]) -> list[M
 
 
 def _attended_axes(name: str, params, rank: int) -> tuple[int, ...]:
-    """The axes of the inputs {name} attends over (see layers.merge._attention_axes)."""
+    """The axes of the inputs {name} attends over (see layers.attention._attention_axes)."""
     if name == "GroupQueryAttention" or (rank == 3 and getattr(params, "dropout", 0) == 0):
         return (1,)  # one steps axis (Keras' fused attention on rank 3 ignores attention_axes)
     chosen = params.attention_axes

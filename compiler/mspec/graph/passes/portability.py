@@ -73,7 +73,7 @@ def limitations(call: LayerCall, shapes: list | None = None) -> Iterator[tuple[s
                 "use an odd kernel_size, output_padding >= 1, or leave output_padding unset",
             )
     if name == "MultiHeadAttention" and shapes is not None:
-        from ...layers.merge import broadcast_batch_axes
+        from ...layers.attention import broadcast_batch_axes
 
         axes = broadcast_batch_axes(p, shapes)
         if axes:

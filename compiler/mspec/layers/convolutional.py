@@ -1,4 +1,4 @@
-"""Convolution layers: plain, separable, depthwise and transposed."""
+"""Convolution layers: plain, separable, depthwise and transposed (1D, 2D and 3D)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from .base import (
     ConvPadding,
     Initializer,
     LayerKind,
-    LayerParams,
     NonNegativeInt,
     PositiveInt,
     Regularizer,
@@ -26,11 +25,11 @@ from .base import (
 )
 from .geometry import (
     DataFormat,
+    WindowParams,
     as_tuple,
     channel_axis,
-    conv_length,
+    conv_spatial,
     format_sizes,
-    length_ok,
     require_spatial_rank,
     spatial_axes,
     transpose_length,
@@ -41,44 +40,10 @@ from .geometry import (
 Sizes = PositiveInt | list[PositiveInt]
 
 
-class _WindowParams(LayerParams):
-    """What every convolution shares; subclasses set `rank` and declare the fields in Keras' order."""
-
-    rank: ClassVar[int] = 2
-
-    @property
-    def kernel(self) -> tuple[int, ...]:
-        return as_tuple(self.kernel_size, self.rank)
-
-    @property
-    def stride(self) -> tuple[int, ...]:
-        return as_tuple(self.strides, self.rank)
-
-    @property
-    def dilation(self) -> tuple[int, ...]:
-        return as_tuple(self.dilation_rate, self.rank)
-
-    def _check_lengths(self, *names: str) -> None:
-        for name in names:
-            if not length_ok(getattr(self, name), self.rank):
-                raise ValueError(
-                    f"{name} must be one integer or a list of {self.rank}, got {getattr(self, name)}"
-                )
-
-    def _check_strides_with_dilation(self) -> None:
-        # Keras' Conv and ConvTranspose constructors refuse to skip and dilate at once (the
-        # separable and depthwise ones allow it).
-        if max(self.stride) > 1 and max(self.dilation) > 1:
-            raise ValueError(
-                f"strides > 1 cannot be combined with dilation_rate > 1 "
-                f"(got strides={self.strides}, dilation_rate={self.dilation_rate})"
-            )
-
-
 # --- Conv1D, Conv2D, Conv3D -------------------------------------------------
 
 
-class ConvParams(_WindowParams):
+class ConvParams(WindowParams):
     filters: PositiveInt
     kernel_size: Sizes
     strides: Sizes = 1
@@ -119,31 +84,13 @@ class Conv3DParams(ConvParams):
     rank: ClassVar[int] = 3
 
 
-def _channels(layer: str, p: _WindowParams, shape: Shape) -> int:
+def _channels(layer: str, p: WindowParams, shape: Shape) -> int:
     """Check the input rank and return its (known) channel count."""
     require_spatial_rank(shape, layer, p.rank, p.data_format)
     where = "first" if channel_axis(p.data_format) == 1 else "last"
     return require_known(
         shape[channel_axis(p.data_format)], f"channel dimension ({where} axis)", shape, layer
     )
-
-
-def _conv_spatial(layer: str, p: _WindowParams, shape: Shape) -> list:
-    """Return the output spatial sizes, refusing an empty output like Keras."""
-    kernel, stride, dilation = p.kernel, p.stride, p.dilation
-    sizes = [shape[a] for a in spatial_axes(p.rank, p.data_format)]
-    out = [
-        conv_length(n, k, s, d, p.padding) for n, k, s, d in zip(sizes, kernel, stride, dilation, strict=True)
-    ]
-    if any(known(o) and o <= 0 for o in out):
-        span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
-        raise ShapeError(
-            f"{layer} would produce an empty output: a window of {format_sizes(span)} "
-            f"(kernel_size {format_sizes(kernel)}, dilation_rate {format_sizes(dilation)}) does not fit in "
-            f"spatial size {format_sizes(tuple(sizes))} of {{0}} with padding 'valid'",
-            hint="use padding 'same', a smaller kernel_size, or a larger input",
-        )
-    return out
 
 
 def _conv_rule(layer: str):
@@ -155,7 +102,7 @@ def _conv_rule(layer: str):
                 f"{layer} with groups={p.groups} needs a channel count divisible by {p.groups}, "
                 f"got {channels} channels in {{0}}",
             )
-        return with_spatial(shape, p.data_format, _conv_spatial(layer, p, shape), p.filters)
+        return with_spatial(shape, p.data_format, conv_spatial(layer, p, shape), p.filters)
 
     return rule
 
@@ -186,7 +133,7 @@ for _rank, _params in ((1, Conv1DParams), (2, Conv2DParams), (3, Conv3DParams)):
 # --- SeparableConv1D, SeparableConv2D ---------------------------------------
 
 
-class SeparableConvParams(_WindowParams):
+class SeparableConvParams(WindowParams):
     filters: PositiveInt
     kernel_size: Sizes
     strides: Sizes = 1
@@ -225,7 +172,7 @@ def _separable_rule(layer: str):
     def rule(p: SeparableConvParams, shapes) -> Shape:
         (shape,) = shapes
         _channels(layer, p, shape)
-        return with_spatial(shape, p.data_format, _conv_spatial(layer, p, shape), p.filters)
+        return with_spatial(shape, p.data_format, conv_spatial(layer, p, shape), p.filters)
 
     return rule
 
@@ -252,7 +199,7 @@ for _rank, _params in ((1, SeparableConv1DParams), (2, SeparableConv2DParams)):
 # --- DepthwiseConv1D, DepthwiseConv2D ---------------------------------------
 
 
-class DepthwiseConvParams(_WindowParams):
+class DepthwiseConvParams(WindowParams):
     kernel_size: Sizes
     strides: Sizes = 1
     padding: ConvPadding = "valid"
@@ -288,7 +235,7 @@ def _depthwise_rule(layer: str):
         (shape,) = shapes
         channels = _channels(layer, p, shape)
         return with_spatial(
-            shape, p.data_format, _conv_spatial(layer, p, shape), channels * p.depth_multiplier
+            shape, p.data_format, conv_spatial(layer, p, shape), channels * p.depth_multiplier
         )
 
     return rule
@@ -314,7 +261,7 @@ for _rank, _params in ((1, DepthwiseConv1DParams), (2, DepthwiseConv2DParams)):
 # --- Conv1DTranspose, Conv2DTranspose ---------------------------------------
 
 
-class ConvTransposeParams(_WindowParams):
+class ConvTransposeParams(WindowParams):
     filters: PositiveInt
     kernel_size: Sizes
     strides: Sizes = 1
@@ -399,3 +346,17 @@ for _rank, _params in ((1, Conv1DTransposeParams), (2, Conv2DTransposeParams)):
             positional=("filters", "kernel_size"),
         )
     )  # fmt: skip
+
+
+class Conv3DTransposeParams(ConvTransposeParams):
+    rank: ClassVar[int] = 3
+
+
+register(
+    LayerKind(
+        "Conv3DTranspose", Conv3DTransposeParams, _transpose_rule("Conv3DTranspose"), _transpose_count,
+        "convolution", "Transposed 3D convolution (learned upsampling): the gradient of Conv3D.",
+        build_axes=_channel_key, key_params=("filters", "kernel_size", "strides", "activation"),
+        positional=("filters", "kernel_size"),
+    )
+)  # fmt: skip

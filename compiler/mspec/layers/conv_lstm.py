@@ -21,8 +21,16 @@ from .base import (
     register,
     require_known,
 )
-from .conv import _conv_spatial, _WindowParams
-from .geometry import DataFormat, channel_axis, channels_first, layout, require_spatial_rank, with_spatial
+from .geometry import (
+    DataFormat,
+    WindowParams,
+    channel_axis,
+    channels_first,
+    conv_spatial,
+    layout,
+    require_spatial_rank,
+    with_spatial,
+)
 from .rnn_cells import one_output_only, stateless_only
 
 Sizes = PositiveInt | list[PositiveInt]
@@ -30,7 +38,7 @@ Sizes = PositiveInt | list[PositiveInt]
 GATES = 4
 
 
-class ConvLSTMParams(_WindowParams):
+class ConvLSTMParams(WindowParams):
     """Keras' ConvLSTM1D/2D/3D arguments, in its order; subclasses set `rank`."""
 
     filters: PositiveInt
@@ -107,7 +115,7 @@ def _conv_lstm_rule(layer: str):
         for axis in range(first, first + p.rank):
             # The cell builds its state for one spatial size: Keras refuses an unknown one.
             require_known(shape[axis], f"size on spatial axis {axis}", shape, layer)
-        out = with_spatial(step, p.data_format, _conv_spatial(layer, p, step), p.filters)
+        out = with_spatial(step, p.data_format, conv_spatial(layer, p, step), p.filters)
         if p.return_sequences:
             return (shape[0], shape[1], *out[1:])
         return out
