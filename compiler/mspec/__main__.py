@@ -1,5 +1,5 @@
 """Run the command line with `python -m mspec`."""
 
-from .cli import run
+from .cli.app import run
 
 run()

@@ -31,7 +31,7 @@ and then, per command:
 followed by the static check of the spec's [search] space, when it has one
 (milliseconds: each point goes through the front end again, on the parsed
 document). The functions below are the steps of lint, summary, draw, build and import; the
-command line (cli.py) and the Python API (api.py) call them and add only
+command line (cli/) and the Python API (api.py) call them and add only
 formatting and exit statuses. fit and explain run theirs in training/ and
 explain/, from the same front end and the same source and model steps.
 Nothing here imports a framework until a step that needs one runs.

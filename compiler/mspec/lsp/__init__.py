@@ -1,7 +1,7 @@
 """`mspec lsp`: the checker of `mspec lint` as a language server, beside the command line.
 
 server.py       open documents, when to re-check, which module answers which request
-command.py      the `mspec lsp` command (imports pygls only when it runs)
+(the `mspec lsp` command is in mspec.cli.lsp: it imports pygls only when it runs)
 analysis.py     one check of one version of a document (the front end of pipeline.py)
 positions.py    the loaders' line:col <-> offsets <-> LSP positions; how far a key or value reaches
 context.py      what the cursor is on, read from the text (works on half-typed specs)

@@ -5,7 +5,7 @@
     values.py   parameter values as Keras sees them (defaults filled in, spellings made one)
     diff.py     matching the two sides (by name, then by structure) and what changed
     report.py   the diff as text, Markdown, JSON, and the marks a diagram draws
-    command.py  the click command, git's diff driver convention included
+    (the `mspec diff` command, git's diff driver convention included, is in mspec.cli.review)
 
 Nothing here imports a framework: a saved model is read as data by the importer.
 """

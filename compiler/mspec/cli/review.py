@@ -78,14 +78,14 @@ def diff(
         )
     if output_format in ("svg", "png", "pdf"):
         _need_dot()
-    from .sides import SideUnreadable
+    from ..review.sides import SideUnreadable
 
     try:
         old, new = _read(arguments, git)
     except SideUnreadable as error:
         _unreadable(error, arguments if git else None)
         sys.exit(EXIT_OK if git else EXIT_CANNOT_RUN)
-    from . import diff_sides
+    from ..review import diff_sides
 
     result = diff_sides(old, new)
     data = _render(result, output_format, rankdir, collapse)
@@ -116,7 +116,7 @@ def _need_dot() -> None:
 
 def _read(arguments: tuple[str, ...], git: bool):
     """Read both sides; as git's driver, by the temporary files and named after the path."""
-    from .sides import read_sides
+    from ..review.sides import read_sides
 
     if not git:
         return read_sides(arguments[0], arguments[1])
@@ -133,7 +133,7 @@ def _read(arguments: tuple[str, ...], git: bool):
 
 
 def _render(result, output_format: str, rankdir: str, collapse: bool) -> bytes:
-    from . import report
+    from ..review import report
 
     if output_format == "text":
         return report.to_text(result).encode("utf-8")

@@ -1,21 +1,20 @@
 """`mspec compare` and `mspec tune`: the command lines over mspec.search.compare and mspec.search.tune.
 
-Loaded by cli.py at start, so this module imports nothing beyond the core:
-Keras, numpy, Optuna and matplotlib are imported by the functions that run.
+Keras, numpy, Optuna and matplotlib are imported by the functions that run,
+so that a core install says which extra is missing instead of failing here.
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
-from ..diagnostics.report import EXIT_CANNOT_RUN, EXIT_OK
-from ..training.guard import progress_verbosity, run_guarded, stop
+from ..diagnostics.report import EXIT_OK
+from .guard import install_hint, progress_verbosity, require_paths, run_guarded
 
-COMPARE_EXTRA = "install the extra with: pip install 'mspec[fit]'"
-TUNE_EXTRA = "install the extra with: pip install 'mspec[tune]'"
+COMPARE_EXTRA = install_hint("fit")
+TUNE_EXTRA = install_hint("tune")
 
 DATA_HELP = (
     "Training data, as for `mspec fit`: .npz, .csv or .parquet, or a directory or quoted glob of "
@@ -24,13 +23,6 @@ DATA_HELP = (
 VALIDATION_HELP = (
     "Validation data in the same form; without it, each spec's [train] validation_split holds rows out."
 )
-
-
-def _exists(*paths: str | None) -> None:
-    """Stop (exit 2) at the first path that does not exist; a glob pattern is a data set (mspec.data)."""
-    for path in paths:
-        if path is not None and not (Path(path).exists() or any(c in path for c in "*?[")):
-            stop(f"{path}: no such file", EXIT_CANNOT_RUN)
 
 
 @click.command()
@@ -88,11 +80,11 @@ def compare(
     read the data differently (nothing trained); 2 could not run (missing
     extra, unreadable file); 130 interrupted.
     """
-    from .compare import compare as run_compare
+    from ..search.compare import compare as run_compare
 
     if len(specs) < 2:
         raise click.UsageError("give two or more specs to compare")
-    _exists(*specs, data, validation)
+    require_paths(*specs, data, validation)
     comparison = run_guarded(
         lambda: run_compare(
             list(specs),
@@ -205,10 +197,10 @@ def tune(
     not run (missing extra, unreadable file, unreachable storage); 130
     interrupted (the trials finished so far stay in the storage).
     """
-    from .tune import TuneError
-    from .tune import tune as run_tune
+    from ..search.tune import TuneError
+    from ..search.tune import tune as run_tune
 
-    _exists(spec, data, validation)
+    require_paths(spec, data, validation)
     outcome = run_guarded(
         lambda: run_tune(
             spec,

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
-from ..diagnostics.report import EXIT_CANNOT_RUN, EXIT_OK
-from .guard import extra_needed, progress_verbosity, run_guarded, stop
-from .settings import DISTRIBUTE_CHOICES
+from ..diagnostics.report import EXIT_OK
+from ..training.settings import DISTRIBUTE_CHOICES
+from .guard import extra_needed, install_hint, progress_verbosity, require_files, require_paths, run_guarded
 
-FIT_EXTRA = "install the extra with: pip install 'mspec[fit]'"
+FIT_EXTRA = install_hint("fit")
 
 
 @click.command()
@@ -124,18 +123,14 @@ def fit(
     interrupted (previous outputs kept, and the backup).
     """
     with extra_needed("not trained", FIT_EXTRA):
-        from .checkpoint import ResumeError
-        from .distribute import Cluster
-        from .runner import fit as run_fit
+        from ..training.checkpoint import ResumeError
+        from ..training.distribute import Cluster
+        from ..training.runner import fit as run_fit
 
     if validation is not None and validation_split is not None:
         raise click.UsageError("give --validation or --validation-split, not both")
-    if not Path(spec).is_file():
-        stop(f"{spec}: no such file", EXIT_CANNOT_RUN)
-    for path in (data, validation):
-        # A directory or a glob pattern is a data set of many Parquet files (mspec.data.dataset).
-        if path is not None and not (Path(path).exists() or any(c in path for c in "*?[")):
-            stop(f"{path}: no such file", EXIT_CANNOT_RUN)
+    require_files(spec)
+    require_paths(data, validation)
     cluster = Cluster(coordinator, num_processes, process_id, worker_timeout)
     result = run_guarded(
         lambda: run_fit(

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
+from ..artifacts.formats import DEFAULT_ROWS, EXTRAS, FORMATS, ExportRefused
 from ..diagnostics.report import EXIT_CANNOT_RUN, EXIT_ERRORS, EXIT_OK
-from ..training.guard import extra_needed, run_guarded, stop
-from .formats import DEFAULT_ROWS, EXTRAS, FORMATS, ExportRefused
+from .guard import extra_needed, require_files, require_paths, run_guarded, stop
 
 
 @click.command()
@@ -93,17 +93,14 @@ def export(
     unreadable file); 130 interrupted.
     """
     with extra_needed("not exported" if not verify_only else "not verified", EXTRAS[fmt]):
-        from .exporter import export as run_export
+        from ..artifacts.exporter import export as run_export
 
-    for path in (spec, model_path):
-        if not Path(path).is_file():
-            stop(f"{path}: no such file", EXIT_CANNOT_RUN)
+    require_files(spec, model_path)
     if data is not None and not (verify or verify_only):
         stop("not exported: --data is the rows --verify runs on; add --verify", EXIT_ERRORS)
     if verify_only and not Path(output).exists():
         stop(f"{output}: no such artifact to verify", EXIT_CANNOT_RUN)
-    if data is not None and not (Path(data).exists() or any(c in data for c in "*?[")):
-        stop(f"{data}: no such file", EXIT_CANNOT_RUN)
+    require_paths(data)
     outcome = run_guarded(
         lambda: run_export(
             spec,

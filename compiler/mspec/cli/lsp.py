@@ -1,7 +1,7 @@
 """`mspec lsp`: the language server on stdin and stdout (the lsp extra: pygls and lsprotocol).
 
-This module is imported by the command line at start, in environments that
-have only the core dependencies: it imports nothing else until the command runs.
+`mspec --help` imports this module in environments that have only the core
+dependencies: it imports nothing of the server until the command runs.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def lsp() -> None:
     extra: pip install 'mspec[lsp]'.
     """
     try:
-        from .server import create_server
+        from ..lsp.server import create_server
     except ModuleNotFoundError as error:
         if (error.name or "").split(".")[0] not in EXTRA_MODULES:
             raise

@@ -11,8 +11,7 @@ from pathlib import Path
 import click
 
 from ..diagnostics.report import EXIT_CANNOT_RUN, EXIT_ERRORS, EXIT_OK
-from ..training.guard import run_guarded, stop
-from .kinds import (
+from ..scaffold.kinds import (
     CLASS_LIMIT,
     DATE_SHARE,
     FREE_TEXT_CHARS,
@@ -24,8 +23,9 @@ from .kinds import (
     SMALL_CODES,
     InitError,
 )
+from .guard import install_hint, run_guarded, stop
 
-INIT_EXTRA = "install the extra with: pip install 'mspec[data]'"
+INIT_EXTRA = install_hint("data")
 
 
 def _require_data_extra() -> None:
@@ -136,9 +136,9 @@ def init(
     data file, and trains with `mspec fit` as written. Columns that cannot
     be read as they are are left out, each with a warning saying why.
     """
-    from .design import model_name
-    from .kinds import count
-    from .runner import init_spec
+    from ..scaffold.design import model_name
+    from ..scaffold.kinds import count
+    from ..scaffold.runner import init_spec
 
     _require_data_extra()
     exclude = tuple(c.strip() for item in excluded for c in item.split(",") if c.strip())

@@ -4,29 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import click
 
-from ..diagnostics.report import EXIT_CANNOT_RUN, EXIT_OK
-from ..training.guard import extra_needed, run_guarded, stop
+from ..diagnostics.report import EXIT_OK
+from .guard import extra_needed, install_hint, require_files, require_paths, run_guarded
 
-SCORING_EXTRA = "install the extra with: pip install 'mspec[fit]'"
+SCORING_EXTRA = install_hint("fit")
 DATA_HELP = (
     "(.npz, .csv or .parquet, or a directory or quoted glob of Parquet files), bound and checked "
     "as `mspec fit` does"
 )
 # columns.DEFAULT_THRESHOLD, not imported: it would load numpy with the command line.
 DEFAULT_THRESHOLD = 0.5
-
-
-def _require_files(spec: str, model_path: str, data: str) -> None:
-    for path in (spec, model_path):
-        if not Path(path).is_file():
-            stop(f"{path}: no such file", EXIT_CANNOT_RUN)
-    # A directory or a glob pattern is a data set of many Parquet files (mspec.data.dataset).
-    if not (Path(data).exists() or any(c in data for c in "*?[")):
-        stop(f"{data}: no such file", EXIT_CANNOT_RUN)
 
 
 model_option = click.option(
@@ -121,9 +111,10 @@ def predict(
     file); 130 interrupted (nothing written).
     """
     with extra_needed("not predicted", SCORING_EXTRA):
-        from .predict import predict as run_predict
+        from ..scoring.predict import predict as run_predict
 
-    _require_files(spec, model_path, data)
+    require_files(spec, model_path)
+    require_paths(data)
     columns = tuple(c.strip() for item in keep for c in item.split(",") if c.strip())
     result = run_guarded(
         lambda: run_predict(
@@ -184,9 +175,10 @@ def evaluate(spec: str, model_path: str, data: str, batch_size: int, output_form
     130 interrupted.
     """
     with extra_needed("not evaluated", SCORING_EXTRA):
-        from .evaluate import evaluate as run_evaluate
+        from ..scoring.evaluate import evaluate as run_evaluate
 
-    _require_files(spec, model_path, data)
+    require_files(spec, model_path)
+    require_paths(data)
     evaluation = run_guarded(
         lambda: run_evaluate(
             spec, model_path, data, batch_size=batch_size, log=lambda line: click.echo(line, err=True)

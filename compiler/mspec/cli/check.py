@@ -1,27 +1,23 @@
-"""The `mspec` command line: a thin layer over the library that formats and exits."""
+"""`mspec lint`, `summary`, `build`, `draw`, `schema`, `rules` and `rule`: the commands over the front end.
+
+None of them imports TensorFlow or Keras, except `build`, in a worker process.
+"""
 
 from __future__ import annotations
 
-import gc
 import json
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from . import __version__
-from .diagnostics.report import EXIT_CANNOT_RUN, Report
+from ..diagnostics.report import EXIT_CANNOT_RUN, Report
 
 if TYPE_CHECKING:
-    from .backends.keras_model.worker import InProcessBuilder, KerasWorker
+    from ..backends.keras_model.worker import InProcessBuilder, KerasWorker
 
     Builder = KerasWorker | InProcessBuilder
-
-SPEC_SUFFIXES = (".toml", ".json")
-# Allocations between young-generation collections (Python's default: 700).
-GC_THRESHOLD = 50_000
 
 
 def _spec_files(paths: tuple[str, ...], report: Report, *, specs_only: bool = False) -> list[Path]:
@@ -31,7 +27,7 @@ def _spec_files(paths: tuple[str, ...], report: Report, *, specs_only: bool = Fa
     files that are not specs (by their content, see `mspec.discover`) are
     passed over quietly.
     """
-    from .discover import looks_like_spec, walk
+    from ..discover import looks_like_spec, walk
 
     files: list[Path] = []
     for raw in paths:
@@ -65,13 +61,13 @@ def _finish(report: Report, *, summary: bool) -> None:
 
 def _write_or_check(target: Path, data: bytes, check: bool, report: Report, fmt: str = "") -> None:
     """Write an output atomically or, with --check, only compare it with the file already there."""
-    from .files import write_atomic
+    from ..files import write_atomic
 
     if not check:
         write_atomic(target, data)
         click.echo(f"wrote {target}", err=True)
         return
-    from .backends.draw import same_diagram
+    from ..backends.draw import same_diagram
 
     existing = target.read_bytes() if target.is_file() else None
     if existing is None:
@@ -90,8 +86,8 @@ def _check(path: Path, report: Report, *, echo: bool = True, select=(), ignore=(
     [tool.mspec], `select` and `ignore` (from the command line) and the
     spec's own [lint] section.
     """
-    from .diagnostics.selection import SelectionError, project_selection
-    from .pipeline import check_file
+    from ..diagnostics.selection import SelectionError, project_selection
+    from ..pipeline import check_file
 
     try:
         selection = project_selection(path).with_command_line(select, ignore)
@@ -114,23 +110,7 @@ def _read_error(path: Path, error: OSError) -> str:
     return f"{path}: cannot read: {error.strerror or error}"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="mspec")
-def main() -> None:
-    """Check, summarize, draw and build multi-input Keras models from spec files.
-
-    A spec is a TOML or JSON file describing inputs, branches, shared layers,
-    merges and outputs. lint, summary, draw, schema and import never import
-    TensorFlow; build needs the tensorflow extra to save models. See
-    docs/spec-language.md for the language.
-    """
-    # A command builds many small objects (source maps, nodes, diagnostics)
-    # and frees almost none before it exits; with the default threshold the
-    # cyclic collector re-scans them all thousands of times on a big spec.
-    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
-
-
-@main.command()
+@click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option(
     "--format",
@@ -182,7 +162,7 @@ def lint(
     errors (warnings allowed), 1 errors found, 2 a path could not be read.
     Never imports TensorFlow.
     """
-    from .diagnostics.selection import SelectionError, codes, split
+    from ..diagnostics.selection import SelectionError, codes, split
 
     if data_path is not None and (len(paths) != 1 or Path(paths[0]).is_dir()):
         raise click.UsageError("--data checks the data of one spec: give exactly one spec file")
@@ -209,10 +189,10 @@ def lint(
 
 def _check_data(result, data_path: str, report: Report) -> list:
     """Check a data file against a spec free of errors; count the findings and return them, sorted."""
-    from .pipeline import check_training_data
+    from ..pipeline import check_training_data
 
     try:
-        from .data import DataError
+        from ..data import DataError
     except ImportError as error:
         report.cannot_run(f"--data needs numpy and pyarrow ({error.name} is missing): install mspec[data]")
         return []
@@ -226,7 +206,7 @@ def _check_data(result, data_path: str, report: Report) -> list:
     return diagnostics
 
 
-@main.command()
+@click.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
 def summary(spec: str) -> None:
     """Print a Keras-like table of a spec: nodes, layers, output shapes, weights.
@@ -234,7 +214,7 @@ def summary(spec: str) -> None:
     Computed statically, without TensorFlow. A spec with errors prints its
     diagnostics instead, and exits 1.
     """
-    from .pipeline import check_file, summary_table
+    from ..pipeline import check_file, summary_table
 
     try:
         result = check_file(spec)
@@ -248,7 +228,7 @@ def summary(spec: str) -> None:
     click.echo(summary_table(result), nl=False)
 
 
-@main.command()
+@click.command()
 @click.argument("specs", nargs=-1, required=True, type=click.Path())
 @click.option(
     "-o",
@@ -288,7 +268,7 @@ def build(specs: tuple[str, ...], output_dir: str, source_only: bool, check: boo
             _spec_files(specs, report, specs_only=specs_only), folder, check, None, source_only, report
         )
     else:
-        from .files import terminate_as_exit
+        from ..files import terminate_as_exit
 
         with terminate_as_exit():
             try:
@@ -302,11 +282,11 @@ def build(specs: tuple[str, ...], output_dir: str, source_only: bool, check: boo
 
 
 def _start_builder() -> Builder | None:
-    from .backends.keras_model import build as keras_build
+    from ..backends.keras_model import build as keras_build
 
     if not keras_build.keras_available():
         return None
-    from .backends.keras_model.worker import start_builder
+    from ..backends.keras_model.worker import start_builder
 
     return start_builder()
 
@@ -319,8 +299,8 @@ def _build_each(
     source_only: bool,
     report: Report,
 ) -> None:
-    from .backends.keras_model.build import KerasUnavailable
-    from .pipeline import python_source
+    from ..backends.keras_model.build import KerasUnavailable
+    from ..pipeline import python_source
 
     for path in paths:
         result = _check(path, report)
@@ -342,7 +322,7 @@ def _build_each(
 
 def _warn_about_build(result, report: Report) -> None:
     """Findings about the built model itself (MS711), which lint does not report."""
-    from .graph.passes import build_warnings
+    from ..graph.passes import build_warnings
 
     warnings = result.reported(build_warnings(result.graph))
     report.warnings += len(warnings)
@@ -351,7 +331,7 @@ def _warn_about_build(result, report: Report) -> None:
 
 
 def _build_and_save(builder: Builder, source: str, name: str, target: Path, report: Report) -> None:
-    from .backends.keras_model.worker import WorkerFailed
+    from ..backends.keras_model.worker import WorkerFailed
 
     try:
         built = builder.build(source, name, target)
@@ -364,7 +344,7 @@ def _build_and_save(builder: Builder, source: str, name: str, target: Path, repo
     click.echo(f"wrote {target} ({built.param_count:,} parameters)", err=True)
 
 
-@main.command()
+@click.command()
 @click.argument("specs", nargs=-1, required=True, type=click.Path())
 @click.option(
     "-o",
@@ -411,8 +391,8 @@ def draw(
     --check, nothing is written and the exit status is 1 when a diagram is
     missing or stale.
     """
-    from .backends.draw import EXTENSIONS, IMAGE_FORMATS, GraphvizFailed, GraphvizMissing, find_dot
-    from .pipeline import diagram
+    from ..backends.draw import EXTENSIONS, IMAGE_FORMATS, GraphvizFailed, GraphvizMissing, find_dot
+    from ..pipeline import diagram
 
     if output_format in IMAGE_FORMATS:
         try:
@@ -447,65 +427,22 @@ def draw(
     _finish(report, summary=False)
 
 
-@main.command(name="import")
-@click.argument("model", type=click.Path(dir_okay=False))
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False), help="Write the spec to this file instead of stdout."
-)
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["toml", "json"]),
-    help="The spec's format. Default: json when OUTPUT ends in .json, else toml.",
-)
-def import_(model: str, output: str | None, output_format: str | None) -> None:
-    """Write a spec for a saved Keras model: a .keras file, or JSON from model.to_json().
-
-    Reads the model's configuration as data: never imports Keras, never runs
-    anything from the file. Nested models are inlined, and tensor operations
-    (x + y, x * 0.5, keras.ops.relu) become the layers that compute the same,
-    with a warning (MS411). What a spec cannot express (Lambda or custom
-    layers, several outputs per layer ...) is reported naming the layer, and
-    nothing is written (exit 1). Exit 2 when the file cannot be read or holds
-    no Keras model.
-    """
-    from .files import write_atomic
-    from .importer import ModelFileError, not_a_model
-    from .pipeline import import_spec
-
-    fmt = output_format or ("json" if output and output.endswith(".json") else "toml")
-    try:
-        result = import_spec(model, fmt, spec_path=output or "<stdout>")
-    except ModelFileError as error:
-        click.echo(not_a_model(model, error).format(), err=True)
-        sys.exit(EXIT_CANNOT_RUN)
-    for diagnostic in result.diagnostics:
-        click.echo(diagnostic.format(), err=True)
-    if not result.ok or result.text is None:
-        sys.exit(1)
-    if output is None:
-        click.echo(result.text, nl=False)
-        return
-    write_atomic(Path(output), result.text.encode())
-    click.echo(f"wrote {output}", err=True)
-
-
-@main.command()
+@click.command()
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 def schema(output: str | None) -> None:
     """Print the JSON Schema of the spec format (for editors and validators)."""
-    from .backends.schema import spec_schema
+    from ..backends.schema import spec_schema
 
     text = json.dumps(spec_schema(), indent=2, sort_keys=False) + "\n"
     if output is None:
         click.echo(text, nl=False)
         return
-    from .files import write_atomic
+    from ..files import write_atomic
 
     write_atomic(Path(output), text.encode())
 
 
-@main.command()
+@click.command()
 @click.option(
     "--format",
     "output_format",
@@ -519,7 +456,7 @@ def rules(output_format: str) -> None:
 
     `mspec rule CODE` explains one. Codes are stable: a code keeps its meaning forever.
     """
-    from .diagnostics.rules import RULES
+    from ..diagnostics.rules import RULES
 
     if output_format == "json":
         entries = [
@@ -543,12 +480,12 @@ def rules(output_format: str) -> None:
         click.echo(f"{r.code}  {r.name:<{width}}  {r.severity:<8}  {ignorable:<9}  {r.summary}")
 
 
-@main.command()
+@click.command()
 @click.argument("code")
 def rule(code: str) -> None:
     """Explain one rule (by code, e.g. MS712, or name): why it matters, an example and the fix."""
-    from .diagnostics.rules import RULES, RULES_BY_NAME, find_rule
-    from .diagnostics.suggest import did_you_mean
+    from ..diagnostics.rules import RULES, RULES_BY_NAME, find_rule
+    from ..diagnostics.suggest import did_you_mean
 
     found = find_rule(code)
     if found is None:
@@ -556,49 +493,3 @@ def rule(code: str) -> None:
         click.echo(f"mspec: no rule {code!r}" + (f" ({hint})" if hint else "; see `mspec rules`"), err=True)
         sys.exit(EXIT_CANNOT_RUN)
     click.echo(found.explanation(), nl=False)
-
-
-def _add_training_commands() -> None:
-    # Their modules import nothing heavy: Keras is imported only when a command runs.
-    from .artifacts.command import export
-    from .explain.command import explain
-    from .scaffold.command import init
-    from .scoring.command import evaluate, predict
-    from .search.command import compare, tune
-    from .training.command import fit
-
-    main.add_command(fit)
-    main.add_command(explain)
-    main.add_command(predict)
-    main.add_command(evaluate)
-    main.add_command(export)
-    main.add_command(compare)
-    main.add_command(tune)
-    main.add_command(init)
-
-
-_add_training_commands()
-
-
-def _add_review_commands() -> None:
-    from .review.command import diff
-
-    main.add_command(diff)
-
-
-_add_review_commands()
-
-
-def _add_editor_commands() -> None:
-    # pygls is imported only when `mspec lsp` runs: the core install keeps every other command.
-    from .lsp.command import lsp
-
-    main.add_command(lsp)
-
-
-_add_editor_commands()
-
-
-def run() -> None:
-    """Entry point for `python -m mspec`."""
-    main(prog_name=os.environ.get("MSPEC_PROG", "mspec"))

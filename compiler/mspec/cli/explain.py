@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from ..diagnostics.report import EXIT_CANNOT_RUN, EXIT_OK
-from ..training.guard import extra_needed, run_guarded, stop
+from ..diagnostics.report import EXIT_OK
+from .guard import extra_needed, install_hint, require_files, require_paths, run_guarded
 
-EXPLAIN_EXTRA = "install the extra with: pip install 'mspec[fit]'"
+EXPLAIN_EXTRA = install_hint("fit")
 
 
 @click.command()
@@ -93,15 +93,11 @@ def explain(
     run (missing extra, unreadable file); 130 interrupted.
     """
     with extra_needed("not explained", EXPLAIN_EXTRA):
-        from .importance import explain as run_explain
-        from .output import to_json, to_png, to_text
+        from ..explain.importance import explain as run_explain
+        from ..explain.output import to_json, to_png, to_text
 
-    for path in (spec, model_path):
-        if not Path(path).is_file():
-            stop(f"{path}: no such file", EXIT_CANNOT_RUN)
-    # A directory or a glob pattern is a data set of many Parquet files (mspec.data.dataset).
-    if not (Path(data).exists() or any(c in data for c in "*?[")):
-        stop(f"{data}: no such file", EXIT_CANNOT_RUN)
+    require_files(spec, model_path)
+    require_paths(data)
     group_lists = [tuple(name.strip() for name in group.split(",") if name.strip()) for group in groups]
     explanation = run_guarded(
         lambda: run_explain(

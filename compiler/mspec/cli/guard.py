@@ -1,4 +1,4 @@
-"""How a command that runs a framework (fit, explain) ends: one line saying why, never a traceback.
+"""How a command that runs a framework (fit, explain, ...) ends: one line saying why, never a traceback.
 
 Every way such a run can stop is mapped to a message and an exit status, the
 same in every command:
@@ -22,6 +22,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TypeVar
 
 import click
@@ -31,6 +32,29 @@ from ..diagnostics.report import EXIT_CANNOT_RUN, EXIT_ERRORS
 EXIT_INTERRUPTED = 130
 DEBUG_VARIABLE = "MSPEC_DEBUG"
 T = TypeVar("T")
+
+
+def install_hint(extra: str) -> str:
+    """How to install an extra, as the end of a `... is not installed; ...` line."""
+    return f"install the extra with: pip install 'mspec[{extra}]'"
+
+
+def require_files(*paths: str) -> None:
+    """Stop (exit 2) at the first of these files that does not exist."""
+    for path in paths:
+        if not Path(path).is_file():
+            stop(f"{path}: no such file", EXIT_CANNOT_RUN)
+
+
+def require_paths(*paths: str | None) -> None:
+    """Stop (exit 2) at the first path given that does not exist.
+
+    A directory or a glob pattern is a data set of many Parquet files
+    (mspec.data.dataset): the pattern is left for the data reader to expand.
+    """
+    for path in paths:
+        if path is not None and not (Path(path).exists() or any(c in path for c in "*?[")):
+            stop(f"{path}: no such file", EXIT_CANNOT_RUN)
 
 
 def run_guarded(
@@ -49,11 +73,11 @@ def run_guarded(
     mistake in the command's arguments (exit 1).
     """
     from ..files import terminate_as_exit
-    from .distribute import DistributeError
-    from .quiet import native_lines_held_back
+    from ..training.distribute import DistributeError
+    from ..training.quiet import native_lines_held_back
 
     with extra_needed(outcome, extra_hint):
-        from .runner import FitError
+        from ..training.runner import FitError
 
     data_error = data_error_class()
     native = None
