@@ -18,7 +18,8 @@ Code elsewhere names rules this way rather than writing "MS101": a
 misspelt name fails at import, where a misspelt code would be a new one.
 
 This module imports nothing else from mspec but the Diagnostic type beside
-it, so that every other module can read it.
+it (and, for type checking only, the Document it locates findings in), so
+that every other module can read it.
 
 Ranges: 0xx reading the file; 1xx the spec language; 2xx the graph; 3xx
 shapes; 4xx `mspec import`; 5xx training data; 6xx `mspec fit` and
