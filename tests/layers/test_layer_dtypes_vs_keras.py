@@ -244,6 +244,35 @@ MODELS = {
         ),
         ["MS305"],
     ),
+    # Found by the random dtype models: when training, GaussianDropout keeps booleans on TensorFlow (the
+    # Dropout after it fails there) and gives float32 on JAX (the Dropout runs): MS305, not MS306.
+    "bool into GaussianDropout, then Dropout": (
+        _spec(
+            {"flags": {"shape": [1], "dtype": "bool"}},
+            [
+                {"type": "Dropout", "rate": 0.0},
+                {"type": "GaussianDropout", "rate": 0.5},
+                {"type": "Dropout", "rate": 0.5},
+            ],
+        ),
+        ["MS305"],
+    ),
+    # Augmentation gives float32 when training on every backend, so a Dropout after it runs; at inference
+    # it hands the integers on, and a sigmoid after it fails there.
+    "int32 images into RandomHue, then Dropout": (
+        _spec(
+            {"image": {"shape": [4, 4, 3], "dtype": "int32"}},
+            [{"type": "RandomHue", "factor": 0.5}, {"type": "Dropout", "rate": 0.5}],
+        ),
+        [],
+    ),
+    "int32 images into RandomHue, then a sigmoid": (
+        _spec(
+            {"image": {"shape": [4, 4, 3], "dtype": "int32"}},
+            [{"type": "RandomHue", "factor": 0.5}, {"type": "Activation", "activation": "sigmoid"}],
+        ),
+        ["MS306"],
+    ),
     "RandomPosterization on float images": (
         _spec({"image": {"shape": [8, 8, 3]}}, [{"type": "RandomPosterization", "factor": 4}]),
         [],

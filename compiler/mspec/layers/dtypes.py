@@ -146,7 +146,9 @@ class Family:
     tensorflow_fails: frozenset[str] = frozenset()  # on TensorFlow, with or without oneDNN: MS305
     # The failures happen only when training (training=True): Dropout's mask is floating point.
     when_training: bool = False
-    # What comes out on JAX when training, for a family that fails on TensorFlow only when training.
+    # What comes out when training, for a family whose training differs: noise and augmentation compute in
+    # float32 (integers in, float32 out), unless the family says otherwise for a backend.
+    tensorflow_training: Output = computed
     jax_training: Output = computed
     # The output dtype is the input's (the tensor's values are only moved or selected).
     keeps: bool = False
@@ -158,11 +160,10 @@ class Family:
     # How to give the layer what it takes, where the usual advice (vectors for ids, floats) does not fit.
     hint: str | None = None
 
-    def on_jax(self, params: Any, dtypes: Sequence[str], *, training: bool) -> str:
-        """The dtype it gives on JAX (which promotes what TensorFlow refuses), at inference or in training."""
-        if training and self.when_training:
-            return self.jax_training(params, dtypes)
-        return self.output(params, dtypes)
+    def when_training_gives(self, backend: str, params: Any, dtypes: Sequence[str]) -> str:
+        """The dtype a family with `when_training` gives when training, on "tensorflow" or "jax"."""
+        rule = self.jax_training if backend == "jax" else self.tensorflow_training
+        return rule(params, dtypes)
 
     def verdict(self, dtype: str) -> Runs:
         for key in (dtype, dtype_class(dtype)):
@@ -181,6 +182,7 @@ def family(
     fails: Sequence[str] = (),
     tensorflow: Sequence[str] = (),
     when_training: bool = False,
+    tensorflow_training: Output = computed,
     jax_training: Output = computed,
     promoted: bool = False,
     mixed: Runs = Runs.EVERYWHERE,
@@ -193,6 +195,7 @@ def family(
         frozenset(fails),
         frozenset(tensorflow),
         when_training,
+        tensorflow_training,
         jax_training,
         keeps=output in (keep, promote, unchanged, arithmetic, matmul),
         promoted=promoted,
@@ -574,6 +577,7 @@ DECLARATIONS: dict[str, Declaration] = {
             fails=[STRING],
             tensorflow=[INT],
             when_training=True,
+            tensorflow_training=keep,  # booleans stay booleans there (JAX: float32)
         ),
     ),
     "RandomBrightness": family(
@@ -583,6 +587,7 @@ DECLARATIONS: dict[str, Declaration] = {
         fails=[STRING],
         tensorflow=[BOOL],
         when_training=True,
+        tensorflow_training=keep,
         jax_training=_brightness_on_jax,
     ),
     "ActivityRegularization": family(

@@ -9,11 +9,14 @@ from a spec input are left to MS709 (the hazards pass), which names the input.
 A node after an error, or whose shape is unknown, is skipped silently, so one
 mistake is reported once.
 
-After a layer that fails on TensorFlow only, the model can run on JAX alone,
-where the dtypes may differ: JAX promotes what TensorFlow refuses (Conv1D on
-int32 gives float32), and a noise layer gives float32 when training (but
-RandomBrightness keeps integers). What follows is judged with JAX's dtypes, at
-inference and in training, and is an error only where JAX fails too.
+A model runs four ways: on TensorFlow and on JAX, at inference and when
+training; each node has a dtype on each (its "tracks"). They differ where
+JAX promotes what TensorFlow refuses (Conv1D on int32 gives float32 there),
+and where a layer computes otherwise when training: noise and augmentation
+give float32 when training and hand integers on at inference (GaussianDropout
+keeps booleans on TensorFlow; RandomBrightness keeps integers). A backend
+that fails on either of its tracks is out: MS305 where TensorFlow fails and
+JAX runs on, MS306 where the last backend still running fails.
 """
 
 from __future__ import annotations
@@ -23,61 +26,99 @@ from ...layers.dtypes import STRING, Judgement, Runs, dtype_class, judge
 from ..model import ModelGraph, Node
 from .common import diagnostic
 
+# The four ways a model runs: (backend, training). A backend's two tracks fail together: a model that
+# fails on TensorFlow when training does not run on TensorFlow.
+TRACKS = (("tensorflow", False), ("tensorflow", True), ("jax", False), ("jax", True))
+# A track's dtype after its backend failed upstream: that backend is out, the other is judged on.
+FAILED = ""
+
 
 def infer_dtypes(graph: ModelGraph) -> list[Diagnostic]:
     found: list[Diagnostic] = []
-    # Nodes after a TensorFlow-only failure: their dtypes on JAX (at inference, in training).
-    on_jax: dict[str, tuple[str, str]] = {}
+    # Each node's dtype on each track. They differ where a backend promotes what the other refuses, and
+    # where a layer computes otherwise when training (noise is float32 when training, ints at inference).
+    tracks: dict[str, dict[tuple[str, bool], str]] = {}
     for node in graph.topological_order():
         if node.role == "input":
             node.dtype = graph.spec.inputs[node.owner].dtype
+            tracks[node.id] = dict.fromkeys(TRACKS, node.dtype)
             continue
-        if any(i in on_jax for i in node.inputs):
-            _judge_on_jax(graph, node, on_jax, found)
+        if node.call is None or node.shape is None or not node.inputs:
             continue
-        judgement = _judgement(graph, node)
-        if judgement is None:
+        if any(i not in tracks for i in node.inputs):
+            continue  # dtype unknown (after an error, or an unknown shape): not judged again
+        judged = _judge_tracks(node, [tracks[i] for i in node.inputs])
+        if judged is None:
             continue
-        if judgement.runs is not Runs.EVERYWHERE:
-            source = _origin(graph, node.inputs[judgement.position])
-            if judgement.runs is Runs.NOWHERE:
-                if not _left_to_string_hazard(graph, judgement, source):
-                    found.append(_refusal(graph, node, judgement, source))
-                continue  # dtype unknown: what follows is not judged again
-            found.append(_portability(graph, node, judgement, source))
-            training = judgement.family.on_jax(node.call.params, _dtypes_in(graph, node), training=True)
-            on_jax[node.id] = (judgement.output, training)
-        node.dtype = judgement.output
+        outputs, failures = judged
+        report = _report(graph, node, failures, outputs)
+        if report is not None:
+            found.append(report)
+        if all(outputs[track] == FAILED for track in TRACKS):
+            continue  # fails on every backend: what follows is not judged again
+        tracks[node.id] = outputs
+        node.dtype = next(outputs[t] for t in (("tensorflow", False), ("jax", False)) if outputs[t] != FAILED)
     return found
 
 
-def _judge_on_jax(graph: ModelGraph, node: Node, on_jax: dict[str, tuple[str, str]], found: list) -> None:
-    """A node after a TensorFlow-only failure (MS305 there): an error only if JAX fails here too."""
-    if node.call is None or node.shape is None:
-        return
-    judged = []
-    for mode in (0, 1):  # at inference, in training
-        dtypes = [on_jax[i][mode] if i in on_jax else graph.nodes[i].dtype for i in node.inputs]
-        if any(dtype is None for dtype in dtypes):
-            return
-        judged.append((dtypes, judge(node.call, dtypes)))
-    (inference_dtypes, at_inference), (training_dtypes, in_training) = judged
-    if at_inference is None or in_training is None:
-        return
-    if at_inference.runs is Runs.NOWHERE and not at_inference.when_training:
-        failing = at_inference
-    else:
-        failing = in_training if in_training.runs is Runs.NOWHERE else None
-    if failing is not None:
-        source = _origin(graph, node.inputs[failing.position])
-        if not _left_to_string_hazard(graph, failing, source):
-            found.append(_refusal(graph, node, failing, source))
-        return
-    # A layer that fails only when training, given the inference dtypes, still hands a dtype on there.
-    inference = at_inference.output or at_inference.family.output(node.call.params, inference_dtypes)
-    training = in_training.family.on_jax(node.call.params, training_dtypes, training=True)
-    on_jax[node.id] = (inference, training)
-    node.dtype = inference
+def _judge_tracks(
+    node: Node, inputs: list[dict[tuple[str, bool], str]]
+) -> tuple[dict[tuple[str, bool], str], dict[tuple[str, bool], Judgement]] | None:
+    """The node's dtype on each track, and the judgements of the tracks that fail here (None: no rule)."""
+    outputs: dict[tuple[str, bool], str] = {}
+    failures: dict[tuple[str, bool], Judgement] = {}
+    for track in TRACKS:
+        backend, training = track
+        dtypes = [given[track] for given in inputs]
+        if FAILED in dtypes:
+            outputs[track] = FAILED
+            continue
+        judgement = judge(node.call, dtypes)
+        if judgement is None:
+            return None
+        fails = judgement.runs is Runs.NOWHERE or (
+            backend == "tensorflow" and judgement.runs is Runs.NOT_ON_TENSORFLOW
+        )
+        if fails and (training or not judgement.when_training):
+            failures[track] = judgement
+            outputs[track] = FAILED
+        elif training and judgement.when_training:
+            outputs[track] = judgement.family.when_training_gives(backend, node.call.params, dtypes)
+        else:  # a layer failing only when training still hands a dtype on at inference
+            outputs[track] = judgement.output or judgement.family.output(node.call.params, dtypes)
+    for backend in ("tensorflow", "jax"):  # a backend that fails in one mode does not run the model
+        if any(outputs[(backend, mode)] == FAILED for mode in (False, True)):
+            outputs[(backend, False)] = outputs[(backend, True)] = FAILED
+    return outputs, failures
+
+
+def _report(
+    graph: ModelGraph,
+    node: Node,
+    failures: dict[tuple[str, bool], Judgement],
+    outputs: dict[tuple[str, bool], str],
+) -> Diagnostic | None:
+    """MS306 where the last backend that ran fails here, MS305 where TensorFlow fails and JAX runs on."""
+    if not failures:
+        return None
+    fails_everywhere = all(outputs[track] == FAILED for track in TRACKS)
+    # The failure to name: on JAX (the last to fail) for MS306, on TensorFlow for MS305; inference first.
+    order = ("jax", "tensorflow") if fails_everywhere else ("tensorflow", "jax")
+    backend, training = next(
+        (backend, training)
+        for backend in order
+        for training in (False, True)
+        if (backend, training) in failures
+    )
+    judgement = failures[(backend, training)]
+    source = _origin(graph, node.inputs[judgement.position])
+    if fails_everywhere:
+        if _left_to_string_hazard(graph, judgement, source):
+            return None
+        return _refusal(graph, node, judgement, source, training=training)
+    if backend == "tensorflow":
+        return _portability(graph, node, judgement, source, training=training)
+    return None  # fails on JAX only: the model runs on TensorFlow (no kind declares such a failure)
 
 
 def _judgement(graph: ModelGraph, node: Node) -> Judgement | None:
@@ -135,8 +176,10 @@ def _at(node: Node) -> str:
     return "key" if node.role == "merge" else "value"
 
 
-def _refusal(graph: ModelGraph, node: Node, judgement: Judgement, source: str) -> Diagnostic:
-    when = " when training (training=True)" if judgement.when_training else ""
+def _refusal(
+    graph: ModelGraph, node: Node, judgement: Judgement, source: str, *, training: bool
+) -> Diagnostic:
+    when = " when training (training=True)" if training else ""
     return diagnostic(
         graph,
         "MS306",
@@ -149,8 +192,10 @@ def _refusal(graph: ModelGraph, node: Node, judgement: Judgement, source: str) -
     )
 
 
-def _portability(graph: ModelGraph, node: Node, judgement: Judgement, source: str) -> Diagnostic:
-    when = " when training (training=True)" if judgement.when_training else ""
+def _portability(
+    graph: ModelGraph, node: Node, judgement: Judgement, source: str, *, training: bool
+) -> Diagnostic:
+    when = " when training (training=True)" if training else ""
     return diagnostic(
         graph,
         "MS305",
