@@ -25,7 +25,7 @@ from ..diagnostics import Diagnostic
 from ..diagnostics.suggest import did_you_mean
 from ..frontend import CheckResult
 from ..graph.model import ModelGraph
-from ..graph.passes.hazards import PASS_THROUGH
+from ..layers.base import Trait
 from ..spec.models import ColumnSelector
 from ..spec.validate import stacking_problem
 from ..syntax.document import DataPath
@@ -237,7 +237,7 @@ def id_limits(graph: ModelGraph, input_name: str) -> tuple[IdLimit, ...]:
             found.append(IdLimit(kind, graph.label(node_id), "input_dim", p.input_dim, p.mask_zero))
         elif kind == "CategoryEncoding":
             found.append(IdLimit(kind, graph.label(node_id), "num_tokens", call.params.num_tokens))
-        elif kind in PASS_THROUGH:
+        elif Trait.PASSES_IDS in call.kind.traits:
             stack.extend(graph.successors.get(node_id, ()))
     return tuple(sorted(found, key=lambda limit: (limit.limit, limit.node)))
 

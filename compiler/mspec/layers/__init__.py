@@ -14,10 +14,10 @@ create). Iterating over the registry loads every module.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Set
 
 from . import base
-from .base import Dim, LayerKind, LayerParams, Shape, ShapeError, format_shape
+from .base import Dim, LayerKind, LayerParams, Shape, ShapeError, Trait, format_shape
 
 # The module declaring each kind. A test checks this index against what the
 # modules actually register, so it cannot drift.
@@ -127,6 +127,26 @@ class _LazyRegistry(Mapping[str, LayerKind]):
 REGISTRY: Mapping[str, LayerKind] = _LazyRegistry()
 
 
+class KindsWith(Set[str]):
+    """The names of the kinds that declare any of some traits.
+
+    For stages that ask by name (`name in PASS_THROUGH`): a membership test
+    loads only the module of the kind asked about; iterating loads them all.
+    """
+
+    def __init__(self, *traits: Trait):
+        self.traits = frozenset(traits)
+
+    def __contains__(self, name: object) -> bool:
+        return name in KIND_MODULES and bool(REGISTRY[name].traits & self.traits)  # type: ignore[index]
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name in sorted(KIND_MODULES) if name in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 def load_all() -> dict[str, LayerKind]:
     """Import every layer module and return the complete registry."""
     for module in sorted(set(KIND_MODULES.values())):
@@ -138,9 +158,11 @@ __all__ = [
     "KIND_MODULES",
     "REGISTRY",
     "Dim",
+    "KindsWith",
     "LayerKind",
     "LayerParams",
     "Shape",
     "ShapeError",
+    "Trait",
     "format_shape",
 ]

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from . import dtypes as dt
 from .base import (
     ActivationName,
     Constraint,
@@ -20,6 +21,7 @@ from .base import (
     Regularizer,
     Shape,
     ShapeError,
+    Trait,
     axis_list,
     distinct_axes,
     product,
@@ -62,6 +64,7 @@ register(
     LayerKind(
         "Activation", ActivationParams, _activation_shape, _no_weights, "core",
         "Applies an activation function.", key_params=("activation",), positional=("activation",),
+        traits=frozenset({Trait.KEEPS_MASK}), dtypes=dt.ACTIVATION,
     )
 )  # fmt: skip
 
@@ -93,16 +96,22 @@ def _softmax_shape(p: SoftmaxParams, shapes) -> Shape:
     return shape
 
 
-for _name, _params, _rule, _doc, _keys in (
+for _name, _params, _rule, _doc, _keys, _traits, _dtypes in (
     ("ReLU", ReLUParams, _same_shape, "Rectified linear unit, optionally capped, leaky or shifted.",
-     ("max_value",)),
+     ("max_value",), {Trait.KEEPS_MASK}, dt.SELECTS),
     ("LeakyReLU", LeakyReLUParams, _same_shape, "Leaky ReLU: `negative_slope * x` below zero.",
-     ("negative_slope",)),
+     ("negative_slope",), {Trait.KEEPS_MASK}, dt.RECTIFIES_TO_FLOAT),
     ("ELU", ELUParams, _same_shape, "Exponential linear unit: `alpha * (exp(x) - 1)` below zero.",
-     ("alpha",)),
-    ("Softmax", SoftmaxParams, _softmax_shape, "Softmax over `axis` (one or several).", ("axis",)),
+     ("alpha",), {Trait.KEEPS_MASK}, dt.FLOAT_ON_TENSORFLOW),
+    ("Softmax", SoftmaxParams, _softmax_shape, "Softmax over `axis` (one or several).", ("axis",),
+     {Trait.KEEPS_MASK, Trait.CALL_TAKES_MASK}, dt.AVERAGES),
 ):  # fmt: skip
-    register(LayerKind(_name, _params, _rule, _no_weights, "activation", _doc, key_params=_keys))
+    register(
+        LayerKind(
+            _name, _params, _rule, _no_weights, "activation", _doc, key_params=_keys,
+            traits=frozenset(_traits), dtypes=_dtypes,
+        )
+    )  # fmt: skip
 
 
 # --- PReLU ------------------------------------------------------------------
@@ -158,5 +167,7 @@ register(
         },
         build_rank=True,
         key_params=("shared_axes",),
+        traits=frozenset({Trait.KEEPS_MASK}),
+        dtypes=dt.AVERAGES,
     )
 )

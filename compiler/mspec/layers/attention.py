@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from . import dtypes as dt
 from .base import (
     Constraint,
     Initializer,
@@ -15,6 +16,7 @@ from .base import (
     Regularizer,
     Shape,
     ShapeError,
+    Trait,
     all_inputs,
     as_keras,
     known,
@@ -101,6 +103,8 @@ register(
         min_inputs=2,
         max_inputs=3,
         key_params=("score_mode",),
+        traits=frozenset({Trait.ATTENTION}),
+        dtypes=dt.ATTENDS,
     )
 )
 
@@ -279,6 +283,8 @@ register(
             "value_dim": lambda config, build_config: config.get("key_dim"),  # value_dim defaults to key_dim
             "attention_axes": default_attention_axes,  # Keras saves the axes it chose
         },
+        traits=frozenset({Trait.KEEPS_MASK, Trait.MULTI_HEAD_ATTENTION}),
+        dtypes=dt.PROJECTS,
     )
 )
 
@@ -313,6 +319,8 @@ register(
         max_inputs=3,
         key_params=("use_scale",),
         build_axes=lambda p, shapes: {(0, -1): shapes[0][-1]} if p.use_scale else {},
+        traits=frozenset({Trait.ATTENTION}),
+        dtypes=dt.ATTENDS_ADDITIVELY,
     )
 )
 
@@ -399,5 +407,7 @@ register(
         build_axes=lambda p, shapes: {(i, -1): shape[-1] for i, shape in enumerate(shapes)},
         call_arguments=QUERY_VALUE_KEY,
         weight_ranks=projection_weight_ranks,
+        traits=frozenset({Trait.KEEPS_MASK, Trait.MULTI_HEAD_ATTENTION}),
+        dtypes=dt.PROJECTS,
     )
 )

@@ -12,7 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from .base import Dim, LayerKind, LayerParams, PositiveInt, Shape, ShapeError, register
+from . import dtypes as dt
+from .base import Dim, LayerKind, LayerParams, PositiveInt, Shape, ShapeError, Trait, register
 from .geometry import DataFormat, channels_first
 
 # MelSpectrogram windows through keras.ops.stft: these two names, or none.
@@ -76,7 +77,7 @@ register(
     LayerKind(
         "MelSpectrogram", MelSpectrogramParams, _mel_shape, lambda p, s: 0, "audio",
         "Turns waveforms (batch, samples) into log-mel spectrograms (batch, num_mel_bins, frames).",
-        key_params=("num_mel_bins", "fft_length", "sequence_stride"),
+        key_params=("num_mel_bins", "fft_length", "sequence_stride"), traits=frozenset(), dtypes=dt.PROMOTES,
     )
 )  # fmt: skip
 
@@ -160,5 +161,6 @@ register(
         "STFTSpectrogram", STFTSpectrogramParams, _stft_shape, _stft_count, "audio",
         "Turns signals (batch, samples, channels) into short-time Fourier spectrograms, with fixed kernels.",
         key_params=("mode", "frame_length", "frame_step"), build_rank=True,
+        traits=frozenset({Trait.CPU_CHANNELS_LAST}), dtypes=dt.FLOAT_ONLY,
     )
 )  # fmt: skip

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
+from . import dtypes as dt
 from .base import LayerKind, LayerParams, PositiveInt, Shape, ShapeError, register
 from .geometry import DataFormat, channels_first
 from .image_preprocessing import FillMode, Interpolation, Seed, ValueRange, factor_range
@@ -226,38 +227,52 @@ def _keep_shape(name: str, check=None):
     return rule
 
 
-for _name, _params, _doc, _keys, _check in (
-    ("RandomGrayscale", RandomGrayscaleParams, "Turns images grey at random (with probability `factor`).",
+for _name, _dtypes, _params, _doc, _keys, _check in (
+    ("RandomGrayscale", dt.KEEPS_NUMBERS,
+     RandomGrayscaleParams, "Turns images grey at random (with probability `factor`).",
      ("factor",), _rgb("RandomGrayscale", (1, 3))),
-    ("RandomHue", RandomHueParams, "Shifts image hue at random.", ("factor",), _rgb("RandomHue")),
-    ("RandomSaturation", RandomSaturationParams, "Changes image saturation at random.", ("factor",),
+    ("RandomHue", dt.AUGMENTS_WHEN_TRAINING,
+     RandomHueParams, "Shifts image hue at random.", ("factor",), _rgb("RandomHue")),
+    ("RandomSaturation", dt.DROPS_WHEN_TRAINING,
+     RandomSaturationParams, "Changes image saturation at random.", ("factor",),
      _rgb("RandomSaturation")),
-    ("RandomSharpness", RandomSharpnessParams, "Changes image sharpness at random.", ("factor",), None),
-    ("RandomInvert", RandomInvertParams, "Inverts image colours at random (with probability `factor`).",
+    ("RandomSharpness", dt.PROMOTES,
+     RandomSharpnessParams, "Changes image sharpness at random.", ("factor",), None),
+    ("RandomInvert", dt.AUGMENTS_WHEN_TRAINING,
+     RandomInvertParams, "Inverts image colours at random (with probability `factor`).",
      ("factor",), None),
-    ("RandomPosterization", RandomPosterizationParams, "Reduces the bits per colour channel at random.",
+    ("RandomPosterization", dt.AUGMENTS_WHEN_TRAINING,
+     RandomPosterizationParams, "Reduces the bits per colour channel at random.",
      ("factor",), None),
-    ("RandomColorDegeneration", RandomColorDegenerationParams,
+    ("RandomColorDegeneration", dt.AUGMENTS_WHEN_TRAINING, RandomColorDegenerationParams,
      "Blends images with their greyscale version at random.", ("factor",), _rgb("RandomColorDegeneration")),
-    ("RandomColorJitter", RandomColorJitterParams,
+    ("RandomColorJitter", dt.AUGMENTS_WHEN_TRAINING, RandomColorJitterParams,
      "Changes image brightness, contrast, saturation and hue at random.",
      ("brightness_factor", "contrast_factor", "saturation_factor", "hue_factor"), _rgb("RandomColorJitter")),
-    ("RandomShear", RandomShearParams, "Shears images at random along x and y.", ("x_factor", "y_factor"),
+    ("RandomShear", dt.PROMOTES,
+     RandomShearParams, "Shears images at random along x and y.", ("x_factor", "y_factor"),
      None),
-    ("RandomGaussianBlur", RandomGaussianBlurParams, "Blurs images with a random Gaussian kernel.",
+    ("RandomGaussianBlur", dt.PROMOTES,
+     RandomGaussianBlurParams, "Blurs images with a random Gaussian kernel.",
      ("factor", "kernel_size"), None),
-    ("RandomErasing", RandomErasingParams, "Erases a random rectangle of each image.", ("factor", "scale"),
+    ("RandomErasing", dt.PROMOTES,
+     RandomErasingParams, "Erases a random rectangle of each image.", ("factor", "scale"),
      None),
-    ("RandomPerspective", RandomPerspectiveParams, "Warps images with a random perspective transform.",
+    ("RandomPerspective", dt.PROMOTES,
+     RandomPerspectiveParams, "Warps images with a random perspective transform.",
      ("factor", "scale"), None),
-    ("RandomElasticTransform", RandomElasticTransformParams, "Warps images with a random elastic distortion.",
+    ("RandomElasticTransform", dt.PROMOTES,
+     RandomElasticTransformParams, "Warps images with a random elastic distortion.",
      ("factor", "scale"), None),
-    ("CutMix", CutMixParams, "Pastes a random patch of another image of the batch into each image.",
+    ("CutMix", dt.PROMOTES,
+     CutMixParams, "Pastes a random patch of another image of the batch into each image.",
      ("factor",), None),
-    ("MixUp", MixUpParams, "Blends each image with another image of the batch.", ("alpha",), None),
-    ("AugMix", AugMixParams, "Mixes chains of random augmentations of each image (AugMix).",
+    ("MixUp", dt.AUGMENTS_WHEN_TRAINING,
+     MixUpParams, "Blends each image with another image of the batch.", ("alpha",), None),
+    ("AugMix", dt.PROMOTES, AugMixParams, "Mixes chains of random augmentations of each image (AugMix).",
      ("num_chains", "chain_depth", "factor"), None),
-    ("RandAugment", RandAugmentParams, "Applies `num_ops` augmentations drawn at random (RandAugment).",
+    ("RandAugment", dt.PROMOTES,
+     RandAugmentParams, "Applies `num_ops` augmentations drawn at random (RandAugment).",
      ("num_ops", "factor"), None),
 ):  # fmt: skip
     register(
@@ -266,22 +281,27 @@ for _name, _params, _doc, _keys, _check in (
             _doc + " The identity at inference.", key_params=_keys,
             positional=_keys[:1] if _name in ("RandomHue", "RandomSaturation", "RandomSharpness",
                                               "RandomPosterization", "RandomColorDegeneration") else (),
+            traits=frozenset(), dtypes=_dtypes,
         )
     )  # fmt: skip
 
 
-for _name, _params, _doc, _keys in (
-    ("AutoContrast", AutoContrastParams, "Stretches each image's values to span `value_range`.",
+for _name, _dtypes, _params, _doc, _keys in (
+    ("AutoContrast", dt.PROMOTES, AutoContrastParams, "Stretches each image's values to span `value_range`.",
      ("value_range",)),
-    ("Solarization", SolarizationParams, "Inverts the values above a random threshold, in training.",
+    ("Solarization", dt.PROMOTES,
+     SolarizationParams, "Inverts the values above a random threshold, in training.",
      ("addition_factor", "threshold_factor")),
-    ("Equalization", EqualizationParams, "Equalizes the histogram of each image channel.", ("bins",)),
-    ("ContrastLimitedAdaptiveHistogramEqualization", ContrastLimitedAdaptiveHistogramEqualizationParams,
+    ("Equalization", dt.KEEPS_NUMBERS,
+     EqualizationParams, "Equalizes the histogram of each image channel.", ("bins",)),
+    ("ContrastLimitedAdaptiveHistogramEqualization", dt.KEEPS_NUMBERS,
+     ContrastLimitedAdaptiveHistogramEqualizationParams,
      "Equalizes image histograms tile by tile, with clipped contrast (CLAHE).",
      ("clip_limit", "tile_grid_size")),
 ):  # fmt: skip
     register(
         LayerKind(
             _name, _params, _keep_shape(_name), _no_weights, "image augmentation", _doc, key_params=_keys,
+            traits=frozenset(), dtypes=_dtypes,
         )
     )  # fmt: skip

@@ -1,11 +1,13 @@
-"""What a layer kind declares once: its parameters, shape rule and weight count.
+"""What a layer kind declares once: its parameters, shape rule, weight count, traits and dtypes.
 
-Every stage (validation, shape inference, summary, drawing, code generation)
-reads the same `LayerKind` entry, so a layer is described in exactly one place.
+Every stage (validation, shape inference, the checks, summary, drawing, code
+generation, training) reads the same `LayerKind` entry, so a layer is
+described in exactly one place.
 """
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -186,6 +188,59 @@ ImportRefusal = Callable[[Any], "Refusal | None"]
 WeightRanks = Callable[[str, Any], frozenset[int]]
 
 
+class Trait(enum.Enum):
+    """A fact about what a layer kind does, which a check or a stage reads from the registry.
+
+    Each kind states its traits (`LayerKind.traits`, maybe none); the passes,
+    the data binding and training read them instead of lists of names.
+    """
+
+    # --- What happens to the values (hazards, data binding, explain, the export manifest) ---
+    SHAPE_ONLY = "moves, copies or drops values without computing on them"
+    NOISE = "adds noise or drops values, in training only"
+    POOLING = "pools values over windows or axes"
+    ELEMENTWISE_MERGE = "merges its inputs without changing what the values mean (Concatenate too)"
+    PASSES_IDS = "hands its input's values on unchanged (moved, repeated, dropped or zero-padded)"
+    PASSES_STRINGS = "moves strings about (TensorFlow runs it on strings)"
+    TAKES_IDS = "reads integer ids (Embedding, CategoryEncoding)"
+    TAKES_STRINGS = "takes raw strings and makes ids or encodings of them"
+    ENCODES_CATEGORIES = "takes raw category values (strings or integers) and makes ids or encodings"
+    SCALER = "rescales or buckets numbers, so that integers are fine there"
+    # --- Masks (the masks pass, MS307 and MS710) ---
+    MAKES_MASK = "may make a mask (Embedding with mask_zero, Masking)"
+    KEEPS_MASK = "hands its (first) input's mask on unchanged"
+    MERGES_MASKS = "ORs its inputs' masks when every input has one"
+    FILLS_MASKED = "fills each masked input's padding before combining (so it uses the masks)"
+    RECURRENT = "runs over time steps and reads the mask of its steps"
+    ATTENTION = "Luong- or Bahdanau-style attention, which reads its inputs' masks"
+    MULTI_HEAD_ATTENTION = "multi-head attention, which reads its inputs' masks"
+    CALL_TAKES_MASK = "its call reads a mask (TimeDistributed hands it each step's slice)"
+    SUPPORTS_MASKING = "supports masking by a rule of its own, though it hands no mask on as it came"
+    # --- Training ---
+    ADAPTS = "has state that adapt() computes from data when the spec gives none"
+    # --- Configurations some backends cannot run (portability, MS305) ---
+    CPU_CHANNELS_LAST = "TensorFlow's CPU kernels without oneDNN convolve channels-last tensors only"
+    CPU_TRANSPOSE_LIMITS = (
+        "TensorFlow's CPU kernels without oneDNN transpose channels-last tensors without dilation only"
+    )
+    CPU_EQUAL_STRIDES = (
+        "TensorFlow's CPU kernels without oneDNN take depthwise convolutions with equal strides only"
+    )
+
+
+# The traits of a layer that supports masking: Keras hands it the mask without warning.
+MASK_AWARE = frozenset(
+    {
+        Trait.KEEPS_MASK, Trait.MERGES_MASKS, Trait.FILLS_MASKED, Trait.RECURRENT, Trait.ATTENTION,
+        Trait.MULTI_HEAD_ATTENTION, Trait.CALL_TAKES_MASK, Trait.SUPPORTS_MASKING,
+    }
+)  # fmt: skip
+# The traits of a layer whose call reads a mask: where a destroyed mask would have been used.
+USES_MASK = frozenset(
+    {Trait.RECURRENT, Trait.ATTENTION, Trait.MULTI_HEAD_ATTENTION, Trait.FILLS_MASKED, Trait.CALL_TAKES_MASK}
+)
+
+
 @dataclass(frozen=True)
 class LayerKind:
     """One Keras layer class as mspec knows it.
@@ -239,6 +294,14 @@ class LayerKind:
     # Whether a layer with this saved config computes a mask Keras passes on by itself
     # (Embedding(mask_zero=True)): the operations Keras saves for that mask are left out.
     makes_mask: Callable[[dict[str, Any]], bool] | None = None
+    # --- declared by every kind (a test checks that none is left out) ---
+    # What the kind does, as the checks need to know it (`Trait`); an empty set is a statement too.
+    traits: frozenset[Trait] | None = None
+    # The dtypes it computes with and the dtype it gives: a family of `layers.dtypes` (or a function
+    # of the parameters giving one), or `dtypes.Delegated` for a wrapper or a cell.
+    dtypes: Any = None
+    # With the ADAPTS trait: the parameter holding the state that adapt() computes when it is None.
+    adapt_state: str | None = None
 
     @property
     def is_merge(self) -> bool:
@@ -259,6 +322,8 @@ def register(kind: LayerKind) -> LayerKind:
     """Add a layer kind to the registry, refusing a second entry for a name."""
     if kind.name in REGISTRY:
         raise ValueError(f"layer kind {kind.name!r} registered twice")
+    if (kind.traits is not None and Trait.ADAPTS in kind.traits) != (kind.adapt_state is not None):
+        raise ValueError(f"layer kind {kind.name!r}: the ADAPTS trait goes with adapt_state, only with it")
     REGISTRY[kind.name] = kind
     return kind
 

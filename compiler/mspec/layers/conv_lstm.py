@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from pydantic import Field, field_validator, model_validator
 
+from . import dtypes as dt
 from .base import (
     Activation,
     Constraint,
@@ -16,6 +17,7 @@ from .base import (
     Regularizer,
     Shape,
     ShapeError,
+    Trait,
     format_shape,
     product,
     register,
@@ -145,5 +147,11 @@ for _rank, _params in ((1, ConvLSTM1DParams), (2, ConvLSTM2DParams), (3, ConvLST
             f"LSTM over time whose input and recurrent transformations are {_rank}D convolutions.",
             build_axes=_step_keys, key_params=("filters", "kernel_size", "strides", "return_sequences"),
             positional=("filters", "kernel_size"),
+            # ConvLSTM3D convolves through the 3D kernels, which take channels_first: it runs everywhere.
+            traits=frozenset(
+                {Trait.RECURRENT, Trait.CALL_TAKES_MASK, Trait.CPU_CHANNELS_LAST} if _rank < 3
+                else {Trait.RECURRENT, Trait.CALL_TAKES_MASK}
+            ),
+            dtypes=dt.CONV_RECURRENT,
         )
     )  # fmt: skip

@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from pydantic import model_validator
 
+from . import dtypes as dt
 from .base import (
     Activation,
     Constraint,
@@ -17,6 +18,7 @@ from .base import (
     Regularizer,
     Shape,
     ShapeError,
+    Trait,
     any_case,
     known,
     product,
@@ -126,6 +128,8 @@ for _rank, _params in ((1, Conv1DParams), (2, Conv2DParams), (3, Conv3DParams)):
             f"{_rank}D convolution: `filters` kernels of `kernel_size` slid over the input.",
             build_axes=_channel_key, key_params=("filters", "kernel_size", "strides", "activation"),
             positional=("filters", "kernel_size"),
+            # Conv3D convolves through the 3D kernels, which take channels_first: it runs everywhere.
+            traits=frozenset({Trait.CPU_CHANNELS_LAST} if _rank < 3 else ()), dtypes=dt.FLOAT_ON_TENSORFLOW,
         )
     )  # fmt: skip
 
@@ -192,6 +196,7 @@ for _rank, _params in ((1, SeparableConv1DParams), (2, SeparableConv2DParams)):
             f"Separable {_rank}D convolution: a per-channel convolution, then a 1x1 one to `filters`.",
             build_axes=_channel_key, key_params=("filters", "kernel_size", "strides", "activation"),
             positional=("filters", "kernel_size"),
+            traits=frozenset({Trait.CPU_EQUAL_STRIDES} if _rank == 2 else ()), dtypes=dt.FLOAT_ONLY,
         )
     )  # fmt: skip
 
@@ -254,6 +259,7 @@ for _rank, _params in ((1, DepthwiseConv1DParams), (2, DepthwiseConv2DParams)):
             f"Depthwise {_rank}D convolution: `depth_multiplier` kernels per channel, channels kept apart.",
             build_axes=_channel_key, key_params=("kernel_size", "strides", "depth_multiplier"),
             positional=("kernel_size",),
+            traits=frozenset({Trait.CPU_EQUAL_STRIDES} if _rank == 2 else ()), dtypes=dt.FLOAT_ONLY,
         )
     )  # fmt: skip
 
@@ -344,6 +350,7 @@ for _rank, _params in ((1, Conv1DTransposeParams), (2, Conv2DTransposeParams)):
             f"Transposed {_rank}D convolution (learned upsampling): the gradient of Conv{_rank}D.",
             build_axes=_channel_key, key_params=("filters", "kernel_size", "strides", "activation"),
             positional=("filters", "kernel_size"),
+            traits=frozenset({Trait.CPU_TRANSPOSE_LIMITS}), dtypes=dt.FLOAT_ONLY,
         )
     )  # fmt: skip
 
@@ -358,5 +365,6 @@ register(
         "convolution", "Transposed 3D convolution (learned upsampling): the gradient of Conv3D.",
         build_axes=_channel_key, key_params=("filters", "kernel_size", "strides", "activation"),
         positional=("filters", "kernel_size"),
+        traits=frozenset({Trait.CPU_TRANSPOSE_LIMITS}), dtypes=dt.FLOAT_ONLY,
     )
 )  # fmt: skip

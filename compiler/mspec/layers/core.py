@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import field_validator
 
+from . import dtypes as dt
 from .base import (
     Activation,
     Constraint,
@@ -19,6 +20,7 @@ from .base import (
     Regularizer,
     Shape,
     ShapeError,
+    Trait,
     UnknownDim,
     as_keras,
     known,
@@ -68,6 +70,8 @@ register(
         build_axes=lambda p, shapes: {(0, -1): shapes[0][-1]},
         key_params=("units", "activation"),
         positional=("units",),
+        traits=frozenset({Trait.KEEPS_MASK}),
+        dtypes=dt.PROMOTES,
     )
 )
 
@@ -268,6 +272,8 @@ register(
         positional=("equation", "output_shape"),
         weight_ranks=_einsum_weight_ranks,
         import_values={"output_shape": names_for_nulls(lambda n: [f"size{i}" for i in range(1, n + 1)])},
+        traits=frozenset(),
+        dtypes=dt.PROMOTES,
     )
 )
 
@@ -299,6 +305,8 @@ register(
         key_params=("input_dim", "output_dim"),
         positional=("input_dim", "output_dim"),
         makes_mask=lambda config: config.get("mask_zero") is True,
+        traits=frozenset({Trait.MAKES_MASK, Trait.TAKES_IDS}),
+        dtypes=dt.IDS_TO_VECTORS,
     )
 )
 
@@ -331,6 +339,7 @@ register(
         "to logits.",
         key_params=("input_dim", "output_dim", "tie_weights"), positional=("input_dim", "output_dim"),
         makes_mask=lambda config: config.get("mask_zero") is True,
+        traits=frozenset({Trait.MAKES_MASK, Trait.TAKES_IDS}), dtypes=dt.IDS_TO_VECTORS,
     )
 )  # fmt: skip
 
@@ -349,6 +358,8 @@ class MaskingParams(LayerParams):
 register(
     LayerKind(
         "Identity", IdentityParams, _same_shape, _no_weights, "core", "Returns its input unchanged.",
+        traits=frozenset({Trait.KEEPS_MASK, Trait.PASSES_IDS, Trait.PASSES_STRINGS, Trait.SHAPE_ONLY}),
+        dtypes=dt.SHAPE_ONLY,
     )
 )  # fmt: skip
 register(
@@ -358,5 +369,6 @@ register(
         key_params=("mask_value",),
         # Masking computes a mask Keras passes on by itself: the import leaves its operations out.
         makes_mask=lambda config: True,
+        traits=frozenset({Trait.MAKES_MASK, Trait.PASSES_IDS}), dtypes=dt.MASKS_NUMBERS,
     )
 )  # fmt: skip

@@ -1,4 +1,4 @@
-"""The element types (dtypes) each layer kind computes with, and the dtype it gives: one table, by family.
+"""The element types (dtypes) layer kinds compute with, and the dtype they give: the families kinds declare.
 
 Keras casts a layer's *floating-point* inputs to the layer's compute dtype
 (float32) before `call` (`DTypePolicy.convert_input`); integer, boolean and
@@ -7,8 +7,9 @@ promote them (`ops.matmul` of int32 and float32 is float32: Dense runs),
 some keep them (Flatten, MaxPooling, Add), and some exist for floating point
 only: the model builds, then every call fails, on TensorFlow and on JAX alike
 (an Activation('sigmoid') on int32) or on TensorFlow only (Conv1D on int32
-runs on JAX). The declarations below say, for every kind a spec can use as a
-step or merge, which dtypes fail where, and what dtype comes out.
+runs on JAX). The families below say which dtypes fail where, and what dtype comes
+out; every kind a spec can use as a step or merge declares its family with
+the kind (`LayerKind.dtypes`).
 
 They were written from what Keras does, measured for every kind and every
 dtype a spec may declare (`tests/support/dtype_survey.py`), and are checked
@@ -502,149 +503,95 @@ def _dot(params: Any) -> Family:
     return DOT_NORMALIZED if params.normalize else DOT
 
 
-# kind -> its family, or a function of its parameters giving the family.
+# What a kind declares (`LayerKind.dtypes`): its family, or a function of its parameters giving the family.
 Declaration = Family | Callable[[Any], Family]
 
-DECLARATIONS: dict[str, Declaration] = {
-    **dict.fromkeys(
-        [
-            "Cropping1D", "Cropping2D", "Cropping3D", "Flatten", "Identity", "Permute", "RepeatVector",
-            "Reshape", "UpSampling1D", "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D",
-            "ZeroPadding3D",
-        ],
-        SHAPE_ONLY,
-    ),
-    **dict.fromkeys(
-        [
-            "AugMix", "AutoContrast", "BatchNormalization", "CenterCrop", "CutMix", "Dense", "EinsumDense",
-            "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
-            "GroupNormalization", "LayerNormalization", "MelSpectrogram", "Normalization",
-            "RandAugment", "RandomElasticTransform", "RandomErasing", "RandomFlip", "RandomGaussianBlur",
-            "RandomPerspective", "RandomRotation", "RandomSharpness", "RandomShear", "RandomTranslation",
-            "RandomZoom", "Rescaling", "Solarization",
-        ],
-        PROMOTES,
-    ),
-    **dict.fromkeys(["MultiHeadAttention", "GroupQueryAttention"], PROJECTS),
-    **dict.fromkeys(["Embedding", "ReversibleEmbedding"], IDS_TO_VECTORS),
-    "Activation": _activation,
-    **dict.fromkeys(
-        [
-            "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose", "DepthwiseConv1D", "DepthwiseConv2D",
-            "STFTSpectrogram", "SeparableConv1D", "SeparableConv2D", "UnitNormalization",
-        ],
-        FLOAT_ONLY,
-    ),
-    **dict.fromkeys(
-        [
-            "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
-            "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "PReLU", "Softmax",
-        ],
-        AVERAGES,
-    ),
-    **dict.fromkeys(["Conv1D", "Conv2D", "Conv3D", "ELU"], FLOAT_ON_TENSORFLOW),
-    **dict.fromkeys(["GRU", "LSTM", "RNN", "SimpleRNN"], _recurrent(PROMOTES)),
-    **dict.fromkeys(["ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"], _recurrent(FLOAT_ON_TENSORFLOW)),
-    **dict.fromkeys(
-        [
-            "ContrastLimitedAdaptiveHistogramEqualization", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
-            "GlobalMaxPooling3D", "RMSNormalization", "Equalization", "RandomGrayscale",
-        ],
-        KEEPS_NUMBERS,
-    ),
-    **dict.fromkeys(
-        ["AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "MaxPooling1D", "MaxPooling2D", "Resizing"],
-        POOLS_MAXIMA,
-    ),
-    **dict.fromkeys(["AdaptiveMaxPooling3D", "MaxPooling3D"], SELECTS_IN_3D),
-    "ReLU": SELECTS,
-    "Masking": family("masks numbers", "computes with numbers", masked, fails=[STRING]),
-    "LeakyReLU": RECTIFIES_TO_FLOAT,
-    **dict.fromkeys(
-        ["Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"],
-        _when_above_zero("rate", DROPS_WHEN_TRAINING, all_at_one=True),
-    ),
-    "RandomSaturation": DROPS_WHEN_TRAINING,
-    "AlphaDropout": _when_above_zero("rate", NOISE_WHEN_TRAINING),
-    "GaussianNoise": _when_above_zero("stddev", NOISE_WHEN_TRAINING),
-    "RandomContrast": NOISE_WHEN_TRAINING,
-    "GaussianDropout": _when_above_zero(
-        "rate",
-        family(
-            "multiplies by floating-point noise when training",
-            "multiplies by floating-point noise when training (TensorFlow: not integers)",
-            keep,
-            fails=[STRING],
-            tensorflow=[INT],
-            when_training=True,
-            tensorflow_training=keep,  # booleans stay booleans there (JAX: float32)
-        ),
-    ),
-    "RandomBrightness": family(
-        "adds a random brightness when training",
-        "adds a random brightness when training (TensorFlow: not booleans)",
-        keep,
-        fails=[STRING],
-        tensorflow=[BOOL],
-        when_training=True,
-        tensorflow_training=keep,
-        jax_training=_brightness_on_jax,
-    ),
-    "ActivityRegularization": family(
-        "keeps numbers, adds a loss of their size",
-        "computes the size of numbers (TensorFlow: not booleans, not 8- or 16-bit integers)",
-        keep,
-        fails=[STRING],
-        tensorflow=[BOOL, "int8", "int16", "uint8", "uint16"],
-    ),
-    **dict.fromkeys(
-        [
-            "MixUp", "RandomColorDegeneration", "RandomColorJitter", "RandomHue",
-            "RandomInvert", "RandomPosterization",
-        ],
-        AUGMENTS_WHEN_TRAINING,
-    ),
-    # RandomCrop takes its input as it is (no cast to float32): float16 stays float16 at inference.
-    "RandomCrop": family(
-        "crops in float32 when training, hands values on at inference",
-        "computes with numbers",
-        unchanged,
-        fails=[STRING],
-        when_training=True,
-    ),
-    "Concatenate": CONCATENATES,
-    "Add": ADDS,
-    **dict.fromkeys(["Maximum", "Minimum", "Multiply"], COMBINES),
-    "Subtract": SUBTRACTS,
-    "Average": AVERAGES_INPUTS,
-    "Dot": _dot,
-    "Attention": ATTENDS,
-    "AdditiveAttention": ATTENDS_ADDITIVELY,
-    "HashedCrossing": _encodes(CROSSES, family("crosses categories into float32 encodings",
-                                               "hashes integer or string categories", computed,
-                                               fails=[FLOAT, BOOL], hint=_GIVE_CATEGORIES), _ENCODINGS),
-    "StringLookup": _string_lookup,
-    "TextVectorization": _encodes(STRINGS_TO_IDS, STRINGS_TO_ENCODINGS, _WEIGHTED),
-    "Hashing": _encodes(HASHES, HASHES_TO_ENCODINGS, _ENCODINGS),
-    "IntegerLookup": _encodes(INTEGERS_TO_IDS, INTEGERS_TO_ENCODINGS, _WEIGHTED),
-    "CategoryEncoding": _category_encoding,
-    "Discretization": _encodes(BUCKETS, BUCKETS_TO_ENCODINGS, _ENCODINGS),
-}  # fmt: skip
 
-# Wrappers compute as the layer they wrap; SpectralNormalization then casts the result back to its
-# input's dtype (ints in, ints out).
-WRAPPERS = frozenset({"TimeDistributed", "Bidirectional", "SpectralNormalization"})
+class Delegated(enum.Enum):
+    """The declaration of a kind whose dtypes another kind decides."""
+
+    WRAPPED = "computes as the layer it wraps"
+    # SpectralNormalization casts its wrapped layer's result back to its input's dtype (ints in, ints out).
+    WRAPPED_CAST_BACK = "computes as the layer it wraps, then gives its input's dtype"
+    CELL = "a recurrent cell: the RNN running it declares the dtypes"
+
+
+# The declarations of the kinds whose family depends on their parameters, or that no other kind shares.
+ACTIVATION = _activation
+DOTS = _dot
+RECURRENT = _recurrent(PROMOTES)
+CONV_RECURRENT = _recurrent(FLOAT_ON_TENSORFLOW)
+MASKS_NUMBERS = family("masks numbers", "computes with numbers", masked, fails=[STRING])
+DROPOUT = _when_above_zero("rate", DROPS_WHEN_TRAINING, all_at_one=True)
+ALPHA_DROPOUT = _when_above_zero("rate", NOISE_WHEN_TRAINING)
+GAUSSIAN_NOISE = _when_above_zero("stddev", NOISE_WHEN_TRAINING)
+GAUSSIAN_DROPOUT = _when_above_zero(
+    "rate",
+    family(
+        "multiplies by floating-point noise when training",
+        "multiplies by floating-point noise when training (TensorFlow: not integers)",
+        keep,
+        fails=[STRING],
+        tensorflow=[INT],
+        when_training=True,
+        tensorflow_training=keep,  # booleans stay booleans there (JAX: float32)
+    ),
+)
+RANDOM_BRIGHTNESS = family(
+    "adds a random brightness when training",
+    "adds a random brightness when training (TensorFlow: not booleans)",
+    keep,
+    fails=[STRING],
+    tensorflow=[BOOL],
+    when_training=True,
+    tensorflow_training=keep,
+    jax_training=_brightness_on_jax,
+)
+ACTIVITY_PENALTY = family(
+    "keeps numbers, adds a loss of their size",
+    "computes the size of numbers (TensorFlow: not booleans, not 8- or 16-bit integers)",
+    keep,
+    fails=[STRING],
+    tensorflow=[BOOL, "int8", "int16", "uint8", "uint16"],
+)
+# RandomCrop takes its input as it is (no cast to float32): float16 stays float16 at inference.
+RANDOM_CROP = family(
+    "crops in float32 when training, hands values on at inference",
+    "computes with numbers",
+    unchanged,
+    fails=[STRING],
+    when_training=True,
+)
+HASHED_CROSSING = _encodes(
+    CROSSES,
+    family(
+        "crosses categories into float32 encodings",
+        "hashes integer or string categories",
+        computed,
+        fails=[FLOAT, BOOL],
+        hint=_GIVE_CATEGORIES,
+    ),
+    _ENCODINGS,
+)
+STRING_LOOKUP = _string_lookup
+TEXT_VECTORIZATION = _encodes(STRINGS_TO_IDS, STRINGS_TO_ENCODINGS, _WEIGHTED)
+HASHING = _encodes(HASHES, HASHES_TO_ENCODINGS, _ENCODINGS)
+INTEGER_LOOKUP = _encodes(INTEGERS_TO_IDS, INTEGERS_TO_ENCODINGS, _WEIGHTED)
+CATEGORY_ENCODING = _category_encoding
+DISCRETIZATION = _encodes(BUCKETS, BUCKETS_TO_ENCODINGS, _ENCODINGS)
 
 
 def declaration(call: LayerCall) -> Family | None:
-    """The family a layer call computes in (a wrapper's: its wrapped layer's); None if undeclared."""
-    inner = getattr(call.params, "layer", None)
-    if call.kind.name in WRAPPERS and isinstance(inner, LayerCall):
+    """The family a layer call computes in (a wrapper's: its wrapped layer's); None if it has none."""
+    declared = call.kind.dtypes
+    if isinstance(declared, Delegated):
+        inner = getattr(call.params, "layer", None)
+        if declared is Delegated.CELL or not isinstance(inner, LayerCall):
+            return None
         wrapped = declaration(inner)
-        if wrapped is not None and call.kind.name == "SpectralNormalization":
+        if wrapped is not None and declared is Delegated.WRAPPED_CAST_BACK:
             return replace(wrapped, output=keep, keeps=True)
         return wrapped
-    declared = DECLARATIONS.get(call.kind.name)
     if declared is None or isinstance(declared, Family):
         return declared
     return declared(call.params)
@@ -705,7 +652,7 @@ class Judgement:
 def judge(call: LayerCall, dtypes: Sequence[str]) -> Judgement | None:
     """Whether a layer call computes with its inputs' dtypes, where it fails, and the dtype it gives.
 
-    None for a kind without a declaration (a test keeps the table complete).
+    None for a cell, or a wrapper without its layer (a test checks that every kind declares one).
     """
     declared = declaration(call)
     if declared is None:
@@ -745,8 +692,8 @@ def _judged(call: LayerCall, declared: Family, layer: str, dtypes: Sequence[str]
 
 
 __all__ = [
-    "DECLARATIONS",
-    "WRAPPERS",
+    "Declaration",
+    "Delegated",
     "Family",
     "Judgement",
     "Runs",

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
+from . import dtypes as dt
 from .base import LayerKind, LayerParams, PositiveInt, Shape, ShapeError, register
 from .geometry import DataFormat, channels_first
 
@@ -73,11 +74,17 @@ def _resize_rule(name: str):
     return rule
 
 
-for _name, _params, _doc in (
-    ("Resizing", ResizingParams, "Resizes images to `height` x `width`."),
-    ("CenterCrop", CropParams, "Crops the centre `height` x `width` of images (resizing smaller ones)."),
+for _name, _dtypes, _params, _doc in (
+    ("Resizing", dt.POOLS_MAXIMA, ResizingParams, "Resizes images to `height` x `width`."),
+    (
+        "CenterCrop",
+        dt.PROMOTES,
+        CropParams,
+        "Crops the centre `height` x `width` of images (resizing smaller ones).",
+    ),
     (
         "RandomCrop",
+        dt.RANDOM_CROP,
         RandomCropParams,
         "Crops a random `height` x `width` window in training (resizing smaller images up to it); at "
         "inference it hands images on uncropped, so the layers after it must take their size too.",
@@ -93,6 +100,8 @@ for _name, _params, _doc in (
             _doc,
             key_params=("height", "width"),
             positional=("height", "width"),
+            traits=frozenset(),
+            dtypes=_dtypes,
         )
     )
 
@@ -196,24 +205,39 @@ def _augmentation_rule(name: str):
     return rule
 
 
-for _name, _params, _doc, _keys in (
-    ("RandomFlip", RandomFlipParams, "Flips images at random in training.", ("mode",)),
-    ("RandomRotation", RandomRotationParams, "Rotates images at random in training.", ("factor",)),
+for _name, _dtypes, _params, _doc, _keys in (
+    ("RandomFlip", dt.PROMOTES, RandomFlipParams, "Flips images at random in training.", ("mode",)),
+    (
+        "RandomRotation",
+        dt.PROMOTES,
+        RandomRotationParams,
+        "Rotates images at random in training.",
+        ("factor",),
+    ),
     (
         "RandomZoom",
+        dt.PROMOTES,
         RandomZoomParams,
         "Zooms images at random in training.",
         ("height_factor", "width_factor"),
     ),
     (
         "RandomTranslation",
+        dt.PROMOTES,
         RandomTranslationParams,
         "Translates images at random in training.",
         ("height_factor", "width_factor"),
     ),
-    ("RandomContrast", RandomContrastParams, "Changes image contrast at random in training.", ("factor",)),
+    (
+        "RandomContrast",
+        dt.NOISE_WHEN_TRAINING,
+        RandomContrastParams,
+        "Changes image contrast at random in training.",
+        ("factor",),
+    ),
     (
         "RandomBrightness",
+        dt.RANDOM_BRIGHTNESS,
         RandomBrightnessParams,
         "Changes image brightness at random in training.",
         ("factor",),
@@ -229,5 +253,7 @@ for _name, _params, _doc, _keys in (
             _doc + " The identity at inference.",
             key_params=_keys,
             positional=_keys[:1],
+            traits=frozenset(),
+            dtypes=_dtypes,
         )
     )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from . import dtypes as dt
 from .base import (
     Dim,
     LayerKind,
     LayerParams,
     Shape,
     ShapeError,
+    Trait,
     all_inputs,
     as_keras,
     format_shape,
@@ -73,16 +75,20 @@ def _merged_batch(shapes) -> Dim:
     return first if all(s[0] == first for s in shapes) else None
 
 
-ELEMENTWISE_DOCS = {
-    "Add": "Adds its inputs element-wise (with broadcasting of size-1 axes).",
-    "Subtract": "Computes `from[0] - from[1]` element-wise.",
-    "Multiply": "Multiplies its inputs element-wise.",
-    "Average": "Averages its inputs element-wise.",
-    "Maximum": "Element-wise maximum of its inputs.",
-    "Minimum": "Element-wise minimum of its inputs.",
-}
+# Add, Subtract and Average OR their inputs' masks; Maximum, Minimum and Multiply fill the padding.
+_OR_MASKS = frozenset({Trait.ELEMENTWISE_MERGE, Trait.MERGES_MASKS})
+_FILL_MASKED = frozenset({Trait.ELEMENTWISE_MERGE, Trait.FILLS_MASKED})
+ELEMENTWISE = {
+    "Add": ("Adds its inputs element-wise (with broadcasting of size-1 axes).",
+            _OR_MASKS | {Trait.PASSES_STRINGS}, dt.ADDS),
+    "Subtract": ("Computes `from[0] - from[1]` element-wise.", _OR_MASKS, dt.SUBTRACTS),
+    "Multiply": ("Multiplies its inputs element-wise.", _FILL_MASKED, dt.COMBINES),
+    "Average": ("Averages its inputs element-wise.", _OR_MASKS, dt.AVERAGES_INPUTS),
+    "Maximum": ("Element-wise maximum of its inputs.", _FILL_MASKED, dt.COMBINES),
+    "Minimum": ("Element-wise minimum of its inputs.", _FILL_MASKED, dt.COMBINES),
+}  # fmt: skip
 
-for _name, _doc in ELEMENTWISE_DOCS.items():
+for _name, (_doc, _traits, _dtypes) in ELEMENTWISE.items():
     _arity = 2 if _name == "Subtract" else None
     register(
         LayerKind(
@@ -94,6 +100,8 @@ for _name, _doc in ELEMENTWISE_DOCS.items():
             _doc,
             min_inputs=2 if _name == "Subtract" else 1,
             max_inputs=_arity,
+            traits=_traits,
+            dtypes=_dtypes,
         )
     )
 
@@ -150,6 +158,8 @@ register(
         min_inputs=1,
         max_inputs=None,
         key_params=("axis",),
+        traits=frozenset({Trait.ELEMENTWISE_MERGE, Trait.PASSES_STRINGS, Trait.SUPPORTS_MASKING}),
+        dtypes=dt.CONCATENATES,
     )
 )
 
@@ -218,5 +228,7 @@ register(
         min_inputs=2,
         max_inputs=2,
         key_params=("axes", "normalize"),
+        traits=frozenset({Trait.SUPPORTS_MASKING}),
+        dtypes=dt.DOTS,
     )
 )

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
+from . import dtypes as dt
 from .base import (
     Constraint,
     Initializer,
@@ -16,6 +17,7 @@ from .base import (
     Regularizer,
     Shape,
     ShapeError,
+    Trait,
     axis_list,
     distinct_axes,
     normalize_axis,
@@ -70,6 +72,8 @@ register(
         build_axes=lambda p, shapes: {(0, p.axis): shapes[0][p.axis]},
         # Keras' InputSpec after the first build fixes the rank as well as the channels.
         build_rank=True,
+        traits=frozenset({Trait.CALL_TAKES_MASK, Trait.KEEPS_MASK}),
+        dtypes=dt.PROMOTES,
     )
 )
 
@@ -126,6 +130,8 @@ register(
         "normalization",
         "Normalizes each sample over `axis`.",
         build_axes=_layer_norm_keys,
+        traits=frozenset({Trait.KEEPS_MASK}),
+        dtypes=dt.PROMOTES,
     )
 )
 
@@ -193,6 +199,8 @@ register(
         build_axes=lambda p, shapes: {(0, p.axis): shapes[0][p.axis]},
         build_rank=True,
         key_params=("groups",),
+        traits=frozenset({Trait.KEEPS_MASK}),
+        dtypes=dt.PROMOTES,
     )
 )
 
@@ -218,6 +226,8 @@ register(
         "normalization",
         "Scales each sample to unit L2 norm over `axis`.",
         key_params=("axis",),
+        traits=frozenset({Trait.KEEPS_MASK}),
+        dtypes=dt.FLOAT_ONLY,
     )
 )
 
@@ -268,6 +278,8 @@ register(
         "Divides by the root mean square over `axis` (the last axes) and applies a learned scale.",
         build_axes=lambda p, shapes: {(0, a): shapes[0][a] for a in axis_list(p.axis)},
         key_params=("axis",),
+        traits=frozenset(),
+        dtypes=dt.KEEPS_NUMBERS,
     )
 )
 
@@ -331,5 +343,6 @@ register(
         "Wraps a Dense, Embedding or convolution `layer` and divides its kernel by its spectral norm in "
         "training.",
         build_axes=_spectral_keys, key_params=("layer",), wraps=True, positional=("layer",),
+        traits=frozenset(), dtypes=dt.Delegated.WRAPPED_CAST_BACK,
     )
 )  # fmt: skip

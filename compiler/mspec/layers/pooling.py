@@ -6,6 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import model_validator
 
+from . import dtypes as dt
 from .base import (
     LayerKind,
     LayerParams,
@@ -13,6 +14,7 @@ from .base import (
     PositiveInt,
     Shape,
     ShapeError,
+    Trait,
     known,
     register,
 )
@@ -119,6 +121,13 @@ def _strides_default(config, build_config):
 
 _NO_DEFAULT = object()  # equal to no saved value
 
+
+def _pooling_dtypes(mode: str, rank: int) -> dt.Declaration:
+    if mode == "Average":
+        return dt.AVERAGES
+    return dt.SELECTS_IN_3D if rank == 3 else dt.POOLS_MAXIMA
+
+
 for _rank in (1, 2, 3):
     for _mode, _what in (("Max", "maximum"), ("Average", "average")):
         _name = f"{_mode}Pooling{_rank}D"
@@ -130,6 +139,7 @@ for _rank in (1, 2, 3):
                 key_params=("pool_size", "strides"), positional=("pool_size",),
                 # Strides default to the pool size, which Keras saves as the strides.
                 import_defaults={"strides": _strides_default},
+                traits=frozenset({Trait.POOLING}), dtypes=_pooling_dtypes(_mode, _rank),
             )
         )  # fmt: skip
 
@@ -162,6 +172,12 @@ for _rank in (1, 2, 3):
                 _name, GlobalPoolingParams, _global_rule(_name, _rank), lambda p, s: 0, "pooling",
                 f"Takes the {_what} over every {_rank}D spatial position, per channel.",
                 key_params=("keepdims",),
+                # Only GlobalAveragePooling1D reads a mask (to average the unmasked steps).
+                traits=frozenset(
+                    {Trait.POOLING, Trait.CALL_TAKES_MASK} if _name == "GlobalAveragePooling1D"
+                    else {Trait.POOLING}
+                ),
+                dtypes=dt.PROMOTES if _mode == "Average" else dt.KEEPS_NUMBERS,
             )
         )  # fmt: skip
 
@@ -220,5 +236,6 @@ for _rank in (1, 2, 3):
                 _name, ADAPTIVE_PARAMS[_rank], _adaptive_rule(_name), lambda p, s: 0, "pooling",
                 f"Takes the {_what} over {_rank}D windows sized to give exactly `output_size` positions.",
                 key_params=("output_size",), positional=("output_size",),
+                traits=frozenset(), dtypes=_pooling_dtypes(_mode, _rank),
             )
         )  # fmt: skip

@@ -27,6 +27,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, ValidationInfo, model_validator
 
+from . import dtypes as dt
 from .base import (
     LayerKind,
     LayerParams,
@@ -34,6 +35,7 @@ from .base import (
     PositiveInt,
     Shape,
     ShapeError,
+    Trait,
     known,
     normalize_axis,
     product,
@@ -293,14 +295,18 @@ def _lookup_shape(name: str):
     return rule
 
 
-for _name, _params, _doc in (
+for _name, _traits, _dtypes, _params, _doc in (
     (
         "StringLookup",
+        {Trait.TAKES_STRINGS, Trait.ENCODES_CATEGORIES, Trait.ADAPTS},
+        dt.STRING_LOOKUP,
         StringLookupParams,
         "Maps strings to integer ids (or encodes them) through a vocabulary.",
     ),
     (
         "IntegerLookup",
+        {Trait.ENCODES_CATEGORIES, Trait.ADAPTS},
+        dt.INTEGER_LOOKUP,
         IntegerLookupParams,
         "Maps integer values to contiguous ids (or encodes them) through a vocabulary.",
     ),
@@ -314,6 +320,9 @@ for _name, _params, _doc in (
             "preprocessing",
             _doc + " The vocabulary comes from `vocabulary`, `vocabulary_file` or `mspec fit`.",
             key_params=("output_mode", "max_tokens"),
+            traits=frozenset(_traits),
+            dtypes=_dtypes,
+            adapt_state="tokens",
         )
     )
 
@@ -365,6 +374,8 @@ register(
         "Hashes strings or integers into `num_bins` ids (or encodes them).",
         key_params=("num_bins", "output_mode"),
         positional=("num_bins",),
+        traits=frozenset({Trait.ENCODES_CATEGORIES, Trait.TAKES_STRINGS}),
+        dtypes=dt.HASHING,
     )
 )
 
@@ -405,6 +416,8 @@ register(
         max_inputs=2,
         key_params=("num_bins", "output_mode"),
         positional=("num_bins",),
+        traits=frozenset({Trait.ENCODES_CATEGORIES, Trait.TAKES_STRINGS}),
+        dtypes=dt.HASHED_CROSSING,
     )
 )
 
@@ -444,6 +457,9 @@ register(
         "preprocessing",
         "Buckets numbers into bins by `bin_boundaries`, or `num_bins` adapted by `mspec fit`.",
         key_params=("num_bins", "output_mode"),
+        traits=frozenset({Trait.ADAPTS, Trait.SCALER}),
+        dtypes=dt.DISCRETIZATION,
+        adapt_state="bin_boundaries",
     )
 )
 
@@ -539,6 +555,9 @@ register(
         "Standardizes, splits and maps text to token ids (or encodes it); the vocabulary comes from "
         "`vocabulary`, `vocabulary_file` or `mspec fit`.",
         key_params=("output_mode", "max_tokens", "output_sequence_length"),
+        traits=frozenset({Trait.ADAPTS, Trait.ENCODES_CATEGORIES, Trait.TAKES_STRINGS}),
+        dtypes=dt.TEXT_VECTORIZATION,
+        adapt_state="tokens",
     )
 )
 
@@ -576,6 +595,8 @@ register(
         "preprocessing",
         "Encodes integer category indexes as one-hot, multi-hot or count vectors.",
         key_params=("num_tokens", "output_mode"),
+        traits=frozenset({Trait.TAKES_IDS}),
+        dtypes=dt.CATEGORY_ENCODING,
     )
 )
 
@@ -589,6 +610,7 @@ register(
     LayerKind(
         "Rescaling", RescalingParams, lambda p, shapes: shapes[0], _no_weights, "core",
         "Computes `inputs * scale + offset`.", key_params=("scale", "offset"), positional=("scale",),
+        traits=frozenset({Trait.KEEPS_MASK, Trait.SCALER}), dtypes=dt.PROMOTES,
     )
 )  # fmt: skip
 
@@ -667,5 +689,8 @@ register(
         "preprocessing",
         "Feature-wise standardization with a given or adapted mean and variance.",
         build_axes=lambda p, shapes: {(0, a): shapes[0][a] for a in p.kept_axes},
+        traits=frozenset({Trait.ADAPTS, Trait.KEEPS_MASK, Trait.SCALER}),
+        dtypes=dt.PROMOTES,
+        adapt_state="mean",
     )
 )

@@ -11,10 +11,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from . import dtypes as dt
 from .base import (
     LayerKind,
     LayerParams,
     Shape,
+    Trait,
     UnknownDim,
     names_for_nulls,
     register,
@@ -97,23 +99,30 @@ def _spatial_rule(name: str, rank: int):
     return rule
 
 
-for _name, _params, _rule, _category, _doc, _keys in (
-    ("Dropout", DropoutParams, _same_shape, "core", "Randomly zeroes inputs during training.", ("rate",)),
+_DROPS = frozenset({Trait.NOISE, Trait.PASSES_IDS, Trait.KEEPS_MASK})
+_NOISE = frozenset({Trait.NOISE, Trait.KEEPS_MASK})
+# The hazards pass does not count these as noise (it walks back through NOISE only): see Trait.NOISE.
+_DROPS_MAPS = frozenset({Trait.PASSES_IDS, Trait.KEEPS_MASK})
+
+for _name, _params, _rule, _category, _doc, _keys, _traits, _dtypes in (
+    ("Dropout", DropoutParams, _same_shape, "core", "Randomly zeroes inputs during training.", ("rate",),
+     _DROPS, dt.DROPOUT),
     ("SpatialDropout1D", SpatialDropoutParams, _spatial_dropout_1d_shape, "core",
-     "Drops whole 1D feature maps during training.", ("rate",)),
+     "Drops whole 1D feature maps during training.", ("rate",), _DROPS, dt.DROPOUT),
     ("SpatialDropout2D", SpatialDropout2DParams, _spatial_rule("SpatialDropout2D", 4), "regularization",
-     "Drops whole 2D feature maps during training.", ("rate",)),
+     "Drops whole 2D feature maps during training.", ("rate",), _DROPS_MAPS, dt.DROPOUT),
     ("SpatialDropout3D", SpatialDropout3DParams, _spatial_rule("SpatialDropout3D", 5), "regularization",
-     "Drops whole 3D feature maps during training.", ("rate",)),
+     "Drops whole 3D feature maps during training.", ("rate",), _DROPS_MAPS, dt.DROPOUT),
     ("GaussianNoise", GaussianNoiseParams, _same_shape, "core", "Adds zero-centred noise during training.",
-     ("stddev",)),
+     ("stddev",), _NOISE, dt.GAUSSIAN_NOISE),
     ("GaussianDropout", GaussianDropoutParams, _same_shape, "core",
-     "Multiplies inputs by 1-centred noise during training.", ("rate",)),
+     "Multiplies inputs by 1-centred noise during training.", ("rate",), _NOISE, dt.GAUSSIAN_DROPOUT),
     ("AlphaDropout", AlphaDropoutParams, _same_shape, "regularization",
      "Dropout that keeps the mean and variance of its inputs (for SELU networks), during training.",
-     ("rate",)),
+     ("rate",), frozenset({Trait.KEEPS_MASK}), dt.ALPHA_DROPOUT),
     ("ActivityRegularization", ActivityRegularizationParams, _same_shape, "regularization",
-     "Returns its input and adds an L1/L2 penalty on it to the training loss.", ("l1", "l2")),
+     "Returns its input and adds an L1/L2 penalty on it to the training loss.", ("l1", "l2"),
+     frozenset({Trait.KEEPS_MASK}), dt.ACTIVITY_PENALTY),
 ):  # fmt: skip
     register(
         LayerKind(
@@ -128,5 +137,7 @@ for _name, _params, _rule, _category, _doc, _keys in (
             key_params=_keys,
             positional=_keys[:1] if _name != "ActivityRegularization" else (),
             import_values={"noise_shape": _noise_shape_names} if _name == "Dropout" else {},
+            traits=_traits,
+            dtypes=_dtypes,
         )
     )

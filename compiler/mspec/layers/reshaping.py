@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import model_validator
 
+from . import dtypes as dt
 from .base import (
     LayerKind,
     LayerParams,
@@ -11,6 +12,7 @@ from .base import (
     PositiveInt,
     Shape,
     ShapeError,
+    Trait,
     any_case,
     format_shape,
     known,
@@ -69,7 +71,7 @@ register(
         "UpSampling1D", UpSampling1DParams,
         lambda p, s: _resize("UpSampling1D", p, s[0], 1, [p.size], [0]), _no_weights, "reshaping",
         "Repeats each step `size` times along the time axis.", key_params=("size",),
-        positional=("size",),
+        positional=("size",), traits=frozenset({Trait.SHAPE_ONLY}), dtypes=dt.SHAPE_ONLY,
     )
 )  # fmt: skip
 register(
@@ -78,6 +80,7 @@ register(
         lambda p, s: _resize("UpSampling2D", p, s[0], 2, as_tuple(p.size, 2), [0, 0]), _no_weights,
         "reshaping", "Scales rows and columns by `size` (repetition or interpolation).",
         key_params=("size", "interpolation"), positional=("size",),
+        traits=frozenset({Trait.SHAPE_ONLY}), dtypes=dt.SHAPE_ONLY,
     )
 )  # fmt: skip
 
@@ -172,6 +175,7 @@ register(
         "ZeroPadding1D", ZeroPadding1DParams, _zero_padding_1d_shape, _no_weights, "reshaping",
         "Adds zeros at the start and end of the time axis.", key_params=("padding",),
         positional=("padding",),
+        traits=frozenset({Trait.PASSES_IDS, Trait.PASSES_STRINGS, Trait.SHAPE_ONLY}), dtypes=dt.SHAPE_ONLY,
     )
 )  # fmt: skip
 register(
@@ -179,6 +183,7 @@ register(
         "ZeroPadding2D", ZeroPadding2DParams, _zero_padding_2d_shape, _no_weights, "reshaping",
         "Adds rows and columns of zeros around an image.", key_params=("padding",),
         positional=("padding",),
+        traits=frozenset({Trait.PASSES_IDS, Trait.PASSES_STRINGS, Trait.SHAPE_ONLY}), dtypes=dt.SHAPE_ONLY,
     )
 )  # fmt: skip
 register(
@@ -187,6 +192,7 @@ register(
         lambda p, s: _cropped("Cropping1D", p, s[0], 1, [_pair(p.cropping, "cropping")]), _no_weights,
         "reshaping", "Removes steps from the start and end of the time axis.", key_params=("cropping",),
         positional=("cropping",),
+        traits=frozenset({Trait.PASSES_IDS, Trait.PASSES_STRINGS, Trait.SHAPE_ONLY}), dtypes=dt.SHAPE_ONLY,
     )
 )  # fmt: skip
 register(
@@ -195,6 +201,7 @@ register(
         lambda p, s: _cropped("Cropping2D", p, s[0], 2, list(_pairs(p.cropping, "cropping"))), _no_weights,
         "reshaping", "Removes rows and columns from the borders of an image.", key_params=("cropping",),
         positional=("cropping",),
+        traits=frozenset({Trait.PASSES_IDS, Trait.PASSES_STRINGS, Trait.SHAPE_ONLY}), dtypes=dt.SHAPE_ONLY,
     )
 )  # fmt: skip
 
@@ -281,6 +288,8 @@ register(
         _no_weights,
         "reshaping",
         "Flattens every axis but the batch axis.",
+        traits=frozenset({Trait.PASSES_IDS, Trait.PASSES_STRINGS, Trait.SHAPE_ONLY}),
+        dtypes=dt.SHAPE_ONLY,
     )
 )
 register(
@@ -293,6 +302,8 @@ register(
         "Reshapes to `target_shape` (batch excluded; one -1 is inferred).",
         key_params=("target_shape",),
         positional=("target_shape",),
+        traits=frozenset({Trait.PASSES_IDS, Trait.PASSES_STRINGS, Trait.SHAPE_ONLY}),
+        dtypes=dt.SHAPE_ONLY,
     )
 )
 register(
@@ -305,6 +316,8 @@ register(
         "Permutes the non-batch axes; `dims` counts from 1.",
         key_params=("dims",),
         positional=("dims",),
+        traits=frozenset({Trait.PASSES_IDS, Trait.PASSES_STRINGS, Trait.SHAPE_ONLY}),
+        dtypes=dt.SHAPE_ONLY,
     )
 )
 register(
@@ -317,6 +330,8 @@ register(
         "Repeats a (batch, features) input `n` times along a new axis 1.",
         key_params=("n",),
         positional=("n",),
+        traits=frozenset({Trait.PASSES_IDS, Trait.PASSES_STRINGS, Trait.SHAPE_ONLY}),
+        dtypes=dt.SHAPE_ONLY,
     )
 )
 
@@ -407,11 +422,14 @@ def _cropping_3d_shape(p: Cropping3DParams, shapes) -> Shape:
     return _resize3d("Cropping3D", p, shape, [1, 1, 1], [-sum(c) for c in crops])
 
 
+# Unlike their 1D and 2D forms, the 3D resizings are not SHAPE_ONLY, and no UpSampling is PASSES_IDS:
+# so the hazards pass and the data binding have always judged them. Keras moves or repeats values in
+# all of them; changing the traits changes MS707 and the id limits of the data check.
 register(
     LayerKind(
         "UpSampling3D", UpSampling3DParams, _up_sampling_3d_shape, _no_weights, "reshaping",
         "Repeats each voxel `size` times along the three spatial axes.", key_params=("size",),
-        positional=("size",),
+        positional=("size",), traits=frozenset({Trait.PASSES_STRINGS}), dtypes=dt.SHAPE_ONLY,
     )
 )  # fmt: skip
 register(
@@ -419,6 +437,7 @@ register(
         "ZeroPadding3D", ZeroPadding3DParams, _zero_padding_3d_shape, _no_weights, "reshaping",
         "Adds zeros at both ends of the three spatial axes of a volume.", key_params=("padding",),
         positional=("padding",),
+        traits=frozenset({Trait.PASSES_IDS, Trait.PASSES_STRINGS}), dtypes=dt.SHAPE_ONLY,
     )
 )  # fmt: skip
 register(
@@ -426,5 +445,6 @@ register(
         "Cropping3D", Cropping3DParams, _cropping_3d_shape, _no_weights, "reshaping",
         "Removes positions from both ends of the three spatial axes of a volume.",
         key_params=("cropping",), positional=("cropping",),
+        traits=frozenset({Trait.PASSES_IDS, Trait.PASSES_STRINGS}), dtypes=dt.SHAPE_ONLY,
     )
 )  # fmt: skip

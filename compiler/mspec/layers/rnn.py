@@ -9,7 +9,18 @@ from typing import Any, Literal
 
 from pydantic import field_validator
 
-from .base import LayerKind, LayerParams, Refusal, Shape, ShapeError, format_shape, register, require_rank
+from . import dtypes as dt
+from .base import (
+    LayerKind,
+    LayerParams,
+    Refusal,
+    Shape,
+    ShapeError,
+    Trait,
+    format_shape,
+    register,
+    require_rank,
+)
 from .call import LayerCall, make_call
 from .rnn_cells import (
     GRUCellParams,
@@ -63,6 +74,7 @@ for _name, _params, _doc in (
             _name, _params, _recurrent_rule(_name), _recurrent_count, "recurrent", _doc,
             build_axes=feature_key, key_params=("units", "return_sequences"), positional=("units",),
             import_refusals={"return_state": refuse_return_state},
+            traits=frozenset({Trait.RECURRENT, Trait.CALL_TAKES_MASK}), dtypes=dt.RECURRENT,
         )
     )  # fmt: skip
 
@@ -168,6 +180,7 @@ register(
         key_params=("layer", "merge_mode"), wraps=True, positional=("layer",),
         import_derived={"backward_layer": _derived_backward_layer},
         import_refusals={"merge_mode": _refuse_no_merge},
+        traits=frozenset({Trait.CALL_TAKES_MASK, Trait.RECURRENT}), dtypes=dt.Delegated.WRAPPED,
     )
 )  # fmt: skip
 
@@ -225,5 +238,6 @@ register(
         "recurrent",
         "Applies `layer` to every time step (axis 1) of its input, with one set of weights.",
         build_axes=_time_distributed_keys, key_params=("layer",), wraps=True, positional=("layer",),
+        traits=frozenset({Trait.KEEPS_MASK}), dtypes=dt.Delegated.WRAPPED,
     )
 )  # fmt: skip

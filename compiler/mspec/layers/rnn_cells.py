@@ -17,6 +17,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
 from .. import vocabulary
+from . import dtypes as dt
 from .base import (
     Activation,
     Constraint,
@@ -29,6 +30,7 @@ from .base import (
     Regularizer,
     Shape,
     ShapeError,
+    Trait,
     register,
     require_known,
     require_rank,
@@ -238,6 +240,7 @@ for _name, _params, _doc in (
         LayerKind(
             _name, _params, _cell_rule(_name), _cell_count, "recurrent cell", _doc,
             key_params=("units",), positional=("units",), is_cell=True,
+            traits=frozenset(), dtypes=dt.Delegated.CELL,
         )
     )  # fmt: skip
 
@@ -278,6 +281,7 @@ register(
         "Runs its `cells` in turn within each time step, each reading the one before's output; "
         "for an RNN's `cell`.",
         key_params=("cells",), positional=("cells",), is_cell=True, cell_parameter="cells",
+        traits=frozenset(), dtypes=dt.Delegated.CELL,
     )
 )  # fmt: skip
 
@@ -340,5 +344,6 @@ register(
         "axis of a (batch, time, features) input.",
         build_axes=feature_key, key_params=("cell", "return_sequences"), positional=("cell",),
         cell_parameter="cell", import_refusals={"return_state": refuse_return_state},
+        traits=frozenset({Trait.CALL_TAKES_MASK, Trait.RECURRENT}), dtypes=dt.RECURRENT,
     )
 )  # fmt: skip

@@ -13,18 +13,16 @@ from typing import Any
 
 from ..backends.codegen.python import layer_names
 from ..graph.model import ModelGraph
+from ..layers.base import Trait
 
 
 def needs_adapt(call: Any) -> bool:
-    """Whether a layer call is a stateful preprocessing layer whose spec gives no state."""
-    kind, p = call.kind.name, call.params
-    if kind == "Normalization":
-        return p.mean is None
-    if kind in ("StringLookup", "IntegerLookup", "TextVectorization"):
-        return p.tokens is None
-    if kind == "Discretization":
-        return p.bin_boundaries is None
-    return False
+    """Whether a layer call is a stateful preprocessing layer whose spec gives no state.
+
+    Such a kind has the ADAPTS trait and names the parameter holding its state (`adapt_state`).
+    """
+    kind = call.kind
+    return Trait.ADAPTS in kind.traits and getattr(call.params, kind.adapt_state) is None
 
 
 def layers_to_adapt(graph: ModelGraph) -> list[str]:

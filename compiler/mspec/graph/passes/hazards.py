@@ -13,67 +13,21 @@ from typing import Any
 
 from ...diagnostics import Diagnostic, Severity
 from ...diagnostics.rules import IMBALANCE_FACTOR
+from ...layers import KindsWith
+from ...layers.base import USES_MASK, Trait
 from ..model import ModelGraph, Node
 from .common import diagnostic
 from .dtypes import refuses_dtype
-from .masks import USES_MASK, destroys_mask, mask_flow
+from .masks import destroys_mask, mask_flow
 
-# Layers that move, copy or drop values without computing on them.
-SHAPE_ONLY = frozenset(
-    {
-        "Flatten", "Reshape", "Permute", "RepeatVector", "Identity", "Cropping1D", "Cropping2D",
-        "ZeroPadding1D", "ZeroPadding2D", "UpSampling1D", "UpSampling2D",
-    }
-)  # fmt: skip
-NOISE = frozenset({"Dropout", "SpatialDropout1D", "GaussianDropout", "GaussianNoise"})
-# Layers that hand their input's values on unchanged (only moved, repeated,
-# dropped or padded with zeros): an Embedding after them still sees
-# the ids, a Normalization the raw values (training data binding, explain's ablation, export's manifest).
-PASS_THROUGH = frozenset(
-    {
-        "Cropping1D",
-        "Cropping2D",
-        "Cropping3D",
-        "Dropout",
-        "Flatten",
-        "Identity",
-        "Masking",
-        "Permute",
-        "RepeatVector",
-        "Reshape",
-        "SpatialDropout1D",
-        "SpatialDropout2D",
-        "SpatialDropout3D",
-        "ZeroPadding1D",
-        "ZeroPadding2D",
-        "ZeroPadding3D",
-    }
-)
-POOLING = frozenset(
-    {
-        "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D",
-        "AveragePooling3D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
-        "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
-    }
-)  # fmt: skip
-ELEMENTWISE_MERGES = frozenset(
-    {"Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"}
-)
-# Values pass these unchanged in meaning (ids stay ids, floats stay floats).
-TRANSPARENT = SHAPE_ONLY | NOISE | POOLING | ELEMENTWISE_MERGES
-ID_LAYERS = frozenset({"Embedding", "ReversibleEmbedding", "CategoryEncoding"})
-# Layers that take raw category values (strings or integers) and make ids or encodings of them.
-STRING_LAYERS = frozenset({"StringLookup", "Hashing", "HashedCrossing", "TextVectorization"})
-CATEGORY_LAYERS = ID_LAYERS | STRING_LAYERS | {"IntegerLookup"}
-SCALERS = frozenset({"Normalization", "Rescaling", "Discretization"})
-# Layers that move strings about (TensorFlow runs them on strings): the strings still reach a later layer.
-STRING_TRANSPARENT = frozenset(
-    {
-        "Flatten", "Reshape", "Permute", "RepeatVector", "Identity", "Concatenate", "Add",
-        "Cropping1D", "Cropping2D", "Cropping3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
-        "UpSampling3D",
-    }
-)  # fmt: skip
+# Values pass layers with these traits unchanged in meaning (ids stay ids, floats stay floats).
+TRANSPARENT = frozenset({Trait.SHAPE_ONLY, Trait.NOISE, Trait.POOLING, Trait.ELEMENTWISE_MERGE})
+# Layers that take raw category values or ids, and make ids, encodings or vectors of them.
+CATEGORY_LAYERS = frozenset({Trait.TAKES_IDS, Trait.ENCODES_CATEGORIES})
+# The kinds that hand their input's values on unchanged (only moved, repeated, dropped or padded
+# with zeros): an Embedding after them still sees the ids, a Normalization the raw values (explain's
+# ablation and export's manifest ask by name).
+PASS_THROUGH = KindsWith(Trait.PASSES_IDS)
 
 BOUNDED_01 = frozenset({"sigmoid", "hard_sigmoid", "softmax", "sparse_sigmoid", "sparsemax"})
 INTEGER_DTYPES = frozenset({"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"})
@@ -149,6 +103,18 @@ def _name(node: Node) -> str | None:
     return node.call.kind.name
 
 
+def _traits(node: Node) -> frozenset[Trait]:
+    """The traits of the layer a node runs (see `_name`); none for a node without a layer."""
+    if node.call is None:
+        return frozenset()
+    call = node.call
+    if call.kind.name == "TimeDistributed":
+        call = getattr(call.params, "layer", None)
+        if call is None:
+            return frozenset()
+    return call.kind.traits
+
+
 def _activation(node: Node) -> str | None:
     """The activation a node applies last, or None when it has no such notion."""
     call = node.call
@@ -190,7 +156,7 @@ def _softmax_on_one_unit(graph: ModelGraph, order: list[Node]) -> list[Diagnosti
 def _final(graph: ModelGraph, node_id: str) -> Node:
     """Walk back from an output through layers that do not change values' range."""
     node = graph.nodes[node_id]
-    while node.call is not None and _name(node) in SHAPE_ONLY | NOISE and len(node.inputs) == 1:
+    while _traits(node) & {Trait.SHAPE_ONLY, Trait.NOISE} and len(node.inputs) == 1:
         node = graph.nodes[node.inputs[0]]
     return node
 
@@ -355,13 +321,13 @@ def _input_values(graph: ModelGraph, order: list[Node]) -> list[Diagnostic]:
         if not incoming:
             raw[node.id] = incoming
             continue
-        layer = _name(node) or "?"
+        layer, traits = _name(node) or "?", _traits(node)
         where = f"{layer} in {graph.label(node.id)}"
         entry_of = spec.inputs
         for source in sorted(incoming):
             kind = kinds[source]
             dtype = entry_of[source].dtype
-            if kind == "string" and layer not in STRING_TRANSPARENT and layer not in STRING_LAYERS:
+            if kind == "string" and not traits & {Trait.PASSES_STRINGS, Trait.TAKES_STRINGS}:
                 report(
                     "MS709",
                     source,
@@ -372,7 +338,7 @@ def _input_values(graph: ModelGraph, order: list[Node]) -> list[Diagnostic]:
                     'integer ids in the data and declare dtype = "int32"',
                     Severity.ERROR,
                 )
-            elif kind == "float" and layer in ID_LAYERS:
+            elif kind == "float" and Trait.TAKES_IDS in traits:
                 report(
                     "MS708",
                     source,
@@ -384,9 +350,9 @@ def _input_values(graph: ModelGraph, order: list[Node]) -> list[Diagnostic]:
                 )
             elif (
                 kind in ("categorical", "integer")
-                and layer not in TRANSPARENT
-                and layer not in CATEGORY_LAYERS
-                and not (kind == "integer" and layer in SCALERS)
+                and not traits & TRANSPARENT
+                and not traits & CATEGORY_LAYERS
+                and not (kind == "integer" and Trait.SCALER in traits)
                 # Where the layer cannot compute with the ids at all, MS306 says so: advice would be noise.
                 and not refuses_dtype(graph, node)
             ):
@@ -403,7 +369,7 @@ def _input_values(graph: ModelGraph, order: list[Node]) -> list[Diagnostic]:
                     hint,
                     Severity.WARNING,
                 )
-        raw[node.id] = incoming if layer in TRANSPARENT else frozenset()
+        raw[node.id] = incoming if traits & TRANSPARENT else frozenset()
     return found
 
 
@@ -456,7 +422,7 @@ def _first_user(graph: ModelGraph, start: Node) -> Node | None:
             continue
         seen.add(node_id)
         node = graph.nodes[node_id]
-        if node.call is not None and node.call.kind.name in USES_MASK:
+        if node.call is not None and node.call.kind.traits & USES_MASK:
             return node
         frontier.extend(graph.successors[node_id])
     return None

@@ -22,7 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ...diagnostics import Diagnostic, Severity
-from ...layers.base import format_shape
+from ...layers import REGISTRY
+from ...layers.base import MASK_AWARE, Trait, format_shape
 from ..model import ModelGraph, Node
 from .common import diagnostic
 
@@ -37,26 +38,8 @@ class _Batch:
 BATCH = _Batch()
 Dims = tuple  # of int | None | BATCH
 
-# Layers whose `supports_masking` is set and which keep Keras' default compute_mask: the
-# output carries the (first) input's mask unchanged, whatever the layer does to the shape.
-KEEPS_MASK = frozenset(
-    {
-        "Activation", "ActivityRegularization", "AlphaDropout", "BatchNormalization", "Dense",
-        "Dropout", "ELU", "GaussianDropout", "GaussianNoise", "GroupNormalization",
-        "GroupQueryAttention", "Identity", "LayerNormalization", "LeakyReLU", "MultiHeadAttention",
-        "Normalization", "PReLU", "ReLU", "Rescaling", "Softmax", "SpatialDropout1D",
-        "SpatialDropout2D", "SpatialDropout3D", "TimeDistributed", "UnitNormalization",
-    }
-)  # fmt: skip
-RECURRENT = frozenset({"LSTM", "GRU", "SimpleRNN", "RNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"})
-ATTENTION = frozenset({"Attention", "AdditiveAttention"})
-MULTI_HEAD = frozenset({"MultiHeadAttention", "GroupQueryAttention"})
-# Merges that OR their inputs' masks when every input has one (and drop them otherwise).
-OR_MERGES = frozenset({"Add", "Subtract", "Average"})
-# Merges that also fill each masked input's padding before combining (so they use the mask).
-FILLING_MERGES = frozenset({"Maximum", "Minimum", "Multiply"})
-# Layers whose `call` takes a mask: TimeDistributed hands them each step's slice of its mask.
-TAKES_MASK = RECURRENT | {"Bidirectional", "Softmax", "BatchNormalization", "GlobalAveragePooling1D"}
+# Which rule below applies to a layer is declared with its kind, as its mask traits (`Trait`): the
+# checks here read them, so that a new kind is described in its family module only.
 
 
 @dataclass(frozen=True)
@@ -155,21 +138,21 @@ def mask_flow(graph: ModelGraph) -> tuple[dict[str, Mask | None], dict[str, list
 
 def _step(node: Node, incoming: list, shapes: list[Dims], out: Dims, found: list) -> Mask | None:
     """The mask of one node's output; appends the failing uses of its inputs' masks to `found`."""
-    name, params = node.call.kind.name, node.call.params
+    name, params, traits = node.call.kind.name, node.call.params, node.call.kind.traits
     first = incoming[0]
-    if name in ("Embedding", "ReversibleEmbedding"):
+    if Trait.MAKES_MASK in traits:
+        if name == "Masking":
+            return Mask(out[:-1], node.id)
         return Mask(shapes[0], node.id) if getattr(params, "mask_zero", False) else None
-    if name == "Masking":
-        return Mask(out[:-1], node.id)
-    if name in ATTENTION:
+    if Trait.ATTENTION in traits:
         found += _attention(incoming, shapes, out)
         return first
-    if name in MULTI_HEAD:
+    if Trait.MULTI_HEAD_ATTENTION in traits:
         found += _multi_head(name, params, incoming, shapes)
         return first
-    if name in OR_MERGES:
+    if Trait.MERGES_MASKS in traits:
         return _or_merge(incoming)
-    if name in FILLING_MERGES:
+    if Trait.FILLS_MASKED in traits:
         return _filling_merge(incoming, shapes, out, found)
     if name == "Concatenate":
         return _concatenate(params.axis, incoming, shapes, found)
@@ -178,13 +161,13 @@ def _step(node: Node, incoming: list, shapes: list[Dims], out: Dims, found: list
     if name == "TimeDistributed":
         found += _time_distributed(params.layer, first, shapes[0], out)
         return first
-    if name in RECURRENT or name == "Bidirectional":
+    if Trait.RECURRENT in traits:
         found += _recurrent(name, params, first, shapes[0], out)
         return first if _returns_sequences(name, params) else None
-    if name in TAKES_MASK:
+    if Trait.CALL_TAKES_MASK in traits:
         found += _uses(name, params, first, shapes[0])
         return None if name == "GlobalAveragePooling1D" else first
-    return first if name in KEEPS_MASK else None
+    return first if Trait.KEEPS_MASK in traits else None
 
 
 def _uses(name: str, params, mask: Mask, shape: Dims) -> list[MaskProblem]:
@@ -378,12 +361,12 @@ def _time_distributed(layer, mask: Mask, shape: Dims, out: Dims) -> list[MaskPro
     """TimeDistributed checks its mask's steps, then hands each step's slice to a layer that takes one."""
     if len(mask.shape) < 2 or _conflict(mask.shape[1], shape[1]) or _conflict(shape[1], mask.shape[1]):
         return [MaskProblem(mask, f"a mask with the {show(shape[:2])} steps of its input")]
-    name = layer.kind.name
-    if name not in TAKES_MASK:
+    name, traits = layer.kind.name, layer.kind.traits
+    if Trait.CALL_TAKES_MASK not in traits:
         return []
     inner_mask = Mask((mask.shape[0], *mask.shape[2:]), mask.producer)
     inner_in, inner_out = (shape[0], *shape[2:]), (out[0], *out[2:])
-    if name in RECURRENT or name == "Bidirectional":
+    if Trait.RECURRENT in traits:
         problems = _recurrent(name, layer.params, inner_mask, inner_in, inner_out)
     else:
         problems = _uses(name, layer.params, inner_mask, inner_in)
@@ -395,25 +378,18 @@ def _time_distributed(layer, mask: Mask, shape: Dims, out: Dims) -> list[MaskPro
 
 # --- Where a mask is destroyed (MS710) ---------------------------------------------
 
-# Layers that support masking although they hand no mask on (they consume it, or, for Dot, drop it
-# on purpose): Keras does not warn there.
-_MASK_AWARE = (
-    KEEPS_MASK | RECURRENT | ATTENTION | MULTI_HEAD | OR_MERGES | FILLING_MERGES | TAKES_MASK
-    | {"Bidirectional", "Concatenate", "Dot", "Masking"}
-)  # fmt: skip
-# Layers whose `call` reads a mask: where a destroyed mask would have been used.
-USES_MASK = RECURRENT | ATTENTION | MULTI_HEAD | FILLING_MERGES | TAKES_MASK | {"Bidirectional"}
-
 
 def destroys_mask(node: Node) -> bool:
     """Whether Keras drops a mask given to this layer with its warning ("does not support masking").
 
-    An Embedding supports masking only when it makes a mask of its own (mask_zero).
+    The layers with a mask trait support masking (`layers.base.MASK_AWARE`), even those that hand
+    no mask on (they consume it, or, for Dot, drop it on purpose): Keras does not warn there. An
+    Embedding supports masking only when it makes a mask of its own (mask_zero); Masking always does.
     """
-    name = node.call.kind.name
-    if name in ("Embedding", "ReversibleEmbedding"):
-        return not getattr(node.call.params, "mask_zero", False)
-    return name not in _MASK_AWARE
+    traits = node.call.kind.traits
+    if Trait.MAKES_MASK in traits:
+        return not getattr(node.call.params, "mask_zero", True)
+    return not traits & MASK_AWARE
 
 
 # --- The check -------------------------------------------------------------------
@@ -465,7 +441,7 @@ def _hint(layer: str, made_by: str, mask: Mask) -> str:
     if len(mask.shape) <= 2:
         return f"{undo}, or keep the layers between the {made_by} and the {layer} on one steps axis"
     one_axis = f"reshape the {what} to one sequence axis (batch, steps) before the {made_by}"
-    if layer in MULTI_HEAD:
+    if Trait.MULTI_HEAD_ATTENTION in REGISTRY[layer].traits:
         last = len(mask.shape) - 1
         return f"{undo}, {one_axis}, or attend over the last steps axis only (attention_axes = [{last}])"
     return f"{undo}, or {one_axis}"

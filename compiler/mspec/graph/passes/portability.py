@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...diagnostics import Diagnostic, Severity
-from ...layers.base import ShapeError
+from ...layers.base import ShapeError, Trait
 from ...layers.call import LayerCall
 from ...layers.geometry import as_tuple, spatial_axes
 from ...layers.rnn_cells import lone_cell_stacks
@@ -22,12 +22,6 @@ from ..model import ModelGraph
 from .common import diagnostic
 
 WHERE = "it runs on GPU, on JAX, and on a CPU with oneDNN (TF_ENABLE_ONEDNN_OPTS=1)"
-
-# ConvLSTM3D convolves through the 3D kernels, which take channels_first: it runs everywhere.
-# STFTSpectrogram computes its transform as a 2D convolution in the layer's data_format.
-_CONV = ("Conv1D", "Conv2D", "ConvLSTM1D", "ConvLSTM2D", "STFTSpectrogram")
-_TRANSPOSE = ("Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose")
-_DEPTHWISE = ("DepthwiseConv2D", "SeparableConv2D")
 
 
 def limitations(call: LayerCall, shapes: list | None = None) -> Iterator[tuple[str, str]]:
@@ -40,15 +34,15 @@ def limitations(call: LayerCall, shapes: list | None = None) -> Iterator[tuple[s
     if isinstance(inner, LayerCall):
         for message, hint in limitations(inner):
             yield f"{message} (inside {call.kind.name})", hint
-    name, p = call.kind.name, call.params
+    name, p, traits = call.kind.name, call.params, call.kind.traits
     channels_first = getattr(p, "data_format", None) == "channels_first"
-    if name in _CONV and channels_first and getattr(p, "groups", 1) == 1:
+    if Trait.CPU_CHANNELS_LAST in traits and channels_first and getattr(p, "groups", 1) == 1:
         yield (
             f"{name} with data_format 'channels_first' does not run on TensorFlow's CPU kernels without "
             f"oneDNN (they convolve channels-last tensors only: UnimplementedError); {WHERE}",
             "use channels_last for a model that runs on every CPU",
         )
-    if name in _TRANSPOSE:
+    if Trait.CPU_TRANSPOSE_LIMITS in traits:
         if max(p.dilation) > 1:
             yield (
                 f"{name} with dilation_rate {p.dilation_rate} does not run on TensorFlow's CPU kernels "
@@ -108,7 +102,7 @@ def limitations(call: LayerCall, shapes: list | None = None) -> Iterator[tuple[s
         )
     if shapes is not None and (problem := _orthogonal_activity_over_batch(call, shapes)):
         yield problem
-    if name in _DEPTHWISE and len(set(p.stride)) > 1:
+    if Trait.CPU_EQUAL_STRIDES in traits and len(set(p.stride)) > 1:
         yield (
             f"{name} with unequal strides {p.strides} does not run on TensorFlow's CPU kernels without "
             f"oneDNN (their depthwise convolution needs equal strides); {WHERE}",
