@@ -171,7 +171,7 @@ def _shares_before_training(spec: Path, arrays: dict[str, np.ndarray]):
     import keras
 
     from mspec import check
-    from mspec.explain.balance import make_balance_callback
+    from mspec.training.balance import make_balance_callback
 
     class SharesBeforeTraining(keras.callbacks.Callback):
         def __init__(self) -> None:
@@ -280,12 +280,12 @@ def by_length(cells: list[Cell]) -> list[dict]:
 
     A run cut after n epochs is the run of n epochs (same seed, same batches). Counts, over every
     branch of every long cell, the MS604 warnings on branches with a planted signal (false alarms)
-    and without (hits): those `mspec fit` gives (`mspec.explain.verdicts`) and those of the rule
+    and without (hits): those `mspec fit` gives (`mspec.training.verdicts`) and those of the rule
     before it.
     """
     from mspec import check_text
-    from mspec.explain import balance_points
-    from mspec.explain.verdicts import balance_diagnostics
+    from mspec.graph.merge_points import balance_points
+    from mspec.training.verdicts import balance_diagnostics
 
     rows = []
     longest = max(EPOCHS)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from mspec import check_text
-from mspec.explain import balance_points
+from mspec.graph.merge_points import balance_points
 
 from support.paths import ROOT
 
@@ -44,7 +44,7 @@ loss = "mse"
 
 
 def _judged(position: int, shares: list[float], before: float | None = None):
-    from mspec.explain.verdicts import judge
+    from mspec.training.verdicts import judge
 
     (point,) = balance_points(check_text(TWO_BRANCHES).graph)
     initial = None if before is None else {point.key(position): before}
@@ -127,7 +127,7 @@ def test_a_dominance_that_fades_or_is_too_early_is_not_reported() -> None:
 
 
 def _diagnostics(narrow: list[float], before: float) -> list[str]:
-    from mspec.explain.verdicts import balance_diagnostics
+    from mspec.training.verdicts import balance_diagnostics
 
     result = check_text(TWO_BRANCHES)
     (point,) = balance_points(result.graph)

@@ -17,8 +17,8 @@ from click.testing import CliRunner
 
 from mspec import check_text
 from mspec.cli import main
-from mspec.explain import balance_points
 from mspec.explain.output import to_json, to_text
+from mspec.graph.merge_points import balance_points
 
 ROWS = 3000
 
@@ -143,7 +143,7 @@ seed = 5
 SHARES_ON = """
 import json, sys, numpy as np
 from mspec.api import build_model, check_text
-from mspec.explain.balance import make_balance_callback
+from mspec.training.balance import make_balance_callback
 result = check_text(sys.stdin.read())
 model = build_model(result)
 rng = np.random.default_rng(0)

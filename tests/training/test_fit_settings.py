@@ -120,8 +120,8 @@ def test_fit_says_which_validation_data_it_uses(tmp_path: Path) -> None:
     lines: list[str] = []
     result = mspec.fit(spec, data, validation=data, epochs=1, verbose=0, log=lines.append)
     assert f"validating on {data}, in place of [train] validation_split = 0.5" in lines
-    assert "balance of the input branches not judged: 1 epoch trained, and MS603 and MS604 need 3" in (
-        lines[-1]
+    assert (
+        "balance of the input branches not judged: 1 epoch trained, and MS603 and MS604 need 3" in (lines[-1])
     )
     # All 64 rows trained (2 batches of 32), none held out.
     assert result.run["settings"]["validation_split"] == 0.0

@@ -78,7 +78,7 @@ class Contract:
 
 def contract(result: CheckResult) -> Contract:
     """The contract of a spec that checked without errors."""
-    from ..backends.codegen.python import layer_names
+    from ..graph.layer_names import layer_names
 
     spec, graph = result.spec, result.graph
     if spec is None or graph is None:

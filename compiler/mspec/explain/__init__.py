@@ -1,17 +1,15 @@
-"""Which input drives a trained model, and does one input overwhelm the others.
+"""Which input drives a trained model.
 
 `mspec explain` measures, per output, how much the loss (and the first
 metric) worsens when one input's rows are shuffled (permutation importance)
-or replaced by a typical value (ablation); `mspec fit` records, per epoch,
-each input branch's share of the gradient at the first merge it feeds
-(balance). Nothing here imports a framework until it runs.
+or replaced by a typical value (ablation), and shows beside it the balance of
+the input branches that `mspec fit` recorded (mspec.training.balance).
+Nothing here imports a framework until it runs.
 """
 
 from __future__ import annotations
 
-from .branches import MergePoint, balance_points
-
-__all__ = ["MergePoint", "balance_points", "explain"]
+__all__ = ["explain"]
 
 
 def explain(*args, **kwargs):

@@ -182,7 +182,7 @@ def explain(
 
     keras = import_keras()  # before losses.py imports it: TensorFlow's start-up notes stay out of sight
 
-    from .losses import scorings
+    from ..training.losses import scorings
 
     keras_model = model if not isinstance(model, (str, os.PathLike)) else keras.saving.load_model(model)
     output_names = _output_names(keras_model, result)
@@ -229,7 +229,7 @@ def explain(
 
 
 def _output_names(model: Any, result: CheckResult) -> list[str]:
-    from .losses import model_output_names
+    from ..training.losses import model_output_names
 
     names = model_output_names(model)
     if sorted(names) != sorted(result.spec.outputs):
@@ -324,7 +324,7 @@ def _nearest_to_mean(array: np.ndarray, readers, graph: Any, model: Any, masked:
     """The id whose Embedding row is nearest the data's average row (weighted by how often each id occurs)."""
     if model is None or len(readers) != 1 or readers[0][1].kind.name != "Embedding":
         return None
-    from ..backends.codegen.python import layer_names
+    from ..graph.layer_names import layer_names
 
     try:
         layer = model.get_layer(layer_names(graph)[readers[0][0]])
@@ -482,7 +482,7 @@ def _by_output(predicted: Any, output_names: list[str]) -> dict[str, np.ndarray]
 
 
 def _report(score, o: int, variants, totals: _Totals, singles, group_list, repeats) -> OutputReport:
-    from .losses import metric_higher_is_better
+    from ..training.losses import metric_higher_is_better
 
     base_loss = totals.loss(0, o)
     base_metric = totals.metric(0, o)
@@ -529,7 +529,7 @@ def _attach_balance(explanation: Explanation, result: CheckResult, model: Any, h
     """The final branch shares recorded by `mspec fit`, from the history beside the model."""
     import json
 
-    from .branches import balance_points
+    from ..graph.merge_points import balance_points
 
     if history is None and isinstance(model, (str, os.PathLike)):
         path = Path(model)

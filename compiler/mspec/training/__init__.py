@@ -1,7 +1,9 @@
-"""Training a spec's model on named data: `mspec fit` and `mspec.fit`.
+"""Training a spec's model on named data: `mspec fit` and `mspec.fit`, and what a run records.
 
-Nothing here imports a framework, nor NumPy, until a run starts: the command
-line loads this package for every command, `lint` included.
+Besides the history, a run records each input branch's share of the gradient
+at the merges (balance.py) and judges it (verdicts.py: MS603, MS604).
+Nothing here imports a framework, nor NumPy, until a run starts: on a core
+install, `mspec fit` must get as far as saying which extra is missing.
 """
 
 _EXPORTS = {

@@ -287,8 +287,8 @@ BALANCE_SAMPLE_ROWS = 512
 
 
 def _balance_callback(model: Any, result: CheckResult, settings: FitSettings, training: _Training):
-    """The callback recording each input branch's share of the gradient at the merges (see mspec.explain)."""
-    from ..explain.balance import make_balance_callback
+    """The callback recording each input branch's share of the gradient at the merges (see balance.py)."""
+    from .balance import make_balance_callback
 
     x, y = training.sample(BALANCE_SAMPLE_ROWS)
     return make_balance_callback(model, result.graph, x, y, settings.balance_threshold)
@@ -296,7 +296,7 @@ def _balance_callback(model: Any, result: CheckResult, settings: FitSettings, tr
 
 def _note_unjudged_balance(history: dict[str, list[float | None]], log: Callable[[str], None]) -> None:
     """Say so when a run was too short for the balance verdicts, rather than stay silent."""
-    from ..explain.verdicts import MIN_JUDGED_EPOCHS, judged
+    from .verdicts import MIN_JUDGED_EPOCHS, judged
 
     epochs = len(history.get("loss", []))
     if not judged(epochs):

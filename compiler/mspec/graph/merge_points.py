@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..backends.codegen.python import layer_names
-from ..graph.model import ModelGraph
 from ..syntax.document import DataPath
+from .layer_names import layer_names
+from .model import ModelGraph
 
 
 @dataclass(frozen=True)

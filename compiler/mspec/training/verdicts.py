@@ -1,7 +1,7 @@
 """The balance verdicts on recorded branch shares: MS603 (a branch overwhelms) and MS604 (a dead input).
 
 No framework needed: the shares come from `balance.BalanceCallback` (during
-`mspec fit`), the widths from the graph (`branches.balance_points`).
+`mspec fit`), the widths from the graph (`graph.merge_points.balance_points`).
 
 Verdicts are given on the second half of the epochs (the judged window), and
 only once it holds at least MIN_JUDGED_EPOCHS epochs: early shares move by
@@ -32,7 +32,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from ..diagnostics import Diagnostic, Severity
-from .branches import MergePoint
+from ..graph.merge_points import MergePoint
 
 # A branch whose share stays below this in the second half of training is a dead input.
 DEAD_SHARE = 0.01

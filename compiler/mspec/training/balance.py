@@ -2,7 +2,7 @@
 
 After every epoch, on a fixed sample of training rows (the first 512), the
 model is run through a probe that also returns the tensors entering each
-measured merge (see `branches.balance_points`), and the total loss (the
+measured merge (see `graph.merge_points.balance_points`), and the total loss (the
 outputs' losses, weighted as compiled) is differentiated with respect to
 those tensors. A branch's *signal* is
 
@@ -37,8 +37,8 @@ import keras
 import numpy as np
 
 from ..diagnostics import Diagnostic
+from ..graph.merge_points import MergePoint, balance_points
 from ..graph.model import ModelGraph
-from .branches import MergePoint, balance_points
 from .losses import OutputScoring, model_input_names, model_output_names, scorings
 from .verdicts import DEAD_SHARE, balance_diagnostics
 
