@@ -5,7 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from mspec.layers import KIND_MODULES, REGISTRY, KindsWith, Trait, load_all
+from mspec.layers import KIND_MODULES, REGISTRY, KindsWith, Trait, index_source, load_all
+
+from support.golden import check_golden
+from support.paths import ROOT
 
 
 def test_index_matches_registrations() -> None:
@@ -59,3 +62,8 @@ def test_kinds_with_a_trait_load_only_the_kind_asked_about() -> None:
     assert "mspec.layers.regularization" in loaded and "mspec.layers.core" in loaded
     assert "mspec.layers.convolutional" not in loaded and "mspec.layers.rnn" not in loaded
     assert set(KindsWith(Trait.TAKES_IDS)) == {"CategoryEncoding", "Embedding", "ReversibleEmbedding"}
+
+
+def test_index_is_current(update_golden: bool) -> None:
+    # Regenerate with `python -m mspec.backends.docgen` (or pytest --update-golden) after adding a kind.
+    check_golden(ROOT / "compiler" / "mspec" / "layers" / "index.py", index_source(), update_golden)

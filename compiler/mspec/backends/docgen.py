@@ -1,9 +1,10 @@
 """Generate the reference pages (layers, diagnostic codes) from the layer and rule registries.
 
-`python -m mspec.backends.docgen` rewrites docs/layers.md and docs/diagnostics.md, and
-the rule tables of README.md (between `<!-- rules:PREFIX -->` and `<!-- /rules -->`);
-`python -m mspec.backends.docgen FOLDER` writes all three into FOLDER instead. A test
-fails when the committed pages or tables differ from what this produces.
+`python -m mspec.backends.docgen` rewrites docs/layers.md and docs/diagnostics.md, the
+rule tables of README.md (between `<!-- rules:PREFIX -->` and `<!-- /rules -->`), and the
+layer registry's index (`mspec/layers/index.py`, which module declares each kind);
+`python -m mspec.backends.docgen FOLDER` writes the first three into FOLDER instead. A test
+fails when the committed pages, tables or index differ from what this produces.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import types
 import typing
 from pathlib import Path
 
-from ..layers import load_all
+from ..layers import index_source, load_all
 from ..layers.base import ACTIVATIONS, Described, KerasNamed
 
 _NAMED_LISTS = {tuple(ACTIVATIONS): "activation name"}
@@ -211,17 +212,23 @@ def with_rule_tables(readme: str) -> str:
 PAGES = {"layers.md": layers_page, "diagnostics.md": diagnostics_page}
 
 
-def main(docs: Path = Path("docs"), readme: Path = Path("README.md")) -> int:
-    """Write the pages into `docs`, and README.md with its rule tables generated to `readme`."""
+# The lazy registry's index: a module of the package, so only regenerated in place.
+INDEX = Path(__file__).resolve().parent.parent / "layers" / "index.py"
+
+
+def main(docs: Path = Path("docs"), readme: Path = Path("README.md"), index: Path | None = INDEX) -> int:
+    """Write the pages into `docs`, README.md with its rule tables to `readme`, the layer index to `index`."""
     for name, render in PAGES.items():
         (docs / name).write_text(render(), encoding="utf-8")
     source = Path("README.md")
     if source.is_file():
         readme.write_text(with_rule_tables(source.read_text(encoding="utf-8")), encoding="utf-8")
+    if index is not None:
+        index.write_text(index_source(), encoding="utf-8")
     return 0
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1:
-        sys.exit(main(Path(sys.argv[1]), Path(sys.argv[1]) / "README.md"))
+        sys.exit(main(Path(sys.argv[1]), Path(sys.argv[1]) / "README.md", index=None))
     sys.exit(main())

@@ -8,7 +8,10 @@ groups them under `keras/src/layers/<family>/`.
 `REGISTRY` maps a Keras class name to its kind. It loads lazily: looking up
 `Dense` imports only the module that declares it, so linting a spec pays
 only for the layer kinds it uses (each kind's pydantic model costs time to
-create). Iterating over the registry loads every module.
+create). Iterating over the registry loads every module. Which module
+declares a kind is read from `index`, generated from the family modules
+(`index_source`, written by `python -m mspec.backends.docgen`): adding a
+kind means declaring it in its family module, then regenerating.
 """
 
 from __future__ import annotations
@@ -18,89 +21,10 @@ from collections.abc import Iterator, Mapping, Set
 
 from . import base
 from .base import Dim, LayerKind, LayerParams, Shape, ShapeError, Trait, format_shape
+from .index import KIND_MODULES  # the module declaring each kind, generated (see index_source)
 
-# The module declaring each kind. A test checks this index against what the
-# modules actually register, so it cannot drift.
-KIND_MODULES: dict[str, str] = {
-    **dict.fromkeys(["Activation", "ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax"], "activations"),
-    **dict.fromkeys(
-        ["AdditiveAttention", "Attention", "GroupQueryAttention", "MultiHeadAttention"], "attention"
-    ),
-    **dict.fromkeys(
-        [
-            "Conv1D", "Conv1DTranspose", "Conv2D", "Conv2DTranspose", "Conv3D", "Conv3DTranspose",
-            "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D",
-        ],
-        "convolutional",
-    ),
-    **dict.fromkeys(
-        ["Dense", "EinsumDense", "Embedding", "Identity", "Masking", "ReversibleEmbedding"], "core"
-    ),
-    **dict.fromkeys(
-        ["Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply", "Subtract"], "merging"
-    ),
-    **dict.fromkeys(
-        [
-            "BatchNormalization", "GroupNormalization", "LayerNormalization", "RMSNormalization",
-            "SpectralNormalization", "UnitNormalization",
-        ],
-        "normalization",
-    ),
-    **dict.fromkeys(
-        [
-            "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
-            "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D",
-            "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "GlobalAveragePooling1D",
-            "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
-            "GlobalMaxPooling3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D",
-        ],
-        "pooling",
-    ),
-    # Keras' preprocessing family, split as its subfolders are: features, images, augmentations, audio.
-    **dict.fromkeys(
-        [
-            "CategoryEncoding", "Discretization", "HashedCrossing", "Hashing", "IntegerLookup",
-            "Normalization", "Rescaling", "StringLookup", "TextVectorization",
-        ],
-        "preprocessing",
-    ),
-    **dict.fromkeys(
-        [
-            "CenterCrop", "RandomBrightness", "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation",
-            "RandomTranslation", "RandomZoom", "Resizing",
-        ],
-        "image_preprocessing",
-    ),
-    **dict.fromkeys(
-        [
-            "AugMix", "AutoContrast", "ContrastLimitedAdaptiveHistogramEqualization", "CutMix",
-            "Equalization", "MixUp", "RandAugment", "RandomColorDegeneration", "RandomColorJitter",
-            "RandomElasticTransform", "RandomErasing", "RandomGaussianBlur", "RandomGrayscale", "RandomHue",
-            "RandomInvert", "RandomPerspective", "RandomPosterization", "RandomSaturation", "RandomSharpness",
-            "RandomShear", "Solarization",
-        ],
-        "augmentation",
-    ),
-    **dict.fromkeys(["MelSpectrogram", "STFTSpectrogram"], "audio"),
-    **dict.fromkeys(
-        [
-            "ActivityRegularization", "AlphaDropout", "Dropout", "GaussianDropout", "GaussianNoise",
-            "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
-        ],
-        "regularization",
-    ),
-    **dict.fromkeys(
-        [
-            "Cropping1D", "Cropping2D", "Cropping3D", "Flatten", "Permute", "RepeatVector", "Reshape",
-            "UpSampling1D", "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
-        ],
-        "reshaping",
-    ),
-    # Keras' rnn family: the layers and wrappers, the cells (and RNN, which runs them), ConvLSTM.
-    **dict.fromkeys(["Bidirectional", "GRU", "LSTM", "SimpleRNN", "TimeDistributed"], "rnn"),
-    **dict.fromkeys(["GRUCell", "LSTMCell", "RNN", "SimpleRNNCell", "StackedRNNCells"], "rnn_cells"),
-    **dict.fromkeys(["ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"], "conv_lstm"),
-}  # fmt: skip
+# The modules that declare no kind: what the family modules share, and the generated index.
+SHARED_MODULES = frozenset({"base", "call", "dtypes", "exclusions", "geometry", "index"})
 
 
 class _LazyRegistry(Mapping[str, LayerKind]):
@@ -152,6 +76,37 @@ def load_all() -> dict[str, LayerKind]:
     for module in sorted(set(KIND_MODULES.values())):
         importlib.import_module(f"{__name__}.{module}")
     return dict(base.REGISTRY)
+
+
+def declared_modules() -> dict[str, str]:
+    """Import every family module in this package and return the module declaring each kind.
+
+    A kind belongs to the module defining its parameters (a test checks that this module
+    registers it); the generated index (`index_source`) is written from this.
+    """
+    import pkgutil
+
+    for info in pkgutil.iter_modules(__path__):
+        if info.name not in SHARED_MODULES:
+            importlib.import_module(f"{__name__}.{info.name}")
+    return {name: kind.params.__module__.rpartition(".")[2] for name, kind in sorted(base.REGISTRY.items())}
+
+
+def index_source() -> str:
+    """The text of `layers/index.py`: `KIND_MODULES` as the family modules declare it."""
+    lines = [
+        '"""The module declaring each layer kind, for the lazy registry.',
+        "",
+        "Generated from the family modules by `python -m mspec.backends.docgen`; do not edit by hand.",
+        "A test fails when it differs from what the modules declare.",
+        '"""',
+        "",
+        "KIND_MODULES: dict[str, str] = {",
+        *(f'    "{name}": "{module}",' for name, module in declared_modules().items()),
+        "}",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 __all__ = [
