@@ -132,6 +132,15 @@ def _spec(inputs: dict, layers: list) -> dict:
     }
 
 
+def _add_of(sources: list[str]) -> dict:
+    return {
+        "model": {"name": "dtypes"},
+        "inputs": {"flags": {"shape": [4], "dtype": "bool"}, "x": {"shape": [4]}},
+        "merges": {"sum": {"type": "Add", "from": sources}},
+        "outputs": {"out": {"from": "sum", "loss": "mse"}},
+    }
+
+
 MODELS = {
     "int32 into Activation(sigmoid)": (
         _spec({"ids": {"shape": [4], "dtype": "int32"}}, [{"type": "Activation", "activation": "sigmoid"}]),
@@ -272,6 +281,16 @@ MODELS = {
             [{"type": "RandomHue", "factor": 0.5}, {"type": "Activation", "activation": "sigmoid"}],
         ),
         ["MS306"],
+    ),
+    # Found by the random dtype models: Keras adds two inputs at a time, left to right, so two booleans
+    # are added first (TensorFlow refuses, JAX runs); a float between them makes every step float.
+    "Add of bool, bool, float32": (
+        _add_of(["flags", "flags", "x"]),
+        ["MS305"],
+    ),
+    "Add of bool, float32, bool": (
+        _add_of(["flags", "x", "flags"]),
+        [],
     ),
     "RandomPosterization on float images": (
         _spec({"image": {"shape": [8, 8, 3]}}, [{"type": "RandomPosterization", "factor": 4}]),

@@ -156,6 +156,9 @@ class Family:
     # A merge whose inputs are promoted to one dtype first computes with that one (Add of float32 and bool
     # is an Add of float32s); else each input's dtype counts (HashedCrossing hashes each input).
     promoted: bool = False
+    # A merge Keras computes two inputs at a time, left to right (Add, Multiply, Maximum, Minimum, Average):
+    # each step promotes its own pair, so [bool, bool, float32] first adds two booleans.
+    folds: bool = False
     # What a merge does with inputs of different dtypes (after the float cast), whatever they are.
     mixed: Runs = Runs.EVERYWHERE
     # How to give the layer what it takes, where the usual advice (vectors for ids, floats) does not fit.
@@ -186,6 +189,7 @@ def family(
     tensorflow_training: Output = computed,
     jax_training: Output = computed,
     promoted: bool = False,
+    folds: bool = False,
     mixed: Runs = Runs.EVERYWHERE,
     hint: str | None = None,
 ) -> Family:
@@ -200,6 +204,7 @@ def family(
         jax_training,
         keeps=output in (keep, promote, unchanged, arithmetic, matmul),
         promoted=promoted,
+        folds=folds,
         mixed=mixed,
         hint=hint,
     )
@@ -323,13 +328,25 @@ def _activation(params: Any) -> Family:
 # --- Merges ------------------------------------------------------------------------------------------
 
 CONCATENATES = family("concatenates", "only joins values", promote, promoted=True)
-ADDS = family("adds", "adds numbers", arithmetic, tensorflow=[BOOL], promoted=True)
+ADDS = family("adds", "adds numbers", arithmetic, tensorflow=[BOOL], promoted=True, folds=True)
 COMBINES = family(
-    "combines numbers", "computes with numbers", arithmetic, fails=[STRING], tensorflow=[BOOL], promoted=True
+    "combines numbers",
+    "computes with numbers",
+    arithmetic,
+    fails=[STRING],
+    tensorflow=[BOOL],
+    promoted=True,
+    folds=True,
 )
 SUBTRACTS = family("subtracts", "subtracts numbers", arithmetic, fails=[BOOL, STRING], promoted=True)
 AVERAGES_INPUTS = family(
-    "averages inputs", "averages numbers", true_divide, fails=[STRING], tensorflow=[BOOL], promoted=True
+    "averages inputs",
+    "averages numbers",
+    true_divide,
+    fails=[STRING],
+    tensorflow=[BOOL],
+    promoted=True,
+    folds=True,
 )
 DOT = family("dot product", "multiplies numbers", matmul, fails=[STRING], promoted=True)
 # normalize = true: each input is L2-normalized first (a reciprocal square root, floating point only).
@@ -658,6 +675,8 @@ def judge(call: LayerCall, dtypes: Sequence[str]) -> Judgement | None:
     if declared is None:
         return None
     layer = describe(call)
+    if declared.folds and len(dtypes) > 2:
+        return _judge_folded(call, declared, layer, dtypes)
     if declared.promoted and len(dtypes) > 1:
         return _judge_promoted(call, declared, layer, dtypes)
     worst, position = Runs.EVERYWHERE, 0
@@ -685,6 +704,21 @@ def _judge_promoted(call: LayerCall, declared: Family, layer: str, dtypes: Seque
     if runs is Runs.NOWHERE:
         return Judgement(layer, declared, runs, None, position, dtypes[position])
     return _judged(call, declared, layer, dtypes, runs, position)
+
+
+def _judge_folded(call: LayerCall, declared: Family, layer: str, dtypes: Sequence[str]) -> Judgement:
+    """A merge computed two inputs at a time: each step judged on its pair (the sum so far, the next)."""
+    worst, position = Runs.EVERYWHERE, 0
+    so_far = dtypes[0]
+    for index in range(1, len(dtypes)):
+        step = _judge_promoted(call, declared, layer, [so_far, dtypes[index]])
+        blamed = index if step.position == 1 else 0  # the sum so far stands for the first input
+        if step.runs is Runs.NOWHERE:
+            return Judgement(layer, declared, step.runs, None, blamed, dtypes[blamed])
+        if step.runs is Runs.NOT_ON_TENSORFLOW and worst is Runs.EVERYWHERE:
+            worst, position = step.runs, blamed
+        so_far = arithmetic(call.params, [so_far, dtypes[index]])
+    return _judged(call, declared, layer, dtypes, worst, position)
 
 
 def _judged(call: LayerCall, declared: Family, layer: str, dtypes: Sequence[str], runs: Runs, position: int):
