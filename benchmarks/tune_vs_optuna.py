@@ -164,7 +164,7 @@ def bench_tune(folder: Path, runs: int, trials: int, rows: int, epochs: int) -> 
 
 def bench_static_check(folder: Path, runs: int) -> None:
     from mspec.frontend import check_document
-    from mspec.search.static_check import check_search
+    from mspec.search_space.static_check import check_search
     from mspec.syntax.load import load_file
 
     spec = folder / "space_1000.toml"

@@ -9,7 +9,7 @@ Every command but `import` starts with the front end (frontend.py), `check_file`
 
 and then, per command:
 
-    lint        the front end, and the static check of a [search]    (search.static_check)
+    lint        the front end, and the static check of a [search]    (search_space)
                 space; with --data, the data checks                   (data.check_data)
     summary     the front end, then a Keras-like table                (backends.summary)
     draw        the front end, then a diagram, faults in red          (backends.draw)
@@ -90,7 +90,7 @@ def with_search_space(result: CheckResult) -> CheckResult:
     document = result.document
     if document is None or not ("search" in document.data or "tune" in document.data):
         return result
-    from .search.static_check import check_search
+    from .search_space.static_check import check_search
 
     found = check_search(result).diagnostics
     result.diagnostics = result.reported(sorted([*result.diagnostics, *found]))

@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 import mspec
-from mspec.search.static_check import GRID_LIMIT, SAMPLE_SIZE, check_search, sample_combinations
+from mspec.search_space.static_check import GRID_LIMIT, SAMPLE_SIZE, check_search, sample_combinations
 from mspec.syntax.load import load_bytes
 
 from support.commands import NO_FRAMEWORK, run_mspec

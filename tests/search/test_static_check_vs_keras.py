@@ -14,8 +14,8 @@ import pytest
 
 import mspec
 from mspec.frontend import check_document
-from mspec.search.space import read_space
-from mspec.search.static_check import check_search, point_errors
+from mspec.search_space.space import read_space
+from mspec.search_space.static_check import check_search, point_errors
 from mspec.syntax.load import load_bytes
 
 keras = pytest.importorskip("keras")

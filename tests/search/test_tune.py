@@ -22,9 +22,9 @@ keras = pytest.importorskip("keras")
 import optuna  # noqa: E402
 
 import mspec  # noqa: E402
-from mspec.search.space import read_space  # noqa: E402
-from mspec.search.static_check import point_errors  # noqa: E402
 from mspec.search.tune import CHECKED, SURPLUS, WORKER  # noqa: E402
+from mspec.search_space.space import read_space  # noqa: E402
+from mspec.search_space.static_check import point_errors  # noqa: E402
 
 from make_data import concat_independent, write_npz  # noqa: E402
 from support.paths import ROOT  # noqa: E402

@@ -1,15 +1,15 @@
-"""Search spaces in a spec, their static check, and the commands that fit several models: compare, tune.
+"""Fitting several models and comparing them: compare, and tune over a spec's search space.
 
-    space.py         [search] and [tune] read from a loaded document: parameters, paths, values
-    points.py        a point of the space written into the parsed document (no text edits)
-    static_check.py  every combination (or a sample) checked by the front end, invalid ones by cause
     compare.py       several specs fitted on the same data with the same seeds, side by side
+    agreement.py     whether the specs compared read the data the same way (MS807)
     tune.py          an Optuna study over the space; invalid points rejected before Keras
-    command.py       the `mspec compare` and `mspec tune` commands
+    spec_writer.py   the best point written back as a spec
+    *_report.py      what compare and tune write: JSON, Markdown, CSV, plots
+    logs.py          the frameworks' own log lines kept out of a run of many fits
 
-Reading and checking a space needs only the core install (`mspec lint` runs
-it); compare and tune import numpy, Keras, Optuna and matplotlib inside the
-functions that run.
+The space itself, read and checked statically, is in mspec.search_space (below
+pipeline.py: `mspec lint` checks it). compare and tune import numpy, Keras,
+Optuna and matplotlib inside the functions that run.
 """
 
 from __future__ import annotations

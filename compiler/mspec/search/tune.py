@@ -42,7 +42,7 @@ from typing import Any
 
 from ..diagnostics import Diagnostic
 from ..frontend import CheckResult
-from .space import Parameter, SearchSpace, read_space, show_value
+from ..search_space.space import Parameter, SearchSpace, read_space, show_value
 
 # User attributes of a trial: checked statically and trained (counted), rejected (the reason), pruned
 # while training (the reason), failed (the error), or not needed because the study had enough trials.
@@ -326,9 +326,9 @@ class _Trials:
             self.log(line)
 
     def objective(self, trial: Any) -> float:
+        from ..search_space.static_check import point_errors, point_result
         from ..training.runner import FitError
         from ..training.runner import fit as run_fit
-        from .static_check import point_errors, point_result
 
         optuna = self.optuna
         if self.taken(excluding=trial.number) >= self.trials:
@@ -487,7 +487,7 @@ def best_spec_text(
     result: CheckResult, space: SearchSpace, outcome: TuneResult, epochs: int | None, batch_size: int | None
 ) -> str:
     """The spec with the best trial's values written in, its [train] seed set, without [search] and [tune]."""
-    from .points import spec_data
+    from ..search_space.points import spec_data
     from .spec_writer import render_spec
 
     assert result.document is not None and result.spec is not None
