@@ -12,6 +12,14 @@ import click
 
 from ..diagnostics.report import EXIT_OK
 from .guard import install_hint, progress_verbosity, require_paths, run_guarded
+from .options import (
+    batch_size_option,
+    data_option,
+    epochs_option,
+    output_dir_option,
+    seed_option,
+    validation_option,
+)
 
 COMPARE_EXTRA = install_hint("fit")
 TUNE_EXTRA = install_hint("tune")
@@ -27,8 +35,8 @@ VALIDATION_HELP = (
 
 @click.command()
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--data", required=True, type=click.Path(), help=DATA_HELP)
-@click.option("--validation", type=click.Path(), help=VALIDATION_HELP)
+@data_option(DATA_HELP)
+@validation_option(VALIDATION_HELP)
 @click.option(
     "--repeats",
     default=1,
@@ -36,22 +44,13 @@ VALIDATION_HELP = (
     type=click.IntRange(min=1),
     help="Fits per spec; repeat r uses seed S + r for every spec.",
 )
-@click.option(
-    "--seed", default=0, show_default=True, type=click.IntRange(min=0), help="The first repeat's seed (S)."
-)
-@click.option("--epochs", type=click.IntRange(min=1), help="Overrides every spec's [train] epochs.")
-@click.option("--batch-size", type=click.IntRange(min=1), help="Overrides every spec's [train] batch_size.")
+@seed_option("The first repeat's seed (S).", default=0, show_default=True)
+@epochs_option("Overrides every spec's [train] epochs.")
+@batch_size_option("Overrides every spec's [train] batch_size.")
 @click.option(
     "--no-importance", is_flag=True, help="Skip measuring the input importance after each fit (faster)."
 )
-@click.option(
-    "-o",
-    "--output-dir",
-    default="build",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Folder for compare.json, compare.md and compare.png.",
-)
+@output_dir_option("Folder for compare.json, compare.md and compare.png.")
 def compare(
     specs: tuple[str, ...],
     data: str,
@@ -111,8 +110,8 @@ def compare(
 
 @click.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--data", required=True, type=click.Path(), help=DATA_HELP)
-@click.option("--validation", type=click.Path(), help=VALIDATION_HELP)
+@data_option(DATA_HELP)
+@validation_option(VALIDATION_HELP)
 @click.option(
     "--trials",
     required=True,
@@ -135,23 +134,12 @@ def compare(
     "file system). Default: in memory, for this run only.",
 )
 @click.option("--study", "study_name", help="The study's name in the storage. Default: the model's name.")
-@click.option(
-    "--seed",
-    type=click.IntRange(min=0),
-    help="Seed of every trial's fit (weights, shuffling; default [train] seed, else 0) and of the sampler.",
+@seed_option(
+    "Seed of every trial's fit (weights, shuffling; default [train] seed, else 0) and of the sampler."
 )
-@click.option("--epochs", type=click.IntRange(min=1), help="Overrides [train] epochs for every trial.")
-@click.option(
-    "--batch-size", type=click.IntRange(min=1), help="Overrides [train] batch_size for every trial."
-)
-@click.option(
-    "-o",
-    "--output-dir",
-    default="build",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Folder for <name>.best.toml, <name>.trials.csv and <name>.tune.png.",
-)
+@epochs_option("Overrides [train] epochs for every trial.")
+@batch_size_option("Overrides [train] batch_size for every trial.")
+@output_dir_option("Folder for <name>.best.toml, <name>.trials.csv and <name>.tune.png.")
 @click.option(
     "-v",
     "--verbose",

@@ -9,42 +9,36 @@ import click
 from ..diagnostics.report import EXIT_OK
 from ..training.settings import DISTRIBUTE_CHOICES
 from .guard import extra_needed, install_hint, progress_verbosity, require_files, require_paths, run_guarded
+from .options import (
+    batch_size_option,
+    data_option,
+    epochs_option,
+    output_dir_option,
+    seed_option,
+    validation_option,
+)
 
 FIT_EXTRA = install_hint("fit")
 
 
 @click.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option(
-    "--data",
-    required=True,
-    type=click.Path(),
-    help="Training data: .npz (arrays named after inputs and outputs), .csv or .parquet "
+@data_option(
+    "Training data: .npz (arrays named after inputs and outputs), .csv or .parquet "
     "(one row per example), or many Parquet files read as one: a directory, or a quoted glob "
-    "such as 'parts/*.parquet' (files in the natural order of their paths).",
+    "such as 'parts/*.parquet' (files in the natural order of their paths)."
 )
-@click.option(
-    "--validation",
-    type=click.Path(),
-    help="Validation data in the same form. It takes the place of [train] validation_split.",
-)
+@validation_option("Validation data in the same form. It takes the place of [train] validation_split.")
 @click.option(
     "--validation-split",
     type=click.FloatRange(min=0, max=1, max_open=True),
     help="Overrides [train] validation_split: the share of the rows (the last ones) held out "
     "for validation; 0 holds out none.",
 )
-@click.option(
-    "-o",
-    "--output-dir",
-    default="build",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Folder for <name>.keras, .history.json, .history.png and .run.json.",
-)
-@click.option("--epochs", type=click.IntRange(min=1), help="Overrides [train] epochs (default 10).")
-@click.option("--batch-size", type=click.IntRange(min=1), help="Overrides [train] batch_size (default 32).")
-@click.option("--seed", type=click.IntRange(min=0), help="Overrides [train] seed: same seed, same weights.")
+@output_dir_option("Folder for <name>.keras, .history.json, .history.png and .run.json.")
+@epochs_option("Overrides [train] epochs (default 10).")
+@batch_size_option("Overrides [train] batch_size (default 32).")
+@seed_option("Overrides [train] seed: same seed, same weights.")
 @click.option(
     "--distribute",
     type=click.Choice(DISTRIBUTE_CHOICES),
