@@ -28,7 +28,7 @@ from mspec.layers.dtypes import Runs, judge  # noqa: E402
 from mspec.pipeline import check_bytes  # noqa: E402
 
 from support.dtype_cases import MERGE_PAIRS, STEPS, VARIANTS  # noqa: E402
-from support.dtype_oracle import HERE, Call, ModelCall, Truth, settle  # noqa: E402
+from support.dtype_oracle import EVIDENCE, HERE, Call, ModelCall, Truth, observe_model, settle  # noqa: E402
 from support.keras_oracle import Verdict  # noqa: E402
 
 pytestmark = [
@@ -292,6 +292,29 @@ MODELS = {
         _add_of(["flags", "x", "flags"]),
         [],
     ),
+    # Found by the random dtype models: on int32 the noise fails on TensorFlow when training, and JAX,
+    # the backend left, has no resizing by area: the model runs nowhere.
+    "int32 into GaussianNoise, then UpSampling2D(area)": (
+        _spec(
+            {"image": {"shape": [1, 1, 1], "dtype": "int32"}},
+            [{"type": "GaussianNoise", "stddev": 1.0}, {"type": "UpSampling2D", "interpolation": "area"}],
+        ),
+        ["MS305", "MS306"],
+    ),
+    "bool images into UpSampling2D(bilinear)": (
+        _spec(
+            {"flags": {"shape": [3, 3, 2], "dtype": "bool"}},
+            [{"type": "UpSampling2D", "interpolation": "bilinear"}],
+        ),
+        ["MS305"],
+    ),
+    "int32 images into UpSampling2D(bilinear)": (
+        _spec(
+            {"image": {"shape": [3, 3, 2], "dtype": "int32"}},
+            [{"type": "UpSampling2D", "interpolation": "bilinear"}],
+        ),
+        [],
+    ),
     "RandomPosterization on float images": (
         _spec({"image": {"shape": [8, 8, 3]}}, [{"type": "RandomPosterization", "factor": 4}]),
         [],
@@ -321,3 +344,33 @@ def test_whole_model_agrees_with_keras(name: str) -> None:
         assert truth.runs_on == (JAX,), f"{name}: runs on {truth.runs_on} ({truth.error})"
     else:
         assert truth.verdict is Verdict.ACCEPTED, f"{name}: mspec accepts, but Keras: {truth.error}"
+
+
+# Resizing by area exists on TensorFlow only: the same model runs here and fails on JAX (MS305 the other way).
+TENSORFLOW_ONLY = {
+    "UpSampling2D(area) on float images": _spec(
+        {"image": {"shape": [3, 3, 2]}}, [{"type": "UpSampling2D", "interpolation": "area"}]
+    ),
+    "Resizing(area) on uint8 images": _spec(
+        {"image": {"shape": [3, 3, 2], "dtype": "uint8"}},
+        [{"type": "Resizing", "height": 6, "width": 6, "interpolation": "area"}],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(TENSORFLOW_ONLY))
+def test_models_that_jax_cannot_run_are_portability_warnings(name: str) -> None:
+    from mspec.backends.codegen.python import generate_source
+
+    result = check_bytes(json.dumps(TENSORFLOW_ONLY[name]).encode(), "dtypes.json")
+    found = [d for d in result.diagnostics if d.code in ("MS305", "MS306")]
+    assert [d.code for d in found] == ["MS305"], [d.format() for d in result.diagnostics]
+    assert "JAX fails" in found[0].message and "runs on TensorFlow" in found[0].message
+    graph = result.graph
+    inputs = tuple((tuple(i.shape), i.dtype) for i in graph.spec.inputs.values())
+    call = ModelCall(generate_source(graph), graph.spec.name, inputs)
+    assert observe_model(call).ran, f"{name}: TensorFlow ({HERE}) does not run it"
+    on_jax = EVIDENCE.elsewhere([call]).get(JAX)
+    if on_jax is None:
+        pytest.skip("JAX is not installed")
+    assert on_jax[0].built and not on_jax[0].ran, f"{name}: JAX runs it"

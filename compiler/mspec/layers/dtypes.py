@@ -50,6 +50,7 @@ class Runs(enum.Enum):
     EVERYWHERE = "runs on every backend"
     NOWHERE = "fails on every backend"  # MS306
     NOT_ON_TENSORFLOW = "fails on TensorFlow, runs on JAX"  # MS305
+    NOT_ON_JAX = "fails on JAX, runs on TensorFlow"  # MS305
 
 
 # (the layer's parameters, its inputs' dtypes) -> the dtype it gives.
@@ -145,6 +146,7 @@ class Family:
     output: Output = keep
     fails: frozenset[str] = frozenset()  # on every backend: MS306
     tensorflow_fails: frozenset[str] = frozenset()  # on TensorFlow, with or without oneDNN: MS305
+    jax_fails: frozenset[str] = frozenset()  # on JAX (where TensorFlow runs: MS305; where not: MS306)
     # The failures happen only when training (training=True): Dropout's mask is floating point.
     when_training: bool = False
     # What comes out when training, for a family whose training differs: noise and augmentation compute in
@@ -170,12 +172,14 @@ class Family:
         return rule(params, dtypes)
 
     def verdict(self, dtype: str) -> Runs:
-        for key in (dtype, dtype_class(dtype)):
-            if key in self.fails:
-                return Runs.NOWHERE
-            if key in self.tensorflow_fails:
-                return Runs.NOT_ON_TENSORFLOW
-        return Runs.EVERYWHERE
+        keys = (dtype, dtype_class(dtype))
+        on_tensorflow = any(key in self.tensorflow_fails for key in keys)
+        on_jax = any(key in self.jax_fails for key in keys)
+        if any(key in self.fails for key in keys) or (on_tensorflow and on_jax):
+            return Runs.NOWHERE
+        if on_tensorflow:
+            return Runs.NOT_ON_TENSORFLOW
+        return Runs.NOT_ON_JAX if on_jax else Runs.EVERYWHERE
 
 
 def family(
@@ -185,6 +189,7 @@ def family(
     *,
     fails: Sequence[str] = (),
     tensorflow: Sequence[str] = (),
+    jax: Sequence[str] = (),
     when_training: bool = False,
     tensorflow_training: Output = computed,
     jax_training: Output = computed,
@@ -199,6 +204,7 @@ def family(
         output,
         frozenset(fails),
         frozenset(tensorflow),
+        frozenset(jax),
         when_training,
         tensorflow_training,
         jax_training,
@@ -246,6 +252,28 @@ POOLS_MAXIMA = family(
     fails=[STRING],
     tensorflow=[BOOL, "uint32", "uint64"],
 )
+# Resizing by area exists on TensorFlow only: JAX's resize refuses the interpolation, whatever the dtype.
+RESIZES_BY_AREA = family(
+    "resizes by area (TensorFlow only)",
+    "resizes by area, which JAX lacks (TensorFlow: not booleans, not 32- or 64-bit unsigned integers)",
+    keep,
+    fails=[STRING],
+    tensorflow=[BOOL, "uint32", "uint64"],
+    jax=[FLOAT, INT, BOOL],
+    hint='use interpolation = "bilinear" for a model that runs on JAX too',
+)
+
+
+def resizes(params: Any) -> Family:
+    """Resizing by interpolation: windows of numbers, or by area, which only TensorFlow has."""
+    return RESIZES_BY_AREA if params.interpolation == "area" else POOLS_MAXIMA
+
+
+def upsamples(params: Any) -> Family:
+    """UpSampling2D repeats values with "nearest", and resizes as Resizing does otherwise."""
+    return SHAPE_ONLY if params.interpolation == "nearest" else resizes(params)
+
+
 SELECTS_IN_3D = family(
     "selects numbers (3D: floating point only on TensorFlow)",
     "selects among numbers (TensorFlow's 3D pooling in floating point only)",
@@ -682,9 +710,12 @@ def judge(call: LayerCall, dtypes: Sequence[str]) -> Judgement | None:
     worst, position = Runs.EVERYWHERE, 0
     for index, dtype in enumerate(dtypes):
         runs = declared.verdict(dtype)
-        if runs is Runs.NOWHERE:
-            return Judgement(layer, declared, runs, None, index, dtype)
-        if runs is Runs.NOT_ON_TENSORFLOW and worst is Runs.EVERYWHERE:
+        if runs is Runs.EVERYWHERE:
+            continue
+        # Fails everywhere, or TensorFlow fails on one input and JAX on another.
+        if runs is Runs.NOWHERE or worst not in (Runs.EVERYWHERE, runs):
+            return Judgement(layer, declared, Runs.NOWHERE, None, index, dtype)
+        if worst is Runs.EVERYWHERE:
             worst, position = runs, index
     return _judged(call, declared, layer, dtypes, worst, position)
 

@@ -75,7 +75,7 @@ def _resize_rule(name: str):
 
 
 for _name, _dtypes, _params, _doc in (
-    ("Resizing", dt.POOLS_MAXIMA, ResizingParams, "Resizes images to `height` x `width`."),
+    ("Resizing", dt.resizes, ResizingParams, "Resizes images to `height` x `width`."),
     (
         "CenterCrop",
         dt.PROMOTES,

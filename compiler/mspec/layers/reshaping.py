@@ -80,7 +80,7 @@ register(
         lambda p, s: _resize("UpSampling2D", p, s[0], 2, as_tuple(p.size, 2), [0, 0]), _no_weights,
         "reshaping", "Scales rows and columns by `size` (repetition or interpolation).",
         key_params=("size", "interpolation"), positional=("size",),
-        traits=frozenset({Trait.SHAPE_ONLY}), dtypes=dt.SHAPE_ONLY,
+        traits=frozenset({Trait.SHAPE_ONLY}), dtypes=dt.upsamples,
     )
 )  # fmt: skip
 

@@ -15,16 +15,17 @@ JAX promotes what TensorFlow refuses (Conv1D on int32 gives float32 there),
 and where a layer computes otherwise when training: noise and augmentation
 give float32 when training and hand integers on at inference (GaussianDropout
 keeps booleans on TensorFlow; RandomBrightness keeps integers). A backend
-that fails on either of its tracks is out: MS305 where TensorFlow fails and
-JAX runs on, MS306 where the last backend still running fails.
+that fails on either of its tracks is out: MS305 where one backend fails and
+the other runs on (JAX has no resizing by area), MS306 where the last
+backend still running fails.
 """
 
 from __future__ import annotations
 
-from ...diagnostics import Diagnostic, Severity
+from ...diagnostics import Diagnostic
+from ...diagnostics.rules import CPU_KERNEL_PORTABILITY, LAYER_DTYPE
 from ...layers.dtypes import STRING, Judgement, Runs, dtype_class, judge
 from ..model import ModelGraph, Node
-from .common import diagnostic
 
 # The four ways a model runs: (backend, training). A backend's two tracks fail together: a model that
 # fails on TensorFlow when training does not run on TensorFlow.
@@ -76,9 +77,8 @@ def _judge_tracks(
         judgement = judge(node.call, dtypes)
         if judgement is None:
             return None
-        fails = judgement.runs is Runs.NOWHERE or (
-            backend == "tensorflow" and judgement.runs is Runs.NOT_ON_TENSORFLOW
-        )
+        fails = judgement.runs is (Runs.NOT_ON_TENSORFLOW if backend == "tensorflow" else Runs.NOT_ON_JAX)
+        fails = fails or judgement.runs is Runs.NOWHERE
         if fails and (training or not judgement.when_training):
             failures[track] = judgement
             outputs[track] = FAILED
@@ -98,11 +98,11 @@ def _report(
     failures: dict[tuple[str, bool], Judgement],
     outputs: dict[tuple[str, bool], str],
 ) -> Diagnostic | None:
-    """MS306 where the last backend that ran fails here, MS305 where TensorFlow fails and JAX runs on."""
+    """MS306 where the last backend that ran fails here, MS305 where one fails and the other runs on."""
     if not failures:
         return None
     fails_everywhere = all(outputs[track] == FAILED for track in TRACKS)
-    # The failure to name: on JAX (the last to fail) for MS306, on TensorFlow for MS305; inference first.
+    # The failure to name: on JAX (the last to fail) for MS306, on TensorFlow for MS305; at inference first.
     order = ("jax", "tensorflow") if fails_everywhere else ("tensorflow", "jax")
     backend, training = next(
         (backend, training)
@@ -116,9 +116,7 @@ def _report(
         if _left_to_string_hazard(graph, judgement, source):
             return None
         return _refusal(graph, node, judgement, source, training=training)
-    if backend == "tensorflow":
-        return _portability(graph, node, judgement, source, training=training)
-    return None  # fails on JAX only: the model runs on TensorFlow (no kind declares such a failure)
+    return _portability(graph, node, judgement, source, backend=backend, training=training)
 
 
 def _judgement(graph: ModelGraph, node: Node) -> Judgement | None:
@@ -180,9 +178,8 @@ def _refusal(
     graph: ModelGraph, node: Node, judgement: Judgement, source: str, *, training: bool
 ) -> Diagnostic:
     when = " when training (training=True)" if training else ""
-    return diagnostic(
-        graph,
-        "MS306",
+    return LAYER_DTYPE.at(
+        graph.document,
         node.path,
         f"{judgement.layer} in {graph.label(node.id)} {judgement.computes}, but gets {judgement.dtype} from "
         f"{_from(graph, source)}: every backend fails{when} (TensorFlow and JAX alike)",
@@ -193,17 +190,19 @@ def _refusal(
 
 
 def _portability(
-    graph: ModelGraph, node: Node, judgement: Judgement, source: str, *, training: bool
+    graph: ModelGraph, node: Node, judgement: Judgement, source: str, *, backend: str, training: bool
 ) -> Diagnostic:
     when = " when training (training=True)" if training else ""
-    return diagnostic(
-        graph,
-        "MS305",
+    if backend == "tensorflow":
+        fails = f"TensorFlow fails{when}, with or without oneDNN; it runs on JAX"
+    else:
+        fails = f"JAX fails{when}; it runs on TensorFlow"
+    return CPU_KERNEL_PORTABILITY.at(
+        graph.document,
         node.path,
         f"{judgement.layer} in {graph.label(node.id)} {judgement.computes}, and gets {judgement.dtype} from "
-        f"{_from(graph, source)}: TensorFlow fails{when}, with or without oneDNN; it runs on JAX",
+        f"{_from(graph, source)}: {fails}",
         judgement.hint(from_input=graph.nodes[source].role == "input", portable=True),
-        severity=Severity.WARNING,
         at=_at(node),
         node=node.id,
     )
