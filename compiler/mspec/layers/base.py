@@ -196,11 +196,18 @@ class Trait(enum.Enum):
     """
 
     # --- What happens to the values (hazards, data binding, explain, the export manifest) ---
+    # The kinds whose dtype family is "shape-only" (UpSampling2D's with interpolation = "nearest"), and
+    # only they: Masking compares values with mask_value, so ids reaching it are judged there (MS707).
     SHAPE_ONLY = "moves, copies or drops values without computing on them"
     NOISE = "adds noise or drops values, in training only"
     POOLING = "pools values over windows or axes"
     ELEMENTWISE_MERGE = "merges its inputs without changing what the values mean (Concatenate too)"
+    # The SHAPE_ONLY kinds, and Masking (which only zeroes masked steps) and the Dropouts (which zero
+    # values; on integers Keras refuses them in training, MS306). Not GaussianNoise, GaussianDropout
+    # or AlphaDropout: in training they make other numbers of the values.
     PASSES_IDS = "hands its input's values on unchanged (moved, repeated, dropped or zero-padded)"
+    # Not the Dropouts (they hand strings on at inference, but TensorFlow's dropout fails on strings
+    # in training) nor Masking (comparing strings with mask_value fails).
     PASSES_STRINGS = "moves strings about (TensorFlow runs it on strings)"
     TAKES_IDS = "reads integer ids (Embedding, CategoryEncoding)"
     TAKES_STRINGS = "takes raw strings and makes ids or encodings of them"

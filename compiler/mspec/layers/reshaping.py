@@ -71,7 +71,8 @@ register(
         "UpSampling1D", UpSampling1DParams,
         lambda p, s: _resize("UpSampling1D", p, s[0], 1, [p.size], [0]), _no_weights, "reshaping",
         "Repeats each step `size` times along the time axis.", key_params=("size",),
-        positional=("size",), traits=frozenset({Trait.SHAPE_ONLY}), dtypes=dt.SHAPE_ONLY,
+        positional=("size",),
+        traits=frozenset({Trait.PASSES_IDS, Trait.PASSES_STRINGS, Trait.SHAPE_ONLY}), dtypes=dt.SHAPE_ONLY,
     )
 )  # fmt: skip
 register(
@@ -80,7 +81,10 @@ register(
         lambda p, s: _resize("UpSampling2D", p, s[0], 2, as_tuple(p.size, 2), [0, 0]), _no_weights,
         "reshaping", "Scales rows and columns by `size` (repetition or interpolation).",
         key_params=("size", "interpolation"), positional=("size",),
-        traits=frozenset({Trait.SHAPE_ONLY}), dtypes=dt.upsamples,
+        # With interpolation = "nearest" (the default) Keras repeats values, as UpSampling1D does. Any
+        # other interpolation resizes with tf.image.resize: integers come back integers (in the range
+        # of the ids around them), but strings fail, which the traits do not see (the dtype family does).
+        traits=frozenset({Trait.PASSES_IDS, Trait.PASSES_STRINGS, Trait.SHAPE_ONLY}), dtypes=dt.upsamples,
     )
 )  # fmt: skip
 
@@ -422,14 +426,12 @@ def _cropping_3d_shape(p: Cropping3DParams, shapes) -> Shape:
     return _resize3d("Cropping3D", p, shape, [1, 1, 1], [-sum(c) for c in crops])
 
 
-# Unlike their 1D and 2D forms, the 3D resizings are not SHAPE_ONLY, and no UpSampling is PASSES_IDS:
-# so the hazards pass and the data binding have always judged them. Keras moves or repeats values in
-# all of them; changing the traits changes MS707 and the id limits of the data check.
 register(
     LayerKind(
         "UpSampling3D", UpSampling3DParams, _up_sampling_3d_shape, _no_weights, "reshaping",
         "Repeats each voxel `size` times along the three spatial axes.", key_params=("size",),
-        positional=("size",), traits=frozenset({Trait.PASSES_STRINGS}), dtypes=dt.SHAPE_ONLY,
+        positional=("size",),
+        traits=frozenset({Trait.PASSES_IDS, Trait.PASSES_STRINGS, Trait.SHAPE_ONLY}), dtypes=dt.SHAPE_ONLY,
     )
 )  # fmt: skip
 register(
@@ -437,7 +439,7 @@ register(
         "ZeroPadding3D", ZeroPadding3DParams, _zero_padding_3d_shape, _no_weights, "reshaping",
         "Adds zeros at both ends of the three spatial axes of a volume.", key_params=("padding",),
         positional=("padding",),
-        traits=frozenset({Trait.PASSES_IDS, Trait.PASSES_STRINGS}), dtypes=dt.SHAPE_ONLY,
+        traits=frozenset({Trait.PASSES_IDS, Trait.PASSES_STRINGS, Trait.SHAPE_ONLY}), dtypes=dt.SHAPE_ONLY,
     )
 )  # fmt: skip
 register(
@@ -445,6 +447,6 @@ register(
         "Cropping3D", Cropping3DParams, _cropping_3d_shape, _no_weights, "reshaping",
         "Removes positions from both ends of the three spatial axes of a volume.",
         key_params=("cropping",), positional=("cropping",),
-        traits=frozenset({Trait.PASSES_IDS, Trait.PASSES_STRINGS}), dtypes=dt.SHAPE_ONLY,
+        traits=frozenset({Trait.PASSES_IDS, Trait.PASSES_STRINGS, Trait.SHAPE_ONLY}), dtypes=dt.SHAPE_ONLY,
     )
 )  # fmt: skip
