@@ -47,3 +47,11 @@ def test_what_only_moves_values_hands_ids_and_strings_on() -> None:
     # Strings: Add and Concatenate, which TensorFlow runs on strings; not the Dropouts, which fail on
     # strings in training, nor Masking.
     assert kinds(Trait.PASSES_STRINGS) - kinds(Trait.SHAPE_ONLY) == {"Add", "Concatenate"}
+
+
+def test_noise_is_every_layer_that_changes_values_in_training_only() -> None:
+    assert kinds(Trait.NOISE) == {
+        "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+        "GaussianNoise", "GaussianDropout", "AlphaDropout",
+    }  # fmt: skip
+    assert not kinds(Trait.NOISE) & kinds(Trait.SHAPE_ONLY)

@@ -199,6 +199,8 @@ class Trait(enum.Enum):
     # The kinds whose dtype family is "shape-only" (UpSampling2D's with interpolation = "nearest"), and
     # only they: Masking compares values with mask_value, so ids reaching it are judged there (MS707).
     SHAPE_ONLY = "moves, copies or drops values without computing on them"
+    # Every kind whose call is the identity unless training=True: Dropout, SpatialDropout1D/2D/3D,
+    # GaussianNoise, GaussianDropout, AlphaDropout. Not ActivityRegularization, which adds to the loss.
     NOISE = "adds noise or drops values, in training only"
     POOLING = "pools values over windows or axes"
     ELEMENTWISE_MERGE = "merges its inputs without changing what the values mean (Concatenate too)"

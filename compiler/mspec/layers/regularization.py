@@ -101,8 +101,6 @@ def _spatial_rule(name: str, rank: int):
 
 _DROPS = frozenset({Trait.NOISE, Trait.PASSES_IDS, Trait.KEEPS_MASK})
 _NOISE = frozenset({Trait.NOISE, Trait.KEEPS_MASK})
-# The hazards pass does not count these as noise (it walks back through NOISE only): see Trait.NOISE.
-_DROPS_MAPS = frozenset({Trait.PASSES_IDS, Trait.KEEPS_MASK})
 
 for _name, _params, _rule, _category, _doc, _keys, _traits, _dtypes in (
     ("Dropout", DropoutParams, _same_shape, "core", "Randomly zeroes inputs during training.", ("rate",),
@@ -110,16 +108,16 @@ for _name, _params, _rule, _category, _doc, _keys, _traits, _dtypes in (
     ("SpatialDropout1D", SpatialDropoutParams, _spatial_dropout_1d_shape, "core",
      "Drops whole 1D feature maps during training.", ("rate",), _DROPS, dt.DROPOUT),
     ("SpatialDropout2D", SpatialDropout2DParams, _spatial_rule("SpatialDropout2D", 4), "regularization",
-     "Drops whole 2D feature maps during training.", ("rate",), _DROPS_MAPS, dt.DROPOUT),
+     "Drops whole 2D feature maps during training.", ("rate",), _DROPS, dt.DROPOUT),
     ("SpatialDropout3D", SpatialDropout3DParams, _spatial_rule("SpatialDropout3D", 5), "regularization",
-     "Drops whole 3D feature maps during training.", ("rate",), _DROPS_MAPS, dt.DROPOUT),
+     "Drops whole 3D feature maps during training.", ("rate",), _DROPS, dt.DROPOUT),
     ("GaussianNoise", GaussianNoiseParams, _same_shape, "core", "Adds zero-centred noise during training.",
      ("stddev",), _NOISE, dt.GAUSSIAN_NOISE),
     ("GaussianDropout", GaussianDropoutParams, _same_shape, "core",
      "Multiplies inputs by 1-centred noise during training.", ("rate",), _NOISE, dt.GAUSSIAN_DROPOUT),
     ("AlphaDropout", AlphaDropoutParams, _same_shape, "regularization",
      "Dropout that keeps the mean and variance of its inputs (for SELU networks), during training.",
-     ("rate",), frozenset({Trait.KEEPS_MASK}), dt.ALPHA_DROPOUT),
+     ("rate",), _NOISE, dt.ALPHA_DROPOUT),
     ("ActivityRegularization", ActivityRegularizationParams, _same_shape, "regularization",
      "Returns its input and adds an L1/L2 penalty on it to the training loss.", ("l1", "l2"),
      frozenset({Trait.KEEPS_MASK}), dt.ACTIVITY_PENALTY),
