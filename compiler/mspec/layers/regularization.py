@@ -134,7 +134,7 @@ for _name, _params, _rule, _category, _doc, _keys, _traits, _dtypes in (
             build_rank=_name in ("SpatialDropout2D", "SpatialDropout3D"),
             key_params=_keys,
             positional=_keys[:1] if _name != "ActivityRegularization" else (),
-            import_values={"noise_shape": _noise_shape_names} if _name == "Dropout" else {},
+            import_values={"noise_shape": _noise_shape_names} if _name in ("Dropout", "AlphaDropout") else {},
             traits=_traits,
             dtypes=_dtypes,
         )
