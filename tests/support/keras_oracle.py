@@ -244,7 +244,9 @@ MULTI_INPUT = {
 }
 
 
-# Layers that read strings, and layers that read integer values (not ids in a range).
+# Layers that read strings, and layers that read integer values (not ids in a range): the dtype the
+# oracle feeds them. HashedCrossing (TAKES_STRINGS) crosses strings and integers alike, as Hashing
+# hashes both; one dtype is enough to check its shapes, so it gets integers like IntegerLookup.
 STRING_LAYERS = {"StringLookup", "TextVectorization", "Hashing"}
 INT64_LAYERS = {"IntegerLookup", "HashedCrossing"}
 
