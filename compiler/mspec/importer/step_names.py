@@ -2,7 +2,7 @@
 
 The importer writes every layer's Keras name on its step (`name = "..."`).
 Generated code derives a name for each layer from the spec's names
-(`codegen.python.layer_names`); a step whose Keras name is that derived name
+(`graph.layer_names`); a step whose Keras name is that derived name
 anyway is written without it, so the rebuilt model has the same layer names
 and the spec stays as short as it can.
 
@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from ..backends.codegen.python import layer_names
 from ..graph.build import build_graph
+from ..graph.layer_names import layer_names
 from ..graph.model import ModelGraph, Node
 from ..layers.call import LayerCall
 from ..spec.ir import Chain, Spec

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..backends.codegen.python import layer_names
+from ..graph.layer_names import layer_names
 from ..graph.model import ModelGraph
 from ..layers.base import Trait
 
