@@ -22,6 +22,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ..diagnostics import Diagnostic
+from ..diagnostics.rules import (
+    DATA_KIND,
+    DATA_LABELS,
+    DATA_MISSING_COLUMN,
+    DATA_ROW_COUNTS,
+    DATA_SHAPE,
+    DATA_UNUSED_COLUMN,
+)
 from ..diagnostics.suggest import did_you_mean
 from ..frontend import CheckResult
 from ..graph.model import ModelGraph
@@ -267,7 +275,7 @@ def _missing_and_extra(result: CheckResult, binding: Binding) -> list[Diagnostic
                 finding(
                     result,
                     (*b.path, "columns"),
-                    "MS501",
+                    DATA_MISSING_COLUMN,
                     f"input {b.name!r}: no {word} of {source.path} matches {b.picked.describe()}",
                     f"{word}s near it: {quoted(near)}; correct the {key}"
                     if near
@@ -286,7 +294,7 @@ def _missing_and_extra(result: CheckResult, binding: Binding) -> list[Diagnostic
                 finding(
                     result,
                     path,
-                    "MS501",
+                    DATA_MISSING_COLUMN,
                     f"input {b.name!r}: {source.path} has no {word} {column!r}",
                     hint_for(column, how),
                     at=at,
@@ -303,7 +311,7 @@ def _missing_and_extra(result: CheckResult, binding: Binding) -> list[Diagnostic
             finding(
                 result,
                 path,
-                "MS501",
+                DATA_MISSING_COLUMN,
                 f"output {b.name!r}: {source.path} has no {word} {b.column!r} for its labels",
                 hint_for(b.column, how),
                 at=at,
@@ -316,11 +324,10 @@ def _missing_and_extra(result: CheckResult, binding: Binding) -> list[Diagnostic
             finding(
                 result,
                 ("inputs", first) if first else (),
-                "MS502",
+                DATA_UNUSED_COLUMN,
                 f"{source.path}: {len(unbound)} {word}{'s bind' if len(unbound) > 1 else ' binds'} "
                 f"to no input or output: {quoted(unbound)}",
                 "list them in an input's `columns` or an output's `column`, or leave them out of the file",
-                warning=True,
             )
         )
     return diagnostics
@@ -355,7 +362,7 @@ def _picked_counts(result: CheckResult, binding: Binding) -> list[Diagnostic]:
         if problem is not None:
             message, hint = problem
             diagnostics.append(
-                finding(result, (*b.path, "columns"), "MS505", message, hint, at="value", node=b.name)
+                finding(result, (*b.path, "columns"), DATA_SHAPE, message, hint, at="value", node=b.name)
             )
     return diagnostics
 
@@ -402,7 +409,7 @@ def _not_a_header(result: CheckResult, binding: Binding) -> list[Diagnostic]:
         dict.fromkeys(bound + [b.picked.describe() for b in binding.inputs.values() if b.picked])
     )
     first = next(iter(binding.inputs.values()), None)
-    return [finding(result, first.path if first else (), "MS501", message, hint)]
+    return [finding(result, first.path if first else (), DATA_MISSING_COLUMN, message, hint)]
 
 
 def _row_counts(result: CheckResult, binding: Binding) -> list[Diagnostic]:
@@ -426,7 +433,7 @@ def _row_counts(result: CheckResult, binding: Binding) -> list[Diagnostic]:
                 f"{who}: array {column!r} of {source.path} has {rows:,} rows, the other arrays {reference:,}"
             )
             hint = "every array needs one row per example, in the same order"
-        diagnostics.append(finding(result, path, "MS504", message, hint, at=at))
+        diagnostics.append(finding(result, path, DATA_ROW_COUNTS, message, hint, at=at))
     return diagnostics
 
 
@@ -454,7 +461,7 @@ def _part_schemas(result: CheckResult, binding: Binding) -> list[Diagnostic]:
                 f"every file of a data set needs the columns the spec binds ({problem.reference} has it): "
                 "add it to those files, or move them out of the data set"
             )
-            code = "MS501"
+            rule = DATA_MISSING_COLUMN
         else:
             more = f" (and {count - 1} more file{'s' if count > 2 else ''}: {files})" if count > 1 else ""
             message = (
@@ -462,8 +469,11 @@ def _part_schemas(result: CheckResult, binding: Binding) -> list[Diagnostic]:
                 f"but {problem.reference} of the same data set holds {problem.expected}"
             )
             hint = "every file of a data set needs the same kind of values in a column: write them alike"
-            code = "MS506" if problem.text_or_numbers else "MS509" if who.startswith("output") else "MS505"
-        diagnostics.append(finding(result, path, code, message, hint, at=at))
+            if problem.text_or_numbers:
+                rule = DATA_KIND
+            else:
+                rule = DATA_LABELS if who.startswith("output") else DATA_SHAPE
+        diagnostics.append(finding(result, path, rule, message, hint, at=at))
     binding.missing = tuple(dict.fromkeys([*binding.missing, *unusable]))
     return diagnostics
 

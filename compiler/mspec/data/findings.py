@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..diagnostics import Diagnostic
-from ..diagnostics.rules import Rule, rule_of
+from ..diagnostics.rules import Rule
 from ..frontend import CheckResult
 from ..syntax.document import DataPath
 
@@ -11,26 +11,20 @@ from ..syntax.document import DataPath
 def finding(
     result: CheckResult,
     path: DataPath,
-    rule: Rule | str,
+    rule: Rule,
     message: str,
     hint: str | None = None,
     *,
-    warning: bool | None = None,
     at: str = "key",
     node: str | None = None,
 ) -> Diagnostic:
     """Report `rule` at `path` in the spec (its key, or its value with at="value").
 
-    Without a loaded spec the finding is placed at the start of the file. A
-    code in place of the rule, and `warning`, are still taken from the callers
-    that do not name their rule yet; `warning` must agree with the rule.
+    Without a loaded spec the finding is placed at the start of the file.
     """
-    found = rule_of(rule)
-    if warning is not None and warning != (not found.is_error):
-        raise ValueError(f"{found.code} is declared as {found.severity}")
     if result.document is None:
-        return found.at_file(result.path, message, hint, node=node)
-    return found.at(result.document, path, message, hint, at=at, node=node)
+        return rule.at_file(result.path, message, hint, node=node)
+    return rule.at(result.document, path, message, hint, at=at, node=node)
 
 
 def quoted(names, limit: int = 8) -> str:

@@ -57,7 +57,7 @@ class StepWriter:
         for key, refuse in kind.import_refusals.items():
             refusal = refuse(config[key]) if key in config else None
             if refusal is not None:
-                self.reporter.layer_error(layer, refusal.code, refusal.message, refusal.hint)
+                self.reporter.layer_error(layer, refusal.rule, refusal.message, refusal.hint)
                 return None
         found: dict[str, Any] = {}
         ok = True
@@ -83,7 +83,7 @@ class StepWriter:
             elif key in kind.import_derived:
                 refusal = kind.import_derived[key](config, value)
                 if refusal is not None:
-                    self.reporter.layer_error(layer, refusal.code, refusal.message, refusal.hint)
+                    self.reporter.layer_error(layer, refusal.rule, refusal.message, refusal.hint)
                     ok = False
             elif (key in FIXED_SETTINGS and value == FIXED_SETTINGS[key]) or value is None or value is False:
                 continue

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..diagnostics import Diagnostic
-from ..diagnostics.rules import Rule, rule_of
+from ..diagnostics.rules import Rule
 from .keras_format import Layer
 
 
@@ -14,13 +14,11 @@ class Reporter:
         self.path = path
         self.diagnostics: list[Diagnostic] = []
 
-    def report(
-        self, rule: Rule | str, message: str, hint: str | None = None, *, node: str | None = None
-    ) -> None:
-        """Report `rule`; a code is still taken, from the layer kinds' refusals (`layers`)."""
-        self.diagnostics.append(rule_of(rule).at_file(self.path, message, hint, node=node))
+    def report(self, rule: Rule, message: str, hint: str | None = None, *, node: str | None = None) -> None:
+        """Report `rule` about the model."""
+        self.diagnostics.append(rule.at_file(self.path, message, hint, node=node))
 
-    def layer_error(self, layer: Layer, rule: Rule | str, message: str, hint: str | None = None) -> None:
+    def layer_error(self, layer: Layer, rule: Rule, message: str, hint: str | None = None) -> None:
         """Report what keeps `layer` out of a spec; the layer is not reported again for what follows."""
         self.report(rule, f"{layer.label}: {message}", hint, node=layer.name)
         layer.role = "bad"

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from .. import vocabulary
+from ..diagnostics.rules import Rule
 
 # A dimension: a known size, a named size (equal to every dimension with the
 # same name) or None (unknown). Keras only knows ints and None; a name is
@@ -171,9 +172,9 @@ BuildKeyRule = Callable[[Any, Sequence[Shape]], dict[tuple[int, int], Dim]]
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why a saved Keras layer cannot become a spec step (an import diagnostic's code, message, hint)."""
+    """Why a saved Keras layer cannot become a spec step (an import diagnostic's rule, message, hint)."""
 
-    code: str
+    rule: Rule
     message: str
     hint: str | None = None
 

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import field_validator
 
+from ..diagnostics.rules import IMPORT_MULTIPLE_OUTPUTS, IMPORT_UNEXPRESSIBLE_SETTING
 from . import dtypes as dt
 from .base import (
     LayerKind,
@@ -148,7 +149,7 @@ def _derived_backward_layer(config: dict[str, Any], backward: Any) -> Refusal | 
         if forward.get("class_name") == backward.get("class_name") and ahead == back:
             return None
     return Refusal(
-        "MS406", "a backward_layer of its own cannot be written in a spec",
+        IMPORT_UNEXPRESSIBLE_SETTING, "a backward_layer of its own cannot be written in a spec",
         "a spec's Bidirectional derives the backward layer from `layer`",
     )  # fmt: skip
 
@@ -168,7 +169,9 @@ def _without_ids(value: Any) -> Any:
 
 def _refuse_no_merge(value: Any) -> Refusal | None:
     if value is None:
-        return Refusal("MS405", "merge_mode=None cannot be written in a spec: it returns several tensors")
+        return Refusal(
+            IMPORT_MULTIPLE_OUTPUTS, "merge_mode=None cannot be written in a spec: it returns several tensors"
+        )
     return None
 
 

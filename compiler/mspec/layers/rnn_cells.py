@@ -17,6 +17,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
 from .. import vocabulary
+from ..diagnostics.rules import IMPORT_MULTIPLE_OUTPUTS
 from . import dtypes as dt
 from .base import (
     Activation,
@@ -162,7 +163,8 @@ def refuse_return_state(value: Any) -> Refusal | None:
     """An import hook for recurrent layers: return_state=True gives several tensors."""
     if value is True:
         return Refusal(
-            "MS405", "return_state=True makes it return several tensors; a spec step has exactly one output"
+            IMPORT_MULTIPLE_OUTPUTS,
+            "return_state=True makes it return several tensors; a spec step has exactly one output",
         )
     return None
 

@@ -11,12 +11,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...diagnostics import Diagnostic, Severity
-from ...diagnostics.rules import IMBALANCE_FACTOR
+from ...diagnostics import Diagnostic
+from ...diagnostics.rules import (
+    BINARY_LOSS_UNBOUNDED_OUTPUT,
+    CATEGORICAL_LOSS_WITHOUT_SOFTMAX,
+    CONCATENATE_IMBALANCE,
+    FLOAT_INTO_EMBEDDING,
+    IDS_INTO_DENSE,
+    IMBALANCE_FACTOR,
+    MASK_DROPPED,
+    METRIC_MEANINGLESS_FOR_LOSS,
+    NORMALIZATION_NOT_ADAPTED,
+    OUTPUT_WITHOUT_LOSS,
+    SOFTMAX_ON_ONE_UNIT,
+    SPARSE_LOSS_ON_ONE_UNIT,
+    STRING_INTO_LAYER,
+    Rule,
+)
 from ...layers import KindsWith
 from ...layers.base import USES_MASK, Trait
 from ..model import ModelGraph, Node
-from .common import diagnostic
 from .dtypes import refuses_dtype
 from .masks import destroys_mask, mask_flow
 
@@ -139,9 +153,8 @@ def _softmax_on_one_unit(graph: ModelGraph, order: list[Node]) -> list[Diagnosti
             continue
         path, at = _where(node)
         found.append(
-            diagnostic(
-                graph,
-                "MS701",
+            SOFTMAX_ON_ONE_UNIT.at(
+                graph.document,
                 path,
                 f"{_name(node)} in {graph.label(node.id)} applies softmax over its last axis, of size 1: "
                 f"its output {_shape(node)} is always 1.0",
@@ -174,14 +187,12 @@ def _outputs(graph: ModelGraph) -> list[Diagnostic]:
         if loss is None:
             if trained:
                 found.append(
-                    diagnostic(
-                        graph,
-                        "MS706",
+                    OUTPUT_WITHOUT_LOSS.at(
+                        graph.document,
                         output.path,
                         f"output {name!r} has no loss: Keras' fit stops with 'No loss to compute' "
                         "(mspec fit refuses it: MS601)",
                         'give it a loss, e.g. loss = "mean_squared_error", or set [compile] loss',
-                        severity=Severity.WARNING,
                         node=name,
                     )
                 )
@@ -200,11 +211,10 @@ def _outputs(graph: ModelGraph) -> list[Diagnostic]:
         problem = None
         if family == "sparse_categorical_crossentropy" and units == 1:
             problem = (
-                "MS704",
+                SPARSE_LOSS_ON_ONE_UNIT,
                 f"output {name!r} has one unit but {loss_name} reads class indices 0 .. units-1: "
                 "with one class there is nothing to learn, and label 1 is out of range",
                 'use loss = "binary_crossentropy" with one sigmoid unit, or one unit per class',
-                Severity.ERROR,
             )
         elif (
             family in ("categorical_crossentropy", "sparse_categorical_crossentropy")
@@ -219,11 +229,10 @@ def _outputs(graph: ModelGraph) -> list[Diagnostic]:
                 "for this activation"
             )
             problem = (
-                "MS702",
+                CATEGORICAL_LOSS_WITHOUT_SOFTMAX,
                 f"output {name!r} ends in {layer}, but {loss_name} expects a softmax distribution: {detail}",
                 'end the output with activation = "softmax", or use binary_crossentropy for independent '
                 "yes/no labels",
-                Severity.WARNING,
             )
         elif (
             family == "binary_crossentropy"
@@ -232,18 +241,15 @@ def _outputs(graph: ModelGraph) -> list[Diagnostic]:
             and activation not in BOUNDED_01
         ):
             problem = (
-                "MS703",
+                BINARY_LOSS_UNBOUNDED_OUTPUT,
                 f"output {name!r} ends in {layer}, whose values are not bounded to [0, 1], but {loss_name} "
                 "expects probabilities: Keras clips them to [1e-7, 1 - 1e-7] and clipped predictions get "
                 "no gradient",
                 'add activation = "sigmoid" to the last layer',
-                Severity.WARNING,
             )
         if problem is not None:
-            code, message, hint, severity = problem
-            found.append(
-                diagnostic(graph, code, loss_path, message, hint, severity=severity, at="value", node=name)
-            )
+            rule, message, hint = problem
+            found.append(rule.at(graph.document, loss_path, message, hint, at="value", node=name))
         metrics, metrics_path = (
             (output.metrics, (*output.path, "metrics"))
             if output.metrics
@@ -253,14 +259,12 @@ def _outputs(graph: ModelGraph) -> list[Diagnostic]:
             reason = _metric_problem(metric, family, units)
             if reason is not None:
                 found.append(
-                    diagnostic(
-                        graph,
-                        "MS705",
+                    METRIC_MEANINGLESS_FOR_LOSS.at(
+                        graph.document,
                         (*metrics_path, index),
                         f"output {name!r}: metric {_name_and_args(metric)[0]!r} {reason}",
                         "use a metric of the task: mae or root_mean_squared_error for a regression, "
                         "accuracy or auc for a classifier",
-                        severity=Severity.WARNING,
                         at="value",
                         node=name,
                     )
@@ -302,16 +306,14 @@ def _input_values(graph: ModelGraph, order: list[Node]) -> list[Diagnostic]:
         elif entry.dtype in FLOAT_DTYPES:
             kinds[name] = "float"
     raw: dict[str, frozenset[str]] = {}
-    reported: set[tuple[str, str]] = set()
+    reported: set[tuple[Rule, str]] = set()
     found: list[Diagnostic] = []
 
-    def report(code: str, source: str, node: Node, message: str, hint: str, severity: Severity) -> None:
-        if (code, source) in reported:
+    def report(rule: Rule, source: str, node: Node, message: str, hint: str) -> None:
+        if (rule, source) in reported:
             return
-        reported.add((code, source))
-        found.append(
-            diagnostic(graph, code, ("inputs", source), message, hint, severity=severity, node=source)
-        )
+        reported.add((rule, source))
+        found.append(rule.at(graph.document, ("inputs", source), message, hint, node=source))
 
     for node in order:
         if node.role == "input":
@@ -329,24 +331,22 @@ def _input_values(graph: ModelGraph, order: list[Node]) -> list[Diagnostic]:
             dtype = entry_of[source].dtype
             if kind == "string" and not traits & {Trait.PASSES_STRINGS, Trait.TAKES_STRINGS}:
                 report(
-                    "MS709",
+                    STRING_INTO_LAYER,
                     source,
                     node,
                     f"input {source!r} holds strings and reaches {where}, which cannot take strings "
                     "(Keras fails when the first batch is cast to numbers)",
                     "put a StringLookup, Hashing or TextVectorization first, or map the strings to "
                     'integer ids in the data and declare dtype = "int32"',
-                    Severity.ERROR,
                 )
             elif kind == "float" and Trait.TAKES_IDS in traits:
                 report(
-                    "MS708",
+                    FLOAT_INTO_EMBEDDING,
                     source,
                     node,
                     f"input {source!r} is {dtype} and feeds {where}, which casts it to int32: "
                     "1.7 becomes id 1, 0.3 id 0",
                     'declare the ids as integers: dtype = "int32"',
-                    Severity.WARNING,
                 )
             elif (
                 kind in ("categorical", "integer")
@@ -361,13 +361,12 @@ def _input_values(graph: ModelGraph, order: list[Node]) -> list[Diagnostic]:
                 if kind == "integer":
                     hint += '; if these are counts or measurements, declare kind = "numeric"'
                 report(
-                    "MS707",
+                    IDS_INTO_DENSE,
                     source,
                     node,
                     f"input {source!r} ({described}) holds ids and reaches {where} without an Embedding "
                     "or CategoryEncoding: the layer treats ids as quantities",
                     hint,
-                    Severity.WARNING,
                 )
         raw[node.id] = incoming if traits & TRANSPARENT else frozenset()
     return found
@@ -396,16 +395,14 @@ def _masks(graph: ModelGraph, order: list[Node]) -> list[Diagnostic]:
         setting = "mask_zero = true" if masked_by != "Masking" else masked_by
         undo = "set mask_zero = false" if masked_by != "Masking" else "remove the Masking layer"
         found.append(
-            diagnostic(
-                graph,
-                "MS710",
+            MASK_DROPPED.at(
+                graph.document,
                 path,
                 f"{layer} in {graph.label(node.id)} does not support masking: the mask of "
                 f"{graph.label(incoming.producer)} ({setting}) is destroyed here and padding counts "
                 f"as data{after}",
                 "use layers that keep the mask (GlobalAveragePooling1D, LSTM, GRU) after the "
                 f"{masked_by}, or {undo}",
-                severity=Severity.WARNING,
                 at=at,
                 node=node.id,
             )
@@ -457,16 +454,14 @@ def _imbalance(graph: ModelGraph, order: list[Node]) -> list[Diagnostic]:
         _, wide, narrow = best
         path, at = _where(node)
         found.append(
-            diagnostic(
-                graph,
-                "MS712",
+            CONCATENATE_IMBALANCE.at(
+                graph.document,
                 path,
                 f"{graph.label(node.id)} concatenates {graph.label(wide)} ({widths[wide]:,} wide) with "
                 f"{graph.label(narrow)} ({widths[narrow]:,} wide), {widths[wide] // widths[narrow]:,} "
                 f"times narrower: the wide input can overwhelm the narrow one (factor {IMBALANCE_FACTOR})",
                 f"project {graph.label(wide)} down (Dense, pooling) or {graph.label(narrow)} up before "
                 "concatenating",
-                severity=Severity.WARNING,
                 at=at,
                 node=node.id,
             )
@@ -496,14 +491,12 @@ def build_warnings(graph: ModelGraph) -> list[Diagnostic]:
             continue
         path, at = (("shared", node.shared), "key") if node.shared else _where(node)
         found.append(
-            diagnostic(
-                graph,
-                "MS711",
+            NORMALIZATION_NOT_ADAPTED.at(
+                graph.document,
                 path,
                 f"Normalization in {graph.label(node.id)} has no mean and variance: the built model "
                 "passes raw values through (mean 0, variance 1) until adapt() is called",
                 "train with mspec fit, which adapts it to the training data, or give mean and variance",
-                severity=Severity.WARNING,
                 at=at,
                 node=node.id,
             )

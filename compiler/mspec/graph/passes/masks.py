@@ -21,11 +21,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ...diagnostics import Diagnostic, Severity
+from ...diagnostics import Diagnostic
+from ...diagnostics.rules import CPU_KERNEL_PORTABILITY, MASK_SHAPE
 from ...layers import REGISTRY
 from ...layers.base import MASK_AWARE, Trait, format_shape
 from ..model import ModelGraph, Node
-from .common import diagnostic
 
 
 class _Batch:
@@ -417,18 +417,9 @@ def check_masks(graph: ModelGraph) -> list[Diagnostic]:
                 f"({setting}), of shape {show(problem.mask.shape)}, but needs {problem.needed}: "
                 f"the model builds and {where}"
             )
-            found.append(
-                diagnostic(
-                    graph,
-                    "MS307" if problem.everywhere else "MS305",
-                    path,
-                    message,
-                    _hint(layer, made_by, problem.mask),
-                    severity=Severity.ERROR if problem.everywhere else Severity.WARNING,
-                    at=at,
-                    node=node_id,
-                )
-            )
+            rule = MASK_SHAPE if problem.everywhere else CPU_KERNEL_PORTABILITY
+            hint = _hint(layer, made_by, problem.mask)
+            found.append(rule.at(graph.document, path, message, hint, at=at, node=node_id))
     return found
 
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ...diagnostics import Diagnostic, Severity
+from ...diagnostics import Diagnostic
+from ...diagnostics.rules import CPU_KERNEL_PORTABILITY
 from ...layers.base import ShapeError, Trait
 from ...layers.call import LayerCall
 from ...layers.geometry import as_tuple, spatial_axes
 from ...layers.rnn_cells import lone_cell_stacks
 from ...vocabulary import class_of
 from ..model import ModelGraph
-from .common import diagnostic
 
 WHERE = "it runs on GPU, on JAX, and on a CPU with oneDNN (TF_ENABLE_ONEDNN_OPTS=1)"
 
@@ -171,9 +171,5 @@ def check_portability(graph: ModelGraph) -> list[Diagnostic]:
             path, at = node.path, "key" if node.role == "merge" else "value"
         shapes = [graph.nodes[i].shape for i in node.inputs]
         for message, hint in limitations(node.call, shapes if node.shape is not None else None):
-            found.append(
-                diagnostic(
-                    graph, "MS305", path, message, hint, severity=Severity.WARNING, at=at, node=node.id
-                )
-            )
+            found.append(CPU_KERNEL_PORTABILITY.at(graph.document, path, message, hint, at=at, node=node.id))
     return found
