@@ -53,9 +53,9 @@ BINARY_LOSSES = frozenset({"binary_crossentropy", "binary_focal_crossentropy"})
 class IdLimit:
     """An input's values are ids for this layer: whole numbers in [0, limit)."""
 
-    layer: str  # "Embedding" or "CategoryEncoding"
+    layer: str  # a kind reading ids (`Trait.TAKES_IDS`): Embedding, ReversibleEmbedding, CategoryEncoding
     node: str  # the layer as the spec names it: "tokens_embed step 1"
-    param: str  # "input_dim" or "num_tokens"
+    param: str  # the parameter bounding the ids: "input_dim" (an embedding) or "num_tokens"
     limit: int
     mask_zero: bool = False
 
@@ -224,7 +224,7 @@ def named_columns(result: CheckResult) -> set[str]:
 
 
 def id_limits(graph: ModelGraph, input_name: str) -> tuple[IdLimit, ...]:
-    """The Embedding and CategoryEncoding layers an input's values reach first, unchanged."""
+    """The layers reading ids (`Trait.TAKES_IDS`) that an input's values reach first, unchanged."""
     found: list[IdLimit] = []
     seen: set[str] = set()
     stack = list(graph.successors.get(input_name, ()))
@@ -239,12 +239,12 @@ def id_limits(graph: ModelGraph, input_name: str) -> tuple[IdLimit, ...]:
             continue
         if call.kind.wraps and getattr(call.params, "layer", None) is not None:
             call = call.params.layer  # TimeDistributed(Embedding(...)) reads ids too
-        kind = call.kind.name
-        if kind == "Embedding":
+        if Trait.TAKES_IDS in call.kind.traits:
             p = call.params
-            found.append(IdLimit(kind, graph.label(node_id), "input_dim", p.input_dim, p.mask_zero))
-        elif kind == "CategoryEncoding":
-            found.append(IdLimit(kind, graph.label(node_id), "num_tokens", call.params.num_tokens))
+            # An embedding's table has input_dim rows; CategoryEncoding encodes num_tokens categories.
+            param = "num_tokens" if hasattr(p, "num_tokens") else "input_dim"
+            mask_zero = getattr(p, "mask_zero", False)
+            found.append(IdLimit(call.kind.name, graph.label(node_id), param, getattr(p, param), mask_zero))
         elif Trait.PASSES_IDS in call.kind.traits:
             stack.extend(graph.successors.get(node_id, ()))
     return tuple(sorted(found, key=lambda limit: (limit.limit, limit.node)))
