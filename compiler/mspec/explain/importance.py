@@ -12,7 +12,7 @@ For every input (or group of inputs, `groups`), and every output:
   value that carries no information about the example (`Replacement`),
   chosen from what the spec says reads the input first:
   a numeric input, its mean over the data;
-  ids read by an Embedding or CategoryEncoding, an id the data never uses
+  ids read by an Embedding, ReversibleEmbedding or CategoryEncoding, an id the data never uses
   (its row of the layer was never trained) at every position; when every id
   is used and the Embedding masks 0, the padding id, unless a masked average
   follows (over a sequence of padding only it is 0 / 0, NaN); else the id
@@ -47,6 +47,8 @@ from typing import Any
 import numpy as np
 
 from ..frontend import CheckResult
+from ..layers import KindsWith
+from ..layers.base import Trait
 
 # Rows read (and shuffled together) at a time.
 CHUNK_ROWS = 65536
@@ -267,10 +269,17 @@ def _replacements(
     return found
 
 
-# Layers that read ids (an index into a table of weights), and those that turn tokens into ids.
-ID_LAYERS = frozenset({"Embedding", "CategoryEncoding"})
+# Layers that read ids (an index into a table of weights, or a category to encode): Embedding,
+# ReversibleEmbedding (an id >= input_dim fails there as in Embedding), CategoryEncoding.
+ID_LAYERS = KindsWith(Trait.TAKES_IDS)
+# Layers that turn tokens into ids through a vocabulary with an out-of-vocabulary token: the
+# ablation reads their oov_token, num_oov_indices and invert, parameters of these two kinds only
+# (Keras' IndexLookup). ENCODES_CATEGORIES is wider: Hashing and HashedCrossing have no unknown
+# token, and TextVectorization has no such parameters (its "[UNK]" is fixed).
 LOOKUP_LAYERS = frozenset({"StringLookup", "IntegerLookup"})
-# Layers that average over the steps a mask leaves: over a sequence of padding only, 0 / 0.
+# Layers that average over the steps a mask leaves: over a sequence of padding only, 0 / 0. No
+# trait says it: of the kinds that read a mask (CALL_TAKES_MASK), only GlobalAveragePooling1D
+# divides by the unmasked count (Softmax zeroes a wholly masked axis, a recurrent layer keeps its state).
 MASKED_AVERAGES = frozenset({"GlobalAveragePooling1D"})
 
 
@@ -291,10 +300,14 @@ def _neutral(name: str, array: np.ndarray, graph: Any, model: Any = None) -> Rep
         (token,) = tokens
         value = np.full(shape, token, dtype=object if array.dtype.kind in "OUS" else array.dtype)
         return Replacement("oov token", value, f"the out-of-vocabulary token of {where}")
-    if not kinds <= ID_LAYERS or array.dtype.kind not in "iu":
+    if not all(kind in ID_LAYERS for kind in kinds) or array.dtype.kind not in "iu":
         return None
-    limit = min(_id_count(call) for _, call in readers)
-    masked = any(getattr(call.params, "mask_zero", False) for _, call in readers)
+    from ..data.binding import id_limits
+
+    # The same layers as the readers (through the same pass-through kinds), with their id ranges.
+    limits = id_limits(graph, name)
+    limit = min(found.limit for found in limits)
+    masked = any(found.mask_zero for found in limits)
     used = np.unique(array)
     unused = np.setdiff1d(np.arange(1 if masked else 0, limit), used)
     if unused.size:
@@ -322,7 +335,8 @@ def _neutral(name: str, array: np.ndarray, graph: Any, model: Any = None) -> Rep
 
 def _nearest_to_mean(array: np.ndarray, readers, graph: Any, model: Any, masked: bool) -> int | None:
     """The id whose Embedding row is nearest the data's average row (weighted by how often each id occurs)."""
-    if model is None or len(readers) != 1 or readers[0][1].kind.name != "Embedding":
+    # Only an embedding (Embedding, ReversibleEmbedding) has a table of rows, its first weight.
+    if model is None or len(readers) != 1 or not hasattr(readers[0][1].params, "input_dim"):
         return None
     from ..graph.layer_names import layer_names
 
@@ -340,11 +354,6 @@ def _nearest_to_mean(array: np.ndarray, readers, graph: Any, model: Any, masked:
     first = 1 if masked else 0
     distances = np.linalg.norm(table[first:] - average, axis=1)
     return first + int(np.argmin(distances))
-
-
-def _id_count(call: Any) -> int:
-    params = call.params
-    return int(params.input_dim if call.kind.name == "Embedding" else params.num_tokens)
 
 
 def _first_readers(graph: Any, name: str) -> list[tuple[str, Any]]:
