@@ -22,19 +22,25 @@ from typing import Any
 from ..frontend import CheckResult
 from ..graph.model import ModelGraph
 from ..graph.passes.hazards import PASS_THROUGH
+from ..layers import KindsWith
+from ..layers.base import Trait
 
 MANIFEST_VERSION = 1
 # Inside a SavedModel folder; beside any other artifact as <artifact>.manifest.json.
 SAVED_MODEL_MANIFEST = "mspec.manifest.json"
 
-# Preprocessing layers inside the model, and what they make of the raw values they are fed.
-_RAW_VALUE_LAYERS = {
+# Preprocessing layers inside the model, which take the raw values: numbers to rescale or bucket,
+# category values (strings or integers) to map, hash or encode.
+_RAW_VALUE_LAYERS = KindsWith(Trait.SCALER, Trait.ENCODES_CATEGORIES)
+# What they make of the raw values they are fed, said for people.
+_RAW_VALUES = {
     "Normalization": "raw numbers: the model normalizes them",
     "Rescaling": "raw numbers: the model rescales them",
     "Discretization": "raw numbers: the model buckets them",
     "StringLookup": "strings: the model maps them to ids",
     "IntegerLookup": "raw integer values: the model maps them to ids",
     "Hashing": "raw values: the model hashes them",
+    "HashedCrossing": "raw values: the model crosses them with another input's by hashing",
     "TextVectorization": "raw text: the model splits and maps it",
 }
 
@@ -111,11 +117,12 @@ def expects(graph: ModelGraph, input_name: str) -> dict[str, Any]:
     readers = _first_readers(graph, input_name)
     for node_id, kind, _ in readers:
         if kind in _RAW_VALUE_LAYERS:
-            return {"values": _RAW_VALUE_LAYERS[kind], "layer": f"{kind} in {graph.label(node_id)}"}
-    ids = [(node_id, kind, params) for node_id, kind, params in readers if kind in _ID_PARAMS]
+            values = _RAW_VALUES.get(kind, "raw values: a preprocessing layer of the model takes them")
+            return {"values": values, "layer": f"{kind} in {graph.label(node_id)}"}
+    ids = [(node_id, kind, params) for node_id, kind, params in readers if kind in _ID_LAYERS]
     if ids:
-        node_id, kind, params = min(ids, key=lambda found: getattr(found[2], _ID_PARAMS[found[1]]))
-        limit = getattr(params, _ID_PARAMS[kind])
+        node_id, kind, params = min(ids, key=lambda found: _id_count(found[2]))
+        limit = _id_count(params)
         found: dict[str, Any] = {
             "values": f"whole-number ids in [0, {limit})",
             "layer": f"{kind} in {graph.label(node_id)}",
@@ -127,7 +134,13 @@ def expects(graph: ModelGraph, input_name: str) -> dict[str, Any]:
     return {"values": "as in the training data: the model holds no preprocessing layer for this input"}
 
 
-_ID_PARAMS = {"Embedding": "input_dim", "CategoryEncoding": "num_tokens"}
+# The kinds that read ids: whole numbers in [0, count), the count their parameters give (`_id_count`).
+_ID_LAYERS = KindsWith(Trait.TAKES_IDS)
+
+
+def _id_count(params: Any) -> int:
+    """How many ids a layer reading ids takes: an embedding's rows, CategoryEncoding's tokens."""
+    return params.num_tokens if hasattr(params, "num_tokens") else params.input_dim
 
 
 def _first_readers(graph: ModelGraph, input_name: str) -> list[tuple[str, str, Any]]:

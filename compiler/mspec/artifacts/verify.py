@@ -84,11 +84,20 @@ def generated_rows(
 
 
 def _vocabulary(result: CheckResult, input_name: str) -> list[str] | None:
+    """Strings to draw an input's values from: the vocabulary of the layer that maps them, and one unknown.
+
+    Any layer taking strings that the spec gives a vocabulary (StringLookup, TextVectorization;
+    inline or from a file): drawn from it, the rows reach the ids the model trained, not only the
+    out-of-vocabulary one.
+    """
+    from ..layers import REGISTRY
+    from ..layers.base import Trait
     from .manifest import _first_readers
 
     for _, kind, params in _first_readers(result.graph, input_name):
-        if kind == "StringLookup" and getattr(params, "vocabulary", None):
-            return [*params.vocabulary, "not in the vocabulary"]
+        tokens = getattr(params, "tokens", None) if Trait.TAKES_STRINGS in REGISTRY[kind].traits else None
+        if tokens:
+            return [*tokens, "not in the vocabulary"]
     return None
 
 
