@@ -212,7 +212,7 @@ class Trait(enum.Enum):
     # Not the Dropouts (they hand strings on at inference, but TensorFlow's dropout fails on strings
     # in training) nor Masking (comparing strings with mask_value fails).
     PASSES_STRINGS = "moves strings about (TensorFlow runs it on strings)"
-    TAKES_IDS = "reads integer ids (Embedding, CategoryEncoding)"
+    TAKES_IDS = "reads integer ids (Embedding, ReversibleEmbedding, CategoryEncoding)"
     TAKES_STRINGS = "takes raw strings and makes ids or encodings of them"
     ENCODES_CATEGORIES = "takes raw category values (strings or integers) and makes ids or encodings"
     SCALER = "rescales or buckets numbers, so that integers are fine there"
