@@ -893,15 +893,6 @@ def find_rule(code_or_name: str) -> Rule | None:
     return RULES.get(key.upper()) or RULES_BY_NAME.get(key.lower())
 
 
-def rule_of(rule: Rule | str) -> Rule:
-    """The rule itself, or the rule of a code.
-
-    For the builders that still take a code from callers not yet naming their
-    rule; an unregistered code raises KeyError rather than making a new one.
-    """
-    return rule if isinstance(rule, Rule) else RULES[rule]
-
-
 def matching(selector: str) -> list[Rule]:
     """The rules a selector names: a code, a code prefix (MS7, MS70), a rule name, or ALL."""
     key = selector.strip()

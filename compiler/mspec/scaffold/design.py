@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..diagnostics.rules import DATA_UNUSED_COLUMN
 from .kinds import (
     BINARY,
     CLASSES,
@@ -181,7 +182,7 @@ def design(
         tables.append(
             Table(
                 ("lint",),
-                {"ignore": ["MS502"]},
+                {"ignore": [DATA_UNUSED_COLUMN.code]},
                 [
                     f"{count(len(left_out), 'column')} of the data left out on purpose (listed at the top): "
                     "not reported as unbound (MS502)"

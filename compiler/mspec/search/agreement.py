@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..diagnostics import Diagnostic, Severity
+from ..diagnostics import Diagnostic
+from ..diagnostics.rules import COMPARE_MISMATCH
 from ..frontend import CheckResult
 from ..syntax.document import DataPath
 
@@ -32,10 +33,7 @@ def _compare(first: CheckResult, other: CheckResult) -> list[Diagnostic]:
 
     def add(path: DataPath, message: str, hint: str) -> None:
         assert other.document is not None
-        loc = other.document.locate(path)
-        found.append(
-            Diagnostic(other.path, loc.line, loc.col, "MS807", Severity.ERROR, message, hint, node=path[-1])
-        )
+        found.append(COMPARE_MISMATCH.at(other.document, path, message, hint, node=path[-1]))
 
     for section, mine, theirs, describe in (
         ("inputs", first.spec.inputs, other.spec.inputs, _input),

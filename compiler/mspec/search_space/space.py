@@ -22,6 +22,14 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from ..diagnostics import Diagnostic
+from ..diagnostics.rules import (
+    MISSING_KEY,
+    SEARCH_DUPLICATE_PARAMETER,
+    SEARCH_UNKNOWN_PATH,
+    SEARCH_WRONG_TYPE,
+    UNKNOWN_KEY,
+    Rule,
+)
 from ..diagnostics.suggest import did_you_mean
 from ..spec.collector import Collector, render
 from ..spec.models import SearchChoices, SearchRange, TuneSpec
@@ -147,7 +155,12 @@ def read_space(document: Document) -> tuple[SearchSpace | None, list[Diagnostic]
     if raw is None:
         return None, out.diagnostics
     if not isinstance(raw, dict):
-        out.error("MS802", (SEARCH,), f"[search] should be a table of paths, got {render(raw)}", at="value")
+        out.error(
+            SEARCH_WRONG_TYPE,
+            (SEARCH,),
+            f"[search] should be a table of paths, got {render(raw)}",
+            at="value",
+        )
         return None, out.diagnostics
     space = SearchSpace(tune=tune)
     seen: dict[DataPath, str] = {}
@@ -158,7 +171,7 @@ def read_space(document: Document) -> tuple[SearchSpace | None, list[Diagnostic]
             continue
         if parameter.path in seen:
             out.error(
-                "MS806",
+                SEARCH_DUPLICATE_PARAMETER,
                 (SEARCH, key),
                 f"[search] {key!r} names the same parameter as {seen[parameter.path]!r}",
                 "keep one of the two keys",
@@ -188,7 +201,7 @@ def _read_parameter(
     values = _read_values(out, key, value)
     resolved = resolve(data, names, key)
     if isinstance(resolved, Unresolved):
-        out.error("MS801", where, f"[search] {key!r}: {resolved.message}", resolved.hint)
+        out.error(SEARCH_UNKNOWN_PATH, where, f"[search] {key!r}: {resolved.message}", resolved.hint)
         return None
     if values is None:
         return None
@@ -219,7 +232,7 @@ def _read_values(out: Collector, key: str, value: Any) -> SearchRange | list | N
             isinstance(v, dict | list) for v in value.values()
         ):
             out.error(
-                "MS802",
+                SEARCH_WRONG_TYPE,
                 where,
                 f"[search] {key!r} is a table of tables: a path written without quotes",
                 f'quote the whole path: "{key}.{next(iter(value))}..." = [...]',
@@ -228,12 +241,12 @@ def _read_values(out: Collector, key: str, value: Any) -> SearchRange | list | N
         scratch = Collector(out.document)
         entry = scratch.check(SearchRange, value, where, f"search range {key!r}")
         for finding in scratch.diagnostics:
-            # The range's own keys keep the language's codes; its values are the search's.
-            code = finding.code if finding.code in ("MS101", "MS102") else "MS802"
-            out.diagnostics.append(_recoded(finding, code))
+            # The range's own keys keep the language's rules; its values are the search's.
+            kept = finding.code in (UNKNOWN_KEY.code, MISSING_KEY.code)
+            out.diagnostics.append(finding if kept else _recoded(finding, SEARCH_WRONG_TYPE))
         return entry
     out.error(
-        "MS802",
+        SEARCH_WRONG_TYPE,
         where,
         f"[search] {key!r} should be a list of choices or a range table, got {render(value)}",
         f"write [{show_value(value)}] for one value, or {{ low = ..., high = ... }} for a range",
@@ -245,7 +258,13 @@ def _read_values(out: Collector, key: str, value: Any) -> SearchRange | list | N
 def _read_choices(out: Collector, key: str, value: list) -> list | None:
     where: DataPath = (SEARCH, key)
     if not value:
-        out.error("MS802", where, f"[search] {key!r} has no choices", "give at least one value", at="value")
+        out.error(
+            SEARCH_WRONG_TYPE,
+            where,
+            f"[search] {key!r} has no choices",
+            "give at least one value",
+            at="value",
+        )
         return None
     try:
         _CHOICES.validate_python(value, strict=True)
@@ -253,7 +272,7 @@ def _read_choices(out: Collector, key: str, value: list) -> list | None:
         for index, item in enumerate(value):
             if not isinstance(item, str | bool | int | float):
                 out.error(
-                    "MS802",
+                    SEARCH_WRONG_TYPE,
                     (*where, index),
                     f"[search] {key!r}: choice {index + 1} is {render(item)}; choices are strings, numbers "
                     "or booleans",
@@ -265,16 +284,19 @@ def _read_choices(out: Collector, key: str, value: list) -> list | None:
     for index, item in enumerate(value):
         if any(type(item) is type(other) and item == other for other in value[:index]):
             out.error(
-                "MS802", (*where, index), f"[search] {key!r} lists {show_value(item)} twice", at="value"
+                SEARCH_WRONG_TYPE,
+                (*where, index),
+                f"[search] {key!r} lists {show_value(item)} twice",
+                at="value",
             )
             ok = False
     return value if ok else None
 
 
-def _recoded(diagnostic: Diagnostic, code: str) -> Diagnostic:
+def _recoded(diagnostic: Diagnostic, rule: Rule) -> Diagnostic:
     from dataclasses import replace
 
-    return replace(diagnostic, code=code)
+    return replace(diagnostic, code=rule.code, severity=rule.severity)
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..diagnostics import Diagnostic, Severity
+from ..diagnostics import Diagnostic
+from ..diagnostics.rules import (
+    SEARCH_INVALID_POINTS,
+    SEARCH_SPACE_EMPTY,
+    SEARCH_UNKNOWN_PATH,
+    SEARCH_VALUE_REFUSED,
+    SEARCH_WRONG_TYPE,
+    UNKNOWN_KEY,
+    WRONG_TYPE,
+)
 from ..frontend import CheckResult, check_document
 from ..spec.validate import validate
 from ..syntax.document import DataPath, Document, Location
@@ -124,28 +133,26 @@ def _values_alone(document: Document, parameter: Parameter) -> list[Diagnostic]:
         for diagnostic in diagnostics:
             if diagnostic.line != OUTSIDE_THE_FILE:
                 continue
-            if diagnostic.code == "MS101":
+            if diagnostic.code == UNKNOWN_KEY.code:
                 if not unknown_key_reported:
                     unknown_key_reported = True
                     found.append(
-                        _at(
+                        SEARCH_UNKNOWN_PATH.at(
                             document,
                             (SEARCH, parameter.key),
-                            "MS801",
                             f"[search] {parameter.key!r} names no parameter: {diagnostic.message}",
                             diagnostic.hint,
-                            prefer="key",
                         )
                     )
                 continue
-            code = "MS802" if diagnostic.code == "MS103" else "MS803"
+            rule = SEARCH_WRONG_TYPE if diagnostic.code == WRONG_TYPE.code else SEARCH_VALUE_REFUSED
             found.append(
-                _at(
+                rule.at(
                     document,
                     _value_path(parameter, index),
-                    code,
                     f"[search] {parameter.shown(value)}: {diagnostic.message}",
                     diagnostic.hint,
+                    at="value",
                 )
             )
     return found
@@ -156,20 +163,6 @@ def _value_path(parameter: Parameter, index: int) -> DataPath:
     if parameter.choices is not None:
         return (SEARCH, parameter.key, index)
     return (SEARCH, parameter.key, "low" if index == 0 else "high")
-
-
-def _at(
-    document: Document,
-    path: DataPath,
-    code: str,
-    message: str,
-    hint: str | None,
-    *,
-    severity: Severity = Severity.ERROR,
-    prefer: str = "value",
-) -> Diagnostic:
-    loc = document.locate(path, prefer=prefer)
-    return Diagnostic(document.path, loc.line, loc.col, code, severity, message, hint)
 
 
 # --- 2. The combinations ----------------------------------------------------------------------------------
@@ -206,13 +199,11 @@ def _combinations(result: CheckResult, space: SearchSpace, report: SpaceCheck) -
     if report.checked and report.invalid == report.checked:
         what = "sampled combinations" if report.sampled else "combinations"
         report.diagnostics.append(
-            _at(
+            SEARCH_SPACE_EMPTY.at(
                 document,
                 (SEARCH,),
-                "MS805",
                 f"no point of the search space is valid: all {report.checked} {what} have errors",
                 "each cause is reported at the values involved, as MS804",
-                prefer="key",
             )
         )
 
@@ -240,14 +231,12 @@ def _cause_finding(document: Document, space: SearchSpace, cause: Cause, report:
     else:
         path = (SEARCH,)
     example = " (for example)" if len(cause.messages) > 1 else ""
-    return _at(
+    return SEARCH_INVALID_POINTS.at(
         document,
         path,
-        "MS804",
         f"{which}: {finding.message}{example}; {of}",
         hint,
-        severity=Severity.WARNING,
-        prefer="value" if cause.involved else "key",
+        at="value" if cause.involved else "key",
     )
 
 

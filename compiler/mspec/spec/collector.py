@@ -21,7 +21,6 @@ from ..diagnostics.rules import (
     UNKNOWN_KEY,
     WRONG_TYPE,
     Rule,
-    rule_of,
 )
 from ..diagnostics.suggest import did_you_mean
 from ..syntax.document import DataPath, Document
@@ -44,13 +43,10 @@ class Collector:
         self.diagnostics: list[Diagnostic] = []
 
     def error(
-        self, rule: Rule | str, path: DataPath, message: str, hint: str | None = None, *, at: str = "key"
+        self, rule: Rule, path: DataPath, message: str, hint: str | None = None, *, at: str = "key"
     ) -> None:
-        """Report `rule` at `path`: its key, or its value with at="value".
-
-        A code in place of the rule is still taken, for the callers that do not name their rule yet.
-        """
-        self.diagnostics.append(rule_of(rule).at(self.document, path, message, hint, at=at))
+        """Report `rule` at `path`: its key, or its value with at="value"."""
+        self.diagnostics.append(rule.at(self.document, path, message, hint, at=at))
 
     def check(self, model: type[BaseModel], value: Any, path: DataPath, what: str) -> Any | None:
         """Validate `value` with `model`; report every error and return None on failure."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..diagnostics import Diagnostic
+from ..diagnostics.rules import FIT_CONTRADICTORY_SETTINGS, FIT_OUTPUT_WITHOUT_LOSS
 from ..diagnostics.suggest import did_you_mean
 from ..frontend import CheckResult
-from ..graph.passes.common import diagnostic
 from .monitored import unlogged_monitor
 from .settings import FitSettings
 
@@ -32,8 +32,8 @@ def loss_diagnostics(result: CheckResult) -> list[Diagnostic]:
     for name, output in result.spec.outputs.items():
         if loss_of(result, name) is None:
             found.append(
-                diagnostic(
-                    result.graph, "MS601", output.path,
+                FIT_OUTPUT_WITHOUT_LOSS.at(
+                    result.graph.document, output.path,
                     f"output {name!r} has no loss, so it cannot be trained",
                     'give it one, e.g. loss = "mean_squared_error", or set [compile] loss for every output',
                     node=name,
@@ -50,8 +50,8 @@ def settings_diagnostics(
     found: list[Diagnostic] = []
     if settings.distribute == "multi_worker" and settings.validation_split:
         found.append(
-            diagnostic(
-                graph, "MS602", ("train", "validation_split"),
+            FIT_CONTRADICTORY_SETTINGS.at(
+                graph.document, ("train", "validation_split"),
                 "validation_split cannot be used with distribute = 'multi_worker'",
                 "give each process its validation rows with --validation PATH instead "
                 "(it takes the place of validation_split), or pass --validation-split 0",
@@ -66,8 +66,8 @@ def settings_diagnostics(
             continue
         if watcher.monitor.startswith("val_") and not validated:
             found.append(
-                diagnostic(
-                    graph, "MS602", ("train", section),
+                FIT_CONTRADICTORY_SETTINGS.at(
+                    graph.document, ("train", section),
                     f"{section} watches {watcher.monitor!r}, but there is no validation data",
                     "set [train] validation_split, pass --validation PATH, or watch a training metric "
                     '(monitor = "loss")',
@@ -80,8 +80,8 @@ def settings_diagnostics(
             listed = "Keras logs " + ", ".join(repr(name) for name in names)
             suggestion = did_you_mean(watcher.monitor, names)
             found.append(
-                diagnostic(
-                    graph, "MS602", ("train", section, "monitor"),
+                FIT_CONTRADICTORY_SETTINGS.at(
+                    graph.document, ("train", section, "monitor"),
                     f"{section} watches {watcher.monitor!r}, which Keras does not log for this model: "
                     "it would warn every epoch and never act",
                     f"{suggestion} {listed}" if suggestion else listed,
@@ -130,8 +130,8 @@ def _empty_shards(result: CheckResult, path: str | Path, shard: tuple[int, int])
     if total == 0 or total >= shard[1]:
         return []
     return [
-        diagnostic(
-            result.graph, "MS602", ("train", "distribute"),
+        FIT_CONTRADICTORY_SETTINGS.at(
+            result.graph.document, ("train", "distribute"),
             f"{shard[1]} processes share the {total} row{'s' if total != 1 else ''} of {path}: "
             "each process takes an equal block of rows, so every block is empty",
             "use fewer processes, or more data",

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from ..diagnostics import Diagnostic, Severity
+from ..diagnostics import Diagnostic
+from ..diagnostics.rules import FIT_BRANCH_OVERWHELMS, FIT_DEAD_INPUT, Rule
 from ..graph.merge_points import MergePoint
 
 # A branch whose share stays below this in the second half of training is a dead input.
@@ -46,11 +47,16 @@ def judged(epochs: int) -> bool:
 
 
 class Verdict(NamedTuple):
-    code: str  # "MS603" or "MS604"
+    rule: Rule  # FIT_BRANCH_OVERWHELMS or FIT_DEAD_INPUT
     message: str
     hint: str
     # MS603: "width", "scale" or "signal"; MS604: "constant" (a share of exactly 0) or "ignored".
     cause: str | None = None
+
+    @property
+    def code(self) -> str:
+        """The rule's code, as a diagnostic gives it."""
+        return self.rule.code
 
 
 def balance_diagnostics(
@@ -75,15 +81,17 @@ def balance_diagnostics(
         # A branch overwhelmed by another's width or scale is starved, not dead: MS603 names it with
         # its share, and what it carries can only be judged once the merge is balanced. One whose
         # share is exactly 0 does not vary at all: no balance changes that.
-        starved = any(v is not None and v.code == "MS603" and v.cause != "signal" for v in verdicts.values())
+        starved = any(
+            v is not None and v.rule is FIT_BRANCH_OVERWHELMS and v.cause != "signal"
+            for v in verdicts.values()
+        )
         for position, verdict in verdicts.items():
             if verdict is None or (starved and verdict.cause == "ignored"):
                 continue
-            where = document.locate(point.from_path(position), prefer="value")
             found.append(
-                Diagnostic(
-                    document.path, where.line, where.col, verdict.code, Severity.WARNING,
-                    verdict.message, verdict.hint, node=point.merge,
+                verdict.rule.at(
+                    document, point.from_path(position), verdict.message, verdict.hint,
+                    at="value", node=point.merge,
                 )
             )  # fmt: skip
     return found
@@ -111,7 +119,7 @@ def judge(
     if measured and all(v == 0.0 for v in measured):
         epochs = f"{len(measured)} epoch{'s' if len(measured) != 1 else ''}"
         return Verdict(
-            "MS604",
+            FIT_DEAD_INPUT,
             f"branch {label!r} takes none of the gradient at merge {point.merge!r} (0 in all "
             f"{epochs}): nothing it carries reaches the loss, a dead input",
             "its tensor does not vary between examples, or gets no gradient: check that its data "
@@ -129,7 +137,7 @@ def judge(
         projected = _projected(measured, len(window))
         if projected < DEAD_SHARE:
             return Verdict(
-                "MS604",
+                FIT_DEAD_INPUT,
                 f"branch {label!r} takes under {DEAD_SHARE:.0%} of the gradient at merge "
                 f"{point.merge!r} ({_percent(max(window))} at most over the last {len(window)} epochs; "
                 f"at the rate it grew, {_percent(projected)} after {len(window)} more): a dead input",
@@ -186,20 +194,20 @@ def _overwhelms(
     then = "then see what the others carry"
     if before is not None and before <= threshold:
         grew = f"{message}; {shape}, and its share grew from {before:.0%} before training"
-        return Verdict("MS603", grew, signal, "signal")
+        return Verdict(FIT_BRANCH_OVERWHELMS, grew, signal, "signal")
     if widest:
         took = "" if before is None else f", and it took {before:.0%} already before training"
         return Verdict(
-            "MS603",
+            FIT_BRANCH_OVERWHELMS,
             f"{message}; {shape}{took}",
             f"narrow {label!r}, or project every branch to a similar width, or normalize them "
             f"(LayerNormalization) before the merge; {then}: {explain}",
             "width",
         )
     if before is None:
-        return Verdict("MS603", f"{message}; {shape}", signal, "signal")
+        return Verdict(FIT_BRANCH_OVERWHELMS, f"{message}; {shape}", signal, "signal")
     return Verdict(
-        "MS603",
+        FIT_BRANCH_OVERWHELMS,
         f"{message}; {shape}, yet it took {before:.0%} already before training: the scale of its "
         "values, not what it carries",
         f"normalize the branches (LayerNormalization) before the merge, or its input; {then}: {explain}",
