@@ -21,7 +21,7 @@ from typing import Any
 
 from ..frontend import CheckResult
 from ..graph.model import ModelGraph
-from ..graph.passes.hazards import PASS_THROUGH
+from ..graph.readers import first_readers
 from ..layers import KindsWith
 from ..layers.base import Trait
 
@@ -144,26 +144,12 @@ def _id_count(params: Any) -> int:
 
 
 def _first_readers(graph: ModelGraph, input_name: str) -> list[tuple[str, str, Any]]:
-    """The layers that read an input's values first (after layers that only move them)."""
-    found: list[tuple[str, str, Any]] = []
-    seen: set[str] = set()
-    stack = list(graph.successors.get(input_name, ()))
-    while stack:
-        node_id = stack.pop(0)
-        if node_id in seen:
-            continue
-        seen.add(node_id)
-        node = graph.nodes[node_id]
-        call = node.call
-        if call is None:
-            continue
-        if call.kind.wraps and getattr(call.params, "layer", None) is not None:
-            call = call.params.layer  # TimeDistributed(Embedding(...)) reads the values too
-        if call.kind.name in PASS_THROUGH:
-            stack.extend(graph.successors.get(node_id, ()))
-        else:
-            found.append((node_id, call.kind.name, call.params))
-    return found
+    """(node id, kind, parameters) of the layers that read an input's values first, breadth first."""
+    return [
+        (node_id, call.kind.name, call.params)
+        for node_id, call in first_readers(graph, input_name)
+        if call is not None
+    ]
 
 
 def manifest(contract: Contract, fmt: str, artifact: str, signature: str | None) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from ..diagnostics.rules import (
 from ..diagnostics.suggest import did_you_mean
 from ..frontend import CheckResult
 from ..graph.model import ModelGraph
+from ..graph.readers import first_readers
 from ..layers.base import Trait
 from ..spec.models import ColumnSelector
 from ..spec.validate import stacking_problem
@@ -226,27 +227,14 @@ def named_columns(result: CheckResult) -> set[str]:
 def id_limits(graph: ModelGraph, input_name: str) -> tuple[IdLimit, ...]:
     """The layers reading ids (`Trait.TAKES_IDS`) that an input's values reach first, unchanged."""
     found: list[IdLimit] = []
-    seen: set[str] = set()
-    stack = list(graph.successors.get(input_name, ()))
-    while stack:
-        node_id = stack.pop()
-        if node_id in seen:
+    for node_id, call in first_readers(graph, input_name):
+        if graph.nodes[node_id].role != "step" or Trait.TAKES_IDS not in call.kind.traits:
             continue
-        seen.add(node_id)
-        node = graph.nodes[node_id]
-        call = node.call
-        if call is None or node.role != "step":
-            continue
-        if call.kind.wraps and getattr(call.params, "layer", None) is not None:
-            call = call.params.layer  # TimeDistributed(Embedding(...)) reads ids too
-        if Trait.TAKES_IDS in call.kind.traits:
-            p = call.params
-            # An embedding's table has input_dim rows; CategoryEncoding encodes num_tokens categories.
-            param = "num_tokens" if hasattr(p, "num_tokens") else "input_dim"
-            mask_zero = getattr(p, "mask_zero", False)
-            found.append(IdLimit(call.kind.name, graph.label(node_id), param, getattr(p, param), mask_zero))
-        elif Trait.PASSES_IDS in call.kind.traits:
-            stack.extend(graph.successors.get(node_id, ()))
+        p = call.params
+        # An embedding's table has input_dim rows; CategoryEncoding encodes num_tokens categories.
+        param = "num_tokens" if hasattr(p, "num_tokens") else "input_dim"
+        mask_zero = getattr(p, "mask_zero", False)
+        found.append(IdLimit(call.kind.name, graph.label(node_id), param, getattr(p, param), mask_zero))
     return tuple(sorted(found, key=lambda limit: (limit.limit, limit.node)))
 
 

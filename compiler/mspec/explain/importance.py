@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from ..frontend import CheckResult
+from ..graph.readers import first_readers
 from ..layers import KindsWith
 from ..layers.base import Trait
 
@@ -357,32 +358,14 @@ def _nearest_to_mean(array: np.ndarray, readers, graph: Any, model: Any, masked:
 
 
 def _first_readers(graph: Any, name: str) -> list[tuple[str, Any]]:
-    """(spec label, layer call) of the layers that read input `name` first, through pass-through layers."""
-    from ..graph.passes.hazards import PASS_THROUGH
+    """(node id, layer call) of the layers that read input `name` first, in the spec's order.
 
-    found: list[tuple[int, str, Any]] = []
-    seen: set[str] = set()
-    stack = list(graph.successors.get(name, ()))
-    while stack:
-        node_id = stack.pop()
-        if node_id in seen:
-            continue
-        seen.add(node_id)
-        node = graph.nodes[node_id]
-        call = node.call
-        if call is None or node.role != "step":
-            found.append((node.order, graph.label(node_id), None))  # a merge or an output: not a reader
-            continue
-        if call.kind.wraps and getattr(call.params, "layer", None) is not None:
-            call = call.params.layer  # TimeDistributed(Embedding(...)) reads ids too
-        if call.kind.name in PASS_THROUGH:
-            stack.extend(graph.successors.get(node_id, ()))
-            continue
-        found.append((node.order, node_id, call))
-    if any(call is None for _, _, call in found):
-        return []  # the raw values reach something else as well: no one replacement suits both
-    found.sort(key=lambda item: item[0])
-    return [(node_id, call) for _, node_id, call in found]
+    None when the raw values also reach a merge: no one replacement suits both.
+    """
+    readers = first_readers(graph, name)
+    if any(graph.nodes[node_id].role != "step" or call is None for node_id, call in readers):
+        return []
+    return sorted(readers, key=lambda reader: graph.nodes[reader[0]].order)
 
 
 def _reaches(graph: Any, start: str, kinds: frozenset[str]) -> bool:

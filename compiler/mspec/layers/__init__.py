@@ -54,7 +54,7 @@ REGISTRY: Mapping[str, LayerKind] = _LazyRegistry()
 class KindsWith(Set[str]):
     """The names of the kinds that declare any of some traits.
 
-    For stages that ask by name (`name in PASS_THROUGH`): a membership test
+    For stages that ask by name (`name in KindsWith(Trait.TAKES_IDS)`): a membership test
     loads only the module of the kind asked about; iterating loads them all.
     """
 

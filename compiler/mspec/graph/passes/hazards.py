@@ -28,7 +28,6 @@ from ...diagnostics.rules import (
     STRING_INTO_LAYER,
     Rule,
 )
-from ...layers import KindsWith
 from ...layers.base import USES_MASK, Trait
 from ..model import ModelGraph, Node
 from .dtypes import refuses_dtype
@@ -38,11 +37,6 @@ from .masks import destroys_mask, mask_flow
 TRANSPARENT = frozenset({Trait.SHAPE_ONLY, Trait.NOISE, Trait.POOLING, Trait.ELEMENTWISE_MERGE})
 # Layers that take raw category values or ids, and make ids, encodings or vectors of them.
 CATEGORY_LAYERS = frozenset({Trait.TAKES_IDS, Trait.ENCODES_CATEGORIES})
-# The kinds that hand their input's values on unchanged (only moved, repeated, dropped or padded
-# with zeros): an Embedding after them still sees the ids, a Normalization the raw values (explain's
-# ablation and export's manifest ask by name).
-PASS_THROUGH = KindsWith(Trait.PASSES_IDS)
-
 BOUNDED_01 = frozenset({"sigmoid", "hard_sigmoid", "softmax", "sparse_sigmoid", "sparsemax"})
 INTEGER_DTYPES = frozenset({"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"})
 FLOAT_DTYPES = frozenset({"float16", "bfloat16", "float32", "float64"})
