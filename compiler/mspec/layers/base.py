@@ -44,7 +44,7 @@ class ShapeError(Exception):
 
 
 # Names Keras resolves from strings (only these may reach generated code), read from
-# Keras into `spec.keras_names`; `spec.vocabulary` says which a spec may use.
+# Keras into `vocabulary.keras_names`; `vocabulary` says which a spec may use.
 ACTIVATIONS = vocabulary.ACTIVATIONS
 INITIALIZERS = tuple(vocabulary.FAMILIES["initializer"].names)
 REGULARIZERS = tuple(vocabulary.FAMILIES["regularizer"].names)
@@ -288,7 +288,7 @@ class LayerKind:
     # ("query", "value", "key") is `layer(query, value)` or `layer(query, value, key)`.
     call_arguments: tuple[str, ...] = ()
     # The ranks of the weight an initializer, regularizer or constraint applies to; None: the usual
-    # ones (`spec.weights`).
+    # ones (`spec.weight_ranks`).
     weight_ranks: WeightRanks | None = None
     # --- importing a saved Keras model (`importer.convert`) ---
     # Config keys whose default Keras computes from other keys (pooling strides are the pool size):

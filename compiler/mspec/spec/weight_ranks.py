@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from ..layers import REGISTRY
+
 
 def weight_ranks(kind: str, parameter: str, params: Any) -> frozenset[int] | None:
     """The ranks of the weights `parameter` (such as `kernel_initializer`) applies to.
@@ -25,8 +27,6 @@ def weight_ranks(kind: str, parameter: str, params: Any) -> frozenset[int] | Non
         return None
     if not has_weight(weight, params):
         return frozenset()
-    from ..layers import REGISTRY  # here: the registry's modules import the spec package
-
     rule = REGISTRY[kind].weight_ranks if kind in REGISTRY else None
     if rule is not None:
         return rule(weight, params)

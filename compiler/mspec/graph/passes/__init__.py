@@ -1,7 +1,8 @@
 """Checks over a ModelGraph, each a function `ModelGraph -> list[Diagnostic]`, in run order.
 
-Adding a check means adding one module here and one case file under
-tests/cases/. Later passes may rely on what earlier ones established (the
+Adding a check means a module here and its place in PASSES, its rules in the
+catalogue (`diagnostics/rules.py`, from which docs/diagnostics.md is
+generated) and its cases under tests/. Later passes may rely on what earlier ones established (the
 shape pass fills `Node.shape` and `Node.param_count`; the budget pass reads them; the
 dtype pass fills `Node.dtype` where shapes are known).
 """
