@@ -68,13 +68,17 @@ def _judge_tracks(
     """The node's dtype on each track, and the judgements of the tracks that fail here (None: no rule)."""
     outputs: dict[tuple[str, bool], str] = {}
     failures: dict[tuple[str, bool], Judgement] = {}
+    judged: dict[tuple[str, ...], Judgement | None] = {}  # the tracks mostly carry the same dtypes
     for track in TRACKS:
         backend, training = track
         dtypes = [given[track] for given in inputs]
         if FAILED in dtypes:
             outputs[track] = FAILED
             continue
-        judgement = judge(node.call, dtypes)
+        key = tuple(dtypes)
+        if key not in judged:
+            judged[key] = judge(node.call, dtypes)
+        judgement = judged[key]
         if judgement is None:
             return None
         fails = judgement.runs is (Runs.NOT_ON_TENSORFLOW if backend == "tensorflow" else Runs.NOT_ON_JAX)
@@ -123,14 +127,10 @@ def _judgement(graph: ModelGraph, node: Node) -> Judgement | None:
     """What the node's layer does with its inputs' dtypes; None when they are unknown."""
     if node.call is None or node.shape is None or not node.inputs:
         return None
-    dtypes = _dtypes_in(graph, node)
+    dtypes = [graph.nodes[i].dtype for i in node.inputs]
     if any(dtype is None for dtype in dtypes):
         return None
     return judge(node.call, dtypes)
-
-
-def _dtypes_in(graph: ModelGraph, node: Node) -> list[str | None]:
-    return [graph.nodes[i].dtype for i in node.inputs]
 
 
 def refuses_dtype(graph: ModelGraph, node: Node) -> bool:
