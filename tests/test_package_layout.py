@@ -19,7 +19,7 @@ PACKAGE = ROOT / "compiler" / "mspec"
 
 # Lowest first: what a stage reads from is below it. Folders on one line are siblings: none imports another.
 LEVELS: list[tuple[str, ...]] = [
-    ("files", "discover", "syntax"),
+    ("files", "interruption", "discover", "syntax"),
     ("diagnostics",),
     ("vocabulary",),
     ("layers",),

@@ -1,14 +1,9 @@
-"""Writing output files atomically: a reader sees the old file or the new one, never half of one.
-
-Also SIGTERM as SystemExit, so that a terminated command cleans up as after Ctrl-C.
-"""
+"""Writing output files atomically: a reader sees the old file or the new one, never half of one."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,20 +52,3 @@ def write_atomic(path: Path, data: bytes) -> None:
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
-
-
-@contextlib.contextmanager
-def terminate_as_exit() -> Iterator[None]:
-    """Turn SIGTERM into SystemExit for the block, so that cleanup runs: workers stop, temporaries go."""
-
-    def exit_on_terminate(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may set signal handlers
-        return
-    previous = signal.signal(signal.SIGTERM, exit_on_terminate)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

@@ -268,9 +268,9 @@ def build(specs: tuple[str, ...], output_dir: str, source_only: bool, check: boo
             _spec_files(specs, report, specs_only=specs_only), folder, check, None, source_only, report
         )
     else:
-        from ..files import terminate_as_exit
+        from ..interruption import interruptions_delivered
 
-        with terminate_as_exit():
+        with interruptions_delivered():
             try:
                 files = _spec_files(specs, report, specs_only=specs_only)
                 _build_each(files, folder, check, builder, source_only, report)

@@ -72,7 +72,7 @@ def run_guarded(
     to install what is missing; `usage_errors` are exceptions whose message is a
     mistake in the command's arguments (exit 1).
     """
-    from ..files import terminate_as_exit
+    from ..interruption import interruptions_delivered
     from ..training.distribute import DistributeError
     from ..training.quiet import native_lines_held_back
 
@@ -82,7 +82,7 @@ def run_guarded(
     data_error = data_error_class()
     native = None
     try:
-        with terminate_as_exit(), native_lines_held_back((1, 2)) as native:
+        with interruptions_delivered(), native_lines_held_back((1, 2)) as native:
             return body()
     except FitError as error:
         stop_with_findings(error.diagnostics, outcome, where)
