@@ -136,6 +136,10 @@ CONV_LSTM_CASES = [
     # Without oneDNN, TensorFlow's CPU kernels refuse ConvLSTM1D/2D channels_first (MS305), not ConvLSTM3D.
     ok(L("ConvLSTM3D", filters=1, kernel_size=2, data_format="channels_first"), (N, 2, 1, 3, 3, 3), run=True),
     ok(L("ConvLSTM1D", filters=1, kernel_size=2, dilation_rate=2), (N, 2, 5, 1), run=True),
+    # The recurrent kernel is a convolution's, (window..., filters, 4 x filters): no matrix for Identity.
+    no(L("ConvLSTM1D", filters=2, kernel_size=3, recurrent_initializer="identity"), (N, 2, 5, 3)),
+    no(L("ConvLSTM2D", filters=2, kernel_size=1, recurrent_initializer="identity"), (N, 2, 4, 4, 1)),
+    ok(L("ConvLSTM2D", filters=2, kernel_size=3, recurrent_initializer="orthogonal"), (N, 2, 4, 4, 1)),
     no(L("ConvLSTM2D", filters=2, kernel_size=3), (N, 2, N, 4, 1)),
     no(L("ConvLSTM2D", filters=2, kernel_size=3), (N, 2, "H", 4, 1)),
     no(L("ConvLSTM2D", filters=2, kernel_size=3), (N, 2, 4, 4, N)),

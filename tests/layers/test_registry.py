@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from mspec.layers import KIND_MODULES, REGISTRY, KindsWith, Trait, index_source, load_all
+from mspec.layers.weights import ROLES, weight_of
 
 from support.golden import check_golden
 from support.paths import ROOT
@@ -47,6 +48,18 @@ def test_every_kind_states_its_traits() -> None:
         if Trait.ADAPTS in kind.traits:
             # The state is a parameter, or a property of the parameters (a vocabulary's tokens).
             assert kind.adapt_state in {*kind.params.model_fields, *dir(kind.params)}, name
+
+
+def test_every_weight_argument_belongs_to_a_declared_weight() -> None:
+    # Declared once with its rank rule (mspec.layers.weights), not as loose fields validation cannot place.
+    for name, kind in load_all().items():
+        arguments = [
+            field
+            for field in kind.params.model_fields
+            if field.endswith(tuple(f"_{role}" for role in ROLES)) and field != "activity_regularizer"
+        ]
+        undeclared = [a for a in arguments if weight_of(kind.params, a) is None]
+        assert not undeclared, f"{name}: weight arguments outside a declared weight: {undeclared}"
 
 
 def test_kinds_with_a_trait_load_only_the_kind_asked_about() -> None:

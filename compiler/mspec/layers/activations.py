@@ -14,11 +14,9 @@ from pydantic import Field
 from . import dtypes as dt
 from .base import (
     ActivationName,
-    Constraint,
-    Initializer,
+    FieldGroup,
     LayerKind,
     LayerParams,
-    Regularizer,
     Shape,
     ShapeError,
     Trait,
@@ -28,6 +26,7 @@ from .base import (
     register,
     require_known,
 )
+from .weights import Weight, Weights
 
 NonNegative = Annotated[float, Field(ge=0)]
 
@@ -117,10 +116,11 @@ for _name, _params, _rule, _doc, _keys, _traits, _dtypes in (
 # --- PReLU ------------------------------------------------------------------
 
 
+ALPHA = Weight("alpha", "zeros")  # Keras writes "Zeros": the same initializer
+
+
 class PReLUParams(LayerParams):
-    alpha_initializer: Initializer = "zeros"  # Keras writes "Zeros": the same initializer
-    alpha_regularizer: Regularizer = None
-    alpha_constraint: Constraint = None
+    weights: FieldGroup = Weights(ALPHA)
     # Axes (counted from 1, batch excluded) along which one slope is shared.
     shared_axes: Annotated[int, Field(ge=1)] | list[Annotated[int, Field(ge=1)]] | None = None
 

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
 from pydantic import Field, model_validator
 
 from . import dtypes as dt
 from .base import (
-    Constraint,
-    Initializer,
+    FieldGroup,
     LayerKind,
     LayerParams,
     PositiveInt,
-    Regularizer,
     Shape,
     ShapeError,
     Trait,
@@ -23,6 +22,7 @@ from .base import (
     register,
     require_known,
 )
+from .weights import BIAS, Weight, Weights
 
 # --- Attention --------------------------------------------------------------
 
@@ -109,6 +109,12 @@ register(
 )
 
 
+# Query, key and value kernels are (dim, heads, key_dim), the output kernel (heads, key_dim, dim);
+# their biases are (heads, key_dim), the output bias a vector.
+PROJECTION_KERNEL = Weight("kernel", "glorot_uniform", ranks=lambda params: frozenset({3}))
+PROJECTION_BIAS = replace(BIAS, ranks=lambda params: frozenset({1, 2}))
+
+
 class MultiHeadAttentionParams(LayerParams):
     num_heads: PositiveInt
     key_dim: PositiveInt
@@ -117,13 +123,7 @@ class MultiHeadAttentionParams(LayerParams):
     use_bias: bool = True
     output_shape: PositiveInt | list[PositiveInt] | None = None
     attention_axes: int | list[int] | None = None
-    kernel_initializer: Initializer = "glorot_uniform"
-    bias_initializer: Initializer = "zeros"
-    kernel_regularizer: Regularizer = None
-    bias_regularizer: Regularizer = None
-    activity_regularizer: Regularizer = None
-    kernel_constraint: Constraint = None
-    bias_constraint: Constraint = None
+    weights: FieldGroup = Weights(PROJECTION_KERNEL, PROJECTION_BIAS, activity=True)
     seed: int | None = None
 
     @property
@@ -253,12 +253,6 @@ def default_attention_axes(config, build_config) -> list[int] | None:
     return list(range(1, len(query) - 1)) if isinstance(query, list) else None
 
 
-def projection_weight_ranks(weight: str, params) -> frozenset[int]:
-    """Query, key and value kernels are (dim, heads, key_dim), the output kernel (heads, key_dim, dim);
-    their biases are (heads, key_dim), the output bias a vector."""
-    return frozenset({3}) if weight == "kernel" else frozenset({1, 2})
-
-
 # Attention layers called as `layer(query, value)` or `layer(query, value, key)`.
 QUERY_VALUE_KEY = ("query", "value", "key")
 
@@ -278,7 +272,6 @@ register(
         key_params=("num_heads", "key_dim"),
         build_axes=lambda p, shapes: {(i, -1): shape[-1] for i, shape in enumerate(shapes)},
         call_arguments=QUERY_VALUE_KEY,
-        weight_ranks=projection_weight_ranks,
         import_defaults={
             "value_dim": lambda config, build_config: config.get("key_dim"),  # value_dim defaults to key_dim
             "attention_axes": default_attention_axes,  # Keras saves the axes it chose
@@ -335,13 +328,7 @@ class GroupQueryAttentionParams(LayerParams):
     dropout: float = Field(0.0, ge=0, le=1)
     use_bias: bool = True
     sliding_window: PositiveInt | None = None
-    kernel_initializer: Initializer = "glorot_uniform"
-    bias_initializer: Initializer = "zeros"
-    kernel_regularizer: Regularizer = None
-    bias_regularizer: Regularizer = None
-    activity_regularizer: Regularizer = None
-    kernel_constraint: Constraint = None
-    bias_constraint: Constraint = None
+    weights: FieldGroup = Weights(PROJECTION_KERNEL, PROJECTION_BIAS, activity=True)
     use_gate: bool = False
     seed: int | None = None
 
@@ -406,7 +393,6 @@ register(
         positional=("head_dim", "num_query_heads", "num_key_value_heads"),
         build_axes=lambda p, shapes: {(i, -1): shape[-1] for i, shape in enumerate(shapes)},
         call_arguments=QUERY_VALUE_KEY,
-        weight_ranks=projection_weight_ranks,
         traits=frozenset({Trait.KEEPS_MASK, Trait.MULTI_HEAD_ATTENTION}),
         dtypes=dt.PROJECTS,
     )

@@ -1,4 +1,6 @@
-"""What a layer kind declares once: its parameters, shape rule, weight count, traits and dtypes.
+"""What a layer kind declares once: its parameters (weights among them), shape rule, traits and dtypes.
+
+A kind's weights, each with its arguments and rank rule, are in `layers.weights`.
 
 Every stage (validation, shape inference, the checks, summary, drawing, code
 generation, training) reads the same `LayerKind` entry, so a layer is
@@ -11,7 +13,7 @@ import enum
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -135,11 +137,52 @@ def any_case(*choices: str) -> Any:
 ConvPadding = any_case("valid", "same")
 
 
-class LayerParams(BaseModel):
+class FieldGroup:
+    """Several parameters declared under one name in a params class body, and put where that name stands.
+
+    A params class's field order is the keyword order of generated code, of
+    docs/layers.md, of the schema and of imported steps, so a group shared by
+    many layers (a weight's initializer, regularizer and constraint: see
+    `layers.weights`) must not move its parameters to the front, as a base
+    class would. Write `name: FieldGroup = SomeGroup(...)`; the class gets the
+    group's parameters in its place, and `field_groups` lists its groups.
+    """
+
+    def fields(self) -> list[tuple[str, Any, Any]]:
+        """(parameter, annotation, default) for each parameter of the group, in keyword order."""
+        raise NotImplementedError
+
+
+class _ExpandsFieldGroups(type(BaseModel)):
+    """The params classes' metaclass: field groups become their parameters before pydantic reads the body."""
+
+    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any):
+        annotations = namespace.get("__annotations__", {})
+        groups: list[FieldGroup] = [g for base in bases for g in getattr(base, "field_groups", ())]
+        expanded: dict[str, Any] = {}
+        for field_name, annotation in annotations.items():
+            group = namespace.get(field_name)
+            if not isinstance(group, FieldGroup):
+                expanded[field_name] = annotation
+                continue
+            del namespace[field_name]
+            groups.append(group)
+            for parameter, parameter_annotation, default in group.fields():
+                expanded[parameter] = parameter_annotation
+                namespace[parameter] = default
+        namespace["__annotations__"] = expanded
+        cls = super().__new__(mcs, name, bases, namespace, **kwargs)
+        cls.field_groups = tuple(dict.fromkeys(groups))  # set after pydantic: a class attribute, no field
+        return cls
+
+
+class LayerParams(BaseModel, metaclass=_ExpandsFieldGroups):
     """Constructor arguments of one Keras layer; defaults are Keras' own."""
 
     # defer_build: a spec only pays for the schemas of the layer kinds it uses.
     model_config = ConfigDict(extra="forbid", strict=True, defer_build=True, frozen=True)
+    # The field groups declared by the class and its bases (set by the metaclass).
+    field_groups: ClassVar[tuple[FieldGroup, ...]] = ()
 
     trainable: bool = True
 
@@ -148,20 +191,6 @@ class LayerParams(BaseModel):
         return {
             name: getattr(self, name) for name in type(self).model_fields if name in self.model_fields_set
         }
-
-
-class DenseLikeParams(LayerParams):
-    """Arguments shared by layers with a kernel and a bias."""
-
-    activation: Activation = None
-    use_bias: bool = True
-    kernel_initializer: Initializer = "glorot_uniform"
-    bias_initializer: Initializer = "zeros"
-    kernel_regularizer: Regularizer = None
-    bias_regularizer: Regularizer = None
-    activity_regularizer: Regularizer = None
-    kernel_constraint: Constraint = None
-    bias_constraint: Constraint = None
 
 
 ShapeRule = Callable[[Any, Sequence[Shape]], Shape]
@@ -186,7 +215,6 @@ ImportDerived = Callable[[dict[str, Any], Any], "Refusal | None"]
 # saved value -> None when a spec can write it, else why not.
 ImportRefusal = Callable[[Any], "Refusal | None"]
 # (weight: "kernel", "bias"..., params) -> the ranks that weight has.
-WeightRanks = Callable[[str, Any], frozenset[int]]
 
 
 class Trait(enum.Enum):
@@ -287,9 +315,6 @@ class LayerKind:
     # or for a merge one list, `layer([a, b])`; else the names of separate arguments, in order:
     # ("query", "value", "key") is `layer(query, value)` or `layer(query, value, key)`.
     call_arguments: tuple[str, ...] = ()
-    # The ranks of the weight an initializer, regularizer or constraint applies to; None: the usual
-    # ones (`spec.weight_ranks`).
-    weight_ranks: WeightRanks | None = None
     # --- importing a saved Keras model (`importer.convert`) ---
     # Config keys whose default Keras computes from other keys (pooling strides are the pool size):
     # a saved value equal to it is left out of the step.

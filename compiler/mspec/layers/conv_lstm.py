@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import ClassVar
 
 from pydantic import Field, field_validator, model_validator
@@ -9,12 +10,10 @@ from pydantic import Field, field_validator, model_validator
 from . import dtypes as dt
 from .base import (
     Activation,
-    Constraint,
     ConvPadding,
-    Initializer,
+    FieldGroup,
     LayerKind,
     PositiveInt,
-    Regularizer,
     Shape,
     ShapeError,
     Trait,
@@ -34,10 +33,15 @@ from .geometry import (
     with_spatial,
 )
 from .rnn_cells import one_output_only, stateless_only
+from .weights import BIAS, KERNEL, RECURRENT, Weights
 
 Sizes = PositiveInt | list[PositiveInt]
 # Kernels stacked per convolution: input, forget, candidate and output gates.
 GATES = 4
+
+
+# The recurrent kernel is a convolution's too: the window, then (filters, 4 x filters).
+CONV_LSTM_WEIGHTS = Weights(KERNEL, replace(RECURRENT, ranks=KERNEL.ranks), BIAS, activity=True)
 
 
 class ConvLSTMParams(WindowParams):
@@ -52,17 +56,9 @@ class ConvLSTMParams(WindowParams):
     activation: Activation = "tanh"
     recurrent_activation: Activation = "sigmoid"
     use_bias: bool = True
-    kernel_initializer: Initializer = "glorot_uniform"
-    recurrent_initializer: Initializer = "orthogonal"
-    bias_initializer: Initializer = "zeros"
-    unit_forget_bias: bool = True
-    kernel_regularizer: Regularizer = None
-    recurrent_regularizer: Regularizer = None
-    bias_regularizer: Regularizer = None
-    activity_regularizer: Regularizer = None
-    kernel_constraint: Constraint = None
-    recurrent_constraint: Constraint = None
-    bias_constraint: Constraint = None
+    initializers: FieldGroup = CONV_LSTM_WEIGHTS.initializers
+    unit_forget_bias: bool = True  # Keras puts it between the initializers and the regularizers
+    penalties: FieldGroup = CONV_LSTM_WEIGHTS.penalties
     # Keras clamps rates into [0, 1]; a spec must write a value that means what it says.
     dropout: float = Field(0.0, ge=0, le=1)
     recurrent_dropout: float = Field(0.0, ge=0, le=1)

@@ -9,13 +9,11 @@ from pydantic import model_validator
 from . import dtypes as dt
 from .base import (
     Activation,
-    Constraint,
     ConvPadding,
-    Initializer,
+    FieldGroup,
     LayerKind,
     NonNegativeInt,
     PositiveInt,
-    Regularizer,
     Shape,
     ShapeError,
     Trait,
@@ -37,6 +35,7 @@ from .geometry import (
     transpose_length,
     with_spatial,
 )
+from .weights import BIAS, DEPTHWISE, KERNEL, POINTWISE, Weights
 
 # An int (the same for every spatial axis) or one value per spatial axis.
 Sizes = PositiveInt | list[PositiveInt]
@@ -55,13 +54,7 @@ class ConvParams(WindowParams):
     groups: PositiveInt = 1
     activation: Activation = None
     use_bias: bool = True
-    kernel_initializer: Initializer = "glorot_uniform"
-    bias_initializer: Initializer = "zeros"
-    kernel_regularizer: Regularizer = None
-    bias_regularizer: Regularizer = None
-    activity_regularizer: Regularizer = None
-    kernel_constraint: Constraint = None
-    bias_constraint: Constraint = None
+    weights: FieldGroup = Weights(KERNEL, BIAS, activity=True)
 
     @model_validator(mode="after")
     def _check(self):
@@ -147,16 +140,7 @@ class SeparableConvParams(WindowParams):
     depth_multiplier: PositiveInt = 1
     activation: Activation = None
     use_bias: bool = True
-    depthwise_initializer: Initializer = "glorot_uniform"
-    pointwise_initializer: Initializer = "glorot_uniform"
-    bias_initializer: Initializer = "zeros"
-    depthwise_regularizer: Regularizer = None
-    pointwise_regularizer: Regularizer = None
-    bias_regularizer: Regularizer = None
-    activity_regularizer: Regularizer = None
-    depthwise_constraint: Constraint = None
-    pointwise_constraint: Constraint = None
-    bias_constraint: Constraint = None
+    weights: FieldGroup = Weights(DEPTHWISE, POINTWISE, BIAS, activity=True)
 
     @model_validator(mode="after")
     def _check(self):
@@ -213,13 +197,7 @@ class DepthwiseConvParams(WindowParams):
     dilation_rate: Sizes = 1
     activation: Activation = None
     use_bias: bool = True
-    depthwise_initializer: Initializer = "glorot_uniform"
-    bias_initializer: Initializer = "zeros"
-    depthwise_regularizer: Regularizer = None
-    bias_regularizer: Regularizer = None
-    activity_regularizer: Regularizer = None
-    depthwise_constraint: Constraint = None
-    bias_constraint: Constraint = None
+    weights: FieldGroup = Weights(DEPTHWISE, BIAS, activity=True)
 
     @model_validator(mode="after")
     def _check(self):
@@ -277,13 +255,7 @@ class ConvTransposeParams(WindowParams):
     dilation_rate: Sizes = 1
     activation: Activation = None
     use_bias: bool = True
-    kernel_initializer: Initializer = "glorot_uniform"
-    bias_initializer: Initializer = "zeros"
-    kernel_regularizer: Regularizer = None
-    bias_regularizer: Regularizer = None
-    activity_regularizer: Regularizer = None
-    kernel_constraint: Constraint = None
-    bias_constraint: Constraint = None
+    weights: FieldGroup = Weights(KERNEL, BIAS, activity=True)
 
     @model_validator(mode="after")
     def _check(self):

@@ -10,14 +10,11 @@ from pydantic import field_validator
 from . import dtypes as dt
 from .base import (
     Activation,
-    Constraint,
-    DenseLikeParams,
     Dim,
-    Initializer,
+    FieldGroup,
     LayerKind,
     LayerParams,
     PositiveInt,
-    Regularizer,
     Shape,
     ShapeError,
     Trait,
@@ -30,6 +27,7 @@ from .base import (
     require_known,
     require_rank,
 )
+from .weights import BIAS, EMBEDDINGS, KERNEL, Weight, Weights
 
 
 def _same_shape(p, shapes) -> Shape:
@@ -43,8 +41,11 @@ def _no_weights(p, shapes) -> int:
 # --- Dense ------------------------------------------------------------------
 
 
-class DenseParams(DenseLikeParams):
-    units: PositiveInt
+class DenseParams(LayerParams):
+    activation: Activation = None
+    use_bias: bool = True
+    weights: FieldGroup = Weights(KERNEL, BIAS, activity=True)
+    units: PositiveInt  # after the weights: Keras' first argument, which generated code writes first
 
 
 def _dense_shape(p: DenseParams, shapes) -> Shape:
@@ -102,13 +103,17 @@ class EinsumDenseParams(LayerParams):
     output_shape: PositiveInt | list[UnknownDim]
     activation: Activation = None
     bias_axes: str | None = None
-    kernel_initializer: Initializer = "glorot_uniform"
-    bias_initializer: Initializer = "zeros"
-    kernel_regularizer: Regularizer = None
-    bias_regularizer: Regularizer = None
-    activity_regularizer: Regularizer = None
-    kernel_constraint: Constraint = None
-    bias_constraint: Constraint = None
+    weights: FieldGroup = Weights(
+        Weight("kernel", "glorot_uniform", ranks=lambda p: frozenset({len(_parse(p.equation)[2])})),
+        # The bias covers the output from its first bias letter on (and the axes under a right '...').
+        Weight(
+            "bias",
+            "zeros",
+            ranks=lambda p: frozenset(range(1, len(_parse(p.equation)[3]) + 8)),
+            present=lambda p: p.bias_axes is not None,
+        ),
+        activity=True,
+    )
 
     @field_validator("equation")
     @classmethod
@@ -248,14 +253,6 @@ def _einsum_build_axes(p: EinsumDenseParams, shapes) -> dict[tuple[int, int], Di
     }
 
 
-def _einsum_weight_ranks(weight: str, params: EinsumDenseParams) -> frozenset[int]:
-    _, _, weights, result = _parse(params.equation)
-    if weight == "kernel":
-        return frozenset({len(weights)})
-    # The bias covers the output from its first bias letter on (and the axes under a right '...').
-    return frozenset(range(1, len(result) + 8))
-
-
 register(
     LayerKind(
         "EinsumDense",
@@ -270,7 +267,6 @@ register(
         build_axes=_einsum_build_axes,
         key_params=("equation", "output_shape"),
         positional=("equation", "output_shape"),
-        weight_ranks=_einsum_weight_ranks,
         import_values={"output_shape": names_for_nulls(lambda n: [f"size{i}" for i in range(1, n + 1)])},
         traits=frozenset(),
         dtypes=dt.PROMOTES,
@@ -284,9 +280,7 @@ register(
 class EmbeddingParams(LayerParams):
     input_dim: PositiveInt
     output_dim: PositiveInt
-    embeddings_initializer: Initializer = "uniform"
-    embeddings_regularizer: Regularizer = None
-    embeddings_constraint: Constraint = None
+    weights: FieldGroup = Weights(EMBEDDINGS)
     mask_zero: bool = False
 
 
@@ -315,9 +309,7 @@ class ReversibleEmbeddingParams(LayerParams):
     input_dim: PositiveInt
     output_dim: PositiveInt
     tie_weights: bool = True
-    embeddings_initializer: Initializer = "uniform"
-    embeddings_regularizer: Regularizer = None
-    embeddings_constraint: Constraint = None
+    weights: FieldGroup = Weights(EMBEDDINGS)
     mask_zero: bool = False
     reverse_dtype: Literal["float16", "bfloat16", "float32", "float64"] | None = None
     logit_soft_cap: float | None = None

@@ -9,12 +9,10 @@ from pydantic import Field, field_validator, model_validator
 
 from . import dtypes as dt
 from .base import (
-    Constraint,
-    Initializer,
+    FieldGroup,
     LayerKind,
     LayerParams,
     PositiveInt,
-    Regularizer,
     Shape,
     ShapeError,
     Trait,
@@ -26,6 +24,7 @@ from .base import (
     require_known,
 )
 from .call import LayerCall, make_call
+from .weights import BETA, GAMMA, MOVING_MEAN, MOVING_VARIANCE, Weights
 
 
 def _no_weights(p, shapes) -> int:
@@ -38,14 +37,7 @@ class BatchNormalizationParams(LayerParams):
     epsilon: float = Field(1e-3, gt=0)
     center: bool = True
     scale: bool = True
-    beta_initializer: Initializer = "zeros"
-    gamma_initializer: Initializer = "ones"
-    moving_mean_initializer: Initializer = "zeros"
-    moving_variance_initializer: Initializer = "ones"
-    beta_regularizer: Regularizer = None
-    gamma_regularizer: Regularizer = None
-    beta_constraint: Constraint = None
-    gamma_constraint: Constraint = None
+    weights: FieldGroup = Weights(BETA, GAMMA, MOVING_MEAN, MOVING_VARIANCE)
 
 
 def _batch_norm_shape(p: BatchNormalizationParams, shapes) -> Shape:
@@ -83,12 +75,7 @@ class LayerNormalizationParams(LayerParams):
     epsilon: float = Field(1e-3, gt=0)
     center: bool = True
     scale: bool = True
-    beta_initializer: Initializer = "zeros"
-    gamma_initializer: Initializer = "ones"
-    beta_regularizer: Regularizer = None
-    gamma_regularizer: Regularizer = None
-    beta_constraint: Constraint = None
-    gamma_constraint: Constraint = None
+    weights: FieldGroup = Weights(BETA, GAMMA)
 
     @property
     def axes(self) -> list[int]:
@@ -146,12 +133,7 @@ class GroupNormalizationParams(LayerParams):
     epsilon: float = 1e-3
     center: bool = True
     scale: bool = True
-    beta_initializer: Initializer = "zeros"
-    gamma_initializer: Initializer = "ones"
-    beta_regularizer: Regularizer = None
-    gamma_regularizer: Regularizer = None
-    beta_constraint: Constraint = None
-    gamma_constraint: Constraint = None
+    weights: FieldGroup = Weights(BETA, GAMMA)
 
     @model_validator(mode="after")
     def _check_groups(self):

@@ -21,9 +21,8 @@ from ..diagnostics.rules import IMPORT_MULTIPLE_OUTPUTS
 from . import dtypes as dt
 from .base import (
     Activation,
-    Constraint,
     Described,
-    Initializer,
+    FieldGroup,
     LayerKind,
     LayerParams,
     PositiveInt,
@@ -37,6 +36,7 @@ from .base import (
     require_rank,
 )
 from .call import LayerCall, make_call
+from .weights import BIAS, KERNEL, RECURRENT, Weights
 
 # --- The arguments of a time step and of a layer running it -----------------
 
@@ -50,15 +50,7 @@ class CellParams(LayerParams):
     units: PositiveInt
     activation: Activation = "tanh"
     use_bias: bool = True
-    kernel_initializer: Initializer = "glorot_uniform"
-    recurrent_initializer: Initializer = "orthogonal"
-    bias_initializer: Initializer = "zeros"
-    kernel_regularizer: Regularizer = None
-    recurrent_regularizer: Regularizer = None
-    bias_regularizer: Regularizer = None
-    kernel_constraint: Constraint = None
-    recurrent_constraint: Constraint = None
-    bias_constraint: Constraint = None
+    weights: FieldGroup = Weights(KERNEL, RECURRENT, BIAS)
     # Keras clamps rates into [0, 1]; a spec must write a value that means what it says.
     dropout: float = Field(0.0, ge=0, le=1)
     recurrent_dropout: float = Field(0.0, ge=0, le=1)

@@ -2,11 +2,10 @@
 
 Some initializers and regularizers only work on weights of a given rank
 (Orthogonal needs a matrix or more, Identity a matrix); validation checks the
-layer's own weights here, without Keras. The ranks follow Keras' layers:
-a Dense or recurrent kernel is a matrix, a convolution kernel has the
-convolution's rank plus two, a bias or a normalization scale is a vector.
-A weight the layer's settings leave out (no bias with `use_bias = false`) has
-no rank to check: Keras never calls its initializer or regularizer.
+layer's own weights here, without Keras. Each layer declares its weights and
+their rank rules with its parameters (`layers.weights`). A weight the layer's
+settings leave out (no bias with `use_bias = false`) has no rank to check:
+Keras never calls its initializer or regularizer.
 """
 
 from __future__ import annotations
@@ -14,30 +13,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..layers import REGISTRY
+from ..layers.weights import weight_of
 
 
-def weight_ranks(kind: str, parameter: str, params: Any) -> frozenset[int] | None:
+def weight_ranks(parameter: str, params: Any) -> frozenset[int] | None:
     """The ranks of the weights `parameter` (such as `kernel_initializer`) applies to.
 
     None for `activity_regularizer`: it applies to the layer's output, not to a weight.
     """
-    weight = parameter.rsplit("_", 1)[0]
-    if weight == "activity":
+    weight = weight_of(type(params), parameter)
+    if weight is None:
         return None
-    if not has_weight(weight, params):
-        return frozenset()
-    rule = REGISTRY[kind].weight_ranks if kind in REGISTRY else None
-    if rule is not None:
-        return rule(weight, params)
-    if weight in ("kernel", "depthwise", "pointwise"):
-        rank = getattr(params, "rank", None)
-        return frozenset({rank + 2}) if isinstance(rank, int) else frozenset({2})
-    if weight in ("recurrent", "embeddings"):
-        return frozenset({2})
-    if weight == "bias" and callable(getattr(params, "bias_rows", None)) and params.bias_rows() > 1:
-        return frozenset({2})  # a GRU with reset_after: an input and a recurrent bias, one row each
-    return frozenset({1})  # biases, beta, gamma, moving statistics
+    return weight.ranks(params) if weight.present(params) else frozenset()
 
 
 def weight_problems(call: Any) -> Iterator[tuple[str, str]]:
@@ -51,28 +38,9 @@ def weight_problems(call: Any) -> Iterator[tuple[str, str]]:
         family = name.rsplit("_", 1)[-1]
         if family not in ("initializer", "regularizer") or value is None:
             continue
-        problem = rank_problem(family, value, weight_ranks(call.kind.name, name, call.params))
+        problem = rank_problem(family, value, weight_ranks(name, call.params))
         if problem:
             yield name, problem
-
-
-# Weights a setting leaves out: weight -> (parameter, the value without it). EinsumDense has a bias only
-# along its `bias_axes`; the normalization layers have `beta` with `center`, `gamma` with `scale`.
-_OPTIONAL_WEIGHTS: dict[str, tuple[tuple[str, object], ...]] = {
-    "bias": (("use_bias", False), ("bias_axes", None)),
-    "beta": (("center", False),),
-    "gamma": (("scale", False),),
-}
-_UNSET = object()
-
-
-def has_weight(weight: str, params: Any) -> bool:
-    """Whether the layer creates `weight` (`bias`, `beta`...) with these settings."""
-    for parameter, absent in _OPTIONAL_WEIGHTS.get(weight, ()):
-        value = getattr(params, parameter, _UNSET)
-        if value is not _UNSET and value == absent:
-            return False
-    return True
 
 
 # Regularizers that only penalise an output of some ranks (batch included): class -> those ranks.
