@@ -82,6 +82,11 @@ ACTIVATION_CASES = [
     ok(L("PReLU", shared_axes=[1, 1]), (N, 3, 4)),
     ok(L("PReLU", shared_axes=[]), (N, 3, 4)),
     ok(L("PReLU", alpha_initializer="ones", alpha_regularizer="l2", alpha_constraint="non_neg"), (N, 2, 3)),
+    # alpha has the input's rank less one: a matrix for Orthogonal and Identity only on rank-3 inputs.
+    ok(L("PReLU", alpha_initializer="orthogonal"), (N, 3, 4)),
+    ok(L("PReLU", alpha_initializer="identity", shared_axes=[1]), (N, 3, 4)),
+    no(L("PReLU", alpha_initializer="orthogonal"), (N, 4)),
+    no(L("PReLU", alpha_initializer="identity"), (N, 2, 3, 4)),
     no(L("PReLU"), (N, N)),
     no(L("PReLU", shared_axes=[1]), (N, 3, N)),
     no(L("PReLU", shared_axes=[3]), (N, 3, 4)),

@@ -59,15 +59,8 @@ CALLS = [
     (L("LayerNormalization", scale=False), [(N, 3, 4)]),
     (L("GroupNormalization", groups=2), [(N, 3, 4)]),
     (L("PReLU"), [(N, 4)]),
-    pytest.param(
-        L("PReLU"),
-        [(N, 3, 4)],
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="alpha has the input's rank less one (a matrix here); validation, which sees no shapes, "
-            "takes it for a vector, so it refuses alpha_initializer='orthogonal', which Keras accepts here",
-        ),
-    ),
+    (L("PReLU"), [(N, 3, 4)]),
+    (L("PReLU", shared_axes=[1, 2]), [(N, 5, 5, 3)]),
 ]
 
 # Keras' names of the weights whose arguments take another name (recurrent_initializer sets the
@@ -110,7 +103,7 @@ def weighted_params(step: dict):
 
 
 def call_id(call) -> str:
-    step, shapes = call.values if hasattr(call, "values") else call
+    step, shapes = call
     return f"{step['type']}-" + "-".join("x".join(str(d) for d in shape[1:]) for shape in shapes)
 
 
@@ -125,7 +118,7 @@ def test_declared_weights_are_the_weights_keras_creates(step: dict, shapes: list
         assert name in declared, f"{step}: Keras creates {name!r}, which the kind does not declare"
         weight = declared[name]
         assert weight.present(params), f"{step}: Keras creates {name!r}, declared absent here"
-        ranks = weight.ranks(params)
+        ranks = weight.input_ranks(params, shapes[0]) if weight.input_ranks else weight.ranks(params)
         assert rank in ranks, f"{step}: {name!r} has rank {rank}, declared {sorted(ranks)}"
     missing = {n for n, w in declared.items() if w.present(params)} - {n for n, _ in created}
     assert not missing, f"{step}: declared present but not created by Keras: {sorted(missing)}"
@@ -137,5 +130,5 @@ def test_every_kind_with_weights_has_a_call_here() -> None:
         for name, kind in load_all().items()
         if any(getattr(group, "weights", ()) for group in kind.params.field_groups) and not kind.is_cell
     }
-    called = {(call.values if hasattr(call, "values") else call)[0]["type"] for call in CALLS}
+    called = {step["type"] for step, _ in CALLS}
     assert weighted - called == set(), "kinds with weights but no call here"

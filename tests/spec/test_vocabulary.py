@@ -107,6 +107,15 @@ def test_what_keras_cannot_use_is_refused_with_the_reason(step, shape, extra, me
     assert all(" MS105 error: " in error for error in errors), errors
 
 
+@pytest.mark.parametrize("shape", ["3, 4", "4", "2, 3, 4"])
+def test_a_weight_shaped_after_the_input_is_judged_with_the_input(shape: str) -> None:
+    # PReLU's alpha has the input's rank less one: Orthogonal needs it to be 2 or more, Identity 2.
+    for initializer, refused in (("orthogonal", shape == "4"), ("identity", shape != "3, 4")):
+        found = lint(f'{{ type = "PReLU", alpha_initializer = "{initializer}" }}', shape)
+        assert len(found) == refused, found
+        assert all(f"MS303 error: alpha_initializer: '{initializer}' needs" in e for e in found), found
+
+
 @pytest.mark.parametrize("key", ["class_name", "module", "config", "registered_name", "fn"])
 def test_a_table_cannot_name_code(key: str) -> None:
     errors = lint(f'{{ type = "Dense", units = 3, kernel_initializer = {{ type = "Zeros", {key} = "x" }} }}')

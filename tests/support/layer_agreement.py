@@ -42,7 +42,7 @@ from mspec.graph.passes.portability import limitations
 from mspec.graph.passes.shapes import later_use
 from mspec.layers import Shape, ShapeError
 from mspec.layers.call import make_call
-from mspec.spec.weight_ranks import activity_rank_problem, weight_problems
+from mspec.spec.weight_ranks import activity_rank_problem, input_weight_problem, weight_problems
 
 from support.keras_build import as_keras
 from support.keras_oracle import KerasResult, Verdict, keras_apply, onednn_enabled
@@ -92,7 +92,7 @@ def mspec_apply(step: dict, shapes: list[Shape]) -> Outcome:
         shape = kind.output_shape(call.params, shapes)
     except ShapeError as error:
         return Outcome(None, None, _shape_error(error, len(shapes)))
-    problem = activity_rank_problem(call.params, shape)
+    problem = activity_rank_problem(call.params, shape) or input_weight_problem(call.params, shapes[0])
     if problem is not None:
         return Outcome(None, None, problem)
     return Outcome(shape, kind.param_count(call.params, shapes))
@@ -118,8 +118,9 @@ def mspec_shared(step: dict, shapes: list[Shape]) -> Outcome:
                 shape, (input_shape,) = later_use(kind, params, [input_shape], fixed)
         except ShapeError as error:
             return Outcome(None, None, f"use {use}: {_shape_error(error, 1)}")
-        if activity_rank_problem(params, shape) is not None:
-            return Outcome(None, None, f"use {use}: {activity_rank_problem(params, shape)}")
+        problem = activity_rank_problem(params, shape) or input_weight_problem(params, input_shape)
+        if problem is not None:
+            return Outcome(None, None, f"use {use}: {problem}")
         if kind.build_rank and len(input_shape) != len(shapes[0]):
             return Outcome(
                 None, None, f"use {use}: rank {len(input_shape)}, first built with {len(shapes[0])}"

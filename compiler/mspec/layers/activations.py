@@ -116,7 +116,9 @@ for _name, _params, _rule, _doc, _keys, _traits, _dtypes in (
 # --- PReLU ------------------------------------------------------------------
 
 
-ALPHA = Weight("alpha", "zeros")  # Keras writes "Zeros": the same initializer
+# One slope per input entry (batch excluded; a shared axis has size 1): the input's rank less one.
+# Keras writes the default "Zeros": the same initializer.
+ALPHA = Weight("alpha", "zeros", input_ranks=lambda params, shape: frozenset({len(shape) - 1}))
 
 
 class PReLUParams(LayerParams):

@@ -62,6 +62,9 @@ class Weight:
     ranks: RankRule = lambda params: VECTOR  # biases, offsets, scales and statistics are vectors
     present: Callable[[Any], bool] = _always
     penalized: bool = True  # False: an initializer only, neither regularizer nor constraint
+    # For a weight shaped after the input (PReLU's alpha): its ranks from the parameters and the input's
+    # shape. Validation, which sees no shapes, leaves the check to the shape pass.
+    input_ranks: Callable[[Any, tuple], frozenset[int]] | None = None
 
 
 KERNEL = Weight("kernel", "glorot_uniform", ranks=_kernel_ranks)

@@ -24,7 +24,29 @@ def weight_ranks(parameter: str, params: Any) -> frozenset[int] | None:
     weight = weight_of(type(params), parameter)
     if weight is None:
         return None
-    return weight.ranks(params) if weight.present(params) else frozenset()
+    if not weight.present(params) or weight.input_ranks is not None:
+        return frozenset()  # no weight, or its rank is known only with the input's shape
+    return weight.ranks(params)
+
+
+def input_weight_problem(params: Any, input_shape: tuple) -> str | None:
+    """Why an initializer or regularizer cannot serve a weight shaped after this input; None when all can.
+
+    The shape pass's half of MS105, for the weights whose rank follows the input (PReLU's alpha).
+    """
+    from ..vocabulary import rank_problem
+
+    for name, value in params.explicit().items():
+        family = name.rsplit("_", 1)[-1]
+        weight = weight_of(type(params), name)
+        if family not in ("initializer", "regularizer") or value is None or weight is None:
+            continue
+        if weight.input_ranks is None or not weight.present(params):
+            continue
+        problem = rank_problem(family, value, weight.input_ranks(params, input_shape))
+        if problem:
+            return f"{name}: {problem}"
+    return None
 
 
 def weight_problems(call: Any) -> Iterator[tuple[str, str]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from ...diagnostics import Diagnostic
 from ...diagnostics.rules import CYCLE, LAYER_SHAPE, MERGE_SHAPES, SHARED_LAYER_SHAPE
 from ...layers.base import Dim, LayerKind, Shape, ShapeError, format_shape, known
-from ...spec.weight_ranks import activity_rank_problem
+from ...spec.weight_ranks import activity_rank_problem, input_weight_problem
 from ..model import ModelGraph, Node
 
 
@@ -42,6 +42,11 @@ def infer_shapes(graph: ModelGraph) -> list[Diagnostic]:
             problem = activity_rank_problem(params, node.shape)
             if problem is not None:
                 raise ShapeError(problem, hint="use a regularizer that takes any rank (l1, l2, l1l2) here")
+            problem = input_weight_problem(params, shapes[0])
+            if problem is not None:
+                raise ShapeError(
+                    problem, hint="this weight has the input's rank less one; use an initializer for any rank"
+                )
         except ShapeError as error:
             rule = MERGE_SHAPES if node.role == "merge" else LAYER_SHAPE
             found.append(
