@@ -138,8 +138,8 @@ CONV_LSTM_CASES = [
     ok(L("ConvLSTM1D", filters=1, kernel_size=2, dilation_rate=2), (N, 2, 5, 1), run=True),
     # The recurrent kernel is a convolution's, (window..., filters, 4 x filters): no matrix for Identity.
     no(L("ConvLSTM1D", filters=2, kernel_size=3, recurrent_initializer="identity"), (N, 2, 5, 3)),
-    no(L("ConvLSTM2D", filters=2, kernel_size=1, recurrent_initializer="identity"), (N, 2, 4, 4, 1)),
-    ok(L("ConvLSTM2D", filters=2, kernel_size=3, recurrent_initializer="orthogonal"), (N, 2, 4, 4, 1)),
+    no(L("ConvLSTM2D", filters=2, kernel_size=1, recurrent_initializer="identity"), (N, 2, 5, 5, 1)),
+    ok(L("ConvLSTM2D", filters=2, kernel_size=3, recurrent_initializer="orthogonal"), (N, 2, 5, 4, 1)),
     no(L("ConvLSTM2D", filters=2, kernel_size=3), (N, 2, N, 4, 1)),
     no(L("ConvLSTM2D", filters=2, kernel_size=3), (N, 2, "H", 4, 1)),
     no(L("ConvLSTM2D", filters=2, kernel_size=3), (N, 2, 4, 4, N)),
