@@ -214,7 +214,6 @@ ImportDefault = Callable[[dict[str, Any], Any], Any]
 ImportDerived = Callable[[dict[str, Any], Any], "Refusal | None"]
 # saved value -> None when a spec can write it, else why not.
 ImportRefusal = Callable[[Any], "Refusal | None"]
-# (weight: "kernel", "bias"..., params) -> the ranks that weight has.
 
 
 class Trait(enum.Enum):

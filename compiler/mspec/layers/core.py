@@ -45,7 +45,7 @@ class DenseParams(LayerParams):
     activation: Activation = None
     use_bias: bool = True
     weights: FieldGroup = Weights(KERNEL, BIAS, activity=True)
-    units: PositiveInt  # after the weights: Keras' first argument, which generated code writes first
+    units: PositiveInt  # listed last (docs/layers.md); generated code writes it first, as Keras does
 
 
 def _dense_shape(p: DenseParams, shapes) -> Shape:

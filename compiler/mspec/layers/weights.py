@@ -119,6 +119,7 @@ class Weights(FieldGroup):
             fields += [(f"{w.name}_constraint", Constraint, None) for w in penalized]
         return fields
 
+    # Equal whatever the parts: ConvLSTM's two halves are one declaration of its weights.
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Weights) and (self.weights, self.activity) == (other.weights, other.activity)
 
@@ -133,8 +134,6 @@ def weight_of(params_type: Any, parameter: str) -> Weight | None:
     """
     for group in params_type.field_groups:
         for weight in getattr(group, "weights", ()):
-            if parameter in {
-                f"{weight.name}_{role}" for role in ("initializer", "regularizer", "constraint")
-            }:
+            if parameter in {f"{weight.name}_{role}" for role in ROLES}:
                 return weight
     return None
