@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 
-from mspec.training.quiet import native_lines_held_back
+import pytest
+
+from mspec.training.quiet import native_lines_held_back, stderr_held_back
 
 ABSL = b"E0000 00:00:1796456324.821061    7126 node_def_util.cc:682] NodeDef mentions attribute\n"
 OLD_TF = b"2026-12-05 08:00:00.123456: I tensorflow/core/util/port.cc:153] oneDNN custom operations are on\n"
@@ -41,3 +43,20 @@ def test_descriptors_are_restored_after_the_block(capfd) -> None:
     os.write(1, ABSL)  # after the block, nothing is filtered any more
     out, _ = capfd.readouterr()
     assert out == "inside\n" + ABSL.decode()
+
+
+def test_a_held_back_stderr_passes_on_only_the_kept_lines(capfd) -> None:
+    with stderr_held_back(keep=lambda line: not line.startswith(b"INFO: ")):
+        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+        os.write(2, b"a warning worth seeing\n")
+    assert capfd.readouterr().err == "a warning worth seeing\n"
+
+
+def test_a_held_back_stderr_shows_everything_when_the_block_fails(capfd) -> None:
+    with pytest.raises(ImportError), stderr_held_back(all_on_failure=True):
+        os.write(2, OLD_TF)
+        raise ImportError("no module named 'tensorflow'")
+    assert capfd.readouterr().err == OLD_TF.decode()
+    with stderr_held_back(all_on_failure=True):
+        os.write(2, OLD_TF)
+    assert capfd.readouterr().err == ""

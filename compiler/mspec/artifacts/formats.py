@@ -33,8 +33,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..training.quiet import stderr_held_back
 from .manifest import Contract
-from .native import stderr_held_back
 
 # (atol, rtol) per format: a SavedModel runs the same kernels (1e-6), tf2onnx's graph runs in
 # onnxruntime (1e-5), LiteRT's kernels and fused ops differ most (1e-4).

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from ..training.quiet import stderr_held_back
 from .formats import SIGNATURE
-from .native import stderr_held_back
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ TensorFlow's native code writes notes straight to file descriptor 2 while it
 loads (oneDNN, CPU features, absl's "log messages before InitializeLog"),
 past TF_CPP_MIN_LOG_LEVEL. They say nothing about the run, so the import
 runs with descriptor 2 pointed at a temporary file, shown only if the import
-fails.
+fails (`stderr_held_back`, which the exporters use too: the TFLite converter
+and the LiteRT runtime write there). While a command runs, its output flows
+through a filter that holds back native log lines only (`native_lines_held_back`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import re
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 
@@ -25,28 +27,47 @@ def import_keras() -> Any:
     if "keras" in sys.modules:
         return sys.modules["keras"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with stderr_held_back(all_on_failure=True):
+        import importlib.util
+
+        import keras
+
+        # Keras' data pipelines use TensorFlow whatever the backend: load it now, quietly.
+        if importlib.util.find_spec("tensorflow") is not None:
+            import tensorflow  # noqa: F401
+    return keras
+
+
+@contextlib.contextmanager
+def stderr_held_back(
+    keep: Callable[[bytes], bool] = lambda line: False, *, all_on_failure: bool = False
+) -> Iterator[None]:
+    """Point descriptor 2 at a temporary file for the block, then pass on the lines `keep` accepts.
+
+    With `all_on_failure`, a block that raises passes on everything it wrote: the
+    notes of a failed import are the telling ones. For a command's whole run,
+    where output must flow as it comes, see `native_lines_held_back`.
+    """
     with tempfile.TemporaryFile() as captured:
         sys.stderr.flush()
         saved = os.dup(2)
         os.dup2(captured.fileno(), 2)
+        failed = False
         try:
-            import importlib.util
-
-            import keras
-
-            # Keras' data pipelines use TensorFlow whatever the backend: load it now, quietly.
-            if importlib.util.find_spec("tensorflow") is not None:
-                import tensorflow  # noqa: F401
+            yield
         except BaseException:
-            os.dup2(saved, 2)
-            captured.seek(0)
-            with contextlib.suppress(OSError):
-                os.write(2, captured.read())
+            failed = True
             raise
         finally:
+            sys.stderr.flush()
             os.dup2(saved, 2)
             os.close(saved)
-    return keras
+            captured.seek(0)
+            lines = captured.read().splitlines(keepends=True)
+            shown = lines if failed and all_on_failure else [line for line in lines if keep(line)]
+            if shown:
+                with contextlib.suppress(OSError):
+                    os.write(2, b"".join(shown))
 
 
 # Lines that native libraries write past Python: absl/glog ("E0000 00:00:1796456324.821061 7126
