@@ -5,6 +5,8 @@ None of them imports TensorFlow or Keras, except `build`, in a worker process.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import sys
 from pathlib import Path
@@ -18,6 +20,14 @@ if TYPE_CHECKING:
     from ..backends.keras_model.worker import InProcessBuilder, KerasWorker
 
     Builder = KerasWorker | InProcessBuilder
+
+# Once a command has finished, the interpreter's shutdown collects every object still
+# tracked, those of every imported module included: about 25 of the 170 ms `mspec lint`
+# took. The process is ending, so what is left is frozen out of those collections; its
+# memory goes back to the system all the same. These commands write each file whole and
+# close it (Keras, when `build` runs it here, saves and closes its archive), so nothing
+# waits for a finalizer, which Python does not promise for objects alive at exit anyway.
+atexit.register(gc.freeze)
 
 
 def _spec_files(paths: tuple[str, ...], report: Report, *, specs_only: bool = False) -> list[Path]:
