@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import atexit
 import gc
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,16 +36,22 @@ def _spec_files(paths: tuple[str, ...], report: Report, *, specs_only: bool = Fa
     files that are not specs (by their content, see `mspec.discover`) are
     passed over quietly.
     """
-    from ..discover import looks_like_spec, walk
-
+    # `discover` is imported only where it is used: a spec file named on the command line is
+    # checked without it.
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
+            from ..discover import looks_like_spec, walk
+
             files.extend(p for p in walk(path) if looks_like_spec(p))
         elif path.exists():
-            if not specs_only or looks_like_spec(path):
-                files.append(path)
+            if specs_only:
+                from ..discover import looks_like_spec
+
+                if not looks_like_spec(path):
+                    continue
+            files.append(path)
         else:
             report.cannot_run(f"{raw}: no such file or directory")
     return files
@@ -190,6 +195,8 @@ def lint(
             if data_path is not None and result.ok:
                 findings.extend(_check_data(result, data_path, report))
     if output_format == "json":
+        import json
+
         click.echo(json.dumps([d.to_json() for d in findings], indent=2))
     else:
         for diagnostic in findings:
@@ -441,6 +448,8 @@ def draw(
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 def schema(output: str | None) -> None:
     """Print the JSON Schema of the spec format (for editors and validators)."""
+    import json
+
     from ..backends.schema import spec_schema
 
     text = json.dumps(spec_schema(), indent=2, sort_keys=False) + "\n"
@@ -469,6 +478,8 @@ def rules(output_format: str) -> None:
     from ..diagnostics.rules import RULES
 
     if output_format == "json":
+        import json
+
         entries = [
             {
                 "code": r.code,

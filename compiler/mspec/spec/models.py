@@ -9,7 +9,6 @@ validator checks them against the layer registry in a second step.
 from __future__ import annotations
 
 import fnmatch
-import json
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -46,8 +45,20 @@ Metric = Annotated[Any, PlainValidator(lambda v: resolve("metric", v)), WithJson
 Step = Any
 
 
+def _empty_list() -> list:
+    # The default of list fields, where `list` itself would do: pydantic reads a default
+    # factory's signature, and a builtin's is parsed from its text, which compiles the
+    # tokenizer's patterns on first use (1.5 ms of every command that validates a spec).
+    return []
+
+
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=False)
+    # defer_build: a section's validator is built when a spec first uses it, so that
+    # `mspec lint` pays nothing for [train], [search] or the whole-file model (which
+    # only the JSON schema reads) in a spec without them.
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, populate_by_name=False, defer_build=True
+    )
 
 
 class ModelInfo(Section):
@@ -88,6 +99,8 @@ class ColumnSelector(Section):
 
     def describe(self) -> str:
         """The table as written: { prefix = "pixel_" }."""
+        import json  # here, for this message only: validating a spec does not load it
+
         key, value = ("prefix", self.prefix) if self.prefix is not None else ("glob", self.glob)
         return "{ " + key + " = " + json.dumps(value) + " }"
 
@@ -148,12 +161,14 @@ class OutputSpec(Section):
     """One model output, optionally with a head of layers, and how it is trained."""
 
     source: str = Field(alias="from", description="The node this output reads.")
-    layers: list[Step] = Field(default_factory=list, description="An optional head, like a branch.")
+    layers: list[Step] = Field(default_factory=_empty_list, description="An optional head, like a branch.")
     loss: Loss | None = Field(
         None, description='Loss for this output: a Keras name, or a table { type = "Huber", delta = 2.0 }.'
     )
     loss_weight: float | None = Field(None, ge=0, description="Weight of this output's loss in the total.")
-    metrics: list[Metric] = Field(default_factory=list, description="Metrics reported for this output.")
+    metrics: list[Metric] = Field(
+        default_factory=_empty_list, description="Metrics reported for this output."
+    )
     column: str | None = Field(
         None,
         description="Training data: the column (or NPZ array) holding this output's labels. "
@@ -169,7 +184,7 @@ class CompileSpec(Section):
     )
     loss: Loss | None = Field(None, description="Default loss for outputs that name none.")
     metrics: list[Metric] = Field(
-        default_factory=list, description="Default metrics for outputs that name none."
+        default_factory=_empty_list, description="Default metrics for outputs that name none."
     )
 
 
@@ -249,7 +264,7 @@ class LintSpec(Section):
     """Rules of `mspec lint` turned off for this spec: whole rules, or rules about one node."""
 
     ignore: list[str] = Field(
-        default_factory=list,
+        default_factory=_empty_list,
         description='Rule codes, prefixes or names not reported for this spec, e.g. ["MS712"].',
     )
     per_node_ignores: dict[str, list[str]] = Field(

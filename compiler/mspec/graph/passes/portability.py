@@ -17,7 +17,6 @@ from ...diagnostics.rules import CPU_KERNEL_PORTABILITY
 from ...layers.base import ShapeError, Trait
 from ...layers.call import LayerCall
 from ...layers.geometry import as_tuple, spatial_axes
-from ...layers.rnn_cells import lone_cell_stacks
 from ...vocabulary import class_of
 from ..model import ModelGraph
 
@@ -93,13 +92,17 @@ def limitations(call: LayerCall, shapes: list | None = None) -> Iterator[tuple[s
             "TensorFlow reflects at most samples - 1 (InvalidArgument); it runs on JAX",
             f"give it more than {p.fft_length // 2} samples, or a smaller fft_length",
         )
-    if name == "RNN" and not p.unroll and lone_cell_stacks(p.cell):
-        yield (
-            "RNN over a stack of one cell does not run on JAX: Keras' StackedRNNCells hands the lone "
-            "cell's state back unwrapped, and JAX's scan refuses a loop state that changes structure "
-            "(TypeError); it runs on TensorFlow",
-            "write the cell itself rather than a list or stack of one cell",
-        )
+    if name == "RNN" and not p.unroll:
+        # Imported here: RNN's own module, loaded by now; a spec without an RNN does not load it.
+        from ...layers.rnn_cells import lone_cell_stacks
+
+        if lone_cell_stacks(p.cell):
+            yield (
+                "RNN over a stack of one cell does not run on JAX: Keras' StackedRNNCells hands the lone "
+                "cell's state back unwrapped, and JAX's scan refuses a loop state that changes structure "
+                "(TypeError); it runs on TensorFlow",
+                "write the cell itself rather than a list or stack of one cell",
+            )
     if shapes is not None and (problem := _orthogonal_activity_over_batch(call, shapes)):
         yield problem
     if Trait.CPU_EQUAL_STRIDES in traits and len(set(p.stride)) > 1:
