@@ -16,7 +16,6 @@ from ...diagnostics import Diagnostic
 from ...diagnostics.rules import CPU_KERNEL_PORTABILITY
 from ...layers.base import ShapeError, Trait
 from ...layers.call import LayerCall
-from ...layers.geometry import as_tuple, spatial_axes
 from ...vocabulary import class_of
 from ..model import ModelGraph
 
@@ -146,6 +145,9 @@ def _adaptive_window_too_large(p, shape) -> bool:
     It pools every axis twice, with windows ceil(n / out) and ceil(n / out) + 1,
     with no padding: the longer window exceeds n exactly when n or out is 1.
     """
+    # Imported here: the pooling module, which declares the adaptive kinds, has loaded it by now.
+    from ...layers.geometry import as_tuple, spatial_axes
+
     axes = spatial_axes(p.rank, p.data_format)
     sizes = [shape[axis] for axis in axes]
     wanted = as_tuple(p.output_size, p.rank)
