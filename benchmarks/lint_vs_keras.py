@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import statistics
 import subprocess
 import sys
@@ -40,33 +41,21 @@ except ValueError as error:
     print("Keras:", str(error).splitlines()[0])
 """
 
-# Run a command in this process and report its own peak memory, so that
-# the measurement covers exactly one process.
-MEASURE = """
-import resource, runpy, sys
-sys.argv = {argv!r}
-try:
-    {run}
-except SystemExit:
-    pass
-print("MAXRSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
-"""
 
-
-def measure_once(run: str, argv: list[str]) -> tuple[float, float]:
-    """Return (seconds, peak MB) of one fresh process."""
-    code = MEASURE.format(argv=argv, run=run)
+def measure_once(command: list[str]) -> tuple[float, float]:
+    """Return (seconds, peak MB) of one fresh process running `command`, as a user starts it."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    _, status, usage = os.wait4(process.pid, 0)  # this child's own resource usage, peak memory included
     seconds = time.perf_counter() - start
-    peak = [line for line in done.stderr.splitlines() if line.startswith("MAXRSS_KB")]
-    return seconds, int(peak[-1].split()[1]) / 1024 if peak else float("nan")
+    process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
+    return seconds, usage.ru_maxrss / 1024
 
 
-def measure(commands: dict[str, tuple[str, list[str]]], runs: int) -> dict[str, tuple[float, float]]:
+def measure(commands: dict[str, list[str]], runs: int) -> dict[str, tuple[float, float]]:
     """Return each command's (median seconds, median peak MB) over `runs` fresh processes, in turns."""
     samples = in_turns(
-        {name: functools.partial(measure_once, *command) for name, command in commands.items()}, runs
+        {name: functools.partial(measure_once, command) for name, command in commands.items()}, runs
     )
     return {
         name: (statistics.median(s for s, _ in taken), statistics.median(m for _, m in taken))
@@ -118,13 +107,13 @@ def generated_spec(nodes: int) -> str:
     return "\n".join(lines)
 
 
-LINT = "runpy.run_module('mspec', run_name='__main__')"
+def lint(spec: Path) -> list[str]:
+    return [sys.executable, "-m", "mspec", "lint", "-q", str(spec)]
 
 
-def compare_with_keras(argv: list[str], script: str, script_name: str, label: str, runs: int) -> None:
-    """Print the medians of `mspec lint` (argv) and of a Keras script, and their ratios."""
-    keras = f"exec(compile({script!r}, {script_name!r}, 'exec'))"
-    results = measure({"lint": (LINT, argv), "keras": (keras, [script_name])}, runs)
+def compare_with_keras(spec: Path, script: str, label: str, runs: int) -> None:
+    """Print the medians of `mspec lint SPEC` and of a Keras script, and their ratios."""
+    results = measure({"lint": lint(spec), "keras": [sys.executable, "-c", script]}, runs)
     (lint_t, lint_m), (keras_t, keras_m) = results["lint"], results["keras"]
     print(f"  mspec lint       {lint_t:7.3f} s  {lint_m:7.1f} MB peak")
     print(f"  {label:16} {keras_t:7.3f} s  {keras_m:7.1f} MB peak")
@@ -137,22 +126,18 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"seed example 3, median of {args.runs} fresh processes, run alternately")
-    compare_with_keras(
-        ["mspec", "lint", "-q", str(SPEC)], KERAS_SCRIPT, "keras_example_3.py", "Keras script", args.runs
-    )
+    compare_with_keras(SPEC, KERAS_SCRIPT, "Keras script", args.runs)
 
     with tempfile.TemporaryDirectory() as folder:
         print(f"imported keras.applications.ResNet50, median of {args.runs} fresh processes")
         spec = imported_resnet50(Path(folder))
-        compare_with_keras(
-            ["mspec", "lint", "-q", str(spec)], RESNET_SCRIPT, "resnet50.py", "Keras build", args.runs
-        )
+        compare_with_keras(spec, RESNET_SCRIPT, "Keras build", args.runs)
 
         commands = {}
         for nodes in (10_000, 20_000):
             path = Path(folder) / f"generated_{nodes}.toml"
             path.write_text(generated_spec(nodes))
-            commands[nodes] = (LINT, ["mspec", "lint", "-q", str(path)])
+            commands[nodes] = lint(path)
         results = measure(commands, args.runs)
         for nodes, (seconds, megabytes) in results.items():
             print(f"  generated spec, {nodes:6} nodes: {seconds:6.3f} s  {megabytes:7.1f} MB peak")

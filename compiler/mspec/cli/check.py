@@ -5,8 +5,6 @@ None of them imports TensorFlow or Keras, except `build`, in a worker process.
 
 from __future__ import annotations
 
-import atexit
-import gc
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,19 +12,12 @@ from typing import TYPE_CHECKING
 import click
 
 from ..diagnostics.report import EXIT_CANNOT_RUN, Report
+from .app import Finished
 
 if TYPE_CHECKING:
     from ..backends.keras_model.worker import InProcessBuilder, KerasWorker
 
     Builder = KerasWorker | InProcessBuilder
-
-# Once a command has finished, the interpreter's shutdown collects every object still
-# tracked, those of every imported module included: about 25 of the 170 ms `mspec lint`
-# took. The process is ending, so what is left is frozen out of those collections; its
-# memory goes back to the system all the same. These commands write each file whole and
-# close it (Keras, when `build` runs it here, saves and closes its archive), so nothing
-# waits for a finalizer, which Python does not promise for objects alive at exit anyway.
-atexit.register(gc.freeze)
 
 
 def _spec_files(paths: tuple[str, ...], report: Report, *, specs_only: bool = False) -> list[Path]:
@@ -71,7 +62,7 @@ def _finish(report: Report, *, summary: bool) -> None:
         click.echo(f"mspec: {failure}", err=True)
     if summary:
         click.echo(report.summary(), err=True)
-    sys.exit(report.exit_code)
+    raise Finished(report.exit_code)
 
 
 def _write_or_check(target: Path, data: bytes, check: bool, report: Report, fmt: str = "") -> None:
