@@ -119,13 +119,6 @@ class Weights(FieldGroup):
             fields += [(f"{w.name}_constraint", Constraint, None) for w in penalized]
         return fields
 
-    # Equal whatever the parts: ConvLSTM's two halves are one declaration of its weights.
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Weights) and (self.weights, self.activity) == (other.weights, other.activity)
-
-    def __hash__(self) -> int:
-        return hash((self.weights, self.activity))
-
 
 def weight_of(params_type: Any, parameter: str) -> Weight | None:
     """The weight whose initializer, regularizer or constraint `parameter` is; None for any other.

@@ -36,17 +36,22 @@ def input_weight_problem(params: Any, input_shape: tuple) -> str | None:
     """
     from ..vocabulary import rank_problem
 
-    for name, value in params.explicit().items():
-        family = name.rsplit("_", 1)[-1]
+    for name, family, value in _weight_arguments(params):
         weight = weight_of(type(params), name)
-        if family not in ("initializer", "regularizer") or value is None or weight is None:
-            continue
-        if weight.input_ranks is None or not weight.present(params):
+        if weight is None or weight.input_ranks is None or not weight.present(params):
             continue
         problem = rank_problem(family, value, weight.input_ranks(params, input_shape))
         if problem:
             return f"{name}: {problem}"
     return None
+
+
+def _weight_arguments(params: Any) -> Iterator[tuple[str, str, Any]]:
+    """(parameter, "initializer" or "regularizer", value) for each one the layer is given."""
+    for name, value in params.explicit().items():
+        family = name.rsplit("_", 1)[-1]
+        if family in ("initializer", "regularizer") and value is not None:
+            yield name, family, value
 
 
 def weight_problems(call: Any) -> Iterator[tuple[str, str]]:
@@ -56,10 +61,7 @@ def weight_problems(call: Any) -> Iterator[tuple[str, str]]:
     """
     from ..vocabulary import rank_problem
 
-    for name, value in call.params.explicit().items():
-        family = name.rsplit("_", 1)[-1]
-        if family not in ("initializer", "regularizer") or value is None:
-            continue
+    for name, family, value in _weight_arguments(call.params):
         problem = rank_problem(family, value, weight_ranks(name, call.params))
         if problem:
             yield name, problem
